@@ -1,0 +1,1 @@
+"""The ChatCRM domain: models, services, analytics and storage. Knows nothing of Telegram."""

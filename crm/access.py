@@ -1,0 +1,74 @@
+"""Who may see and change what: the rules live here, not in the Telegram layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, select, true
+
+from crm.errors import AccessDenied
+from crm.models import Manager
+from crm.models.enums import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The member of staff on whose behalf a service call runs."""
+
+    id: int
+    role: Role
+    department_id: int | None
+    tg_id: int = 0
+    name: str = ""
+    timezone: str = "Europe/Moscow"
+    language: str = "ru"
+
+    @classmethod
+    def of(cls, manager: Manager) -> Actor:
+        return cls(
+            id=manager.id,
+            role=Role(manager.role),
+            department_id=manager.department_id,
+            tg_id=manager.tg_id,
+            name=manager.name,
+            timezone=manager.timezone,
+            language=manager.language,
+        )
+
+    @property
+    def is_director(self) -> bool:
+        return self.role is Role.DIRECTOR
+
+    @property
+    def is_head(self) -> bool:
+        return self.role is Role.HEAD
+
+
+def visible_owner(actor: Actor, owner_column: ColumnElement[int]) -> ColumnElement[bool]:
+    """A WHERE clause limiting rows to those whose owner the actor may see."""
+    if actor.role is Role.DIRECTOR:
+        return true()
+    if actor.role is Role.HEAD and actor.department_id is not None:
+        team = select(Manager.id).where(Manager.department_id == actor.department_id)
+        return owner_column.in_(team.scalar_subquery())
+    return owner_column == actor.id
+
+
+def can_see_owner(actor: Actor, owner: Manager) -> bool:
+    if actor.role is Role.DIRECTOR or owner.id == actor.id:
+        return True
+    return (
+        actor.role is Role.HEAD
+        and actor.department_id is not None
+        and owner.department_id == actor.department_id
+    )
+
+
+def require_role(actor: Actor, *roles: Role, entity: str = "action") -> None:
+    if actor.role not in roles:
+        raise AccessDenied(entity)
+
+
+def require_staff_manager(actor: Actor) -> None:
+    """Heads and directors manage people; managers do not."""
+    require_role(actor, Role.HEAD, Role.DIRECTOR, entity="team")

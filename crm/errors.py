@@ -1,0 +1,56 @@
+"""One error hierarchy for the domain; the bot turns each into a polite message.
+
+Each error carries a `code` (the key of the message in the locale catalogues) and
+the parameters to fill in, so that the domain never decides the user's language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CRMError(Exception):
+    code = "error"
+
+    def __init__(self, message: str = "", **params: Any) -> None:
+        super().__init__(message or self.code)
+        self.params = params
+
+
+class AccessDenied(CRMError):
+    """Raised alike whether the record is someone else's or does not exist at all."""
+
+    code = "access_denied"
+
+    def __init__(self, entity: str = "record") -> None:
+        super().__init__(f"{entity} not found or not accessible", entity=entity)
+        self.entity = entity
+
+
+class NotRegistered(CRMError):
+    code = "not_registered"
+
+
+class InvalidInput(CRMError):
+    """Bad input for one named field; `reason` says what is wrong with it."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, reason: str, **params: Any) -> None:
+        super().__init__(f"{field}: {reason}", field=field, reason=reason, **params)
+        self.field = field
+        self.reason = reason
+
+
+class Conflict(CRMError):
+    code = "conflict"
+
+    def __init__(self, reason: str, **params: Any) -> None:
+        super().__init__(reason, reason=reason, **params)
+        self.reason = reason
+
+
+class ApprovalRequired(CRMError):
+    """A discount above the manager's limit: a head has to approve it."""
+
+    code = "approval_required"

@@ -1,0 +1,69 @@
+"""Apply Alembic migrations from code: `chatcrm db upgrade` and the bot's start both call this."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.db import create_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+SEARCH_TABLES = {
+    "search_fts",
+    "search_fts_data",
+    "search_fts_idx",
+    "search_fts_content",
+    "search_fts_docsize",
+    "search_fts_config",
+}
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Leave the search structures that only the migrations know (FTS5, pg_trgm) out of comparisons."""
+    if type_ == "table" and name in SEARCH_TABLES:
+        return False
+    return not (type_ == "index" and name == "ix_search_index_text_trgm")
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+async def _with_connection(engine: AsyncEngine, action: str, revision: str) -> None:
+    def run(sync_conn) -> None:  # type: ignore[no-untyped-def]
+        cfg = alembic_config(str(engine.url))
+        cfg.attributes["connection"] = sync_conn
+        getattr(command, action)(cfg, revision)
+
+    async with engine.connect() as conn:
+        await conn.run_sync(run)
+        await conn.commit()
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    await _with_connection(engine, "upgrade", revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
+    await _with_connection(engine, "downgrade", revision)
+
+
+def upgrade_url(url: str, revision: str = "head") -> None:
+    async def main() -> None:
+        engine = create_engine(url)
+        try:
+            await upgrade(engine, revision)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())

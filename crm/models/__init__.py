@@ -1,0 +1,41 @@
+"""All tables of ChatCRM; importing this package registers them on `Base.metadata`."""
+
+from crm.models.base import Base, UTCDateTime, utcnow
+from crm.models.claims import Claim, ClaimAttachment, ClaimCause
+from crm.models.clients import Company, Contact, Interaction, Product
+from crm.models.deals import Deal, DealLine, DealStageChange
+from crm.models.marketing import Event, EventInvitee, Inquiry, Sale
+from crm.models.people import Department, Invite, Manager
+from crm.models.system import AppSetting, AuditEntry, FSMRecord, OutboundEmail, SearchEntry
+from crm.models.work import Playbook, PlaybookStep, Task
+
+__all__ = [
+    "AppSetting",
+    "AuditEntry",
+    "Base",
+    "Claim",
+    "ClaimAttachment",
+    "ClaimCause",
+    "Company",
+    "Contact",
+    "Deal",
+    "DealLine",
+    "DealStageChange",
+    "Department",
+    "Event",
+    "EventInvitee",
+    "FSMRecord",
+    "Inquiry",
+    "Interaction",
+    "Invite",
+    "Manager",
+    "OutboundEmail",
+    "Playbook",
+    "PlaybookStep",
+    "Product",
+    "Sale",
+    "SearchEntry",
+    "Task",
+    "UTCDateTime",
+    "utcnow",
+]
