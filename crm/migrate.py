@@ -26,7 +26,7 @@ SEARCH_TABLES = {
 def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    """Leave the search structures that only the migrations know (FTS5, pg_trgm) out of comparisons."""
+    """Leave out the search structures only the migrations know (FTS5, pg_trgm)."""
     if type_ == "table" and name in SEARCH_TABLES:
         return False
     return not (type_ == "index" and name == "ix_search_index_text_trgm")

@@ -65,10 +65,7 @@ class UnitOfWork:
     ) -> None:
         session, self._session, self._read_only = self._session, None, False
         assert session is not None
-        try:
-            await session.rollback()
-        finally:
-            await session.close()
+        await session.close()  # rolls back what was not committed; keeps loaded objects usable
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -17,6 +17,7 @@ class Company(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
     inn: Mapped[str | None] = mapped_column(String(20), index=True)
     industry: Mapped[str | None] = mapped_column(String(100))
     territory: Mapped[str | None] = mapped_column(String(100))

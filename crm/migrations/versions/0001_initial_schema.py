@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:04:04.179776
+Create Date: 2026-11-23 15:05:58.253750
 """
 from __future__ import annotations
 
@@ -167,6 +167,7 @@ def upgrade() -> None:
     op.create_table('companies',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name_key', sa.String(length=200), nullable=False),
     sa.Column('inn', sa.String(length=20), nullable=True),
     sa.Column('industry', sa.String(length=100), nullable=True),
     sa.Column('territory', sa.String(length=100), nullable=True),
@@ -188,6 +189,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_companies_curator_id'), ['curator_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_companies_inn'), ['inn'], unique=False)
         batch_op.create_index(batch_op.f('ix_companies_last_interaction_at'), ['last_interaction_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_companies_name_key'), ['name_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_companies_parent_id'), ['parent_id'], unique=False)
 
     op.create_table('events',
@@ -576,6 +578,7 @@ def downgrade() -> None:
     op.drop_table('events')
     with op.batch_alter_table('companies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_companies_parent_id'))
+        batch_op.drop_index(batch_op.f('ix_companies_name_key'))
         batch_op.drop_index(batch_op.f('ix_companies_last_interaction_at'))
         batch_op.drop_index(batch_op.f('ix_companies_inn'))
         batch_op.drop_index(batch_op.f('ix_companies_curator_id'))
