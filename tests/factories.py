@@ -6,8 +6,9 @@ import itertools
 from decimal import Decimal
 
 from crm.access import Actor
-from crm.models import Company, Department, Manager
+from crm.models import Company, Contact, Department, Manager
 from crm.models.enums import Role
+from crm.search import normalise
 from crm.storage import Database
 
 _tg_ids = itertools.count(1000)
@@ -47,7 +48,37 @@ async def staff(
 
 async def raw_company(db: Database, curator: Actor, name: str = "Romashka") -> Company:
     async with db.uow() as uow:
-        company = Company(name=name, curator_id=curator.id, tags=[])
+        company = Company(name=name, name_key=normalise(name), curator_id=curator.id, tags=[])
         uow.session.add(company)
         await uow.commit()
     return company
+
+
+async def raw_contact(
+    db: Database, curator: Actor, name: str = "Ivan Petrov", company_id: int | None = None
+) -> Contact:
+    async with db.uow() as uow:
+        contact = Contact(name=name, curator_id=curator.id, company_id=company_id)
+        uow.session.add(contact)
+        await uow.commit()
+    return contact
+
+
+from crm.models import Product  # noqa: E402  (appended: the imports above are shared)
+
+
+async def catalogue_product(
+    db: Database,
+    name: str = "Widget",
+    price: Decimal | str = "100.00",
+    cost: Decimal | str | None = None,
+) -> Product:
+    async with db.uow() as uow:
+        item = Product(
+            name=name,
+            unit_price=Decimal(price),
+            unit_cost=Decimal(cost) if cost is not None else None,
+        )
+        uow.session.add(item)
+        await uow.commit()
+    return item

@@ -99,3 +99,24 @@ async def test_update_audits_old_and_new(db: Database) -> None:
     assert [e.action for e in entries] == ["create", "update"]
     assert entries[1].changes == {"territory": [None, "Москва"]}
     assert (await companies.find_by_name(db.uow(), anna, "ромашка")).id == company.id
+
+
+async def test_rename_refreshes_contact_search_titles(db: Database) -> None:
+    from crm.models import SearchEntry
+    from crm.services import contacts
+    from crm.services.contacts import ContactInput
+
+    anna = await factories.staff(db)
+    company = await companies.create(db.uow(), anna, CompanyInput(name="Ромашка"))
+    contact = await contacts.create(
+        db.uow(), anna, ContactInput(name="Иван Петров", company_id=company.id)
+    )
+    await companies.update(db.uow(), anna, company.id, name="Лютик")
+    async with db.uow() as uow:
+        entry = await uow.session.scalar(
+            select(SearchEntry).where(
+                SearchEntry.kind == "contact", SearchEntry.entity_id == contact.id
+            )
+        )
+    assert entry is not None and entry.title == "Иван Петров, Лютик"
+    assert "лютик" in entry.text and "ромашка" not in entry.text

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from crm import search, validation
 from crm.access import Actor, can_see_owner, visible_owner
 from crm.errors import AccessDenied, InvalidInput
-from crm.models import Company, Manager
+from crm.models import Company, Contact, Manager
 from crm.models.enums import CompanyStage, SearchKind
 from crm.uow import UnitOfWork
 
@@ -74,6 +74,15 @@ async def reindex(uow: UnitOfWork, company: Company) -> None:
     )
 
 
+async def _reindex_contacts(uow: UnitOfWork, company: Company) -> None:
+    """Contacts are found by their company's name too: keep their search rows in step."""
+    from crm.services import contacts  # contacts imports this module
+
+    rows = await uow.session.scalars(select(Contact).where(Contact.company_id == company.id))
+    for contact in rows:
+        await contacts.reindex(uow, contact, company)
+
+
 async def get(uow: UnitOfWork, actor: Actor, company_id: int) -> Company:
     """The company if the actor may see it; AccessDenied alike if absent or someone else's."""
     company = await uow.session.get(Company, company_id)
@@ -122,8 +131,11 @@ async def update(uow: UnitOfWork, actor: Actor, company_id: int, **changes: obje
         values = {k: v for k, v in clean(current).items() if k in changes or k == "name_key"}
         if values.get("parent_id") is not None:
             await _check_parent(uow, actor, company, int(values["parent_id"]))  # type: ignore[arg-type]
-        if uow.apply(actor.id, company, **values):
+        changed = uow.apply(actor.id, company, **values)
+        if changed:
             await reindex(uow, company)
+        if "name" in changed:
+            await _reindex_contacts(uow, company)
         await uow.commit()
     return company
 

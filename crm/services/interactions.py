@@ -1,0 +1,214 @@
+"""Interactions: the history of calls, meetings, emails, messages and visits.
+
+An interaction is about a company, a contact or a deal (any of them); the company
+is taken from the contact or the deal when not given, so that the company's
+history is complete whatever was named. The whole history of a company stays
+readable by whoever curates it now, whoever logged each entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+
+from crm import validation
+from crm.access import Actor, visible_owner
+from crm.errors import AccessDenied, InvalidInput
+from crm.models import Company, Deal, Interaction, utcnow
+from crm.models.enums import Direction, InteractionKind, InteractionStatus
+from crm.services import companies, contacts
+from crm.uow import UnitOfWork
+
+FUTURE_TOLERANCE = timedelta(minutes=10)
+PLANNED_MAX = 100
+
+
+@dataclass
+class InteractionInput:
+    kind: str
+    direction: str
+    status: str = InteractionStatus.DONE.value
+    occurred_at: datetime | None = None
+    summary: str | None = None
+    company_id: int | None = None
+    contact_id: int | None = None
+    deal_id: int | None = None
+
+
+def aware(field: str, value: object) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(field, "naive_datetime")
+    return value.astimezone(UTC)
+
+
+def clean(data: InteractionInput, now: datetime) -> dict[str, object]:
+    """Validated column values; raises InvalidInput before anything is written."""
+    kind = validation.choice("kind", data.kind, InteractionKind)
+    direction = validation.choice("direction", data.direction, Direction)
+    status = validation.choice("status", data.status, InteractionStatus)
+    occurred_at = now if data.occurred_at is None else aware("occurred_at", data.occurred_at)
+    if status is InteractionStatus.DONE and occurred_at > now + FUTURE_TOLERANCE:
+        raise InvalidInput("occurred_at", "in_future")
+    summary = validation.optional_text("summary", data.summary, validation.TEXT_MAX)
+    if data.company_id is None and data.contact_id is None and data.deal_id is None:
+        raise InvalidInput("subject", "empty")
+    return {
+        "kind": kind.value,
+        "direction": direction.value,
+        "status": status.value,
+        "occurred_at": occurred_at,
+        "summary": summary or "",
+    }
+
+
+async def visible_deal(uow: UnitOfWork, actor: Actor, deal_id: int) -> Deal:
+    deal = await uow.session.scalar(
+        select(Deal).where(Deal.id == deal_id, visible_owner(actor, Deal.curator_id))
+    )
+    if deal is None:
+        raise AccessDenied("deal")
+    return deal
+
+
+async def _subjects(
+    uow: UnitOfWork,
+    actor: Actor,
+    company_id: int | None,
+    contact_id: int | None,
+    deal_id: int | None,
+) -> dict[str, int | None]:
+    """Check every subject named is visible and that they agree on the company."""
+    derived: int | None = None
+    if deal_id is not None:
+        derived = (await visible_deal(uow, actor, deal_id)).company_id
+    if contact_id is not None:
+        contact = await contacts.get(uow, actor, contact_id)
+        if derived is None:
+            derived = contact.company_id
+        elif contact.company_id not in (None, derived):
+            raise InvalidInput("contact_id", "other_company")
+    if company_id is not None:
+        await companies.get(uow, actor, company_id)
+        if derived is not None and derived != company_id:
+            raise InvalidInput("company_id", "other_company")
+        derived = company_id
+    return {"company_id": derived, "contact_id": contact_id, "deal_id": deal_id}
+
+
+async def _touch_company(uow: UnitOfWork, company_id: int | None, at: datetime) -> None:
+    """Company.last_interaction_at = max(itself, at), in SQL so that concurrent logs agree."""
+    if company_id is None:
+        return
+    await uow.session.execute(
+        update(Company)
+        .where(
+            Company.id == company_id,
+            or_(Company.last_interaction_at.is_(None), Company.last_interaction_at < at),
+        )
+        .values(last_interaction_at=at)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+async def log(uow: UnitOfWork, actor: Actor, data: InteractionInput) -> Interaction:
+    values = clean(data, utcnow())
+    async with uow:
+        subjects = await _subjects(uow, actor, data.company_id, data.contact_id, data.deal_id)
+        interaction = Interaction(**values, **subjects, manager_id=actor.id)
+        uow.session.add(interaction)
+        await uow.flush()
+        uow.audit_created(actor.id, interaction)
+        if interaction.status == InteractionStatus.DONE:
+            await _touch_company(uow, interaction.company_id, interaction.occurred_at)
+        await uow.commit()
+    return interaction
+
+
+async def complete(
+    uow: UnitOfWork,
+    actor: Actor,
+    interaction_id: int,
+    summary: str | None = None,
+    occurred_at: datetime | None = None,
+) -> Interaction:
+    """Mark a planned interaction done (at the time given, else the planned time if past)."""
+    now = utcnow()
+    when = None if occurred_at is None else aware("occurred_at", occurred_at)
+    if when is not None and when > now + FUTURE_TOLERANCE:
+        raise InvalidInput("occurred_at", "in_future")
+    text = validation.optional_text("summary", summary, validation.TEXT_MAX)
+    async with uow:
+        interaction = await uow.session.scalar(
+            select(Interaction).where(
+                Interaction.id == interaction_id, visible_owner(actor, Interaction.manager_id)
+            )
+        )
+        if interaction is None:
+            raise AccessDenied("interaction")
+        values: dict[str, object] = {
+            "status": InteractionStatus.DONE.value,
+            "occurred_at": when or min(interaction.occurred_at, now),
+        }
+        if text is not None:
+            values["summary"] = text
+        if uow.apply(actor.id, interaction, **values):
+            await _touch_company(uow, interaction.company_id, interaction.occurred_at)
+        await uow.commit()
+    return interaction
+
+
+async def history(
+    uow: UnitOfWork,
+    actor: Actor,
+    company_id: int | None = None,
+    contact_id: int | None = None,
+    deal_id: int | None = None,
+    offset: int = 0,
+    limit: int = 5,
+) -> tuple[list[Interaction], int]:
+    """Interactions of the subjects named (all of them at once), newest first, and their count."""
+    if company_id is None and contact_id is None and deal_id is None:
+        raise InvalidInput("subject", "empty")
+    async with uow.read_only():
+        where: list[ColumnElement[bool]] = []
+        if company_id is not None:
+            await companies.get(uow, actor, company_id)
+            where.append(Interaction.company_id == company_id)
+        if contact_id is not None:
+            await contacts.get(uow, actor, contact_id)
+            where.append(Interaction.contact_id == contact_id)
+        if deal_id is not None:
+            await visible_deal(uow, actor, deal_id)
+            where.append(Interaction.deal_id == deal_id)
+        scope = and_(*where)
+        total = await uow.session.scalar(select(func.count()).select_from(Interaction).where(scope))
+        rows = await uow.session.scalars(
+            select(Interaction)
+            .where(scope)
+            .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return list(rows), int(total or 0)
+
+
+async def planned_for(
+    uow: UnitOfWork, actor: Actor, start: datetime, end: datetime
+) -> list[Interaction]:
+    """The actor's own planned interactions with start <= occurred_at < end, earliest first."""
+    start, end = aware("start", start), aware("end", end)
+    async with uow.read_only():
+        rows = await uow.session.scalars(
+            select(Interaction)
+            .where(
+                Interaction.manager_id == actor.id,
+                Interaction.status == InteractionStatus.PLANNED.value,
+                Interaction.occurred_at >= start,
+                Interaction.occurred_at < end,
+            )
+            .order_by(Interaction.occurred_at, Interaction.id)
+            .limit(PLANNED_MAX)
+        )
+        return list(rows)
