@@ -1,0 +1,198 @@
+"""What a card in the chat shows, read in one short read-only transaction each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from crm import search
+from crm.access import Actor
+from crm.models import (
+    Claim,
+    Company,
+    Contact,
+    Deal,
+    DealLine,
+    DealStageChange,
+    Interaction,
+    Manager,
+)
+from crm.models.enums import OPEN_STAGES, ClaimStatus, SearchKind
+from crm.services import companies, contacts, deals
+from crm.uow import UnitOfWork
+
+PREVIEW = 5
+OPEN_CLAIMS = (ClaimStatus.NEW.value, ClaimStatus.INVESTIGATING.value)
+
+
+@dataclass(frozen=True)
+class CompanyCard:
+    company: Company
+    curator_name: str
+    parent_name: str | None
+    contacts: list[Contact]
+    contacts_total: int
+    open_deals: list[Deal]
+    open_deals_total: int
+    open_deals_amount: Decimal
+    last_interactions: list[Interaction]
+    open_claims: list[Claim]
+
+
+@dataclass(frozen=True)
+class ContactCard:
+    contact: Contact
+    company_name: str | None
+    curator_name: str
+    last_interactions: list[Interaction]
+    open_deals: list[Deal]
+
+
+@dataclass(frozen=True)
+class DealCard:
+    deal: Deal
+    curator_name: str
+    contact_name: str | None
+    lines: list[DealLine]
+    history: list[DealStageChange]
+
+
+async def _name_of(uow: UnitOfWork, manager_id: int) -> str:
+    return await uow.session.scalar(select(Manager.name).where(Manager.id == manager_id)) or ""
+
+
+async def _last_interactions(uow: UnitOfWork, *where: object) -> list[Interaction]:
+    rows = await uow.session.scalars(
+        select(Interaction)
+        .where(*where)  # type: ignore[arg-type]
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(3)
+    )
+    return list(rows)
+
+
+async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> CompanyCard:
+    async with uow.read_only():
+        company = await companies.get(uow, actor, company_id)
+        parent_name = None
+        if company.parent_id is not None:
+            parent_name = await uow.session.scalar(
+                select(Company.name).where(Company.id == company.parent_id)
+            )
+        contact_rows = list(
+            await uow.session.scalars(
+                select(Contact)
+                .where(Contact.company_id == company_id)
+                .order_by(Contact.name, Contact.id)
+                .limit(PREVIEW)
+            )
+        )
+        contacts_total = await uow.session.scalar(
+            select(func.count()).select_from(Contact).where(Contact.company_id == company_id)
+        )
+        open_scope = (
+            Deal.company_id == company_id,
+            Deal.stage.in_([s.value for s in OPEN_STAGES]),
+        )
+        deal_count, deal_sum = (
+            await uow.session.execute(
+                select(func.count(), func.coalesce(func.sum(Deal.amount), 0)).where(*open_scope)
+            )
+        ).one()
+        deal_rows = list(
+            await uow.session.scalars(
+                select(Deal).where(*open_scope).order_by(Deal.created_at.desc()).limit(PREVIEW)
+            )
+        )
+        claims = list(
+            await uow.session.scalars(
+                select(Claim)
+                .where(Claim.company_id == company_id, Claim.status.in_(OPEN_CLAIMS))
+                .order_by(Claim.due_at)
+                .limit(PREVIEW)
+            )
+        )
+        return CompanyCard(
+            company=company,
+            curator_name=company.curator.name,
+            parent_name=parent_name,
+            contacts=contact_rows,
+            contacts_total=int(contacts_total or 0),
+            open_deals=deal_rows,
+            open_deals_total=int(deal_count),
+            open_deals_amount=Decimal(str(deal_sum)).quantize(Decimal("0.01")),
+            last_interactions=await _last_interactions(uow, Interaction.company_id == company_id),
+            open_claims=claims,
+        )
+
+
+async def contact_card(uow: UnitOfWork, actor: Actor, contact_id: int) -> ContactCard:
+    async with uow.read_only():
+        contact = await contacts.get(uow, actor, contact_id)
+        open_deals: list[Deal] = []
+        if contact.company_id is not None:
+            open_deals = list(
+                await uow.session.scalars(
+                    select(Deal)
+                    .where(
+                        Deal.contact_id == contact_id,
+                        Deal.stage.in_([s.value for s in OPEN_STAGES]),
+                    )
+                    .limit(PREVIEW)
+                )
+            )
+        return ContactCard(
+            contact=contact,
+            company_name=contact.company.name if contact.company else None,
+            curator_name=await _name_of(uow, contact.curator_id),
+            last_interactions=await _last_interactions(uow, Interaction.contact_id == contact_id),
+            open_deals=open_deals,
+        )
+
+
+async def deal_card(uow: UnitOfWork, actor: Actor, deal_id: int) -> DealCard:
+    async with uow.read_only():
+        deal = await deals.get(uow, actor, deal_id)
+        lines = list(
+            await uow.session.scalars(
+                select(DealLine)
+                .where(DealLine.deal_id == deal_id)
+                .options(selectinload(DealLine.product))
+                .order_by(DealLine.id)
+            )
+        )
+        history = list(
+            await uow.session.scalars(
+                select(DealStageChange)
+                .where(DealStageChange.deal_id == deal_id)
+                .order_by(DealStageChange.changed_at.desc(), DealStageChange.id.desc())
+                .limit(PREVIEW)
+            )
+        )
+        contact_name = None
+        if deal.contact_id is not None:
+            contact_name = await uow.session.scalar(
+                select(Contact.name).where(Contact.id == deal.contact_id)
+            )
+        return DealCard(
+            deal=deal,
+            curator_name=await _name_of(uow, deal.curator_id),
+            contact_name=contact_name,
+            lines=lines,
+            history=history,
+        )
+
+
+async def find(
+    uow: UnitOfWork,
+    actor: Actor,
+    query: str,
+    kinds: tuple[SearchKind, ...] = tuple(SearchKind),
+    limit: int = 10,
+) -> list[search.Hit]:
+    """/find: records the actor may see, best match first."""
+    async with uow.read_only():
+        return await search.search(uow.session, actor, query, kinds=kinds, limit=limit)
