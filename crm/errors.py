@@ -54,3 +54,13 @@ class ApprovalRequired(CRMError):
     """A discount above the manager's limit: a head has to approve it."""
 
     code = "approval_required"
+
+
+class InviteInvalid(CRMError):
+    """An invite code that cannot register anyone: `reason` is unknown, used or expired."""
+
+    code = "invite_invalid"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invite {reason}", reason=reason)
+        self.reason = reason

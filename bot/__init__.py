@@ -1,0 +1,1 @@
+"""The Telegram bot: assembly of the dispatcher, middlewares, i18n, storage and entry point."""

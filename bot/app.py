@@ -1,0 +1,198 @@
+"""The composition root: the bot, its dispatcher and its HTTP server, wired once.
+
+Handlers receive, besides aiogram's own arguments:
+  uow: crm.uow.UnitOfWork  (one per update; each service call is its own transaction)
+  actor: crm.access.Actor | None  (None only in /start: strangers are stopped before handlers)
+  database: crm.storage.Database, settings: crm.settings.Settings, i18n: aiogram I18n
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import signal
+import sys
+from collections.abc import Iterable
+from urllib.parse import urlparse
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.commands import set_bot_commands
+from bot.errors import setup_errors
+from bot.fsm_storage import create_storage
+from bot.i18n import LocaleMiddleware, create_i18n
+from bot.middlewares import DatabaseMiddleware, RegisteredOnlyMiddleware
+from bot.web import RouteInstaller, create_web_app
+from crm.migrate import upgrade
+from crm.settings import Settings
+from crm.storage import Database
+from handlers import ROUTERS
+
+logger = logging.getLogger("chatcrm.bot")
+
+
+def create_dispatcher(
+    settings: Settings, database: Database, storage: BaseStorage | None = None
+) -> Dispatcher:
+    storage = storage or create_storage(settings, database)
+    isolation = (
+        storage.create_isolation() if isinstance(storage, RedisStorage) else SimpleEventIsolation()
+    )
+    dp = Dispatcher(storage=storage, events_isolation=isolation, name="chatcrm")
+    i18n = create_i18n()
+    dp["settings"] = settings
+    dp["database"] = database
+    dp["i18n"] = i18n
+    # more long-lived objects go here (the scheduler: dp["scheduler"] = ..., started from
+    # dp.startup.register(...), since APScheduler needs the running loop)
+
+    # order matters: who acts, then in which language, then the door for strangers
+    dp.update.outer_middleware(DatabaseMiddleware(database))
+    dp.update.outer_middleware(LocaleMiddleware(i18n))
+    dp.update.outer_middleware(RegisteredOnlyMiddleware())
+    dp.errors.outer_middleware(LocaleMiddleware(i18n))
+    setup_errors(dp)
+    for router in ROUTERS:
+        _detach(router)
+    dp.include_routers(*ROUTERS)
+    return dp
+
+
+def _detach(router: Router) -> None:
+    """Routers are module-level objects: free them from an earlier dispatcher (tests build many)."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None  # aiogram has no public way to detach a router
+
+
+def create_bot(settings: Settings) -> Bot:
+    if settings.bot_token is None:
+        raise RuntimeError("BOT_TOKEN is required to run the bot")
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
+        if settings.telegram_api_url
+        else None
+    )
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The same secret on every instance without one more variable: derived from the token."""
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    return hashlib.sha256(f"chatcrm-webhook:{token}".encode()).hexdigest()
+
+
+class RedactingFormatter(logging.Formatter):
+    """Keeps the bot token (it appears in Bot API URLs) out of logs and tracebacks."""
+
+    def __init__(self, secrets: Iterable[str], fmt: str) -> None:
+        super().__init__(fmt)
+        self.secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
+    secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
+    if settings.smtp_password:
+        secrets.append(settings.smtp_password.get_secret_value())
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        RedactingFormatter(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+
+
+async def _serve(app: web.Application, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host="0.0.0.0", port=port).start()
+    return runner
+
+
+async def _until_signalled(handle_signals: bool) -> None:
+    stop = asyncio.Event()
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def main(
+    settings: Settings,
+    *,
+    handle_signals: bool = True,
+    polling_timeout: int = 10,
+    routes: Iterable[RouteInstaller] = (),
+) -> None:
+    """Migrate, then serve: long polling by default, a webhook when WEBHOOK_URL is set."""
+    database = Database.from_url(settings.database_url)
+    bot: Bot | None = None
+    runner: web.AppRunner | None = None
+    try:
+        await upgrade(database.engine)
+        bot = create_bot(settings)
+        dp = create_dispatcher(settings, database)  # its shutdown closes the FSM storage
+        await set_bot_commands(bot, dp["i18n"])
+        app = create_web_app(settings, database, bot=bot, dispatcher=dp, routes=routes)
+        if settings.webhook_url:
+            path = urlparse(settings.webhook_url).path or "/webhook"
+            secret = webhook_secret(settings)
+            SimpleRequestHandler(dp, bot, secret_token=secret).register(app, path=path)
+            setup_application(app, dp, bot=bot)
+            runner = await _serve(app, settings.http_port)
+            await bot.set_webhook(
+                settings.webhook_url,
+                secret_token=secret,
+                allowed_updates=dp.resolve_used_update_types(),
+            )
+            logger.info("serving the webhook on port %s", settings.http_port)
+            await _until_signalled(handle_signals)
+        else:
+            runner = await _serve(app, settings.http_port)
+            await bot.delete_webhook(drop_pending_updates=False)
+            logger.info("long polling; HTTP on port %s", settings.http_port)
+            await dp.start_polling(
+                bot,
+                handle_signals=handle_signals,
+                polling_timeout=polling_timeout,
+                close_bot_session=False,
+            )
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        if bot is not None:
+            await bot.session.close()
+        await database.dispose()
+
+
+def run(settings: Settings) -> None:
+    if settings.bot_token is None:
+        print("Configuration error: BOT_TOKEN is required to run the bot", file=sys.stderr)
+        raise SystemExit(2)
+    configure_logging(settings)
+    asyncio.run(main(settings))

@@ -1,0 +1,275 @@
+"""`chatcrm`: the operator's command line (run the bot, migrations, invites, demo data, backup).
+
+Every command reads the operator contract (environment and `.env`); a bad variable
+is reported in one line naming it, with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from crm import migrate, validation
+from crm.errors import CRMError
+from crm.models import Department
+from crm.models.enums import Role
+from crm.settings import Settings, load_settings_or_exit
+from crm.storage import Database
+
+T = TypeVar("T")
+TELEGRAM_API = "https://api.telegram.org"
+
+app = typer.Typer(
+    name="chatcrm",
+    help="ChatCRM, a CRM that lives in Telegram: run the bot and administer it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold the bot token
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _with_database(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `action` on a database handle; an unreachable database is one line, exit 1."""
+
+    async def main() -> T:
+        database = Database.from_url(settings.database_url)
+        try:
+            return await action(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except (OSError, DBAPIError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        _fail(f"Cannot use the database {_shown(settings.database_url)}: {reason}")
+
+
+def _upgrade(settings: Settings, revision: str = "head") -> None:
+    _with_database(settings, lambda database: migrate.upgrade(database.engine, revision))
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+@app.command()
+def run() -> None:
+    """Run the bot, its scheduler and its HTTP server (applies migrations first)."""
+    settings = load_settings_or_exit()
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        _fail("Configuration error: BOT_TOKEN: required to run the bot", 2)
+    _upgrade(settings)
+    # imported here so that the administration commands work without the bot's dependencies
+    try:
+        bot_app: Any = importlib.import_module("bot.app")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bot.app":
+            raise
+        _fail("The bot assembly (bot/app.py) is not there yet; nothing to run.")
+    if hasattr(bot_app, "run"):
+        bot_app.run(settings)
+    else:
+        asyncio.run(bot_app.main(settings))
+
+
+# --- db -----------------------------------------------------------------------------------
+
+
+def _report_revision(settings: Settings) -> None:
+    current = _with_database(settings, lambda database: migrate.current_revision(database.engine))
+    head = migrate.head_revision()
+    state = "up to date" if current == head else "run `chatcrm db upgrade`"
+    typer.echo(
+        f"{_shown(settings.database_url)}: revision {current or 'none'} (head {head}, {state})"
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply migrations up to REVISION (the latest by default)."""
+    settings = load_settings_or_exit()
+    _upgrade(settings, revision)
+    _report_revision(settings)
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision ('base' removes every table).")],
+) -> None:
+    """Revert migrations down to REVISION."""
+    settings = load_settings_or_exit()
+    _with_database(settings, lambda database: migrate.downgrade(database.engine, revision))
+    _report_revision(settings)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the revision the database is at."""
+    _report_revision(load_settings_or_exit())
+
+
+# --- invite -------------------------------------------------------------------------------
+
+
+async def _department_id(database: Database, name: str, create: bool) -> int:
+    cleaned = validation.text("department", name)
+    async with database.uow() as uow:
+        found = await uow.session.scalar(select(Department.id).where(Department.name == cleaned))
+        if found is not None:
+            return found
+        if not create:
+            names = list(await uow.session.scalars(select(Department.name).order_by("name")))
+            known = ", ".join(names) or "none yet"
+            _fail(
+                f"No department {cleaned!r} (existing: {known}); "
+                "add --create-department to create it."
+            )
+        department = Department(name=cleaned)
+        uow.session.add(department)
+        await uow.flush()
+        uow.audit_created(None, department)
+        await uow.commit()
+        typer.echo(f"Created department {cleaned!r}.")
+        return department.id
+
+
+async def _bot_username(settings: Settings) -> str | None:
+    """The bot's @username from getMe, or None when there is no token or no answer."""
+    if settings.bot_token is None:
+        return None
+    import aiohttp
+
+    base = (settings.telegram_api_url or TELEGRAM_API).rstrip("/")
+    url = f"{base}/bot{settings.bot_token.get_secret_value()}/getMe"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(url) as response,
+        ):
+            payload = await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+    if not isinstance(payload, dict) or not payload.get("ok"):
+        return None
+    return (payload.get("result") or {}).get("username")
+
+
+@app.command()
+def invite(
+    role: Annotated[Role, typer.Argument(help="Role of the new member of staff.")],
+    department: Annotated[
+        str | None, typer.Option("--department", "-d", help="Department name.")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, max=90, help="Days the code stays valid.")] = 7,
+    create_department: Annotated[
+        bool, typer.Option("--create-department", help="Create the department if it is new.")
+    ] = False,
+) -> None:
+    """Make a single-use invite code (and its t.me deep link) for a new member of staff."""
+    from crm.services import people
+
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+
+    async def make(database: Database) -> Any:
+        department_id = None
+        if department is not None:
+            department_id = await _department_id(database, department, create_department)
+        return await people.operator_invite(database.uow(), role, department_id, days)
+
+    try:
+        created = _with_database(settings, make)
+    except CRMError as exc:
+        _fail(f"Error: {exc}")
+    username = asyncio.run(_bot_username(settings))
+    where = f" in {department}" if department else ""
+    expires: datetime = created.expires_at
+    typer.echo(f"Invite for a {role.value}{where}, valid until {expires:%Y-%m-%d %H:%M} UTC")
+    typer.echo(f"Code: {created.code}")
+    if username:
+        typer.echo(f"Link: https://t.me/{username}?start={created.code}")
+    else:
+        typer.echo(f"The new member sends the bot: /start {created.code}")
+    if role is Role.HEAD and department is None:
+        typer.echo("Note: a head without a department sees only their own clients.", err=True)
+
+
+# --- demo data and backup -----------------------------------------------------------------
+
+
+@app.command("demo-data")
+def demo_data(
+    companies: Annotated[int, typer.Option(min=1, max=100_000, help="How many companies.")] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same data.")] = 1,
+    force: Annotated[
+        bool, typer.Option("--force", help="Add the data even if there are companies already.")
+    ] = False,
+) -> None:
+    """Fill the database with a realistic demo sales organisation (departments to sales)."""
+    from crm import demo
+
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+    started = time.perf_counter()
+    try:
+        counts = _with_database(
+            settings, lambda database: demo.generate(database, companies, seed, force=force)
+        )
+    except demo.DemoRefused as exc:
+        _fail(f"Refused: {exc}.")
+    elapsed = time.perf_counter() - started
+    typer.echo(f"Demo data written to {_shown(settings.database_url)} in {elapsed:.1f} s:")
+    for name in ("departments", "managers", "products", "companies", "contacts", "deals"):
+        typer.echo(f"  {name:<14}{getattr(counts, name):>7}")
+    for name in ("deal_lines", "stage_changes", "interactions", "sales", "inquiries"):
+        typer.echo(f"  {name.replace('_', ' '):<14}{getattr(counts, name):>7}")
+    typer.echo("Staff have fake Telegram ids; invite yourself with `chatcrm invite director`.")
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="Target file, or a directory for a dated file.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Copy the SQLite database consistently, even while the bot is running."""
+    from crm.backup import BackupError
+    from crm.backup import backup as make_backup
+
+    settings = load_settings_or_exit()
+    try:
+        result = make_backup(settings.database_url, path, overwrite=force)
+    except BackupError as exc:
+        _fail(f"Backup not made: {exc}")
+    typer.echo(f"Backup written to {result.path} ({result.size / 1e6:.1f} MB, integrity ok)")
+
+
+def main() -> None:
+    app(prog_name="chatcrm")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

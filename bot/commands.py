@@ -1,0 +1,65 @@
+"""The bot's commands: one table for /help (filtered by role) and for Telegram's command menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.types import BotCommand
+from aiogram.utils.i18n import I18n
+
+from bot.i18n import N_
+from crm.models.enums import Role
+
+EVERYONE = frozenset(Role)
+LEADERS = frozenset({Role.HEAD, Role.DIRECTOR})
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str  # msgid
+    usage: str = ""  # msgid of the arguments, "" when there are none
+    roles: frozenset[Role] = EVERYONE
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", N_("what the bot can do")),
+    Command("company", N_("add a company"), N_("name; industry; territory")),
+    Command("contact", N_("add a contact"), N_("name; phone; email; company")),
+    Command("find", N_("search companies, contacts and deals"), N_("text")),
+    Command(
+        "log",
+        N_("log a call, meeting, email, message or visit"),
+        N_("who; call|meeting|email|message|visit; in|out; summary"),
+    ),
+    Command("deal", N_("open a deal"), N_("company; title; amount")),
+    Command("deals", N_("your open deals by stage")),
+    Command("remind", N_("set a reminder"), N_("when; text")),
+    Command("today", N_("today's agenda")),
+    Command("claim", N_("file a client claim"), N_("company; text")),
+    Command("claims", N_("open claims")),
+    Command("event", N_("create a marketing event"), N_("title; when; place")),
+    Command("report", N_("analytics reports")),
+    Command("digest", N_("the daily digest, now")),
+    Command("import", N_("import companies, contacts or sales from CSV/XLSX")),
+    Command("export", N_("an XLSX of what you can see")),
+    Command("invite", N_("an invite link for a colleague"), N_("manager|head|director"), LEADERS),
+    Command("team", N_("your team"), roles=LEADERS),
+    Command("reassign", N_("hand all clients of one manager to another"), N_("from; to"), LEADERS),
+    Command("settings", N_("language, timezone, digest time")),
+)
+
+
+def commands_for(role: Role) -> list[Command]:
+    return [c for c in COMMANDS if role in c.roles]
+
+
+async def set_bot_commands(bot: Bot, i18n: I18n) -> None:
+    """The command menu in English (the default) and in Russian."""
+    for language in ("en", "ru"):
+        commands = [
+            BotCommand(command=c.name, description=i18n.gettext(c.description, locale=language))
+            for c in COMMANDS
+        ]
+        await bot.set_my_commands(commands, language_code=None if language == "en" else language)

@@ -1,0 +1,232 @@
+"""One place that turns every domain error into a polite message in the user's language.
+
+Handlers let crm errors propagate; the handlers registered here answer the user.
+To give a new field or reason its words, add it to FIELDS / REASONS / CONFLICTS below
+(msgids marked with N_) and run `python -m bot.i18n_tools`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent, Message, User
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import N_
+from bot.middlewares import not_registered_text
+from crm.errors import (
+    AccessDenied,
+    ApprovalRequired,
+    Conflict,
+    CRMError,
+    InvalidInput,
+    InviteInvalid,
+    NotRegistered,
+)
+
+logger = logging.getLogger("chatcrm.bot")
+
+# the field names services put into InvalidInput, in words
+FIELDS: dict[str, str] = {
+    "name": N_("Name"),
+    "phone": N_("Phone"),
+    "email": N_("Email"),
+    "inn": N_("Tax id (INN)"),
+    "industry": N_("Industry"),
+    "territory": N_("Territory"),
+    "stage": N_("Stage"),
+    "credit_limit": N_("Credit limit"),
+    "payment_deferral_days": N_("Payment deferral"),
+    "parent_id": N_("Parent company"),
+    "tags": N_("Tags"),
+    "notes": N_("Notes"),
+    "company": N_("Company"),
+    "contact": N_("Contact"),
+    "position": N_("Position"),
+    "birthday": N_("Birthday"),
+    "decision_role": N_("Role in the decision"),
+    "telegram": N_("Telegram username"),
+    "deal": N_("Deal"),
+    "title": N_("Title"),
+    "amount": N_("Amount"),
+    "price": N_("Price"),
+    "quantity": N_("Quantity"),
+    "discount": N_("Discount"),
+    "discount_pct": N_("Discount"),
+    "probability": N_("Probability"),
+    "product": N_("Product"),
+    "summary": N_("Summary"),
+    "kind": N_("Kind"),
+    "direction": N_("Direction"),
+    "when": N_("When"),
+    "due_at": N_("Due date"),
+    "text": N_("Text"),
+    "priority": N_("Priority"),
+    "status": N_("Status"),
+    "place": N_("Place"),
+    "budget": N_("Budget"),
+    "language": N_("Language"),
+    "timezone": N_("Timezone"),
+    "digest_time": N_("Digest time"),
+    "role": N_("Role"),
+    "department": N_("Department"),
+    "days": N_("Days"),
+    "manager": N_("Manager"),
+    "file": N_("File"),
+}
+
+# InvalidInput reasons; {placeholders} come from the error's params
+REASONS: dict[str, str] = {
+    "empty": N_("this cannot be empty."),
+    "too_long": N_("this is too long (at most {max} characters)."),
+    "bad_characters": N_("this contains characters that are not allowed."),
+    "invalid": N_("this value is not valid."),
+    "not_a_number": N_("this is not a number."),
+    "negative": N_("this cannot be negative."),
+    "too_large": N_("this number is too large."),
+    "out_of_range": N_("this must be between {min} and {max}."),
+    "unknown_value": N_("this must be one of: {allowed}."),
+    "unknown_field": N_("there is no such field."),
+    "too_many": N_("too many values (at most {max})."),
+    "cycle": N_("a company cannot belong to itself."),
+    "duplicate": N_("this already exists."),
+    "not_found": N_("nothing like this was found."),
+    "unknown_timezone": N_("this is not a timezone name, try e.g. Europe/Moscow."),
+    "invalid_time": N_("write the time as HH:MM, e.g. 09:30."),
+    "in_the_past": N_("this is in the past."),
+    "not_understood": N_("this could not be understood."),
+}
+
+# (field, reason) pairs that read better with words of their own
+FIELD_REASONS: dict[tuple[str, str], str] = {
+    ("phone", "invalid"): N_("this does not look like a phone number."),
+    ("email", "invalid"): N_("this does not look like an email address."),
+    ("inn", "invalid"): N_("a tax id has 10 or 12 digits."),
+}
+
+CONFLICTS: dict[str, str] = {}
+INVITE_REASONS: dict[str, str] = {
+    "unknown": N_("This invite code is not valid. Ask for a new invite link."),
+    "used": N_("This invite code has already been used. Ask for a new invite link."),
+    "expired": N_("This invite code has expired. Ask for a new invite link."),
+}
+
+Renderer = Callable[[Any], str]
+_RENDERERS: dict[type[CRMError], Renderer] = {}
+
+
+def renders(error_type: type[CRMError]) -> Callable[[Renderer], Renderer]:
+    """Register the words for an error class (the nearest class in the MRO wins)."""
+
+    def decorator(func: Renderer) -> Renderer:
+        _RENDERERS[error_type] = func
+        return func
+
+    return decorator
+
+
+def _fill(template: str, params: dict[str, Any]) -> str:
+    values: defaultdict[str, str] = defaultdict(str)
+    for key, value in params.items():
+        values[key] = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    return template.format_map(values)
+
+
+def field_name(field: str) -> str:
+    msgid = FIELDS.get(field)
+    return _(msgid) if msgid else field.replace("_", " ").capitalize()
+
+
+@renders(InvalidInput)
+def _invalid(exc: InvalidInput) -> str:
+    msgid = FIELD_REASONS.get((exc.field, exc.reason)) or REASONS.get(exc.reason)
+    reason = _fill(_(msgid), exc.params) if msgid else _("this value is not accepted.")
+    return f"{field_name(exc.field)}: {reason}"
+
+
+@renders(AccessDenied)
+def _denied(exc: AccessDenied) -> str:
+    return _("Not found, or you have no access to it.")
+
+
+@renders(NotRegistered)
+def _not_registered(exc: NotRegistered) -> str:
+    return not_registered_text()
+
+
+@renders(InviteInvalid)
+def _invite(exc: InviteInvalid) -> str:
+    return _(INVITE_REASONS.get(exc.reason, INVITE_REASONS["unknown"]))
+
+
+@renders(Conflict)
+def _conflict(exc: Conflict) -> str:
+    msgid = CONFLICTS.get(exc.reason)
+    if msgid:
+        return _fill(_(msgid), exc.params)
+    return _("This cannot be done in the current state of the record.")
+
+
+@renders(ApprovalRequired)
+def _approval(exc: ApprovalRequired) -> str:
+    return _("This discount is above your limit: a head has to approve it.")
+
+
+def describe(exc: CRMError) -> str:
+    """The user's words for a domain error, in the current locale."""
+    for cls in type(exc).__mro__:
+        render = _RENDERERS.get(cls)  # type: ignore[arg-type]
+        if render is not None:
+            return render(exc)
+    return _("This cannot be done.")
+
+
+async def tell(event: ErrorEvent, bot: Bot, text: str) -> None:
+    """Answer where the failed update came from: an alert for a button, else a message."""
+    update = event.update
+    query = update.callback_query
+    message = update.message or update.edited_message
+    if query is not None and isinstance(query.message, Message):
+        message = query.message
+    try:
+        if query is not None:
+            try:
+                await bot.answer_callback_query(query.id, text, show_alert=True)
+                return
+            except TelegramBadRequest:  # already answered or too old: say it in the chat
+                if message is None:
+                    raise
+        if message is not None:
+            await bot.send_message(message.chat.id, text)
+    except TelegramAPIError as exc:
+        logger.warning("could not tell the user about an error: %s", type(exc).__name__)
+
+
+async def on_crm_error(event: ErrorEvent, bot: Bot) -> None:
+    await tell(event, bot, describe(event.exception))  # type: ignore[arg-type]
+
+
+async def on_unexpected_error(
+    event: ErrorEvent, bot: Bot, event_from_user: User | None = None
+) -> None:
+    exc = event.exception
+    if isinstance(exc, TelegramBadRequest) and "message is not modified" in str(exc):
+        return  # a button pressed twice: nothing to say
+    logger.error(
+        "unexpected error in update %s (user %s)",
+        event.update.update_id,
+        event_from_user.id if event_from_user else None,
+        exc_info=exc,
+    )
+    await tell(event, bot, _("Something went wrong, nothing was changed."))
+
+
+def setup_errors(dp: Dispatcher) -> None:
+    dp.errors.register(on_crm_error, ExceptionTypeFilter(CRMError))
+    dp.errors.register(on_unexpected_error)

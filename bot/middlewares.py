@@ -1,0 +1,72 @@
+"""Per-update plumbing: a unit of work, the acting manager, and the door for strangers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import TelegramObject, Update, User
+from aiogram.utils.i18n import gettext as _
+
+from crm.services import people
+from crm.storage import Database
+
+START = re.compile(r"^/start(@\w+)?(\s|$)")
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class DatabaseMiddleware(BaseMiddleware):
+    """Puts `uow` (one UnitOfWork per update) and `actor` (crm.access.Actor or None) in the data.
+
+    The unit of work is re-enterable: each service call opens and closes its own transaction.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        uow = self.database.uow()
+        data["uow"] = uow
+        user: User | None = data.get("event_from_user")
+        data["actor"] = (
+            await people.actor_for(uow, user.id) if user is not None and not user.is_bot else None
+        )
+        return await handler(event, data)
+
+
+def is_start_command(text: str | None) -> bool:
+    return bool(text and START.match(text))
+
+
+class RegisteredOnlyMiddleware(BaseMiddleware):
+    """Nobody who is not registered gets anything but one polite line; /start registers.
+
+    Must run after DatabaseMiddleware (needs `actor`) and the locale middleware.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if data.get("actor") is not None:
+            return await handler(event, data)
+        assert isinstance(event, Update)
+        bot: Bot = data["bot"]
+        if event.message is not None:
+            if is_start_command(event.message.text):
+                return await handler(event, data)
+            if event.message.chat.type == "private":
+                await bot.send_message(event.message.chat.id, not_registered_text())
+            return None
+        if event.callback_query is not None:
+            await bot.answer_callback_query(
+                event.callback_query.id, not_registered_text(), show_alert=True
+            )
+            return None
+        return None  # anything else from a stranger is dropped without an answer
+
+
+def not_registered_text() -> str:
+    return _(
+        "This bot is for staff only. Ask your manager for an invite link, then open it to start."
+    )

@@ -1,0 +1,16 @@
+"""Telegram handlers: one Router per module, each kept thin (parse, call a crm service, render).
+
+To add yours: write `router = Router(name="...")` in handlers/<area>.py and add it to
+ROUTERS below. Handlers that take free text outside a dialog should filter
+`StateFilter(None)`, so that they do not swallow the answers of another router's dialog.
+"""
+
+from aiogram import Router
+
+from handlers import help, settings, start
+
+ROUTERS: list[Router] = [
+    start.router,
+    help.router,
+    settings.router,
+]

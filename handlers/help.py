@@ -1,0 +1,31 @@
+"""/help: what the bot can do, for this user's role."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.commands import commands_for
+from crm.access import Actor
+
+router = Router(name="help")
+
+
+def help_text(actor: Actor) -> str:
+    lines = [_("<b>What I can do</b>"), ""]
+    for command in commands_for(actor.role):
+        usage = f" <i>{_(command.usage)}</i>" if command.usage else ""
+        lines.append(f"/{command.name}{usage} — {_(command.description)}")
+    lines += [
+        "",
+        _("Commands with arguments take them on one line, separated by “;”."),
+        _("Without arguments, the bot asks step by step."),
+    ]
+    return "\n".join(lines)
+
+
+@router.message(Command("help"))
+async def show_help(message: Message, actor: Actor) -> None:
+    await message.answer(help_text(actor))

@@ -1,0 +1,252 @@
+"""/settings: language, timezone and digest time, with buttons or on one line.
+
+`/settings en; Europe/Berlin; 08:30` sets any of them at once (recognised by their shape).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from crm.access import Actor
+from crm.models import Manager
+from crm.services import people
+from crm.uow import UnitOfWork
+
+router = Router(name="settings")
+
+LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
+TIMEZONES = (
+    "Europe/Kaliningrad",
+    "Europe/Moscow",
+    "Europe/Samara",
+    "Asia/Yekaterinburg",
+    "Asia/Omsk",
+    "Asia/Novosibirsk",
+    "Asia/Krasnoyarsk",
+    "Asia/Irkutsk",
+    "Asia/Yakutsk",
+    "Asia/Vladivostok",
+    "Asia/Kamchatka",
+    "Europe/Minsk",
+    "Asia/Almaty",
+    "Asia/Tashkent",
+    "Europe/Istanbul",
+    "Asia/Dubai",
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "UTC",
+)
+DIGEST_TIMES = ("07:00", "08:00", "09:00", "10:00", "12:00", "17:00", "18:00", "19:00")
+
+
+class SettingsCb(CallbackData, prefix="st"):
+    action: str  # lang | tzmenu | tz | tzother | timemenu | time | timeother | back
+    value: str = ""  # no ":" inside: it is the separator (times are sent as "0900")
+
+
+class SettingsForm(StatesGroup):
+    timezone = State()
+    digest_time = State()
+
+
+def utc_offset(zone: str) -> str:
+    offset = datetime.now(ZoneInfo(zone)).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def summary(manager: Manager) -> str:
+    return "\n".join(
+        [
+            _("<b>Settings</b>"),
+            _("Language: {language}").format(language=LANGUAGE_NAMES[manager.language]),
+            _("Timezone: {timezone} ({offset})").format(
+                timezone=manager.timezone, offset=utc_offset(manager.timezone)
+            ),
+            _("Daily digest at: {time}").format(time=manager.digest_time.strftime("%H:%M")),
+        ]
+    )
+
+
+def main_menu() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        kb.button(text=name, callback_data=SettingsCb(action="lang", value=code))
+    kb.button(text=_("Timezone"), callback_data=SettingsCb(action="tzmenu"))
+    kb.button(text=_("Digest time"), callback_data=SettingsCb(action="timemenu"))
+    kb.adjust(2, 1, 1)
+    return kb.as_markup()
+
+
+def timezone_menu() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for zone in TIMEZONES:
+        kb.button(
+            text=f"{zone.split('/')[-1].replace('_', ' ')} ({utc_offset(zone)})",
+            callback_data=SettingsCb(action="tz", value=zone),
+        )
+    kb.button(text=_("Other…"), callback_data=SettingsCb(action="tzother"))
+    kb.button(text=_("« Back"), callback_data=SettingsCb(action="back"))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def time_menu() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for value in DIGEST_TIMES:
+        kb.button(text=value, callback_data=SettingsCb(action="time", value=value.replace(":", "")))
+    kb.button(text=_("Other…"), callback_data=SettingsCb(action="timeother"))
+    kb.button(text=_("« Back"), callback_data=SettingsCb(action="back"))
+    kb.adjust(4, 4, 2)
+    return kb.as_markup()
+
+
+def parse_line(args: str) -> dict[str, str]:
+    """`ru; Europe/Moscow; 09:30` in any order and any subset."""
+    values: dict[str, str] = {}
+    for raw in args.split(";"):
+        part = raw.strip()
+        if not part:
+            continue
+        if part.lower() in LANGUAGE_NAMES:
+            values["language"] = part
+        elif part[:1].isdigit():
+            values["digest_time"] = part
+        else:
+            values["timezone"] = part
+    return values
+
+
+@router.message(Command("settings"))
+async def show_settings(
+    message: Message,
+    command: CommandObject,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    i18n: I18n,
+) -> None:
+    await state.clear()
+    if command.args:
+        manager = await people.update_settings(uow, actor, **parse_line(command.args))
+        with i18n.use_locale(manager.language):
+            await message.answer(_("Saved.") + "\n\n" + summary(manager))
+        return
+    manager = await people.profile(uow, actor)
+    await message.answer(summary(manager), reply_markup=main_menu())
+
+
+async def _show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(text, reply_markup=markup)
+
+
+@router.callback_query(SettingsCb.filter(F.action == "lang"))
+async def set_language(
+    callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor, i18n: I18n
+) -> None:
+    manager = await people.update_settings(uow, actor, language=callback_data.value)
+    with i18n.use_locale(manager.language):
+        await _show(callback, summary(manager), main_menu())
+        await callback.answer(
+            _("Language: {language}. Saved.").format(language=LANGUAGE_NAMES[manager.language])
+        )
+
+
+@router.callback_query(SettingsCb.filter(F.action == "tzmenu"))
+async def choose_timezone(callback: CallbackQuery) -> None:
+    await _show(callback, _("Choose your timezone:"), timezone_menu())
+    await callback.answer()
+
+
+@router.callback_query(SettingsCb.filter(F.action == "timemenu"))
+async def choose_time(callback: CallbackQuery) -> None:
+    await _show(callback, _("When should the daily digest come?"), time_menu())
+    await callback.answer()
+
+
+@router.callback_query(SettingsCb.filter(F.action == "back"))
+async def back(callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
+    await state.clear()
+    await _show(callback, summary(await people.profile(uow, actor)), main_menu())
+    await callback.answer()
+
+
+@router.callback_query(SettingsCb.filter(F.action == "tz"))
+async def set_timezone(
+    callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    manager = await people.update_settings(uow, actor, timezone=callback_data.value)
+    await _show(callback, summary(manager), main_menu())
+    await callback.answer(_("Timezone: {timezone}. Saved.").format(timezone=manager.timezone))
+
+
+@router.callback_query(SettingsCb.filter(F.action == "time"))
+async def set_time(
+    callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    value = callback_data.value
+    manager = await people.update_settings(uow, actor, digest_time=f"{value[:2]}:{value[2:]}")
+    await _show(callback, summary(manager), main_menu())
+    await callback.answer(
+        _("Daily digest at {time}. Saved.").format(time=manager.digest_time.strftime("%H:%M"))
+    )
+
+
+@router.callback_query(SettingsCb.filter(F.action == "tzother"))
+async def ask_timezone(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(SettingsForm.timezone)
+    if callback.message is not None:
+        await callback.message.answer(
+            _("Send the name of your timezone, e.g. Europe/Moscow or Asia/Almaty.")
+        )
+    await callback.answer()
+
+
+@router.callback_query(SettingsCb.filter(F.action == "timeother"))
+async def ask_time(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(SettingsForm.digest_time)
+    if callback.message is not None:
+        await callback.message.answer(_("Send the time as HH:MM, e.g. 08:30."))
+    await callback.answer()
+
+
+@router.message(SettingsForm.timezone, F.text, ~F.text.startswith("/"))
+async def typed_timezone(
+    message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
+) -> None:
+    # a bad name raises InvalidInput: the error handler says why, the dialog waits for another
+    manager = await people.update_settings(uow, actor, timezone=message.text or "")
+    await state.clear()
+    await message.answer(
+        _("Timezone: {timezone}. Saved.").format(timezone=manager.timezone)
+        + "\n\n"
+        + summary(manager),
+        reply_markup=main_menu(),
+    )
+
+
+@router.message(SettingsForm.digest_time, F.text, ~F.text.startswith("/"))
+async def typed_time(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
+    manager = await people.update_settings(uow, actor, digest_time=message.text or "")
+    await state.clear()
+    await message.answer(
+        _("Daily digest at {time}. Saved.").format(time=manager.digest_time.strftime("%H:%M"))
+        + "\n\n"
+        + summary(manager),
+        reply_markup=main_menu(),
+    )

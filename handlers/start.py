@@ -1,0 +1,79 @@
+"""/start [code]: registration from an invite (also the deep link t.me/<bot>?start=<code>)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import Router
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.types import Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from crm.access import Actor
+from crm.models.enums import Role
+from crm.services import people
+from crm.settings import Settings
+from crm.uow import UnitOfWork
+
+router = Router(name="start")
+
+
+def role_name(role: Role) -> str:
+    return {
+        Role.MANAGER: _("manager"),
+        Role.HEAD: _("head of department"),
+        Role.DIRECTOR: _("director"),
+    }[role]
+
+
+def welcome(actor: Actor, new: bool) -> str:
+    first = (
+        _("Welcome, {name}! You are registered as {role}.")
+        if new
+        else _("Hello again, {name}! You are registered as {role}.")
+    )
+    lines = [
+        first.format(name=escape(actor.name), role=role_name(actor.role)),
+        "",
+        _("What next:"),
+        _("/company — add your first client company"),
+        _("/remind — set a reminder, e.g. “tomorrow 15:00; call back”"),
+    ]
+    if actor.role is not Role.MANAGER:
+        lines.append(_("/invite — invite your colleagues"))
+    lines += [
+        _("/settings — language, timezone and the time of your daily digest"),
+        _("/help — everything the bot can do"),
+    ]
+    return "\n".join(lines)
+
+
+@router.message(CommandStart())
+async def start(
+    message: Message,
+    command: CommandObject,
+    uow: UnitOfWork,
+    actor: Actor | None,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    if actor is not None:
+        await message.answer(welcome(actor, new=False))
+        return
+    user = message.from_user
+    assert user is not None
+    manager = await people.register(
+        uow,
+        tg_id=user.id,
+        name=user.full_name,
+        username=user.username,
+        language=user.language_code,
+        code=command.args,
+        admin_ids=settings.admin_ids,
+        default_timezone=settings.default_timezone,
+        digest_time=settings.digest_time,
+    )
+    registered = Actor.of(manager)
+    with i18n.use_locale(registered.language):
+        await message.answer(welcome(registered, new=True))
