@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.db import create_engine
@@ -20,6 +22,12 @@ SEARCH_TABLES = {
     "search_fts_content",
     "search_fts_docsize",
     "search_fts_config",
+    "search_fts_words",
+    "search_fts_words_data",
+    "search_fts_words_idx",
+    "search_fts_words_content",
+    "search_fts_words_docsize",
+    "search_fts_words_config",
 }
 
 
@@ -56,6 +64,20 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
     await _with_connection(engine, "downgrade", revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at; None for a database never migrated."""
+
+    def run(sync_conn) -> str | None:  # type: ignore[no-untyped-def]
+        return MigrationContext.configure(sync_conn).get_current_revision()
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(run)
 
 
 def upgrade_url(url: str, revision: str = "head") -> None:

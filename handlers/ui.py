@@ -1,0 +1,74 @@
+"""Rendering helpers every handler shares: money, local times, one-line arguments, pagers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton
+from aiogram.utils.i18n import gettext as _
+
+from crm.access import Actor
+
+PAGE = 8
+ARG_MAX = 4000
+
+
+def money(amount: Decimal | int | None) -> str:
+    """1234567.5 -> '1 234 567.50' (thin spaces would not survive every client)."""
+    if amount is None:
+        return "—"
+    return f"{Decimal(amount):,.2f}".replace(",", " ")
+
+
+def local_time(actor: Actor, at: datetime | None, with_date: bool = True) -> str:
+    if at is None:
+        return "—"
+    local = at.astimezone(ZoneInfo(actor.timezone))
+    return local.strftime("%d.%m.%Y %H:%M" if with_date else "%H:%M")
+
+
+def split_args(args: str | None) -> list[str]:
+    """'a; b ;c' -> ['a', 'b', 'c']: one-line commands separate their fields with ';'."""
+    if not args:
+        return []
+    return [part.strip() for part in args[:ARG_MAX].split(";")]
+
+
+def h(value: object) -> str:
+    """Escape user text for Telegram's HTML parse mode."""
+    return escape(str(value)) if value is not None else ""
+
+
+def pager_row(
+    make: type[CallbackData], offset: int, total: int, page: int = PAGE, **fields: object
+) -> list[InlineKeyboardButton]:
+    """« and » buttons for a paged list; `make(offset=..., **fields)` builds their callback data."""
+    row: list[InlineKeyboardButton] = []
+    if offset > 0:
+        row.append(
+            InlineKeyboardButton(
+                text="«", callback_data=make(offset=max(0, offset - page), **fields).pack()
+            )
+        )
+    if total > page:
+        row.append(
+            InlineKeyboardButton(
+                text=f"{offset // page + 1}/{(total + page - 1) // page}",
+                callback_data=make(offset=offset, **fields).pack(),
+            )
+        )
+    if offset + page < total:
+        row.append(
+            InlineKeyboardButton(
+                text="»", callback_data=make(offset=offset + page, **fields).pack()
+            )
+        )
+    return row
+
+
+def cancel_text() -> str:
+    return _("Cancelled. Nothing was saved.")
