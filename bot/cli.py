@@ -7,7 +7,6 @@ is reported in one line naming it, with exit code 2 and no traceback.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -16,13 +15,13 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from crm import migrate, validation
 from crm.errors import CRMError
-from crm.models import Department
+from crm.models import Department, Manager
 from crm.models.enums import Role
 from crm.settings import Settings, load_settings_or_exit
 from crm.storage import Database
@@ -81,17 +80,9 @@ def run() -> None:
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         _fail("Configuration error: BOT_TOKEN: required to run the bot", 2)
     _upgrade(settings)
-    # imported here so that the administration commands work without the bot's dependencies
-    try:
-        bot_app: Any = importlib.import_module("bot.app")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.app":
-            raise
-        _fail("The bot assembly (bot/app.py) is not there yet; nothing to run.")
-    if hasattr(bot_app, "run"):
-        bot_app.run(settings)
-    else:
-        asyncio.run(bot_app.main(settings))
+    from bot.app import run as run_bot  # the administration commands need no aiogram
+
+    run_bot(settings)
 
 
 # --- db -----------------------------------------------------------------------------------
@@ -265,6 +256,74 @@ def backup(
     except BackupError as exc:
         _fail(f"Backup not made: {exc}")
     typer.echo(f"Backup written to {result.path} ({result.size / 1e6:.1f} MB, integrity ok)")
+
+
+# --- shell --------------------------------------------------------------------------------
+
+SHELL_USER_ID = 1
+
+
+async def _staff(database: Database) -> list[tuple[int, str, str]]:
+    async with database.uow().read_only() as uow:
+        rows = await uow.session.execute(
+            select(Manager.tg_id, Manager.name, Manager.role)
+            .where(Manager.active.is_(True))
+            .order_by(case({"director": 0, "head": 1}, value=Manager.role, else_=2), Manager.name)
+            .limit(40)
+        )
+        return [(int(t), n, r) for t, n, r in rows]
+
+
+async def _shell(settings: Settings, tg_id: int | None, language: str) -> None:
+    from aiogram.types import User
+
+    from bot.shell import Shell
+
+    database = Database.from_url(settings.database_url)
+    try:
+        if tg_id is None:
+            staff = await _staff(database)
+            if not staff:
+                tg_id = SHELL_USER_ID
+                settings = settings.model_copy(
+                    update={"admin_ids": settings.admin_ids | {SHELL_USER_ID}}
+                )
+                typer.echo("Nobody is registered yet: type /start to become the director.")
+            else:
+                for number, (_, name, role) in enumerate(staff, 1):
+                    typer.echo(f"  {number:>2}. {name} ({role})")
+                choice = typer.prompt("Talk to the bot as", type=int, default=1)
+                if not 1 <= choice <= len(staff):
+                    _fail("No such number.")
+                tg_id = staff[choice - 1][0]
+        user = User(id=tg_id, is_bot=False, first_name="Shell", language_code=language)
+        shell = Shell(settings, database, user, out=typer.echo)
+        typer.echo("Type commands as in Telegram (/help); a number presses a button; Ctrl-D ends.")
+        try:
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, "you> ")
+                except EOFError:
+                    break
+                if line.strip():
+                    await shell.say(line)
+        finally:
+            await shell.close()
+    finally:
+        await database.dispose()
+
+
+@app.command()
+def shell(
+    as_id: Annotated[
+        int | None, typer.Option("--as", help="Telegram id of the member of staff to be.")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Telegram language of that user: ru or en.")] = "en",
+) -> None:
+    """Talk to the bot in the terminal, without Telegram: same handlers, same database."""
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+    asyncio.run(_shell(settings, as_id, lang))
 
 
 def main() -> None:
