@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:05:58.253750
+Create Date: 2026-11-23 15:24:34.099098
 """
 from __future__ import annotations
 
@@ -21,13 +21,23 @@ depends_on = None
 SQLITE_SEARCH = [
     "CREATE VIRTUAL TABLE search_fts USING fts5("
     "text, content='search_index', content_rowid='id', tokenize='trigram')",
+    # whole words (emails and dotted names kept whole): exact and prefix look-ups
+    "CREATE VIRTUAL TABLE search_fts_words USING fts5("
+    "text, content='search_index', content_rowid='id', "
+    "tokenize=\"unicode61 remove_diacritics 0 tokenchars '.@'\")",
     "CREATE TRIGGER search_index_ai AFTER INSERT ON search_index BEGIN "
-    "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); END",
+    "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); "
+    "INSERT INTO search_fts_words(rowid, text) VALUES (new.id, new.text); END",
     "CREATE TRIGGER search_index_ad AFTER DELETE ON search_index BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+    "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+    "INSERT INTO search_fts_words(search_fts_words, rowid, text) "
+    "VALUES ('delete', old.id, old.text); END",
     "CREATE TRIGGER search_index_au AFTER UPDATE ON search_index BEGIN "
     "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); "
-    "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); END",
+    "INSERT INTO search_fts_words(search_fts_words, rowid, text) "
+    "VALUES ('delete', old.id, old.text); "
+    "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); "
+    "INSERT INTO search_fts_words(rowid, text) VALUES (new.id, new.text); END",
 ]
 POSTGRES_SEARCH = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -46,6 +56,7 @@ def _drop_search() -> None:
         for name in ("search_index_ai", "search_index_ad", "search_index_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS search_fts")
+        op.execute("DROP TABLE IF EXISTS search_fts_words")
     else:
         op.execute("DROP INDEX IF EXISTS ix_search_index_text_trgm")
 
@@ -113,6 +124,11 @@ def upgrade() -> None:
     sa.Column('created_at', crm.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_products')),
     sa.UniqueConstraint('name', name=op.f('uq_products_name'))
+    )
+    op.create_table('search_terms',
+    sa.Column('variant', sa.String(length=40), nullable=False),
+    sa.Column('word', sa.String(length=40), nullable=False),
+    sa.PrimaryKeyConstraint('variant', 'word', name=op.f('pk_search_terms'))
     )
     op.create_table('managers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -337,7 +353,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_claims_company_id'), ['company_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_claims_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_claims_report', ['created_at', 'status', 'priority', 'cause', 'company_id', 'responsible_id', 'due_at', 'resolved_at'], unique=False)
         batch_op.create_index('ix_claims_responsible_status', ['responsible_id', 'status'], unique=False)
         batch_op.create_index('ix_claims_status_due', ['status', 'due_at'], unique=False)
 
@@ -543,7 +559,7 @@ def downgrade() -> None:
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.drop_index('ix_claims_status_due')
         batch_op.drop_index('ix_claims_responsible_status')
-        batch_op.drop_index(batch_op.f('ix_claims_created_at'))
+        batch_op.drop_index('ix_claims_report')
         batch_op.drop_index(batch_op.f('ix_claims_company_id'))
 
     op.drop_table('claims')
@@ -597,6 +613,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_managers_department_id'))
 
     op.drop_table('managers')
+    op.drop_table('search_terms')
     op.drop_table('products')
     op.drop_table('playbooks')
     with op.batch_alter_table('outbound_emails', schema=None) as batch_op:
