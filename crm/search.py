@@ -2,10 +2,18 @@
 
 Every searchable record has one row in `search_index` whose `text` is normalised
 here: lower case, ё→е, a Latin transliteration of Cyrillic words (so "Petrov"
-finds "Петров"), and phone numbers in their usual digit spellings. SQLite matches
-it with an FTS5 trigram table, PostgreSQL with pg_trgm; both return a few hundred
-candidates that share trigrams with the query, which are ranked here by how
-closely the best-matching words agree (so one typo still ranks the record first).
+finds "Петров"), and phone numbers in their usual digit spellings.
+
+Typos are corrected against the vocabulary of the index (`search_terms`): every
+indexed word is stored with its one-letter deletions, so the words one edit away
+from a query word are found by a few primary-key probes (the symmetric-delete
+method). The database is then asked for records that contain, for every query
+word, that word or one of its corrections as a substring: FTS5 trigram phrases on
+SQLite, LIKE on the pg_trgm GIN index on PostgreSQL. Both are fast however common
+the words' trigrams are, unlike an OR of trigrams ranked by bm25 or similarity
+(measured: 360 ms median on 200,000 records for a three-word name). If nothing
+matches every word, records matching all words but one are asked for. At most
+CANDIDATES rows come back; they are ranked here with plain string tests.
 """
 
 from __future__ import annotations
@@ -13,18 +21,25 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from difflib import SequenceMatcher
+from dataclasses import dataclass, field
+from itertools import pairwise
 
-from sqlalchemy import Select, delete, literal_column, select, text
+from sqlalchemy import ColumnElement, and_, column, delete, or_, select, table, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.access import Actor, visible_owner
-from crm.models import SearchEntry
+from crm.models import SearchEntry, SearchTerm
 from crm.models.enums import SearchKind
 
 CANDIDATES = 300
 QUERY_MAX = 100
+TERM_MIN = 3  # shortest word the vocabulary keeps (and a trigram index can look for)
+TERM_MAX = 40
+MAX_CORRECTIONS = 12
+MAX_GROUPS = 6  # query words the database is asked about; the rest only rank
+MIN_SCORE = 0.5
 
 _TRANSLIT = str.maketrans(
     {
@@ -35,6 +50,7 @@ _TRANSLIT = str.maketrans(
     }
 )  # fmt: skip
 _WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-я]")
 
 
@@ -57,6 +73,7 @@ def phone_spellings(e164: str) -> list[str]:
 
 
 def query_digits(query: str) -> str | None:
+    """The digits of a query that is a phone number (or part of one), in the indexed spelling."""
     digits = re.sub(r"\D", "", query)
     if len(digits) < 5 or len(digits) < len(re.sub(r"[\s()+-]", "", query)):
         return None
@@ -70,6 +87,33 @@ def document(parts: Iterable[str | None], phones: Iterable[str | None] = ()) -> 
     extra = [transliterate(w) for w in words.split() if _CYRILLIC.search(w)]
     digits = [s for p in phones if p for s in phone_spellings(p)]
     return " ".join([words, *extra, *digits])
+
+
+def deletions(word: str) -> set[str]:
+    """The word with one letter left out, for words long enough to keep TERM_MIN letters."""
+    if len(word) <= TERM_MIN:
+        return set()
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def vocabulary(body: str) -> set[str]:
+    """The words of a normalised document that typo correction knows: runs of letters."""
+    return {w for w in _LETTERS.findall(body) if TERM_MIN <= len(w) <= TERM_MAX}
+
+
+def term_rows(words: Iterable[str]) -> list[dict[str, str]]:
+    """`search_terms` rows for some words, in key order (so concurrent inserts cannot deadlock)."""
+    pairs = {(variant, w) for w in words for variant in (w, *deletions(w))}
+    return [{"variant": v, "word": w} for v, w in sorted(pairs)]
+
+
+async def _add_terms(session: AsyncSession, body: str) -> None:
+    rows = term_rows(vocabulary(body))
+    if not rows:
+        return
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(insert(SearchTerm).values(rows).on_conflict_do_nothing())
 
 
 async def index(
@@ -96,9 +140,11 @@ async def index(
         )
     else:
         existing.owner_id, existing.title, existing.text = owner_id, title, body
+    await _add_terms(session, body)
 
 
 async def unindex(session: AsyncSession, kind: SearchKind, entity_id: int) -> None:
+    """Drop a record's search row; its words stay in the vocabulary (harmless, and shared)."""
     await session.execute(
         delete(SearchEntry).where(
             SearchEntry.kind == kind.value, SearchEntry.entity_id == entity_id
@@ -114,38 +160,198 @@ class Hit:
     score: float
 
 
-def _trigrams(words: Sequence[str]) -> list[str]:
-    grams: list[str] = []
-    for word in words:
-        for i in range(len(word) - 2):
-            gram = word[i : i + 3]
-            if gram not in grams:
-                grams.append(gram)
-    return grams
+@dataclass
+class _Token:
+    """One query word; `fuzzy` ones (letters only) are also looked for under their corrections."""
+
+    text: str
+    fuzzy: bool
+    corrections: list[str] = field(default_factory=list)
+
+    @property
+    def alternatives(self) -> list[str]:
+        return [self.text, *self.corrections]
 
 
-def _score(query_words: Sequence[str], body: str) -> float:
-    words = body.split()
-    total = 0.0
-    for q in query_words:
-        best = 0.0
-        for w in words:
-            if w == q:
-                best = 1.0
-                break
-            if w.startswith(q):
-                best = max(best, 0.95)
-                continue
-            ratio = SequenceMatcher(None, q, w[: len(q) + 2]).ratio()
-            best = max(best, ratio if q not in w else max(ratio, 0.9))
-        total += best
-    return total / len(query_words)
+def _tokens(query: str) -> list[_Token]:
+    digits = query_digits(query)
+    if digits:
+        return [_Token(digits, fuzzy=False)]
+    tokens: list[_Token] = []
+    seen: set[str] = set()
+    for word in normalise(query).split():
+        if any(ch in ".@" or ch.isdigit() for ch in word):
+            parts = [(word, False)]  # emails, INNs, part numbers: as typed
+        else:
+            parts = [(w, True) for w in _LETTERS.findall(word)]
+        for part, fuzzy in parts:
+            if part not in seen:
+                seen.add(part)
+                tokens.append(_Token(part, fuzzy and TERM_MIN <= len(part) <= TERM_MAX))
+    return tokens
 
 
-def _candidates_sqlite(query_words: Sequence[str], digits: str | None) -> tuple[str, dict]:
-    grams = _trigrams([digits] if digits else query_words)
-    match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
-    return "search_fts MATCH :match", {"match": match}
+def one_edit_apart(a: str, b: str) -> bool:
+    """True if b is a (one substitution, insertion, deletion or adjacent swap) away from a."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        i = diff[0]
+        return len(diff) == 2 and diff[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1 :]
+
+
+async def _correct(session: AsyncSession, tokens: Sequence[_Token]) -> None:
+    fuzzy = [t for t in tokens if t.fuzzy]
+    if not fuzzy:
+        return
+    keys = {v for t in fuzzy for v in (t.text, *deletions(t.text))}
+    rows = await session.execute(
+        select(SearchTerm.word).where(SearchTerm.variant.in_(sorted(keys))).distinct()
+    )
+    words = rows.scalars().all()
+    for token in fuzzy:
+        found = sorted(w for w in words if one_edit_apart(token.text, w))
+        found.sort(key=lambda w: _typo_rank(token.text, w))
+        token.corrections = found[:MAX_CORRECTIONS]
+
+
+def _typo_rank(query: str, word: str) -> int:
+    """Likelier typos first: a letter left out, then a wrong or swapped one, then one too many."""
+    return 0 if len(word) > len(query) else 1 if len(word) == len(query) else 2
+
+
+def _groups(tokens: Sequence[_Token]) -> list[list[str]]:
+    """For the database: per query word, the strings one of which a record must contain."""
+    usable = [t for t in tokens if len(t.text) >= TERM_MIN]
+    usable.sort(key=lambda t: -len(t.text))
+    return [t.alternatives for t in usable[:MAX_GROUPS]]
+
+
+def _phrase(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _words_match(groups: Sequence[Sequence[str]]) -> str:
+    """FTS5 (whole words): each group's query word as a prefix, or one of its corrections."""
+    return " AND ".join(
+        "(" + " OR ".join([_phrase(g[0]) + "*", *(_phrase(a) for a in g[1:])]) + ")" for g in groups
+    )
+
+
+def _trigram_match(groups: Sequence[Sequence[str]]) -> str:
+    """FTS5 (trigrams): each group's word or a correction anywhere, even inside a word."""
+    return " AND ".join("(" + " OR ".join(_phrase(a) for a in g) + ")" for g in groups)
+
+
+def _like(groups: Sequence[Sequence[str]]) -> ColumnElement[bool]:
+    return and_(*(or_(*(SearchEntry.text.contains(a, autoescape=True) for a in g)) for g in groups))
+
+
+Row = tuple[str, int, str, str]
+
+
+async def _fetch(
+    session: AsyncSession,
+    actor: Actor,
+    kinds: Sequence[SearchKind],
+    condition: ColumnElement[bool] | None = None,
+    fts: tuple[str, str] | None = None,
+) -> list[Row]:
+    """At most CANDIDATES visible rows matching an SQL condition or an FTS5 (table, query)."""
+    stmt = select(
+        SearchEntry.kind, SearchEntry.entity_id, SearchEntry.title, SearchEntry.text
+    ).where(
+        visible_owner(actor, SearchEntry.owner_id), SearchEntry.kind.in_([k.value for k in kinds])
+    )
+    if fts is not None:
+        name, match = fts
+        fts_table = table(name, column("rowid"))
+        stmt = stmt.join(fts_table, fts_table.c.rowid == SearchEntry.id).where(
+            text(f"{name} MATCH :match").bindparams(match=match)
+        )
+    if condition is not None:
+        stmt = stmt.where(condition)
+    rows = await session.execute(stmt.limit(CANDIDATES))
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def _candidates(
+    session: AsyncSession, actor: Actor, kinds: Sequence[SearchKind], groups: list[list[str]]
+) -> list[Row]:
+    """Records holding every query word (or a correction); failing that, all words but one.
+
+    On SQLite whole words are tried first (a few index look-ups), then substrings
+    (trigrams, slower with common trigrams); PostgreSQL uses LIKE on its trigram index.
+    """
+    relaxed = [groups[:i] + groups[i + 1 :] for i in range(len(groups))] if len(groups) > 1 else []
+    if session.bind is not None and session.bind.dialect.name != "sqlite":
+        rows = await _fetch(session, actor, kinds, _like(groups))
+        if not rows and relaxed:
+            rows = await _fetch(session, actor, kinds, or_(*(_like(r) for r in relaxed)))
+        return rows
+    rows = await _fetch(session, actor, kinds, fts=("search_fts_words", _words_match(groups)))
+    if not rows:
+        rows = await _fetch(session, actor, kinds, fts=("search_fts", _trigram_match(groups)))
+    if not rows and relaxed:
+        match = " OR ".join("(" + _words_match(r) + ")" for r in relaxed)
+        rows = await _fetch(session, actor, kinds, fts=("search_fts_words", match))
+    return rows
+
+
+def _word_score(token: _Token, padded: str) -> float:
+    """How well a document (' '-padded) holds one query word: whole, start, or inside a word."""
+    q = token.text
+    if f" {q} " in padded:
+        return 1.0
+    if f" {q}" in padded:
+        return 0.95
+    best = 0.0
+    for c in token.corrections:  # likeliest first
+        weight = 0.9 - 0.02 * _typo_rank(q, c)
+        if f" {c} " in padded:
+            return weight
+        if best < weight - 0.05 and f" {c}" in padded:
+            best = weight - 0.05
+    if best:
+        return best
+    if q in padded:
+        return 0.8
+    return 0.75 if any(c in padded for c in token.corrections) else 0.0
+
+
+def _score(tokens: Sequence[_Token], body: str) -> float:
+    padded = f" {body} "
+    return sum(_word_score(t, padded) for t in tokens) / len(tokens)
+
+
+def _closeness(tokens: Sequence[_Token], title: str) -> tuple[int, float]:
+    """Tie-breaks on the title: query words found side by side, and the share of it matched.
+
+    Of two records holding the same words, the one whose name reads like the query
+    ("Овчинников Владимир" rather than a namesake from a company in Vladimir) comes first.
+    """
+    words = normalise(title).split()
+    if not words:
+        return 0, 0.0
+    spellings = [(w, transliterate(w)) for w in words]
+    positions = [
+        {
+            i
+            for i, (w, t) in enumerate(spellings)
+            if any(w.startswith(a) or t.startswith(a) for a in token.alternatives)
+        }
+        for token in tokens
+    ]
+    adjacent = sum(1 for here, after in pairwise(positions) if any(p + 1 in after for p in here))
+    return adjacent, len(set().union(*positions)) / len(words)
 
 
 async def search(
@@ -156,41 +362,25 @@ async def search(
     limit: int = 10,
 ) -> list[Hit]:
     """Records the actor may see that match `query`, best first."""
-    normalised = normalise(query[:QUERY_MAX])
-    digits = query_digits(query)
-    query_words = [digits] if digits else normalised.split()
-    if not query_words:
+    tokens = _tokens(query[:QUERY_MAX])
+    if not tokens or not kinds:
         return []
-    stmt: Select = select(
-        SearchEntry.kind, SearchEntry.entity_id, SearchEntry.title, SearchEntry.text
-    ).where(
-        visible_owner(actor, SearchEntry.owner_id), SearchEntry.kind.in_([k.value for k in kinds])
-    )
-    short = all(len(w) < 3 for w in query_words)
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    if short:
-        stmt = stmt.where(SearchEntry.text.contains(query_words[0], autoescape=True))
-    elif dialect == "sqlite":
-        where, params = _candidates_sqlite(query_words, digits)
-        stmt = (
-            stmt.join(literal_column("search_fts"), text("search_fts.rowid = search_index.id"))
-            .where(text(where).bindparams(**params))
-            .order_by(text("search_fts.rank"))
-        )
-    else:
-        needle = digits or normalised
-        await session.execute(text("SET LOCAL pg_trgm.word_similarity_threshold = 0.4"))
-        stmt = stmt.where(
-            text(":needle <% search_index.text").bindparams(needle=needle)
-            | SearchEntry.text.contains(needle, autoescape=True)
-        ).order_by(
-            text("word_similarity(:needle, search_index.text) DESC").bindparams(needle=needle)
-        )
-    rows = (await session.execute(stmt.limit(CANDIDATES))).all()
-    hits = [
-        Hit(SearchKind(kind), entity_id, title, _score(query_words, body))
-        for kind, entity_id, title, body in rows
+    await _correct(session, tokens)
+    groups = _groups(tokens)
+    if groups:
+        rows = await _candidates(session, actor, kinds, groups)
+    else:  # only words too short for the indexes: a plain substring scan, bounded by LIMIT
+        like = SearchEntry.text.contains(tokens[0].text, autoescape=True)
+        rows = await _fetch(session, actor, kinds, like)
+    scored = [(_score(tokens, r[3]), r[0], r[1], r[2]) for r in rows]
+    scored = [s for s in scored if s[0] >= MIN_SCORE]
+    if not scored:
+        return []
+    scored.sort(key=lambda s: -s[0])
+    cutoff = scored[min(limit, len(scored)) - 1][0]
+    best = [(s, _closeness(tokens, s[3])) for s in scored if s[0] >= cutoff]
+    best.sort(key=lambda b: (-b[0][0], -b[1][0], -b[1][1], b[0][3], b[0][2]))
+    return [
+        Hit(SearchKind(kind), entity_id, title, round(score, 3))
+        for (score, kind, entity_id, title), _ in best[:limit]
     ]
-    hits = [h for h in hits if h.score >= 0.6]
-    hits.sort(key=lambda h: (-h.score, h.title))
-    return hits[:limit]

@@ -6,7 +6,14 @@ from crm.models.clients import Company, Contact, Interaction, Product
 from crm.models.deals import Deal, DealLine, DealStageChange
 from crm.models.marketing import Event, EventInvitee, Inquiry, Sale
 from crm.models.people import Department, Invite, Manager
-from crm.models.system import AppSetting, AuditEntry, FSMRecord, OutboundEmail, SearchEntry
+from crm.models.system import (
+    AppSetting,
+    AuditEntry,
+    FSMRecord,
+    OutboundEmail,
+    SearchEntry,
+    SearchTerm,
+)
 from crm.models.work import Playbook, PlaybookStep, Task
 
 __all__ = [
@@ -35,6 +42,7 @@ __all__ = [
     "Product",
     "Sale",
     "SearchEntry",
+    "SearchTerm",
     "Task",
     "UTCDateTime",
     "utcnow",

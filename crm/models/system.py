@@ -64,6 +64,20 @@ class SearchEntry(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class SearchTerm(Base):
+    """The words of the search index, each also under its one-letter-deleted variants.
+
+    Looking up a query word and its own deletions here finds every indexed word one
+    typo away from it (the symmetric-delete method) with a few primary-key probes,
+    whatever the size of the index; search then asks for those exact words.
+    """
+
+    __tablename__ = "search_terms"
+
+    variant: Mapped[str] = mapped_column(String(40), primary_key=True)
+    word: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
 class AppSetting(Base):
     """Company-wide settings a director changes from the bot."""
 
