@@ -188,13 +188,17 @@ def _visible(actor: Actor) -> ColumnElement[bool]:
     return or_(visible_owner(actor, Deal.curator_id), company_visible)
 
 
-async def _load(uow: UnitOfWork, actor: Actor, deal_id: int, *, lock: bool = False) -> Deal:
+async def _load(
+    uow: UnitOfWork, actor: Actor, deal_id: int, *, lock: bool = False, lines: bool = True
+) -> Deal:
+    """The visible deal; `lines=False` spares a query where the lines are not needed."""
     stmt = (
         select(Deal)
         .where(Deal.id == deal_id, _visible(actor))
-        .options(selectinload(Deal.lines))
         .execution_options(populate_existing=True)
     )
+    if lines:
+        stmt = stmt.options(selectinload(Deal.lines))
     if lock:
         stmt = stmt.with_for_update(of=Deal)
     deal = (await uow.session.scalars(stmt)).first()
@@ -501,12 +505,14 @@ async def move(
     stage: str | DealStage,
     lost_reason: str | None = None,
 ) -> Deal:
+    """Move a deal to `stage`; the deal returned has its lines loaded only when it was won."""
     target = validation.choice("stage", stage, DealStage)
     reason = None
     if target is DealStage.LOST:
         reason = validation.text("lost_reason", lost_reason, max_len=validation.TEXT_MAX)
     async with uow:
-        deal = await _load(uow, actor, deal_id, lock=True)
+        # the lines matter only to winning; a move between open stages spares their query
+        deal = await _load(uow, actor, deal_id, lock=True, lines=target is DealStage.WON)
         current = DealStage(deal.stage)
         if target is current:
             return deal
