@@ -1,0 +1,165 @@
+"""The team as a head or director sees it: members with their figures, and who approves what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, func, select
+
+from crm import validation
+from crm.access import Actor, require_staff_manager, visible_owner
+from crm.errors import AccessDenied, InvalidInput
+from crm.models import Deal, Manager, Task, utcnow
+from crm.models.enums import OPEN_STAGES, Role, TaskStatus
+from crm.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    name: str
+    username: str | None
+    role: Role
+    open_deals: int
+    open_amount: Decimal
+    overdue_tasks: int
+
+
+def _scope(actor: Actor) -> ColumnElement[bool]:
+    """The active staff a head (their department) or a director (everyone) manages."""
+    return (Manager.active.is_(True)) & visible_owner(actor, Manager.id)
+
+
+async def overview(
+    uow: UnitOfWork, actor: Actor, offset: int = 0, limit: int = 10
+) -> tuple[list[Member], int]:
+    """One page of the team with open deals (count, sum) and overdue tasks, in one query."""
+    require_staff_manager(actor)
+    deals = (
+        select(
+            Deal.curator_id.label("manager_id"),
+            func.count().label("n"),
+            func.coalesce(func.sum(Deal.amount), 0).label("amount"),
+        )
+        .where(Deal.stage.in_([s.value for s in OPEN_STAGES]))
+        .group_by(Deal.curator_id)
+        .subquery()
+    )
+    overdue = (
+        select(Task.assignee_id.label("manager_id"), func.count().label("n"))
+        .where(Task.status == TaskStatus.OPEN.value, Task.due_at < utcnow())
+        .group_by(Task.assignee_id)
+        .subquery()
+    )
+    async with uow.read_only():
+        total = await uow.session.scalar(
+            select(func.count()).select_from(Manager).where(_scope(actor))
+        )
+        rows = await uow.session.execute(
+            select(
+                Manager.id,
+                Manager.name,
+                Manager.username,
+                Manager.role,
+                func.coalesce(deals.c.n, 0),
+                func.coalesce(deals.c.amount, 0),
+                func.coalesce(overdue.c.n, 0),
+            )
+            .outerjoin(deals, deals.c.manager_id == Manager.id)
+            .outerjoin(overdue, overdue.c.manager_id == Manager.id)
+            .where(_scope(actor))
+            .order_by(Manager.name, Manager.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        members = [
+            Member(
+                id=mid,
+                name=name,
+                username=username,
+                role=Role(role),
+                open_deals=int(n),
+                open_amount=Decimal(str(amount)).quantize(Decimal("0.01")),
+                overdue_tasks=int(late),
+            )
+            for mid, name, username, role, n, amount, late in rows
+        ]
+    return members, int(total or 0)
+
+
+async def member(uow: UnitOfWork, actor: Actor, manager_id: int) -> Manager:
+    """One member of the actor's team; AccessDenied alike for a stranger and a missing id."""
+    require_staff_manager(actor)
+    async with uow.read_only():
+        manager = (
+            await uow.session.scalars(
+                select(Manager).where(Manager.id == manager_id, _scope(actor))
+            )
+        ).first()
+    if manager is None:
+        raise AccessDenied("manager")
+    return manager
+
+
+async def resolve_member(uow: UnitOfWork, actor: Actor, who: str) -> Manager:
+    """A member of the actor's team by @username or by name (any case; a unique prefix will do).
+
+    Names are compared in Python: SQLite folds case for ASCII only, and a team is small.
+    """
+    require_staff_manager(actor)
+    wanted = validation.text("manager", who).casefold()
+    async with uow.read_only():
+        rows = (
+            await uow.session.execute(
+                select(Manager.id, Manager.name, Manager.username).where(_scope(actor))
+            )
+        ).all()
+        if wanted.startswith("@"):
+            handle = wanted[1:]
+            ids = [r.id for r in rows if (r.username or "").casefold() == handle]
+        else:
+            ids = [r.id for r in rows if r.name.casefold() == wanted]
+            if not ids:
+                ids = [r.id for r in rows if r.name.casefold().startswith(wanted)]
+            if not ids:
+                ids = [r.id for r in rows if (r.username or "").casefold() == wanted]
+        if not ids:
+            raise InvalidInput("manager", "not_found", name=who)
+        if len(ids) > 1:
+            raise InvalidInput("manager", "ambiguous", name=who)
+        manager = await uow.session.get(Manager, ids[0])
+        assert manager is not None
+        return manager
+
+
+async def approvers(uow: UnitOfWork, curator_id: int) -> list[Manager]:
+    """Who is asked to approve a discount of this manager: the heads of their department,
+    or the directors when the department has no head (or the manager has no department)."""
+    async with uow.read_only():
+        curator = await uow.session.get(Manager, curator_id)
+        if curator is None:
+            return []
+        active = (Manager.active.is_(True), Manager.id != curator_id)
+        heads: list[Manager] = []
+        if curator.department_id is not None:
+            heads = list(
+                await uow.session.scalars(
+                    select(Manager)
+                    .where(
+                        *active,
+                        Manager.role == Role.HEAD.value,
+                        Manager.department_id == curator.department_id,
+                    )
+                    .order_by(Manager.id)
+                )
+            )
+        if heads:
+            return heads
+        return list(
+            await uow.session.scalars(
+                select(Manager)
+                .where(*active, Manager.role == Role.DIRECTOR.value)
+                .order_by(Manager.id)
+            )
+        )
