@@ -258,6 +258,57 @@ def backup(
     typer.echo(f"Backup written to {result.path} ({result.size / 1e6:.1f} MB, integrity ok)")
 
 
+# --- status -------------------------------------------------------------------------------
+
+
+async def _scheduler_status(database: Database) -> dict[str, Any]:
+    """The scheduler's health as the database shows it, and whether any process leads.
+
+    Whether a scheduler runs is found by trying its lock (the PostgreSQL advisory lock or
+    the SQLite lock file): taken at once and given back if free, so nobody is displaced.
+    """
+    from sqlalchemy import func
+
+    from bot.web import scheduler_health
+    from crm.models import Task
+    from notifications.leader import LeaderElector
+
+    report = await scheduler_health(database, None)
+    probe = LeaderElector(database)
+    free = await probe.try_acquire()
+    await probe.release()
+    async with database.uow().read_only() as uow:
+        report["last_sent_at"] = await uow.session.scalar(select(func.max(Task.reminded_at)))
+    report["running_elsewhere"] = not free
+    return report
+
+
+@app.command()
+def status() -> None:
+    """Is the reminder scheduler running; reminders pending and overdue (exit 1 if stuck)."""
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+    report = _with_database(settings, _scheduler_status)
+    if report["running_elsewhere"]:
+        running = "yes, in a bot process (it holds the scheduler lock)"
+    elif settings.database_url.endswith(":memory:"):
+        running = "unknown for an in-memory database"
+    else:
+        running = "NO: no bot process holds the scheduler lock; reminders are not being sent"
+    last: datetime | None = report["last_sent_at"]
+    typer.echo(f"Database: {_shown(settings.database_url)}")
+    typer.echo(f"Scheduler running: {running}")
+    typer.echo("This process (the CLI) is not the leader: it only reads the database.")
+    typer.echo(f"Last reminder sent: {f'{last:%Y-%m-%d %H:%M:%S} UTC' if last else 'never'}")
+    typer.echo(f"Reminders pending: {report['pending']}")
+    typer.echo(f"Overdue and not delivered: {report['overdue_undelivered']}")
+    if not report["ok"] or not report["running_elsewhere"]:
+        typer.echo(
+            "Reminders are late or nobody sends them: start the bot (`chatcrm run`).", err=True
+        )
+        raise typer.Exit(1)
+
+
 # --- shell --------------------------------------------------------------------------------
 
 SHELL_USER_ID = 1

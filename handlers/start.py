@@ -15,6 +15,7 @@ from crm.models.enums import Role
 from crm.services import people
 from crm.settings import Settings
 from crm.uow import UnitOfWork
+from notifications.reminders import ReminderRuntime
 
 router = Router(name="start")
 
@@ -57,8 +58,13 @@ async def start(
     actor: Actor | None,
     settings: Settings,
     i18n: I18n,
+    reminders: ReminderRuntime | None = None,
 ) -> None:
     if actor is not None:
+        # a user who had blocked the bot and came back gets their reminders again
+        await people.mark_reachable(uow, actor)
+        if reminders is not None:
+            reminders.sender.unblock(actor.tg_id)
         await message.answer(welcome(actor, new=False))
         return
     user = message.from_user

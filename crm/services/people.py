@@ -330,6 +330,24 @@ async def actor_for(uow: UnitOfWork, tg_id: int) -> Actor | None:
         return Actor.of(manager) if manager is not None else None
 
 
+async def mark_reachable(uow: UnitOfWork, actor: Actor) -> bool:
+    """The user wrote to the bot (/start), so they no longer block it: reminders go to them
+    again. True if they had been marked `bot_blocked`; a conditional UPDATE, audited."""
+    async with uow:
+        changed = (
+            await uow.session.execute(
+                update(Manager)
+                .where(Manager.id == actor.id, Manager.bot_blocked.is_(True))
+                .values(bot_blocked=False)
+                .execution_options(synchronize_session=False)
+            )
+        ).rowcount == 1  # type: ignore[attr-defined]
+        if changed:
+            uow.audit(actor.id, ("managers", actor.id), "update", {"bot_blocked": [True, False]})
+        await uow.commit()
+    return changed
+
+
 # --- own settings ------------------------------------------------------------------------
 
 

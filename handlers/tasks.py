@@ -1,0 +1,616 @@
+"""/remind, the Remind button of cards, the buttons of a reminder, /today and /tasks.
+
+`/remind when; text` sets a reminder at once; `/remind` alone (or the Remind button of a
+company, contact or deal card) asks when (quick buttons or typed), then what. A time that
+cannot be understood, is past or could mean two moments is asked back, never guessed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_date
+
+from crm import when
+from crm.access import Actor
+from crm.errors import InvalidInput
+from crm.models import Task, utcnow
+from crm.models.enums import TaskStatus
+from crm.services import companies, contacts, deals, tasks
+from crm.services.tasks import Agenda, InteractionLine, TaskInput, TaskLine
+from crm.uow import UnitOfWork
+from handlers import find
+from handlers.ui import PAGE, RemindCb, cancel_text, h, local_time, money, pager_row, split_args
+from notifications.reminders import ReminderRuntime, TaskAction, apply_action
+
+router = Router(name="tasks")
+
+TODAY_SHOWN = 8  # per section of /today; the totals say how many there are in all
+LINK_OF_KIND = {find.COMPANY: "company_id", find.CONTACT: "contact_id", find.DEAL: "deal_id"}
+
+
+class RemindForm(StatesGroup):
+    when = State()
+    text = State()
+
+
+class RemindWhenCb(CallbackData, prefix="rw"):
+    action: str  # h1 | tmrw | mon | other | at | dflt | cancel
+    at: int = 0  # "at": the chosen moment, seconds since the epoch (UTC)
+
+
+class TaskCb(CallbackData, prefix="tk"):
+    action: str  # done | undo | page
+    task_id: int = 0
+    offset: int = 0
+    view: str = "l"  # what a Done press re-renders: l (the /tasks page) or d (/today)
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup | None:
+    kept = [row for row in rows if row]
+    return InlineKeyboardMarkup(inline_keyboard=kept) if kept else None
+
+
+def _short(text: str | None, width: int) -> str:
+    value = " ".join((text or "").split())
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def resolved(actor: Actor, at: datetime) -> str:
+    """The resolved moment as the user reads it: 13.03.2025 (Thu) 09:00."""
+    local = when.to_local(at, actor.timezone)
+    weekday = format_date(local.date(), "EEE", locale=actor.language)
+    return f"{local:%d.%m.%Y} ({weekday}) {local:%H:%M}"
+
+
+def examples() -> str:
+    return _("For example: tomorrow 15:00, in 2 hours, on Friday, 25.12 10:00, next monday 9am.")
+
+
+def ask_when_text() -> str:
+    return _("When should I remind you?") + "\n" + examples()
+
+
+def when_keyboard() -> InlineKeyboardMarkup:
+    return _markup(
+        [
+            [
+                _button(_("In 1 hour"), RemindWhenCb(action="h1")),
+                _button(_("Tomorrow 9:00"), RemindWhenCb(action="tmrw")),
+                _button(_("Monday 9:00"), RemindWhenCb(action="mon")),
+            ],
+            [
+                _button(_("Other time…"), RemindWhenCb(action="other")),
+                _button(_("✖ Cancel"), RemindWhenCb(action="cancel")),
+            ],
+        ]
+    )
+
+
+def cancel_keyboard() -> InlineKeyboardMarkup:
+    return _markup([[_button(_("✖ Cancel"), RemindWhenCb(action="cancel"))]])
+
+
+def ask_again(
+    actor: Actor, err: InvalidInput, typed: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The polite question back for a time that cannot be taken as it is."""
+    if err.reason == "ambiguous" and err.params.get("options"):
+        rows = [
+            [
+                _button(
+                    resolved(actor, option), RemindWhenCb(action="at", at=int(option.timestamp()))
+                )
+            ]
+            for option in err.params["options"]
+        ]
+        rows.append(
+            [
+                _button(_("Other time…"), RemindWhenCb(action="other")),
+                _button(_("✖ Cancel"), RemindWhenCb(action="cancel")),
+            ]
+        )
+        text = _("“{text}” can mean more than one time. Which one?").format(text=h(typed))
+        return text, _markup(rows)
+    if err.reason == "past":
+        at = err.params.get("at")
+        text = (
+            _("{time} has already passed. When should I remind you?").format(
+                time=resolved(actor, at)
+            )
+            if isinstance(at, datetime)
+            else _("This time has already passed. When should I remind you?")
+        )
+    else:
+        text = _("I could not understand “{text}” as a date and time.").format(
+            text=h(_short(typed, 100))
+        )
+    return text + "\n" + examples(), when_keyboard()
+
+
+def confirmation(actor: Actor, task: Task) -> tuple[str, InlineKeyboardMarkup | None]:
+    text = "\n".join(
+        [
+            _("⏰ Reminder set: {title}").format(title=f"<b>{h(task.title)}</b>"),
+            _("When: {time} ({timezone})").format(
+                time=resolved(actor, task.due_at), timezone=actor.timezone
+            ),
+        ]
+    )
+    keyboard = _markup(
+        [[_button(_("✖ Cancel this reminder"), TaskCb(action="undo", task_id=task.id))]]
+    )
+    return text, keyboard
+
+
+async def answer(event: Message | CallbackQuery, text: str, markup: Any = None) -> None:
+    """A typed answer gets a new message; a button press replaces the message it was under."""
+    if isinstance(event, CallbackQuery):
+        if isinstance(event.message, Message):
+            await event.message.edit_text(text, reply_markup=markup)
+        await event.answer()
+    else:
+        await event.answer(text, reply_markup=markup)
+
+
+# --- /remind and the Remind button ---------------------------------------------------------
+
+
+def _links(data: dict[str, Any]) -> dict[str, int]:
+    return {k: int(v) for k, v in (data.get("links") or {}).items()}
+
+
+async def _create(
+    event: Message | CallbackQuery,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    reminders: ReminderRuntime | None,
+    title: str,
+    *,
+    when_text: str | None = None,
+    due_at: datetime | None = None,
+) -> None:
+    """Create the reminder, or ask the time again (the title and links wait in the state)."""
+    data = await state.get_data()
+    links = _links(data)
+    try:
+        if due_at is not None:
+            task = await tasks.create(uow, actor, TaskInput(title=title, due_at=due_at, **links))
+        else:
+            task = await tasks.remind(uow, actor, when_text or "", title, **links)
+    except InvalidInput as err:
+        if err.field not in ("when", "due_at"):
+            raise
+        await state.set_state(RemindForm.when)
+        await state.update_data(title=title, due_at=None)
+        await answer(event, *ask_again(actor, err, when_text or ""))
+        return
+    await state.clear()
+    if reminders is not None:
+        reminders.task_changed(task.id, task.due_at)
+    await answer(event, *confirmation(actor, task))
+
+
+async def _when_chosen(
+    event: Message | CallbackQuery,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    reminders: ReminderRuntime | None,
+    due_at: datetime,
+) -> None:
+    """The time is known: create at once if the text is too, else ask for the text."""
+    data = await state.get_data()
+    if data.get("title"):
+        await _create(event, uow, actor, state, reminders, data["title"], due_at=due_at)
+        return
+    await state.set_state(RemindForm.text)
+    await state.update_data(due_at=due_at.isoformat())
+    rows = []
+    if data.get("default_title"):
+        rows.append([_button(_short(data["default_title"], 60), RemindWhenCb(action="dflt"))])
+    rows.append([_button(_("✖ Cancel"), RemindWhenCb(action="cancel"))])
+    text = _("I will remind you on {time}. What about?").format(time=resolved(actor, due_at))
+    await answer(event, text, _markup(rows))
+
+
+@router.message(Command("remind"))
+async def remind(
+    message: Message,
+    command: CommandObject,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    reminders: ReminderRuntime | None = None,
+) -> None:
+    await state.clear()
+    parts = split_args(command.args)
+    if not parts or not parts[0]:
+        if len(parts) > 1 and any(parts[1:]):  # "/remind ; call back": the time is missing
+            await state.update_data(title="; ".join(parts[1:]).strip())
+        await state.set_state(RemindForm.when)
+        await message.answer(ask_when_text(), reply_markup=when_keyboard())
+        return
+    when_text, title = parts[0], "; ".join(parts[1:]).strip()
+    if title:
+        await _create(message, uow, actor, state, reminders, title, when_text=when_text)
+        return
+    # only the time: understood, it is kept and the text is asked for
+    try:
+        due_at = when.parse_when(when_text, actor.timezone, utcnow())
+    except InvalidInput as err:
+        await state.set_state(RemindForm.when)
+        text, keyboard = ask_again(actor, err, when_text)
+        await message.answer(text, reply_markup=keyboard)
+        return
+    await _when_chosen(message, uow, actor, state, reminders, due_at)
+
+
+@router.callback_query(RemindCb.filter())
+async def remind_from_card(
+    callback: CallbackQuery,
+    callback_data: RemindCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    link = LINK_OF_KIND.get(callback_data.kind)
+    if link is None:
+        raise InvalidInput("kind", "unknown_value", allowed=list(LINK_OF_KIND))
+    name = await _record_name(uow, actor, callback_data.kind, callback_data.id)
+    await state.clear()
+    await state.set_state(RemindForm.when)
+    await state.update_data(
+        links={link: callback_data.id},
+        default_title=_("Call back {name}").format(name=name),
+    )
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            _("Reminder about {name}.").format(name=f"<b>{h(name)}</b>") + "\n" + ask_when_text(),
+            reply_markup=when_keyboard(),
+        )
+    await callback.answer()
+
+
+async def _record_name(uow: UnitOfWork, actor: Actor, kind: str, record_id: int) -> str:
+    """The card's name; the services refuse a record the actor may not see."""
+    async with uow.read_only():
+        if kind == find.COMPANY:
+            return (await companies.get(uow, actor, record_id)).name
+        if kind == find.CONTACT:
+            return (await contacts.get(uow, actor, record_id)).name
+        return (await deals.get(uow, actor, record_id)).title
+
+
+@router.message(RemindForm.when, F.text, ~F.text.startswith("/"))
+async def typed_when(
+    message: Message,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    reminders: ReminderRuntime | None = None,
+) -> None:
+    typed = message.text or ""
+    try:
+        due_at = when.parse_when(typed, actor.timezone, utcnow())
+    except InvalidInput as err:
+        text, keyboard = ask_again(actor, err, typed)
+        await message.answer(text, reply_markup=keyboard)
+        return
+    await _when_chosen(message, uow, actor, state, reminders, due_at)
+
+
+@router.message(RemindForm.text, F.text, ~F.text.startswith("/"))
+async def typed_text(
+    message: Message,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    reminders: ReminderRuntime | None = None,
+) -> None:
+    data = await state.get_data()
+    due_at = datetime.fromisoformat(data["due_at"])
+    # a bad text (too long) is explained by the error handler and the dialog waits
+    await _create(message, uow, actor, state, reminders, message.text or "", due_at=due_at)
+
+
+@router.callback_query(RemindWhenCb.filter(F.action == "cancel"))
+async def cancel_dialog(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await answer(callback, cancel_text())
+
+
+@router.callback_query(RemindWhenCb.filter(F.action == "other"))
+async def other_time(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(RemindForm.when)
+    await answer(callback, ask_when_text(), cancel_keyboard())
+
+
+@router.callback_query(RemindWhenCb.filter())
+async def chosen_time(
+    callback: CallbackQuery,
+    callback_data: RemindWhenCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    reminders: ReminderRuntime | None = None,
+) -> None:
+    if await state.get_state() not in (RemindForm.when.state, RemindForm.text.state):
+        await callback.answer(_("This dialog is over. Start again with /remind."), show_alert=True)
+        return
+    data = await state.get_data()
+    action = callback_data.action
+    if action == "dflt":
+        if not data.get("due_at") or not data.get("default_title"):
+            raise InvalidInput("title", "empty")
+        due_at = datetime.fromisoformat(data["due_at"])
+        await _create(callback, uow, actor, state, reminders, data["default_title"], due_at=due_at)
+        return
+    now = utcnow()
+    if action == "h1":
+        due_at = now + timedelta(hours=1)
+    elif action == "tmrw":
+        due_at = when.parse_when("tomorrow 09:00", actor.timezone, now)
+    elif action == "mon":
+        due_at = when.parse_when("monday 09:00", actor.timezone, now)
+    elif action == "at":
+        due_at = datetime.fromtimestamp(callback_data.at, UTC)
+    else:
+        raise InvalidInput("action", "unknown_value", allowed=["h1", "tmrw", "mon", "at"])
+    if due_at <= now:
+        await answer(callback, *ask_again(actor, InvalidInput("when", "past", at=due_at), ""))
+        return
+    await _when_chosen(callback, uow, actor, state, reminders, due_at)
+
+
+# --- the buttons of a reminder -------------------------------------------------------------
+
+
+def task_text(actor: Actor, line: TaskLine) -> str:
+    task = line.task
+    lines = [_("⏰ Reminder: {title}").format(title=f"<b>{h(task.title)}</b>")]
+    if line.company_name:
+        lines.append(_("Client: {company}").format(company=h(line.company_name)))
+    if line.deal_title:
+        lines.append(_("Deal: {deal}").format(deal=h(line.deal_title)))
+    return "\n".join(lines)
+
+
+def _open_row(task: Task) -> list[InlineKeyboardButton]:
+    if task.deal_id or task.company_id or task.contact_id:
+        return [_button(_("Open the card"), TaskAction(action="open", task_id=task.id))]
+    return []
+
+
+@router.callback_query(TaskAction.filter(F.action == "open"))
+async def open_task_card(
+    callback: CallbackQuery, callback_data: TaskAction, uow: UnitOfWork, actor: Actor
+) -> None:
+    task = await apply_action(uow, actor, callback_data)
+    if task.deal_id:
+        kind, record_id = find.DEAL, task.deal_id
+    elif task.company_id:
+        kind, record_id = find.COMPANY, task.company_id
+    elif task.contact_id:
+        kind, record_id = find.CONTACT, task.contact_id
+    else:
+        await callback.answer(_("This reminder is not linked to a card."), show_alert=True)
+        return
+    text, keyboard = await find.card_view(uow, actor, kind, record_id)
+    if isinstance(callback.message, Message):
+        await callback.message.answer(text, reply_markup=keyboard)
+    await callback.answer()
+
+
+@router.callback_query(TaskAction.filter())
+async def reminder_button(
+    callback: CallbackQuery,
+    callback_data: TaskAction,
+    uow: UnitOfWork,
+    actor: Actor,
+    reminders: ReminderRuntime | None = None,
+) -> None:
+    task = await apply_action(uow, actor, callback_data)
+    line = await tasks.get_line(uow, actor, task.id)
+    if task.status == TaskStatus.DONE.value:
+        state, notice = _("✅ Done."), _("Done.")
+        keyboard = _markup([_open_row(task)])
+    else:
+        if reminders is not None:
+            reminders.task_changed(task.id, task.due_at)
+        state = _("💤 I will remind you again on {time}.").format(time=resolved(actor, task.due_at))
+        notice = _("Snoozed until {time}.").format(time=local_time(actor, task.due_at))
+        keyboard = _markup(
+            [[_button(_("✅ Done"), TaskAction(action="done", task_id=task.id))], _open_row(task)]
+        )
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(
+            task_text(actor, line) + "\n\n" + state, reply_markup=keyboard
+        )
+    await callback.answer(notice)
+
+
+# --- /today and /tasks ---------------------------------------------------------------------
+
+
+def _task_line(actor: Actor, line: TaskLine, with_date: bool) -> str:
+    text = f"{local_time(actor, line.task.due_at, with_date)} {h(_short(line.task.title, 80))}"
+    where = line.deal_title or line.company_name
+    return text + (f" · {h(_short(where, 40))}" if where else "")
+
+
+def _planned_line(actor: Actor, line: InteractionLine) -> str:
+    item = line.interaction
+    icon = find.KIND_ICONS.get(item.kind, "•")
+    who = ", ".join(h(_short(n, 40)) for n in (line.company_name, line.contact_name) if n)
+    text = f"{local_time(actor, item.occurred_at, False)} {icon} {who}"
+    return text + (f" — {h(_short(item.summary, 60))}" if item.summary else "")
+
+
+def _more(shown: int, total: int) -> list[str]:
+    return [_("… and {count} more").format(count=total - shown)] if total > shown else []
+
+
+def render_today(actor: Actor, agenda: Agenda) -> tuple[str, InlineKeyboardMarkup | None]:
+    totals = agenda.totals
+    lines = [_("<b>Today, {date}</b>").format(date=agenda.day.strftime("%d.%m.%Y"))]
+    rows: list[list[InlineKeyboardButton]] = []
+
+    def task_section(title: str, key: str, items: list[TaskLine], with_date: bool) -> None:
+        if not totals.get(key):
+            return
+        shown = items[:TODAY_SHOWN]
+        lines.extend(["", title.format(count=totals[key])])
+        for number, line in enumerate(shown, len(rows) + 1):
+            lines.append(f"{number}. {_task_line(actor, line, with_date)}")
+            rows.append(
+                [
+                    _button(
+                        f"✅ {number}. {_short(line.task.title, 40)}",
+                        TaskCb(action="done", task_id=line.task.id, view="d"),
+                    )
+                ]
+            )
+        lines.extend(_more(len(shown), totals[key]))
+
+    task_section(_("<b>Overdue ({count})</b>"), "overdue", agenda.overdue, True)
+    task_section(_("<b>Due today ({count})</b>"), "due_today", agenda.due_today, False)
+    if totals.get("planned"):
+        shown_planned = agenda.planned[:TODAY_SHOWN]
+        lines.extend(
+            ["", _("<b>Planned interactions ({count})</b>").format(count=totals["planned"])]
+        )
+        lines.extend(f" • {_planned_line(actor, p)}" for p in shown_planned)
+        lines.extend(_more(len(shown_planned), totals["planned"]))
+    if totals.get("stale_deals"):
+        shown_deals = agenda.stale_deals[:TODAY_SHOWN]
+        lines.extend(
+            [
+                "",
+                _("<b>Deals past their expected close ({count})</b>").format(
+                    count=totals["stale_deals"]
+                ),
+            ]
+        )
+        for deal in shown_deals:
+            close = deal.expected_close.strftime("%d.%m.%Y") if deal.expected_close else "—"
+            lines.append(
+                " • "
+                + _("{title} ({company}) — {amount}, expected {date}").format(
+                    title=h(_short(deal.title, 60)),
+                    company=h(_short(deal.company.name, 40)),
+                    amount=money(deal.amount),
+                    date=close,
+                )
+            )
+            rows.append(
+                [_button(f"💼 {_short(deal.title, 50)}", find.CardCb(kind=find.DEAL, id=deal.id))]
+            )
+        lines.extend(_more(len(shown_deals), totals["stale_deals"]))
+    if not any(totals.values()):
+        lines.extend(["", _("Nothing for today. Set a reminder with /remind.")])
+    if totals.get("overdue", 0) + totals.get("due_today", 0) > len(rows):
+        rows.append([_button(_("All open tasks"), TaskCb(action="page"))])
+    return "\n".join(lines), _markup(rows)
+
+
+@router.message(Command("today"))
+async def today(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
+    await state.clear()
+    text, keyboard = render_today(actor, await tasks.agenda(uow, actor))
+    await message.answer(text, reply_markup=keyboard)
+
+
+def render_list(
+    actor: Actor, lines: list[TaskLine], total: int, offset: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not total:
+        return _("No open tasks. Set a reminder with /remind."), _markup([])
+    text = [_("<b>Open tasks</b> ({count})").format(count=total)]
+    rows: list[list[InlineKeyboardButton]] = []
+    for number, line in enumerate(lines, offset + 1):
+        mark = "" if line.task.assignee_id == actor.id else " 👥"
+        text.append(f"{number}. {_task_line(actor, line, True)}{mark}")
+        rows.append(
+            [
+                _button(
+                    f"✅ {number}. {_short(line.task.title, 40)}",
+                    TaskCb(action="done", task_id=line.task.id, offset=offset),
+                )
+            ]
+        )
+    rows.append(pager_row(TaskCb, offset, total, action="page"))
+    return "\n".join(text), _markup(rows)
+
+
+@router.message(Command("tasks"))
+async def task_list(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
+    await state.clear()
+    lines, total = await tasks.list_open(uow, actor, 0, PAGE)
+    text, keyboard = render_list(actor, lines, total, 0)
+    await message.answer(text, reply_markup=keyboard)
+
+
+@router.callback_query(TaskCb.filter(F.action == "page"))
+async def task_page(
+    callback: CallbackQuery, callback_data: TaskCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    offset = max(0, callback_data.offset)
+    lines, total = await tasks.list_open(uow, actor, offset, PAGE)
+    if not lines and offset:
+        offset = max(0, (total - 1) // PAGE * PAGE)
+        lines, total = await tasks.list_open(uow, actor, offset, PAGE)
+    await answer(callback, *render_list(actor, lines, total, offset))
+
+
+@router.callback_query(TaskCb.filter(F.action == "done"))
+async def done_from_list(
+    callback: CallbackQuery, callback_data: TaskCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    task = await tasks.complete(uow, actor, callback_data.task_id)
+    if callback_data.view == "d":
+        text, keyboard = render_today(actor, await tasks.agenda(uow, actor))
+    else:
+        offset = max(0, callback_data.offset)
+        lines, total = await tasks.list_open(uow, actor, offset, PAGE)
+        if not lines and offset:
+            offset = max(0, offset - PAGE)
+            lines, total = await tasks.list_open(uow, actor, offset, PAGE)
+        text, keyboard = render_list(actor, lines, total, offset)
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(text, reply_markup=keyboard)
+    await callback.answer(_("Done: {title}").format(title=_short(task.title, 150)))
+
+
+@router.callback_query(TaskCb.filter(F.action == "undo"))
+async def undo_reminder(
+    callback: CallbackQuery, callback_data: TaskCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    task = await tasks.cancel(uow, actor, callback_data.task_id)
+    text = _("Reminder cancelled: {title}").format(title=f"<b>{h(task.title)}</b>")
+    await answer(callback, text, None)
+
+
+# --- the Remind button on every card -------------------------------------------------------
+
+
+def _remind_row(kind: str, record_id: int) -> list[list[InlineKeyboardButton]]:
+    return [[_button(_("⏰ Remind"), RemindCb(kind=kind, id=record_id))]]
+
+
+find.CARD_ROWS[find.COMPANY].append(lambda actor, card: _remind_row(find.COMPANY, card.company.id))
+find.CARD_ROWS[find.CONTACT].append(lambda actor, card: _remind_row(find.CONTACT, card.contact.id))
+find.CARD_ROWS[find.DEAL].append(lambda actor, card: _remind_row(find.DEAL, card.deal.id))
