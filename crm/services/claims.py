@@ -660,6 +660,22 @@ async def notify_targets_on_file(uow: UnitOfWork, claim: Claim) -> list[int]:
         return _unique([claim.responsible_id, *await _heads_of(uow, claim.responsible_id)])
 
 
+async def recipients(uow: UnitOfWork, manager_ids: Sequence[int]) -> list[Manager]:
+    """Who of `manager_ids` can be told (active, not blocking the bot), in the order given."""
+    if not manager_ids:
+        return []
+    async with uow.read_only():
+        rows = await uow.session.scalars(
+            select(Manager).where(
+                Manager.id.in_(list(manager_ids)),
+                Manager.active.is_(True),
+                Manager.bot_blocked.is_(False),
+            )
+        )
+        found = {m.id: m for m in rows}
+    return [found[i] for i in _unique(manager_ids) if i in found]
+
+
 def _epoch_ms(dialect: str, column: Any) -> ColumnElement[float]:
     """Milliseconds since 1970, rounded so that equal instants compare equal on SQLite too
     (julianday() is a float with millisecond resolution)."""
