@@ -35,9 +35,13 @@ from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import DatabaseMiddleware, RegisteredOnlyMiddleware
 from bot.web import RouteInstaller, create_web_app
 from crm.migrate import upgrade
+from crm.services import playbooks
 from crm.settings import Settings
 from crm.storage import Database
 from handlers import ROUTERS
+from notifications import claims_notify
+from notifications.reminders import ReminderRuntime
+from notifications.telegram_sender import TelegramSender
 
 logger = logging.getLogger("chatcrm.bot")
 
@@ -54,8 +58,15 @@ def create_dispatcher(
     dp["settings"] = settings
     dp["database"] = database
     dp["i18n"] = i18n
-    # more long-lived objects go here (the scheduler: dp["scheduler"] = ..., started from
-    # dp.startup.register(...), since APScheduler needs the running loop)
+    # every deal opened from the bot gets the tasks of the default deal playbook
+    # (handlers pass `deal_opened` to deals.open as its on_opened hook)
+    dp["deal_opened"] = playbooks.deal_opened
+    # the reminder scheduler needs the bot and a running loop: dp["reminders"] is set by
+    # the startup hook (handlers take `reminders: ReminderRuntime | None = None`)
+    dp.startup.register(start_reminders)
+    dp.shutdown.register(stop_reminders)
+    # after the reminders hook: the claims escalation job joins the leader's scheduler
+    claims_notify.setup(dp)
 
     # order matters: who acts, then in which language, then the door for strangers
     dp.update.outer_middleware(DatabaseMiddleware(database))
@@ -67,6 +78,46 @@ def create_dispatcher(
         _detach(router)
     dp.include_routers(*ROUTERS)
     return dp
+
+
+FORGOTTEN_DAYS = 30  # a client with no interaction this long gets a task for its curator
+# Telegram allows about 30 messages/s overall. Sent at exactly 30/s, network jitter now and
+# then bunches 31 requests into one second: a 429 and a pause for every chat. A small
+# margin keeps the flow steady (bench/bench_reminders.py against a stand-in enforcing
+# 30/s: sender at 30/s -> 51 % of the limit achieved; at 29/s -> 97 %, no 429 at all).
+SEND_RATE = 29.0
+
+
+def reminder_runtime(database: Database, bot: Bot, settings: Settings) -> ReminderRuntime:
+    return ReminderRuntime(
+        database,
+        bot,
+        sender=TelegramSender(bot, rate=SEND_RATE),
+        forgotten_days=FORGOTTEN_DAYS,
+        timezone=settings.default_timezone,
+    )
+
+
+async def start_reminders(
+    dispatcher: Dispatcher, bot: Bot, settings: Settings, database: Database
+) -> None:
+    """Startup hook: the reminder runtime (the sender, and the scheduler if this process
+    wins the election: one per database)."""
+    runtime = reminder_runtime(database, bot, settings)
+    dispatcher["reminders"] = runtime
+    await runtime.start()
+    logger.info(
+        "reminders: %s",
+        "this process runs the scheduler"
+        if runtime.elector.is_leader
+        else "another process runs the scheduler; this one takes over if it stops",
+    )
+
+
+async def stop_reminders(dispatcher: Dispatcher) -> None:
+    runtime: ReminderRuntime | None = dispatcher.workflow_data.pop("reminders", None)
+    if runtime is not None:
+        await runtime.stop()
 
 
 def _detach(router: Router) -> None:

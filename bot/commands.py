@@ -37,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("deals", N_("your open deals by stage")),
     Command("remind", N_("set a reminder"), N_("when; text")),
     Command("today", N_("today's agenda")),
+    Command("tasks", N_("your open tasks")),
     Command("claim", N_("file a client claim"), N_("company; text")),
     Command("claims", N_("open claims")),
     Command("event", N_("create a marketing event"), N_("title; when; place")),
@@ -48,6 +49,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("team", N_("your team"), roles=LEADERS),
     Command("reassign", N_("hand all clients of one manager to another"), N_("from; to"), LEADERS),
     Command("settings", N_("language, timezone, digest time")),
+    Command("status", N_("is the reminder scheduler running"), roles=frozenset({Role.DIRECTOR})),
 )
 
 

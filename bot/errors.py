@@ -7,6 +7,7 @@ To give a new field or reason its words, add it to FIELDS / REASONS / CONFLICTS 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -47,11 +48,13 @@ FIELDS: dict[str, str] = {
     "tags": N_("Tags"),
     "notes": N_("Notes"),
     "company": N_("Company"),
+    "company_name": N_("Company"),
     "contact": N_("Contact"),
     "position": N_("Position"),
     "birthday": N_("Birthday"),
     "decision_role": N_("Role in the decision"),
     "telegram": N_("Telegram username"),
+    "tg_username": N_("Telegram username"),
     "deal": N_("Deal"),
     "title": N_("Title"),
     "amount": N_("Amount"),
@@ -79,6 +82,14 @@ FIELDS: dict[str, str] = {
     "days": N_("Days"),
     "manager": N_("Manager"),
     "file": N_("File"),
+    "lost_reason": N_("Reason"),
+    "product_id": N_("Product"),
+    "contact_id": N_("Contact"),
+    "to_manager_id": N_("Manager"),
+    "attachment": N_("Attachment"),
+    "resolution": N_("Resolution"),
+    "compensation": N_("Compensation"),
+    "cause": N_("Cause"),
 }
 
 # InvalidInput reasons; {placeholders} come from the error's params
@@ -101,6 +112,12 @@ REASONS: dict[str, str] = {
     "invalid_time": N_("write the time as HH:MM, e.g. 09:30."),
     "in_the_past": N_("this is in the past."),
     "not_understood": N_("this could not be understood."),
+    "ambiguous": N_("several match “{name}”: write more of the name or the @username."),
+    "same_manager": N_("this is the same person."),
+    "inactive": N_("this person no longer works here."),
+    "not_of_company": N_("this contact is not of the deal's company."),
+    "past": N_("this is in the past."),
+    "unparsed": N_("this could not be understood."),
 }
 
 # (field, reason) pairs that read better with words of their own
@@ -108,9 +125,28 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ("phone", "invalid"): N_("this does not look like a phone number."),
     ("email", "invalid"): N_("this does not look like an email address."),
     ("inn", "invalid"): N_("a tax id has 10 or 12 digits."),
+    ("manager", "not_found"): N_("nobody called “{name}” in your team."),
+    ("product_id", "unknown"): N_("this product is not in the catalogue."),
+    ("when", "ambiguous"): N_("this can mean more than one time; write the date and time."),
+    ("attachment", "too_large"): N_("this file is larger than {max_mb} MB: send a smaller one."),
+    ("compensation", "not_allowed"): N_("compensation is given only when a claim is resolved."),
 }
 
-CONFLICTS: dict[str, str] = {}
+CONFLICTS: dict[str, str] = {
+    "deal_closed": N_("This deal is already closed."),
+    "discount_not_approved": N_(
+        "A discount in this deal waits for approval or was rejected: the deal cannot be won yet."
+    ),
+    "not_pending": N_("This discount has already been decided."),
+    "task_closed": N_("This task is already closed."),
+    "transition": N_("This status change is not possible for the claim now."),
+    "open_tasks": N_(
+        "The investigation plan still has open tasks ({count}): "
+        "close them before resolving the claim."
+    ),
+    "claim_closed": N_("This claim is already closed."),
+    "task_not_open": N_("This task is already closed."),
+}
 INVITE_REASONS: dict[str, str] = {
     "unknown": N_("This invite code is not valid. Ask for a new invite link."),
     "used": N_("This invite code has already been used. Ask for a new invite link."),
@@ -217,7 +253,11 @@ async def on_unexpected_error(
 ) -> None:
     exc = event.exception
     if isinstance(exc, TelegramBadRequest) and "message is not modified" in str(exc):
-        return  # a button pressed twice: nothing to say
+        # a button pressed twice: nothing to say, but stop the button's spinner
+        if event.update.callback_query is not None:
+            with contextlib.suppress(TelegramAPIError):
+                await bot.answer_callback_query(event.update.callback_query.id)
+        return
     logger.error(
         "unexpected error in update %s (user %s)",
         event.update.update_id,

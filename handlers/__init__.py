@@ -7,10 +7,30 @@ ROUTERS below. Handlers that take free text outside a dialog should filter
 
 from aiogram import Router
 
-from handlers import help, settings, start
+from handlers import (
+    claims,
+    clients,
+    deals,
+    find,
+    help,
+    interactions,
+    settings,
+    start,
+    status,
+    tasks,
+    team,
+)
 
 ROUTERS: list[Router] = [
     start.router,
     help.router,
     settings.router,
+    deals.router,
+    team.router,
+    find.router,
+    interactions.router,
+    clients.router,
+    tasks.router,
+    status.router,
+    claims.router,
 ]

@@ -12,6 +12,7 @@ from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 
 from crm.access import Actor
+from crm.errors import InvalidInput
 
 PAGE = 8
 ARG_MAX = 4000
@@ -32,10 +33,15 @@ def local_time(actor: Actor, at: datetime | None, with_date: bool = True) -> str
 
 
 def split_args(args: str | None) -> list[str]:
-    """'a; b ;c' -> ['a', 'b', 'c']: one-line commands separate their fields with ';'."""
+    """'a; b ;c' -> ['a', 'b', 'c']: one-line commands separate their fields with ';'.
+
+    Longer input is refused rather than cut, so that nothing truncated is ever saved.
+    """
     if not args:
         return []
-    return [part.strip() for part in args[:ARG_MAX].split(";")]
+    if len(args) > ARG_MAX:
+        raise InvalidInput("text", "too_long", max=ARG_MAX)
+    return [part.strip() for part in args.split(";")]
 
 
 def h(value: object) -> str:
@@ -72,3 +78,17 @@ def pager_row(
 
 def cancel_text() -> str:
     return _("Cancelled. Nothing was saved.")
+
+
+class NewDealCb(CallbackData, prefix="nd"):
+    """The New deal button of a company card (handlers/find.py); handlers/deals.py answers it."""
+
+    company_id: int
+
+
+class RemindCb(CallbackData, prefix="rm"):
+    """The Remind button of a card (kind: co | ct | dl, as in handlers/find.py);
+    handlers/tasks.py answers it with the when → text dialog."""
+
+    kind: str
+    id: int

@@ -180,6 +180,7 @@ class BotAPIStub:
         )
         self._failures: list[dict[str, Any]] = []
         self._blocked: set[int] = set()
+        self._shown: dict[tuple[str, str], tuple[Any, str]] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -332,12 +333,25 @@ class BotAPIStub:
         if failure is None and method.startswith("send") and params.get("chat_id") is not None:
             if int(params["chat_id"]) in self._blocked:
                 failure = {"code": 403, "retry_after": None, "desc": "Forbidden: bot was blocked"}
+        if failure is None and method == "editMessageText" and self._unchanged(params):
+            failure = {
+                "code": 400,
+                "retry_after": None,
+                "desc": "Bad Request: message is not modified: specified new message content "
+                "and reply markup are exactly the same as a current content and reply markup "
+                "of the message",
+            }
         call = Call(method, params, files)
         result: Any = None
         if failure is None:
             result = self._result(method, params)
             if isinstance(result, dict) and "message_id" in result:
                 params.setdefault("_message_id", result["message_id"])
+                if method == "sendMessage":
+                    self._shown[(str(params.get("chat_id")), str(result["message_id"]))] = (
+                        params.get("text"),
+                        json.dumps(params.get("reply_markup"), sort_keys=True),
+                    )
         async with self._recorded:
             self.calls.append(call)
             self._recorded.notify_all()
@@ -351,6 +365,15 @@ class BotAPIStub:
                 body["parameters"] = {"retry_after": failure["retry_after"]}
             return web.json_response(body, status=failure["code"])
         return web.json_response({"ok": True, "result": result})
+
+    def _unchanged(self, params: dict[str, Any]) -> bool:
+        """Telegram refuses an edit that changes nothing; remember what each message shows."""
+        key = (str(params.get("chat_id")), str(params.get("message_id")))
+        shown = (params.get("text"), json.dumps(params.get("reply_markup"), sort_keys=True))
+        if self._shown.get(key) == shown:
+            return True
+        self._shown[key] = shown
+        return False
 
     def _take_failure(self, method: str) -> dict[str, Any] | None:
         for index, failure in enumerate(self._failures):

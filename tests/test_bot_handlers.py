@@ -158,3 +158,15 @@ async def test_inactive_manager_is_a_stranger(harness: Harness) -> None:
         await uow.commit()
     [answer] = await h.send(message_update(OLGA, "/settings"))
     assert answer.text.startswith("Этот бот только для сотрудников.")
+
+
+async def test_a_button_that_changes_nothing_is_answered_quietly(harness: Harness) -> None:
+    h = harness
+    await person(h.db, OLGA)
+    [menu] = await h.send(message_update(OLGA, "/settings"))
+    # the language it already has: the same menu again, which Telegram refuses as "not modified"
+    shown = await h.send(press(OLGA, menu, "Русский"))
+    assert [s.method for s in shown] == ["editMessageText"]
+    assert h.stub.calls_of("answerCallbackQuery"), "the button's spinner must be stopped"
+    assert all(not c.params.get("show_alert") for c in h.stub.calls_of("answerCallbackQuery"))
+    assert h.stub.calls_of("sendMessage")[-1].params["text"] == menu.text  # no error message
