@@ -32,7 +32,7 @@ from bot.commands import set_bot_commands
 from bot.errors import setup_errors
 from bot.fsm_storage import create_storage
 from bot.i18n import LocaleMiddleware, create_i18n
-from bot.middlewares import DatabaseMiddleware, RegisteredOnlyMiddleware
+from bot.middlewares import CommandEndsDialog, DatabaseMiddleware, RegisteredOnlyMiddleware
 from bot.web import RouteInstaller, create_web_app
 from crm.migrate import upgrade
 from crm.services import playbooks
@@ -73,6 +73,7 @@ def create_dispatcher(
     dp.update.outer_middleware(LocaleMiddleware(i18n))
     dp.update.outer_middleware(RegisteredOnlyMiddleware())
     dp.errors.outer_middleware(LocaleMiddleware(i18n))
+    dp.message.outer_middleware(CommandEndsDialog())
     setup_errors(dp)
     for router in ROUTERS:
         _detach(router)

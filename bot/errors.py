@@ -90,6 +90,11 @@ FIELDS: dict[str, str] = {
     "resolution": N_("Resolution"),
     "compensation": N_("Compensation"),
     "cause": N_("Cause"),
+    "steps": N_("Steps"),
+    "step": N_("Step"),
+    "offset_days": N_("Day of the step"),
+    "sla_days": N_("SLA, days"),
+    "code": N_("Code"),
 }
 
 # InvalidInput reasons; {placeholders} come from the error's params
@@ -146,6 +151,7 @@ CONFLICTS: dict[str, str] = {
     ),
     "claim_closed": N_("This claim is already closed."),
     "task_not_open": N_("This task is already closed."),
+    "duplicate": N_("This already exists."),
 }
 INVITE_REASONS: dict[str, str] = {
     "unknown": N_("This invite code is not valid. Ask for a new invite link."),

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.fsm.context import FSMContext
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 
@@ -70,3 +71,18 @@ def not_registered_text() -> str:
     return _(
         "This bot is for staff only. Ask your manager for an invite link, then open it to start."
     )
+
+
+class CommandEndsDialog(BaseMiddleware):
+    """A new command abandons the dialog in progress, as a user expects of a chat.
+
+    Runs as an outer middleware on messages, where aiogram has already put `state`.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        state: FSMContext | None = data.get("state")
+        text = getattr(event, "text", None)
+        if state is not None and text and text.startswith("/") and await state.get_state():
+            await state.clear()
+            data["raw_state"] = None
+        return await handler(event, data)

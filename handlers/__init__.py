@@ -8,12 +8,15 @@ ROUTERS below. Handlers that take free text outside a dialog should filter
 from aiogram import Router
 
 from handlers import (
+    claim_settings,
     claims,
     clients,
     deals,
+    fallback,
     find,
     help,
     interactions,
+    playbooks,
     settings,
     start,
     status,
@@ -33,4 +36,7 @@ ROUTERS: list[Router] = [
     tasks.router,
     status.router,
     claims.router,
+    claim_settings.router,
+    playbooks.router,
+    fallback.router,  # keep last: it answers whatever the others did not take
 ]

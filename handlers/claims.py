@@ -32,6 +32,7 @@ from crm.services import cards, claims, companies, contacts, tasks
 from crm.services.cards import CompanyCard
 from crm.services.claims import AttachmentInput, ClaimInput, ClaimView
 from crm.uow import UnitOfWork
+from handlers.claim_settings import ClaimSetCb
 from handlers.find import CARD_ROWS, COMPANY, CardCb
 from handlers.ui import PAGE, cancel_text, h, local_time, money, pager_row, split_args
 from notifications.claims_notify import (
@@ -510,6 +511,8 @@ async def claims_page(
             for p in PRIORITIES[2:]
         ]
     )
+    if actor.is_director:
+        kb.row(_button(_("⚙ Settings"), ClaimSetCb(action="open")))
     return "\n".join(lines), kb.as_markup()
 
 

@@ -29,8 +29,8 @@ from crm import validation
 from crm.access import Actor
 from crm.errors import AccessDenied, ApprovalRequired, InvalidInput
 from crm.models import Deal, DealLine
-from crm.models.enums import OPEN_STAGES, ApprovalStatus, DealStage, Role, SearchKind
-from crm.services import cards, companies, deals, products, team
+from crm.models.enums import OPEN_STAGES, ApprovalStatus, DealStage, PlaybookKind, Role, SearchKind
+from crm.services import cards, companies, deals, playbooks, products, team
 from crm.services.cards import DealCard
 from crm.services.deals import DealInput, DealOpenedHook, LineInput
 from crm.uow import UnitOfWork
@@ -581,6 +581,17 @@ def prompt(
             text = _("Open this deal?")
             label, action = _("Open the deal"), "confirm"
         kb.row(InlineKeyboardButton(text=label, callback_data=DealFormCb(action=action).pack()))
+        if len(data.get("plans", [])) > 1:  # several deal playbooks: the button cycles them
+            name = dict(map(tuple, data["plans"])).get(data.get("plan"), "")
+            kb.row(
+                InlineKeyboardButton(
+                    text=(
+                        _("Plan: {name}").format(name=_short(name, 40)) if name else _("Plan: none")
+                    )
+                    + " ▸",
+                    callback_data=DealFormCb(action="plan").pack(),
+                )
+            )
     kb.row(*nav_buttons())
     return head + text, kb.as_markup()
 
@@ -601,6 +612,12 @@ async def ask(
         )
         # the buttons name only these; a crafted product id is refused
         data["shown"] = {str(p.id): [p.name, str(p.unit_price)] for p in catalogue[0]}
+    if step == "confirm" and "plans" not in data:
+        books = await playbooks.list_playbooks(uow, PlaybookKind.DEAL.value)  # default first
+        data["plans"] = [[p.id, p.name] for p in books]
+        if books and not books[0].is_default:
+            data["plans"].insert(0, [0, ""])  # no default: no plan unless one is chosen
+        data["plan"] = data["plans"][0][0] if books else 0
     await state.set_state(STATES[step])
     await state.set_data(data)
     text, markup = prompt(step, data, catalogue)
@@ -771,6 +788,11 @@ async def dialog_button(
     elif action == "done" and step == "products":
         data["products_done"] = True
         await ask(callback, uow, actor, state, data)
+    elif action == "plan" and step == "confirm" and data.get("plans"):
+        ids = [plan_id for plan_id, _name in data["plans"]]
+        current = ids.index(data["plan"]) if data.get("plan") in ids else -1
+        data["plan"] = ids[(current + 1) % len(ids)]
+        await ask(callback, uow, actor, state, data)
     elif action in ("confirm", "approve") and step == "confirm":
         await open_from_dialog(
             callback, uow, actor, state, bot, i18n, data, action == "approve", deal_opened
@@ -792,6 +814,9 @@ async def open_from_dialog(
     request_approval: bool,
     deal_opened: DealOpenedHook | None,
 ) -> None:
+    if deal_opened is not None and len(data.get("plans", [])) > 1:  # the plan chosen above
+        plan = int(data.get("plan") or 0)
+        deal_opened = playbooks.deal_opened_with(plan) if plan else None
     try:
         deal = await deals.open(
             uow,

@@ -58,3 +58,11 @@ async def read_manager(db: Database, tg_id: int) -> Manager:
 def press(user: TgUser, sent: Sent, text: str) -> dict:  # type: ignore[type-arg]
     button = sent.button(text)
     return callback_update(user, button["callback_data"], sent.message_id, sent.chat_id, sent.text)
+
+
+HINTS = ("I did not understand.", "Не понял.")
+
+
+def only_a_hint(shown: list[Sent]) -> bool:
+    """The bot took the text as nothing but chatter: one 'did not understand' hint, no more."""
+    return len(shown) == 1 and (shown[0].text or "").startswith(HINTS)

@@ -9,11 +9,12 @@ import pytest
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
+from sqlalchemy import func, select
 
 from bot.app import RedactingFormatter
 from bot.i18n import create_i18n
 from crm.errors import AccessDenied, InvalidInput
-from crm.models import Manager
+from crm.models import Company, Manager
 from handlers.settings import SettingsCb, main_menu, time_menu, timezone_menu
 from tests import factories
 from tests.bot_harness import Harness, person, press, read_manager
@@ -52,7 +53,9 @@ async def test_settings_dialog_with_buttons_and_typed_values(harness: Harness) -
     assert right.text.startswith("Часовой пояс: America/Sao_Paulo. Сохранено.")
     assert (await read_manager(h.db, OLGA.id)).timezone == "America/Sao_Paulo"
     # the dialog is over: plain text is no longer taken as a timezone
-    assert await h.send(message_update(OLGA, "Europe/Paris")) == []
+    [hint] = await h.send(message_update(OLGA, "Europe/Paris"))
+    assert hint.text.startswith("Не понял")
+    assert (await read_manager(h.db, OLGA.id)).timezone == "America/Sao_Paulo"
 
     # all at once on one line, confirmed in the new language
     [line] = await h.send(message_update(OLGA, "/settings en; Asia/Tokyo; 7:45"))
@@ -110,6 +113,7 @@ async def test_errors_become_polite_messages_in_the_users_language(
 ) -> None:
     h = harness
     h.dp.include_router(failing_router())
+    h.dp.sub_routers.insert(0, h.dp.sub_routers.pop())  # before the fallback, which is last
     anna = TgUser(7002, "Anna", language_code="en")
     await person(h.db, OLGA)
     await factories.staff(h.db, name="Anna", language="en", tg_id=anna.id)
@@ -170,3 +174,29 @@ async def test_a_button_that_changes_nothing_is_answered_quietly(harness: Harnes
     assert h.stub.calls_of("answerCallbackQuery"), "the button's spinner must be stopped"
     assert all(not c.params.get("show_alert") for c in h.stub.calls_of("answerCallbackQuery"))
     assert h.stub.calls_of("sendMessage")[-1].params["text"] == menu.text  # no error message
+
+
+async def test_what_no_handler_takes_gets_a_hint(harness: Harness) -> None:
+    h = harness
+    anna = TgUser(7003, "Anna", language_code="en")
+    await factories.staff(h.db, name="Anna", language="en", tg_id=anna.id)
+    [unknown] = await h.send(message_update(anna, "/frobnicate"))
+    assert unknown.text == "I do not know this command. /help lists what I can do."
+    [chatter] = await h.send(message_update(anna, "hello there"))
+    assert chatter.text.startswith("I did not understand.")
+    await h.send(callback_update(anna, "zz:stale:1"))
+    last = h.stub.calls_of("answerCallbackQuery")[-1].params
+    assert last["text"] == "This button is out of date. Run the command again."
+
+
+async def test_a_new_command_abandons_the_dialog_in_progress(harness: Harness) -> None:
+    h = harness
+    await person(h.db, OLGA)
+    [question] = await h.send(message_update(OLGA, "/company"))
+    assert question.text  # the dialog asks for the name
+    await h.send(message_update(OLGA, "/help"))
+    # the old dialog is gone: a plain text is not taken as the company's name
+    [answer] = await h.send(message_update(OLGA, "Ромашка"))
+    assert answer.text.startswith("Не понял")
+    async with h.db.uow() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(Company)) == 0

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from crm.errors import AccessDenied, InvalidInput
-from crm.models import AuditEntry, Deal, Manager, Playbook, Task
+from crm.models import AuditEntry, Deal, Manager, Playbook, PlaybookStep, Task
 from crm.models.enums import Role
 from crm.services import deals, playbooks
 from crm.services.playbooks import PlaybookInput, StepInput
@@ -111,3 +111,58 @@ async def test_apply_chosen_playbook_with_offsets(db: Database) -> None:
             ("Send offer", 3),
             ("Follow up", 7),
         ]
+
+
+async def test_update_steps_replaces_them_audited_and_refuses_bad_input(db: Database) -> None:
+    director = await factories.staff(db, Role.DIRECTOR, name="Dir")
+    head = await factories.staff(db, Role.HEAD)
+    made = await playbooks.create(db.uow(), director, PlaybookInput("Sales", "deal", PLAN))
+    old = [(s.id, s.title, s.offset_days) for s in made.steps]
+
+    async def steps_in_db() -> list[tuple[str, int]]:
+        return [(s.title, s.offset_days) for s in (await playbooks.get(db.uow(), made.id)).steps]
+
+    with pytest.raises(AccessDenied):
+        await playbooks.update_steps(db.uow(), head, made.id, [("Call", 2)])
+    with pytest.raises(AccessDenied):
+        await playbooks.update_steps(db.uow(), director, made.id + 100, [("Call", 2)])
+    for bad, field in [
+        ([], "steps"),
+        ([("Call", 366)], "offset_days"),
+        ([("", 1)], "step"),
+        ([("x" * 10_000, 1)], "step"),
+        ([("Call", 1)] * 31, "steps"),
+    ]:
+        with pytest.raises(InvalidInput) as err:
+            await playbooks.update_steps(db.uow(), director, made.id, bad)
+        assert err.value.field == field
+    assert await steps_in_db() == [("Call", 1), ("Send offer", 3), ("Follow up", 7)]
+
+    updated = await playbooks.update_steps(
+        db.uow(), director, made.id, [StepInput("Позвонить", 0), ("Встреча", 2)]
+    )
+    assert [(s.title, s.offset_days, s.position) for s in updated.steps] == [
+        ("Позвонить", 0, 0),
+        ("Встреча", 2, 1),
+    ]
+    assert await steps_in_db() == [("Позвонить", 0), ("Встреча", 2)]
+    async with db.uow() as uow:
+        left = await uow.session.scalars(
+            select(PlaybookStep.id).where(PlaybookStep.id.in_([s[0] for s in old]))
+        )
+        assert list(left) == []  # the old steps are gone, not left orphaned
+        entry = (
+            await uow.session.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.entity == "playbooks", AuditEntry.action == "update"
+                )
+            )
+        ).one()
+    assert entry.changes["steps"][1] == [["Позвонить", 0], ["Встреча", 2]]
+    # the same steps again: nothing changes, nothing is audited
+    await playbooks.update_steps(db.uow(), director, made.id, [("Позвонить", 0), ("Встреча", 2)])
+    async with db.uow() as uow:
+        count = await uow.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "update")
+        )
+    assert count == 1

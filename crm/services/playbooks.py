@@ -44,7 +44,8 @@ class PlaybookInput:
     is_default: bool = False
 
 
-def _steps(steps: Sequence[StepInput | tuple[str, int]]) -> list[dict[str, Any]]:
+def clean_steps(steps: Sequence[StepInput | tuple[str, int]]) -> list[dict[str, Any]]:
+    """Validated steps (position, title, offset_days); raises InvalidInput naming the field."""
     if not steps:
         raise InvalidInput("steps", "empty")
     if len(steps) > MAX_STEPS:
@@ -55,7 +56,7 @@ def _steps(steps: Sequence[StepInput | tuple[str, int]]) -> list[dict[str, Any]]
         if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET_DAYS:
             raise InvalidInput("offset_days", "out_of_range", min=0, max=MAX_OFFSET_DAYS)
         cleaned.append(
-            {"position": position, "title": validation.text("title", title), "offset_days": offset}
+            {"position": position, "title": validation.text("step", title), "offset_days": offset}
         )
     return cleaned
 
@@ -65,7 +66,7 @@ def clean(data: PlaybookInput) -> dict[str, Any]:
         "name": validation.text("name", data.name),
         "kind": validation.choice("kind", data.kind, PlaybookKind).value,
         "is_default": bool(data.is_default),
-        "steps": _steps(data.steps),
+        "steps": clean_steps(data.steps),
     }
 
 
@@ -115,6 +116,24 @@ async def set_default(uow: UnitOfWork, actor: Actor, playbook_id: int) -> Playbo
     return playbook
 
 
+async def update_steps(
+    uow: UnitOfWork, actor: Actor, playbook_id: int, steps: Sequence[StepInput | tuple[str, int]]
+) -> Playbook:
+    """Replace the steps of a playbook; tasks it already created stay as they are."""
+    require_role(actor, Role.DIRECTOR, entity="playbook")
+    cleaned = clean_steps(steps)
+    async with uow:
+        playbook = await _load(uow, playbook_id)
+        before = [[s.title, s.offset_days] for s in playbook.steps]
+        after = [[s["title"], s["offset_days"]] for s in cleaned]
+        if before != after:
+            playbook.steps = [PlaybookStep(**s) for s in cleaned]  # the old ones are orphans
+            await uow.flush()
+            uow.audit(actor.id, playbook, "update", {"steps": [before, after]})
+        await uow.commit()
+    return playbook
+
+
 async def delete(uow: UnitOfWork, actor: Actor, playbook_id: int) -> None:
     """Remove a playbook; tasks it already created stay."""
     require_role(actor, Role.DIRECTOR, entity="playbook")
@@ -132,6 +151,12 @@ async def list_playbooks(uow: UnitOfWork, kind: str | None = None) -> list[Playb
         if kind is not None:
             stmt = stmt.where(Playbook.kind == validation.choice("kind", kind, PlaybookKind).value)
         return list(await uow.session.scalars(stmt))
+
+
+async def get(uow: UnitOfWork, playbook_id: int) -> Playbook:
+    """One playbook with its steps (readable by all staff, like `list_playbooks`)."""
+    async with uow.read_only():
+        return await _load(uow, playbook_id)
 
 
 # ------------------------------------------------------------------ applying a playbook
@@ -251,12 +276,15 @@ __all__ = [
     "PlaybookInput",
     "StepInput",
     "apply_playbook",
+    "clean_steps",
     "create",
     "deal_opened",
     "deal_opened_with",
     "delete",
     "find",
+    "get",
     "list_playbooks",
     "plan_steps",
     "set_default",
+    "update_steps",
 ]

@@ -1,0 +1,306 @@
+"""/claims_settings (directors): the cause categories of claims and the SLA per priority.
+
+The screen shows the causes and the SLA days; "➕ Add a cause" asks for its name (the code
+is made from it; `code; name` chooses the code), an SLA button asks for the days.
+One line: `/claims_settings cause; Packaging`, `/claims_settings sla; high; 2`.
+Directors reach it also by the "⚙ Settings" button of /claims. Others are refused
+politely; the claims service checks the role again.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from crm import validation
+from crm.access import Actor, require_role
+from crm.errors import Conflict, InvalidInput
+from crm.models.enums import ClaimPriority, Role
+from crm.services import claims
+from crm.uow import UnitOfWork
+from handlers.ui import cancel_text, h
+from notifications.claims_notify import PRIORITY_ICONS, cause_name, priority_name
+
+router = Router(name="claim_settings")
+
+PRIORITIES = [p.value for p in ClaimPriority]  # low … critical
+DAY_CHOICES = (1, 2, 3, 5, 7, 10, 14, 21, 30)
+PRIORITY_WORDS: dict[str, str] = {
+    "низкий": "low",
+    "обычный": "normal",
+    "высокий": "high",
+    "критический": "critical",
+}
+CAUSE_WORDS = ("cause", "причина")
+SLA_WORDS = ("sla", "срок", "сла")
+CODE_MAX = 32
+_TRANSLIT = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        "a b v g d e e zh z i y k l m n o p r s t u f h ts ch sh sch _ y _ e yu ya".split(),
+        strict=True,
+    )
+)
+
+
+class ClaimSetCb(CallbackData, prefix="cset"):
+    action: str  # open (a new message) | show (in place) | cause | sla | days
+    prio: str = ""
+    days: int = 0
+
+
+class ClaimSettingsForm(StatesGroup):
+    cause = State()
+    days = State()
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def only_directors_text() -> str:
+    return _("Only a director can change the claim settings.")
+
+
+def usage_text() -> str:
+    return _(
+        "Write <code>/claims_settings cause; Packaging</code> to add a cause, "
+        "<code>/claims_settings sla; high; 2</code> to change an SLA, "
+        "or just /claims_settings to see the settings with buttons."
+    )
+
+
+def code_from(title: str, taken: set[str]) -> str:
+    """A cause code from its name: 'Упаковка' -> 'upakovka'; a free one if that is taken."""
+    latin = "".join(_TRANSLIT.get(ch, ch) for ch in title.lower())
+    code = re.sub(r"_+", "_", re.sub(r"[^a-z0-9]", "_", latin)).strip("_")
+    if not code:
+        code = "cause"
+    elif not code[0].isalpha():
+        code = "c_" + code
+    code = code[:CODE_MAX].rstrip("_")
+    candidate, number = code, 2
+    while candidate in taken:
+        suffix = f"_{number}"
+        candidate, number = code[: CODE_MAX - len(suffix)] + suffix, number + 1
+    return candidate
+
+
+def parse_priority(word: str) -> str:
+    key = " ".join(word.split()).lower()
+    if key in PRIORITIES:
+        return key
+    names = {priority_name(p).lower(): p for p in PRIORITIES}
+    priority = PRIORITY_WORDS.get(key) or names.get(key)
+    if priority is None:
+        raise InvalidInput(
+            "priority", "unknown_value", allowed=[priority_name(p) for p in PRIORITIES]
+        )
+    return priority
+
+
+def parse_days(text: str) -> int:
+    value = text.strip().lower().rstrip(".").removesuffix("d").removesuffix("дн").strip()
+    if not re.fullmatch(r"-?\d{1,6}", value):
+        raise InvalidInput("sla_days", "not_a_number")
+    days = int(value)
+    if not 0 < days <= claims.SLA_MAX_DAYS:
+        raise InvalidInput("sla_days", "out_of_range", min=1, max=claims.SLA_MAX_DAYS)
+    return days
+
+
+async def settings_screen(uow: UnitOfWork) -> tuple[str, InlineKeyboardMarkup]:
+    causes = await claims.list_causes(uow)
+    sla = await claims.sla_days(uow)
+    lines = [_("<b>Claim settings</b>"), "", _("<b>Causes</b>")]
+    lines += [f"• {h(cause_name(c.code, c.title))}" for c in causes]
+    lines += ["", _("<b>SLA</b>, days to resolve a claim:")]
+    for priority in reversed(PRIORITIES):
+        lines.append(f"{PRIORITY_ICONS[priority]} {priority_name(priority)}: {sla[priority]}")
+    lines += ["", usage_text()]
+    kb = InlineKeyboardBuilder()
+    kb.row(_button(_("➕ Add a cause"), ClaimSetCb(action="cause")))
+    sla_buttons = [
+        _button(
+            _("{icon} {priority}: {days} d.").format(
+                icon=PRIORITY_ICONS[p], priority=priority_name(p), days=sla[p]
+            ),
+            ClaimSetCb(action="sla", prio=p),
+        )
+        for p in reversed(PRIORITIES)
+    ]
+    kb.row(*sla_buttons[:2])
+    kb.row(*sla_buttons[2:])
+    return "\n".join(lines), kb.as_markup()
+
+
+async def add_cause(uow: UnitOfWork, actor: Actor, text: str) -> str:
+    """'Packaging' or 'code; Packaging'; the title of the added cause."""
+    require_role(actor, Role.DIRECTOR, entity="claim_causes")
+    parts = [part.strip() for part in text.split(";")]
+    if len(parts) > 2:
+        raise InvalidInput("title", "invalid")
+    title = validation.text("title", parts[-1], max_len=validation.SHORT_MAX)
+    causes = await claims.list_causes(uow)
+    if title.casefold() in {cause_name(c.code, c.title).casefold() for c in causes} | {
+        c.title.casefold() for c in causes
+    }:
+        raise Conflict("duplicate", field="title", value=title)
+    code = parts[0] if len(parts) == 2 else code_from(title, {c.code for c in causes})
+    cause = await claims.add_cause(uow, actor, code, title)
+    return cause.title
+
+
+async def show(
+    target: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    if isinstance(target, CallbackQuery):
+        if isinstance(target.message, Message):
+            await target.message.edit_text(text, reply_markup=markup)
+        return
+    await target.answer(text, reply_markup=markup)
+
+
+async def show_settings(target: Message | CallbackQuery, uow: UnitOfWork, note: str = "") -> None:
+    text, markup = await settings_screen(uow)
+    await show(target, (note + "\n\n" if note else "") + text, markup)
+
+
+def nav_markup() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(_("« Back"), ClaimSetCb(action="show")),
+                _button(_("Cancel"), ClaimSetCb(action="cancel")),
+            ]
+        ]
+    )
+
+
+def days_markup(priority: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    buttons = [
+        _button(str(d), ClaimSetCb(action="days", prio=priority, days=d)) for d in DAY_CHOICES
+    ]
+    kb.row(*buttons[:5])
+    kb.row(*buttons[5:])
+    kb.row(*nav_markup().inline_keyboard[0])
+    return kb.as_markup()
+
+
+async def set_sla(uow: UnitOfWork, actor: Actor, priority: str, days: int) -> str:
+    await claims.set_sla_days(uow, actor, {priority: days})
+    return _("SLA of {priority} claims: {days} d.").format(
+        priority=priority_name(priority), days=days
+    )
+
+
+@router.message(Command("claims_settings"))
+async def settings_command(
+    message: Message, command: CommandObject, uow: UnitOfWork, actor: Actor, state: FSMContext
+) -> None:
+    await state.clear()
+    if not actor.is_director:
+        await message.answer(only_directors_text())
+        return
+    if not command.args:
+        await show_settings(message, uow)
+        return
+    what, _sep, rest = command.args.partition(";")
+    what = what.strip().lower()
+    if what in CAUSE_WORDS and rest.strip():
+        title = await add_cause(uow, actor, rest)
+        await show_settings(message, uow, _("Cause «{title}» added.").format(title=h(title)))
+    elif what in SLA_WORDS and ";" in rest:
+        word, _sep, days = rest.partition(";")
+        priority = parse_priority(word)
+        note = await set_sla(uow, actor, priority, parse_days(days))
+        await show_settings(message, uow, note)
+    else:
+        await message.answer(usage_text())
+
+
+@router.callback_query(ClaimSetCb.filter())
+async def settings_button(
+    callback: CallbackQuery,
+    callback_data: ClaimSetCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    action = callback_data.action
+    if action == "cancel":
+        await state.clear()
+        await show(callback, cancel_text())
+        await callback.answer()
+        return
+    require_role(actor, Role.DIRECTOR, entity="settings")
+    if action == "open":
+        text, markup = await settings_screen(uow)
+        if isinstance(callback.message, Message):
+            await callback.message.answer(text, reply_markup=markup)
+    elif action == "show":
+        await state.clear()
+        await show_settings(callback, uow)
+    elif action == "cause":
+        await state.set_state(ClaimSettingsForm.cause)
+        await show(
+            callback,
+            _(
+                "Type the name of the new cause, e.g. “Packaging”. "
+                "To choose its code yourself, write <code>code; name</code>."
+            ),
+            nav_markup(),
+        )
+    elif action == "sla" and callback_data.prio in PRIORITIES:
+        priority = callback_data.prio
+        days = (await claims.sla_days(uow))[priority]
+        await state.set_state(ClaimSettingsForm.days)
+        await state.set_data({"priority": priority})
+        await show(
+            callback,
+            _(
+                "SLA of {icon} {priority} claims, now {days} d. How many days? "
+                "Press or type a number from 1 to {max}."
+            ).format(
+                icon=PRIORITY_ICONS[priority],
+                priority=priority_name(priority),
+                days=days,
+                max=claims.SLA_MAX_DAYS,
+            ),
+            days_markup(priority),
+        )
+    elif action == "days" and callback_data.prio in PRIORITIES:
+        note = await set_sla(uow, actor, callback_data.prio, callback_data.days)
+        await state.clear()
+        await show_settings(callback, uow, note)
+    else:
+        await callback.answer(_("This button is from an earlier step."), show_alert=True)
+        return
+    await callback.answer()
+
+
+@router.message(ClaimSettingsForm.cause, F.text, ~F.text.startswith("/"))
+async def typed_cause(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
+    title = await add_cause(uow, actor, message.text or "")
+    await state.clear()
+    await show_settings(message, uow, _("Cause «{title}» added.").format(title=h(title)))
+
+
+@router.message(ClaimSettingsForm.days, F.text, ~F.text.startswith("/"))
+async def typed_days(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
+    priority = str((await state.get_data()).get("priority", ""))
+    if priority not in PRIORITIES:
+        await state.clear()
+        return
+    note = await set_sla(uow, actor, priority, parse_days(message.text or ""))
+    await state.clear()
+    await show_settings(message, uow, note)

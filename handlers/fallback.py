@@ -1,0 +1,36 @@
+"""The last router: what nobody else took gets a hint instead of silence."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+router = Router(name="fallback")
+
+
+@router.message(F.text.startswith("/"))
+async def unknown_command(message: Message) -> None:
+    await message.answer(_("I do not know this command. /help lists what I can do."))
+
+
+@router.message(StateFilter(None))
+async def not_understood(message: Message) -> None:
+    await message.answer(
+        _(
+            "I did not understand. Start with a command, e.g. /find or /company; "
+            "/help lists them all. Forward a client's message to log it, "
+            "or share a contact card to add it."
+        )
+    )
+
+
+@router.message()
+async def dialog_expects_text(message: Message) -> None:
+    await message.answer(_("Please answer the question above with text, or press Cancel."))
+
+
+@router.callback_query()
+async def stale_button(callback: CallbackQuery) -> None:
+    await callback.answer(_("This button is out of date. Run the command again."), show_alert=True)
