@@ -16,7 +16,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -26,7 +26,7 @@ from crm.errors import Conflict, InvalidInput
 from crm.models.enums import ClaimPriority, Role
 from crm.services import claims
 from crm.uow import UnitOfWork
-from handlers.ui import cancel_text, h
+from handlers.ui import button, cancel_text, h, show
 from notifications.claims_notify import PRIORITY_ICONS, cause_name, priority_name
 
 router = Router(name="claim_settings")
@@ -60,10 +60,6 @@ class ClaimSetCb(CallbackData, prefix="cset"):
 class ClaimSettingsForm(StatesGroup):
     cause = State()
     days = State()
-
-
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 def only_directors_text() -> str:
@@ -127,9 +123,9 @@ async def settings_screen(uow: UnitOfWork) -> tuple[str, InlineKeyboardMarkup]:
         lines.append(f"{PRIORITY_ICONS[priority]} {priority_name(priority)}: {sla[priority]}")
     lines += ["", usage_text()]
     kb = InlineKeyboardBuilder()
-    kb.row(_button(_("➕ Add a cause"), ClaimSetCb(action="cause")))
+    kb.row(button(_("➕ Add a cause"), ClaimSetCb(action="cause")))
     sla_buttons = [
-        _button(
+        button(
             _("{icon} {priority}: {days} d.").format(
                 icon=PRIORITY_ICONS[p], priority=priority_name(p), days=sla[p]
             ),
@@ -159,16 +155,6 @@ async def add_cause(uow: UnitOfWork, actor: Actor, text: str) -> str:
     return cause.title
 
 
-async def show(
-    target: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    if isinstance(target, CallbackQuery):
-        if isinstance(target.message, Message):
-            await target.message.edit_text(text, reply_markup=markup)
-        return
-    await target.answer(text, reply_markup=markup)
-
-
 async def show_settings(target: Message | CallbackQuery, uow: UnitOfWork, note: str = "") -> None:
     text, markup = await settings_screen(uow)
     await show(target, (note + "\n\n" if note else "") + text, markup)
@@ -178,8 +164,8 @@ def nav_markup() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(_("« Back"), ClaimSetCb(action="show")),
-                _button(_("Cancel"), ClaimSetCb(action="cancel")),
+                button(_("« Back"), ClaimSetCb(action="show")),
+                button(_("Cancel"), ClaimSetCb(action="cancel")),
             ]
         ]
     )
@@ -188,7 +174,7 @@ def nav_markup() -> InlineKeyboardMarkup:
 def days_markup(priority: str) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     buttons = [
-        _button(str(d), ClaimSetCb(action="days", prio=priority, days=d)) for d in DAY_CHOICES
+        button(str(d), ClaimSetCb(action="days", prio=priority, days=d)) for d in DAY_CHOICES
     ]
     kb.row(*buttons[:5])
     kb.row(*buttons[5:])

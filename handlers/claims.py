@@ -34,7 +34,18 @@ from crm.services.claims import AttachmentInput, ClaimInput, ClaimView
 from crm.uow import UnitOfWork
 from handlers.claim_settings import ClaimSetCb
 from handlers.find import CARD_ROWS, COMPANY, CardCb
-from handlers.ui import PAGE, cancel_text, h, local_time, money, pager_row, split_args
+from handlers.ui import (
+    PAGE,
+    button,
+    cancel_text,
+    h,
+    local_time,
+    money,
+    pager_row,
+    short,
+    show,
+    split_args,
+)
 from notifications.claims_notify import (
     PRIORITY_ICONS,
     ClaimCb,
@@ -93,25 +104,6 @@ class ClaimForm(StatesGroup):
 class ResolveForm(StatesGroup):
     resolution = State()
     compensation = State()
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
-async def show(
-    target: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Edit the message under a pressed button, or answer a typed message."""
-    if isinstance(target, CallbackQuery):
-        if isinstance(target.message, Message):
-            await target.message.edit_text(text, reply_markup=markup)
-        return
-    await target.answer(text, reply_markup=markup)
 
 
 # --- the card ---------------------------------------------------------------------------
@@ -174,10 +166,10 @@ def card_markup(actor: Actor, view: ClaimView) -> InlineKeyboardMarkup:
                 if claim.status in claims.CLOSED_STATUSES
                 else _(TRANSITION_LABELS[target])
             )
-            moves.append(_button(label, ClaimCb(action="st", claim_id=claim.id, value=target)))
+            moves.append(button(label, ClaimCb(action="st", claim_id=claim.id, value=target)))
         else:
             moves.append(
-                _button(
+                button(
                     _(TRANSITION_LABELS[target]),
                     ClaimCb(action="ask", claim_id=claim.id, value=target),
                 )
@@ -187,20 +179,20 @@ def card_markup(actor: Actor, view: ClaimView) -> InlineKeyboardMarkup:
     if claim.status in claims.OPEN_STATUSES:
         for task in view.open_plan_tasks[:PAGE]:
             kb.row(
-                _button(
-                    "✔ " + _short(task.title, BUTTON_TITLE),
+                button(
+                    "✔ " + short(task.title, BUTTON_TITLE),
                     ClaimCb(action="task", claim_id=claim.id, value=str(task.id)),
                 )
             )
     extra = []
     if view.attachments:
         extra.append(
-            _button(
+            button(
                 _("📎 Attachments ({count})").format(count=len(view.attachments)),
                 ClaimCb(action="files", claim_id=claim.id),
             )
         )
-    extra.append(_button(_("🏢 Company"), CardCb(kind="co", id=claim.company_id)))
+    extra.append(button(_("🏢 Company"), CardCb(kind="co", id=claim.company_id)))
     kb.row(*extra)
     return kb.as_markup()
 
@@ -288,14 +280,14 @@ def open_tasks_text(count: int) -> str:
 def open_tasks_markup(actor: Actor, claim_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     if actor.role in claims.REOPEN_ROLES:
-        kb.row(_button(_("Resolve anyway"), ClaimCb(action="over", claim_id=claim_id)))
-    kb.row(_button(_("« Back"), ClaimCb(action="show", claim_id=claim_id)))
+        kb.row(button(_("Resolve anyway"), ClaimCb(action="over", claim_id=claim_id)))
+    kb.row(button(_("« Back"), ClaimCb(action="show", claim_id=claim_id)))
     return kb.as_markup()
 
 
 def cancel_markup() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[_button(_("Cancel"), ClaimFormCb(action="cancel"))]]
+        inline_keyboard=[[button(_("Cancel"), ClaimFormCb(action="cancel"))]]
     )
 
 
@@ -366,9 +358,9 @@ async def typed_resolution(
         await state.set_data(data)
         kb = InlineKeyboardBuilder()
         kb.row(
-            _button(_("No compensation"), ClaimCb(action="nocomp", claim_id=int(data["claim_id"])))
+            button(_("No compensation"), ClaimCb(action="nocomp", claim_id=int(data["claim_id"])))
         )
-        kb.row(_button(_("Cancel"), ClaimFormCb(action="cancel")))
+        kb.row(button(_("Cancel"), ClaimFormCb(action="cancel")))
         await message.answer(
             _("Compensation to the client? Type an amount, or press No compensation."),
             reply_markup=kb.as_markup(),
@@ -472,9 +464,9 @@ async def claims_page(
         claim = row.claim
         late = " ⚠" if claim.status in claims.OPEN_STATUSES and claim.due_at <= now else ""
         kb.row(
-            _button(
+            button(
                 f"{PRIORITY_ICONS.get(claim.priority, '')} #{claim.id} "
-                f"{_short(row.company_name, 24)} · {status_name(claim.status)} · "
+                f"{short(row.company_name, 24)} · {status_name(claim.status)} · "
                 f"{local_time(actor, claim.due_at)}{late}",
                 ClaimCb(action="open", claim_id=claim.id),
             )
@@ -487,15 +479,15 @@ async def claims_page(
         return f"• {label}" if on else label
 
     statuses = [
-        _button(mark(code == status, _(label)), ClaimsListCb(status=code, prio=prio))
+        button(mark(code == status, _(label)), ClaimsListCb(status=code, prio=prio))
         for code, label in LIST_STATUSES.items()
     ]
     kb.row(*statuses[:3])
     kb.row(*statuses[3:])
     kb.row(
-        _button(mark(not prio, _("any")), ClaimsListCb(status=status, prio="")),
+        button(mark(not prio, _("any")), ClaimsListCb(status=status, prio="")),
         *[
-            _button(
+            button(
                 mark(p == prio, PRIORITY_ICONS[p] + " " + priority_name(p)),
                 ClaimsListCb(status=status, prio=p),
             )
@@ -504,7 +496,7 @@ async def claims_page(
     )
     kb.row(
         *[
-            _button(
+            button(
                 mark(p == prio, PRIORITY_ICONS[p] + " " + priority_name(p)),
                 ClaimsListCb(status=status, prio=p),
             )
@@ -512,7 +504,7 @@ async def claims_page(
         ]
     )
     if actor.is_director:
-        kb.row(_button(_("⚙ Settings"), ClaimSetCb(action="open")))
+        kb.row(button(_("⚙ Settings"), ClaimSetCb(action="open")))
     return "\n".join(lines), kb.as_markup()
 
 
@@ -544,7 +536,7 @@ def not_found_text(name: str) -> str:
     return _(
         "No company like «{name}» among your clients. Try another spelling, "
         "or add it with /company. Nothing was saved."
-    ).format(name=h(_short(name, 60)))
+    ).format(name=h(short(name, 60)))
 
 
 @router.message(Command("claim"))
@@ -622,7 +614,7 @@ async def choose_company(
     kb = InlineKeyboardBuilder()
     for hit in hits:
         kb.row(
-            _button(_short(hit.title, 60), ClaimFormCb(action="company", value=str(hit.entity_id)))
+            button(short(hit.title, 60), ClaimFormCb(action="company", value=str(hit.entity_id)))
         )
     kb.row(*nav_buttons(back=False))
     await message.answer(_("Which company do you mean?"), reply_markup=kb.as_markup())
@@ -672,8 +664,8 @@ def step_back(data: dict[str, Any]) -> dict[str, Any]:
 def nav_buttons(back: bool = True) -> list[InlineKeyboardButton]:
     row = []
     if back:
-        row.append(_button(_("« Back"), ClaimFormCb(action="back")))
-    row.append(_button(_("Cancel"), ClaimFormCb(action="cancel")))
+        row.append(button(_("« Back"), ClaimFormCb(action="back")))
+    row.append(button(_("Cancel"), ClaimFormCb(action="cancel")))
     return row
 
 
@@ -721,26 +713,24 @@ async def ask(
         )
         for person in people:
             kb.row(
-                _button(
-                    _short(person.name, 60), ClaimFormCb(action="contact", value=str(person.id))
-                )
+                button(short(person.name, 60), ClaimFormCb(action="contact", value=str(person.id)))
             )
         pager = pager_row(ClaimFormCb, offset, total, action="page")
         if pager:
             kb.row(*pager)
-        kb.row(_button(_("Skip"), ClaimFormCb(action="contact", value="")))
+        kb.row(button(_("Skip"), ClaimFormCb(action="contact", value="")))
     elif step == "cause":
         causes = await claims.list_causes(uow)
         data["causes"] = {c.code: cause_name(c.code, c.title) for c in causes}
         text = _("What is the cause?")
         for code, label in data["causes"].items():
-            kb.button(text=_short(label, 40), callback_data=ClaimFormCb(action="cause", value=code))
+            kb.button(text=short(label, 40), callback_data=ClaimFormCb(action="cause", value=code))
         kb.adjust(2)
     elif step == "priority":
         text = _("Priority? (normal if unsure)")
         kb.row(
             *[
-                _button(
+                button(
                     PRIORITY_ICONS[p] + " " + priority_name(p),
                     ClaimFormCb(action="prio", value=p),
                 )
@@ -760,7 +750,7 @@ async def ask(
                 "Send photos or documents of the claim, if any (up to 20 MB each), then press Done."
             )
         )
-        kb.row(_button(_("Done"), ClaimFormCb(action="done")))
+        kb.row(button(_("Done"), ClaimFormCb(action="done")))
     kb.row(*nav_buttons(back=step != "company"))
     await state.set_state(STATES[step])
     await state.set_data(data)
@@ -769,7 +759,7 @@ async def ask(
 
 
 def company_rows(actor: Actor, card: CompanyCard) -> list[list[InlineKeyboardButton]]:
-    return [[_button(_("⚠ File a claim"), NewClaimCb(company_id=card.company.id))]]
+    return [[button(_("⚠ File a claim"), NewClaimCb(company_id=card.company.id))]]
 
 
 CARD_ROWS[COMPANY].append(company_rows)

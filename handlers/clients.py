@@ -30,16 +30,14 @@ from handlers.find import (
     CONTACT,
     CardCb,
     Rows,
-    button,
     cancel_button,
     card_view,
     edit_or_answer,
     hit_button,
     markup,
-    short,
 )
 from handlers.interactions import log_and_report
-from handlers.ui import h, split_args
+from handlers.ui import button, h, short, split_args
 
 router = Router(name="clients")
 

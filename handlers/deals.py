@@ -35,7 +35,19 @@ from crm.services.cards import DealCard
 from crm.services.deals import DealInput, DealOpenedHook, LineInput
 from crm.uow import UnitOfWork
 from handlers.find import CARD_ROWS, DEAL, render_deal_card
-from handlers.ui import PAGE, NewDealCb, cancel_text, h, local_time, money, pager_row, split_args
+from handlers.ui import (
+    PAGE,
+    NewDealCb,
+    button,
+    cancel_text,
+    h,
+    local_time,
+    money,
+    pager_row,
+    short,
+    show,
+    split_args,
+)
 
 logger = logging.getLogger("chatcrm.bot")
 router = Router(name="deals")
@@ -128,10 +140,6 @@ def _reopen_stage(card: DealCard) -> DealStage:
     return DealStage.NEGOTIATION
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def deal_rows(actor: Actor, card: DealCard) -> list[list[InlineKeyboardButton]]:
     """Move to the previous/next stage, Win, Lose; a closed deal: Reopen (heads, directors)."""
     deal = card.deal
@@ -142,20 +150,20 @@ def deal_rows(actor: Actor, card: DealCard) -> list[list[InlineKeyboardButton]]:
         moves = []
         if index > 0:
             before = OPEN_STAGES[index - 1]
-            moves.append(_button("◀ " + stage_name(before), _move(deal.id, before)))
+            moves.append(button("◀ " + stage_name(before), _move(deal.id, before)))
         if index + 1 < len(OPEN_STAGES):
             after = OPEN_STAGES[index + 1]
-            moves.append(_button(stage_name(after) + " ▶", _move(deal.id, after)))
+            moves.append(button(stage_name(after) + " ▶", _move(deal.id, after)))
         rows.append(moves)
         rows.append(
             [
-                _button("✅ " + _("Won"), _move(deal.id, DealStage.WON)),
-                _button("❌ " + _("Lost"), DealCb(action="lose", deal_id=deal.id)),
+                button("✅ " + _("Won"), _move(deal.id, DealStage.WON)),
+                button("❌ " + _("Lost"), DealCb(action="lose", deal_id=deal.id)),
             ]
         )
     elif actor.role in (Role.HEAD, Role.DIRECTOR):
-        rows.append([_button("↩ " + _("Reopen"), _move(deal.id, _reopen_stage(card)))])
-    rows.append([_button("📈 " + _("Stage history"), DealCb(action="hist", deal_id=deal.id))])
+        rows.append([button("↩ " + _("Reopen"), _move(deal.id, _reopen_stage(card)))])
+    rows.append([button("📈 " + _("Stage history"), DealCb(action="hist", deal_id=deal.id))])
     return rows
 
 
@@ -173,22 +181,7 @@ async def show_deal(
     await show(target, text, markup)
 
 
-async def show(
-    target: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Edit the message under a pressed button, or answer a typed message."""
-    if isinstance(target, CallbackQuery):
-        if isinstance(target.message, Message):
-            await target.message.edit_text(text, reply_markup=markup)
-        return
-    await target.answer(text, reply_markup=markup)
-
-
 # --- /deals -----------------------------------------------------------------------------
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def deals_page(
@@ -210,8 +203,8 @@ async def deals_page(
     for deal in pipeline.deals:
         kb.row(
             InlineKeyboardButton(
-                text=f"{stage_name(deal.stage)} · {_short(deal.title, BUTTON_TITLE)} · "
-                f"{_short(deal.company.name, 20)} · {money(deal.amount)}",
+                text=f"{stage_name(deal.stage)} · {short(deal.title, BUTTON_TITLE)} · "
+                f"{short(deal.company.name, 20)} · {money(deal.amount)}",
                 callback_data=DealCb(action="open", deal_id=deal.id).pack(),
             )
         )
@@ -397,7 +390,7 @@ def not_found_text(name: str) -> str:
     return _(
         "No company like «{name}» among your clients. Try another spelling, "
         "or add it with /company."
-    ).format(name=h(_short(name, 60)))
+    ).format(name=h(short(name, 60)))
 
 
 async def offer_companies(
@@ -418,7 +411,7 @@ async def offer_companies(
     kb = InlineKeyboardBuilder()
     for hit in hits:
         kb.button(
-            text=_short(hit.title, 60),
+            text=short(hit.title, 60),
             callback_data=DealFormCb(action="company", value=str(hit.entity_id)),
         )
     kb.adjust(1)
@@ -540,7 +533,7 @@ def prompt(
         for product in items:
             kb.row(
                 InlineKeyboardButton(
-                    text=f"{_short(product.name, 40)} — {money(product.unit_price)}",
+                    text=f"{short(product.name, 40)} — {money(product.unit_price)}",
                     callback_data=DealFormCb(action="product", value=str(product.id)).pack(),
                 )
             )
@@ -586,7 +579,7 @@ def prompt(
             kb.row(
                 InlineKeyboardButton(
                     text=(
-                        _("Plan: {name}").format(name=_short(name, 40)) if name else _("Plan: none")
+                        _("Plan: {name}").format(name=short(name, 40)) if name else _("Plan: none")
                     )
                     + " ▸",
                     callback_data=DealFormCb(action="plan").pack(),

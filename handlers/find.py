@@ -28,7 +28,7 @@ from crm.search import Hit
 from crm.services import cards, companies, contacts
 from crm.services.cards import CompanyCard, ContactCard, DealCard
 from crm.uow import UnitOfWork
-from handlers.ui import PAGE, NewDealCb, cancel_text, h, local_time, money, pager_row
+from handlers.ui import PAGE, NewDealCb, button, cancel_text, h, local_time, money, pager_row, short
 
 router = Router(name="find")
 
@@ -140,21 +140,12 @@ class EditForm(StatesGroup):
     value = State()
 
 
-def button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def cancel_button() -> InlineKeyboardButton:
     return button(_("✖ Cancel"), CancelCb())
 
 
 def markup(rows: Rows) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
-
-
-def short(text: str | None, width: int) -> str:
-    value = " ".join((text or "").split())
-    return value if len(value) <= width else value[: width - 1] + "…"
 
 
 def interaction_line(actor: Actor, item: Interaction, width: int = 120) -> str:

@@ -34,15 +34,13 @@ from handlers.find import (
     HistoryCb,
     LogCb,
     Rows,
-    button,
     cancel_button,
     edit_or_answer,
     hit_button,
     interaction_line,
     markup,
-    short,
 )
-from handlers.ui import PAGE, h, pager_row, split_args
+from handlers.ui import PAGE, button, h, pager_row, short, split_args
 
 router = Router(name="interactions")
 

@@ -31,7 +31,7 @@ from crm.models.enums import PlaybookKind, Role
 from crm.services import playbooks
 from crm.services.playbooks import PlaybookInput
 from crm.uow import UnitOfWork
-from handlers.ui import PAGE, cancel_text, h, pager_row
+from handlers.ui import PAGE, button, cancel_text, h, pager_row, short, show
 
 router = Router(name="playbooks")
 
@@ -86,25 +86,6 @@ class PlaybookForm(StatesGroup):
     name = State()
     steps = State()
     confirm = State()
-
-
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-async def show(
-    target: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Edit the message under a pressed button, or answer a typed message."""
-    if isinstance(target, CallbackQuery):
-        if isinstance(target.message, Message):
-            await target.message.edit_text(text, reply_markup=markup)
-        return
-    await target.answer(text, reply_markup=markup)
 
 
 def kind_name(kind: str) -> str:
@@ -175,12 +156,12 @@ def render_card(playbook: Playbook) -> tuple[str, InlineKeyboardMarkup]:
     ]
     kb = InlineKeyboardBuilder()
     if not playbook.is_default:
-        kb.row(_button(_("⭐ Make default"), PlaybookCb(action="default", id=playbook.id)))
+        kb.row(button(_("⭐ Make default"), PlaybookCb(action="default", id=playbook.id)))
     kb.row(
-        _button(_("✏ Steps"), PlaybookCb(action="steps", id=playbook.id)),
-        _button(_("🗑 Delete"), PlaybookCb(action="delete", id=playbook.id)),
+        button(_("✏ Steps"), PlaybookCb(action="steps", id=playbook.id)),
+        button(_("🗑 Delete"), PlaybookCb(action="delete", id=playbook.id)),
     )
-    kb.row(_button(_("« Playbooks"), PlaybookListCb(kind=playbook.kind)))
+    kb.row(button(_("« Playbooks"), PlaybookListCb(kind=playbook.kind)))
     return "\n".join(lines), kb.as_markup()
 
 
@@ -203,9 +184,9 @@ async def list_page(uow: UnitOfWork, kind: str, offset: int) -> tuple[str, Inlin
     for playbook in items[offset : offset + PAGE]:
         mark = "⭐ " if playbook.is_default else ""
         kb.row(
-            _button(
+            button(
                 _("{mark}{name} · steps: {count}").format(
-                    mark=mark, name=_short(playbook.name, BUTTON_NAME), count=len(playbook.steps)
+                    mark=mark, name=short(playbook.name, BUTTON_NAME), count=len(playbook.steps)
                 ),
                 PlaybookCb(action="show", id=playbook.id),
             )
@@ -215,11 +196,11 @@ async def list_page(uow: UnitOfWork, kind: str, offset: int) -> tuple[str, Inlin
         kb.row(*pager)
     kb.row(
         *[
-            _button(("• " if k == kind else "") + kind_name(k), PlaybookListCb(kind=k, offset=0))
+            button(("• " if k == kind else "") + kind_name(k), PlaybookListCb(kind=k, offset=0))
             for k in KINDS
         ]
     )
-    kb.row(_button(_("➕ New playbook"), PlaybookFormCb(action="new")))
+    kb.row(button(_("➕ New playbook"), PlaybookFormCb(action="new")))
     return "\n".join(lines), kb.as_markup()
 
 
@@ -303,8 +284,8 @@ async def ask_delete(
     playbook = await playbooks.get(uow, callback_data.id)
     kb = InlineKeyboardBuilder()
     kb.row(
-        _button(_("🗑 Yes, delete"), PlaybookCb(action="really", id=playbook.id)),
-        _button(_("« Back"), PlaybookCb(action="show", id=playbook.id)),
+        button(_("🗑 Yes, delete"), PlaybookCb(action="really", id=playbook.id)),
+        button(_("« Back"), PlaybookCb(action="show", id=playbook.id)),
     )
     await show(
         callback,
@@ -374,8 +355,8 @@ BACK_DROPS = {"name": "kind", "steps": "name", "confirm": "steps_done"}
 def nav_buttons(back: bool = True) -> list[InlineKeyboardButton]:
     row = []
     if back:
-        row.append(_button(_("« Back"), PlaybookFormCb(action="back")))
-    row.append(_button(_("Cancel"), PlaybookFormCb(action="cancel")))
+        row.append(button(_("« Back"), PlaybookFormCb(action="back")))
+    row.append(button(_("Cancel"), PlaybookFormCb(action="cancel")))
     return row
 
 
@@ -401,7 +382,7 @@ def prompt(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     kb = InlineKeyboardBuilder()
     editing = bool(data.get("edit"))
     if step == "kind":
-        kb.row(*[_button(kind_name(k), PlaybookFormCb(action="kind", value=k)) for k in KINDS])
+        kb.row(*[button(kind_name(k), PlaybookFormCb(action="kind", value=k)) for k in KINDS])
         kb.row(*nav_buttons(back=False))
         return _("<b>New playbook</b>\nWhat is it for?"), kb.as_markup()
     if step == "name":
@@ -414,17 +395,17 @@ def prompt(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
         )
         if data.get("steps"):
             kb.row(
-                _button(_("Done"), PlaybookFormCb(action="done")),
-                _button(_("↩ Remove the last step"), PlaybookFormCb(action="undo")),
+                button(_("Done"), PlaybookFormCb(action="done")),
+                button(_("↩ Remove the last step"), PlaybookFormCb(action="undo")),
             )
     elif editing:
         question = _("Replace the steps with these?")
-        kb.row(_button(_("✅ Save"), PlaybookFormCb(action="save")))
+        kb.row(button(_("✅ Save"), PlaybookFormCb(action="save")))
     else:
         question = _("Create this playbook?")
         kb.row(
-            _button(_("✅ Create"), PlaybookFormCb(action="create")),
-            _button(_("⭐ Create as the default"), PlaybookFormCb(action="default")),
+            button(_("✅ Create"), PlaybookFormCb(action="create")),
+            button(_("⭐ Create as the default"), PlaybookFormCb(action="default")),
         )
     kb.row(*nav_buttons(back=not (editing and step == "steps")))
     return "\n".join(draft(data)) + "\n\n" + question, kb.as_markup()

@@ -8,7 +8,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from crm.access import Actor
@@ -92,3 +92,24 @@ class RemindCb(CallbackData, prefix="rm"):
 
     kind: str
     id: int
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def short(text: str | None, width: int) -> str:
+    """One line of at most `width` characters, cut with an ellipsis."""
+    value = " ".join((text or "").split())
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+async def show(
+    target: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the message under a pressed button, or answer a typed message."""
+    if isinstance(target, CallbackQuery):
+        if isinstance(target.message, Message):
+            await target.message.edit_text(text, reply_markup=markup)
+        return
+    await target.answer(text, reply_markup=markup)
