@@ -918,6 +918,7 @@ async def generate(
                 )
             )  # fmt: skip
         await _insert_plain(session, SearchEntry, rows)
+        await search.add_terms(session, (row["text"] for row in rows))
         counts.search_rows = len(rows)
         await uow.commit()
     return counts

@@ -107,13 +107,17 @@ def term_rows(words: Iterable[str]) -> list[dict[str, str]]:
     return [{"variant": v, "word": w} for v, w in sorted(pairs)]
 
 
-async def _add_terms(session: AsyncSession, body: str) -> None:
-    rows = term_rows(vocabulary(body))
-    if not rows:
-        return
+async def add_terms(session: AsyncSession, bodies: Iterable[str], batch: int = 5000) -> None:
+    """Teach typo correction the words of some documents (bulk loads call this too)."""
+    words: set[str] = set()
+    for body in bodies:
+        words |= vocabulary(body)
+    rows = term_rows(words)
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(insert(SearchTerm).values(rows).on_conflict_do_nothing())
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        await session.execute(insert(SearchTerm).values(chunk).on_conflict_do_nothing())
 
 
 async def index(
@@ -140,7 +144,7 @@ async def index(
         )
     else:
         existing.owner_id, existing.title, existing.text = owner_id, title, body
-    await _add_terms(session, body)
+    await add_terms(session, [body])
 
 
 async def unindex(session: AsyncSession, kind: SearchKind, entity_id: int) -> None:
@@ -272,11 +276,14 @@ async def _fetch(
         visible_owner(actor, SearchEntry.owner_id), SearchEntry.kind.in_([k.value for k in kinds])
     )
     if fts is not None:
+        # as a subquery, so that SQLite runs the full-text match once and first; joined,
+        # it may walk the owner's rows and match each of them (slow for a large book)
         name, match = fts
         fts_table = table(name, column("rowid"))
-        stmt = stmt.join(fts_table, fts_table.c.rowid == SearchEntry.id).where(
+        matching = select(fts_table.c.rowid).where(
             text(f"{name} MATCH :match").bindparams(match=match)
         )
+        stmt = stmt.where(SearchEntry.id.in_(matching))
     if condition is not None:
         stmt = stmt.where(condition)
     rows = await session.execute(stmt.limit(CANDIDATES))

@@ -333,6 +333,11 @@ async def test_demo_data_is_what_the_services_would_write(db: Database) -> None:
         assert (await companies.get(uow, director, company.id)).name == company.name
         hits = await search.search(session, director, company.name)
         assert (SearchKind.COMPANY, company.id) in [(h.kind, h.entity_id) for h in hits]
+        # and with a typo: the demo teaches typo correction its words, as the services do
+        word = max(search.vocabulary(search.normalise(company.name)), key=len)
+        typo = search.normalise(company.name).replace(word, word[:2] + word[3:], 1)
+        hits = await search.search(session, director, typo)
+        assert (SearchKind.COMPANY, company.id) in [(h.kind, h.entity_id) for h in hits], typo
         assert set(await session.scalars(select(Department.name))) == set(demo.DEPARTMENTS)
 
         for phone, email in (await session.execute(select(Contact.phone, Contact.email))).all():
