@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,40 +32,48 @@ class DatabaseStorage(BaseStorage):
     """aiogram FSM storage on the `fsm_states` table; data must be JSON-serialisable.
 
     Each write is one atomic upsert, so concurrent writers never see a missing row.
+    The table is the truth that survives a restart; this process keeps what it read
+    or wrote in memory, so an update costs no read and a write that changes nothing
+    (clearing a dialog that is not there) costs nothing. That holds for one bot
+    process, the only setup this storage is for: several instances share REDIS_URL.
     """
 
     def __init__(self, database: Database, key_builder: KeyBuilder | None = None) -> None:
         self.database = database
         self.key_builder = key_builder or default_key_builder()
+        self._known: dict[str, tuple[str | None, dict[str, Any]]] = {}
 
     def _key(self, key: StorageKey) -> str:
         return self.key_builder.build(key)
 
-    async def _upsert(self, key: StorageKey, **values: Any) -> None:
+    async def _upsert(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
+        name = self._key(key)
+        if self._known.get(name) == (state, data):
+            return
         insert = pg_insert if self.database.dialect == "postgresql" else sqlite_insert
-        row = {"state": None, "data": {}, **values}
-        stmt = insert(FSMRecord).values(key=self._key(key), updated_at=utcnow(), **row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[FSMRecord.key], set_={**values, "updated_at": utcnow()}
-        )
+        values = {"state": state, "data": data, "updated_at": utcnow()}
+        stmt = insert(FSMRecord).values(key=name, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=[FSMRecord.key], set_=values)
         async with self.database.uow() as uow:
             await uow.session.execute(stmt)
             await uow.commit()
+        self._known[name] = (state, data)
 
     async def _row(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
-        async with self.database.uow().read_only() as uow:
-            row = (
-                await uow.session.execute(
-                    select(FSMRecord.state, FSMRecord.data).where(FSMRecord.key == self._key(key))
-                )
-            ).first()
-        if row is None:
-            return None, {}
-        return row.state, dict(row.data or {})
+        name = self._key(key)
+        if name not in self._known:
+            async with self.database.uow().read_only() as uow:
+                row = (
+                    await uow.session.execute(
+                        select(FSMRecord.state, FSMRecord.data).where(FSMRecord.key == name)
+                    )
+                ).first()
+            self._known[name] = (row.state, dict(row.data or {})) if row else (None, {})
+        return self._known[name]
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        await self._upsert(key, state=value)
+        await self._upsert(key, value, (await self._row(key))[1])
 
     async def get_state(self, key: StorageKey) -> str | None:
         return (await self._row(key))[0]
@@ -72,10 +81,10 @@ class DatabaseStorage(BaseStorage):
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, Mapping):
             raise TypeError(f"FSM data must be a mapping, not {type(data).__name__}")
-        await self._upsert(key, data=dict(data))
+        await self._upsert(key, (await self._row(key))[0], copy.deepcopy(dict(data)))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        return (await self._row(key))[1]
+        return copy.deepcopy((await self._row(key))[1])
 
     async def close(self) -> None:
         """The database belongs to the composition root, which disposes of it."""

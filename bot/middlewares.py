@@ -82,7 +82,7 @@ class CommandEndsDialog(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         state: FSMContext | None = data.get("state")
         text = getattr(event, "text", None)
-        if state is not None and text and text.startswith("/") and await state.get_state():
+        if state is not None and text and text.startswith("/") and data.get("raw_state"):
             await state.clear()
             data["raw_state"] = None
         return await handler(event, data)

@@ -10,6 +10,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.exceptions import RedisError
+from sqlalchemy import text
 
 from bot.fsm_storage import DatabaseStorage, create_storage, default_key_builder
 from crm.settings import Settings
@@ -51,6 +52,25 @@ async def test_database_storage_survives_a_restart(db: Database) -> None:
         assert await second.get_state(OTHER) == "Form:name"
     finally:
         await restarted.dispose()
+
+
+async def test_database_storage_reads_once_and_skips_writes_that_change_nothing(
+    db: Database,
+) -> None:
+    storage = DatabaseStorage(db)
+    await storage.set_state(KEY, None)  # clearing a dialog that is not there
+    await storage.set_data(KEY, {})
+    async with db.uow() as uow:
+        assert (await uow.session.execute(text("SELECT count(*) FROM fsm_states"))).scalar() == 0
+    await storage.set_state(KEY, Form.name)
+    data = await storage.get_data(KEY)
+    data["mutated"] = True  # a handler's copy: the stored data does not change with it
+    assert await storage.get_data(KEY) == {}
+    async with db.uow() as uow:  # another process changes the row behind this one's back
+        await uow.session.execute(text("UPDATE fsm_states SET state = 'Form:phone'"))
+        await uow.commit()
+    assert await storage.get_state(KEY) == "Form:name"  # served from memory, not read again
+    assert await DatabaseStorage(db).get_state(KEY) == "Form:phone"  # a restart reads the table
 
 
 async def test_database_storage_concurrent_writers_lose_no_row(db: Database) -> None:
