@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from crm import search
 from crm.access import Actor
@@ -155,15 +154,8 @@ async def contact_card(uow: UnitOfWork, actor: Actor, contact_id: int) -> Contac
 
 async def deal_card(uow: UnitOfWork, actor: Actor, deal_id: int) -> DealCard:
     async with uow.read_only():
-        deal = await deals.get(uow, actor, deal_id)
-        lines = list(
-            await uow.session.scalars(
-                select(DealLine)
-                .where(DealLine.deal_id == deal_id)
-                .options(selectinload(DealLine.product))
-                .order_by(DealLine.id)
-            )
-        )
+        deal = await deals.get(uow, actor, deal_id)  # with its lines and their products
+        lines = list(deal.lines)
         history = list(
             await uow.session.scalars(
                 select(DealStageChange)
