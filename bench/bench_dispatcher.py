@@ -1,0 +1,650 @@
+"""Updates per second through the aiogram Dispatcher, Telegram stubbed out in memory.
+
+    python -m bench.bench_dispatcher [--updates 300] [--db sqlite|postgres|both]
+                                     [--companies 300] [--concurrency N]
+                                     [--fsm database|redis] [--profile]
+
+The cases, in one run, through the same Bot whose session answers every Bot API call
+in memory (no HTTP, no JSON: a sent or edited message comes back as a Message object):
+
+  echo   a bare Dispatcher with one router answering the text back: the floor of aiogram;
+  help   `/help` through the real dispatcher: what every update pays before any handler
+         work (the manager's lookup, the FSM state read, the locale; no target, for
+         telling the middlewares' share from the handlers');
+  find   `/find <a company's name with one letter left out>` through the real dispatcher
+         (`bot.app.create_dispatcher` with the database FSM storage, or Redis with
+         `--fsm redis`): middlewares, the manager's lookup, the FSM, the search and the
+         answer with result buttons;
+  move   a press on a deal card's stage button (DealCb action=move): the deal moves
+         between two open stages (back and forth, so every update really moves it),
+         audited, and the card is rendered again and edited in place.
+
+The database is a temporary migrated SQLite file (or a temporary PostgreSQL database,
+dropped afterwards) filled by `crm.demo.generate` (`--companies`, seed 1) plus the typo
+vocabulary of its search rows (which the demo does not write); the bot is used by the
+demo's managers (role manager). Updates are built before the clock starts (as
+polling parses them), then fed one at a time with `dp.feed_update` after a short warm-up
+(10 %, at most 100); the echo gets at least 3,000 updates, its floor being so small.
+A default run takes about half a minute (a CRM update costs tens of milliseconds).
+`--concurrency N` feeds N lanes at once (each lane a different manager, one update at a
+time per lane). Afterwards the work is checked: every /find answer must list the company
+searched for, and the database must hold every stage change with the expected final
+stages; a check that fails makes the run fail.
+
+Printed per case: updates/s, mean ms per update (wall time / updates), the cost per
+update as a ratio to the echo's, and the SQL statements and transactions per update;
+target for find and move: at most 5x the echo on SQLite.
+`--profile` then runs each CRM case again under cProfile and prints the top costs.
+Exit code 1 if a target is missed or a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import itertools
+import pstats
+import re
+import sys
+import time
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.base import BaseSession
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.methods import (
+    EditMessageText,
+    GetMe,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+from aiogram.types import Chat, Message, Update, User
+from sqlalchemy import event, func, select
+
+from bench.bench_claims import database as temp_database
+from bot.app import create_dispatcher
+from bot.fsm_storage import DatabaseStorage
+from crm import demo
+from crm.models import Company, Deal, DealStageChange, Manager
+from crm.models.enums import OPEN_STAGES, DealStage, Role
+from crm.settings import Settings
+from crm.storage import Database
+from handlers.deals import DealCb
+from handlers.find import COMPANY, CardCb
+
+TARGET_RATIO = 5.0
+ECHO_UPDATES = 3000  # at least this many echo updates, whatever --updates says
+REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_PREFIX = f"chatcrm-bench-{uuid.uuid4().hex[:8]}"
+BOT_USER = User(id=4242, is_bot=True, first_name="ChatCRM", username="chatcrm_bench_bot")
+TOKEN = "4242:BENCH-dispatcher"
+WORD = re.compile(r"[^\W\d_]{6,}")
+QUERIES_PER_MANAGER = 40
+DEALS_PER_MANAGER = 40
+
+
+# --- the stubbed network ---------------------------------------------------------------------
+
+
+class MemorySession(BaseSession):
+    """Answers every Bot API call in memory; `record` keeps the calls for the checks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids = itertools.count(1_000_000)
+        self.record = False
+        self.calls: list[TelegramMethod[Any]] = []
+
+    def _message(self, chat_id: int | str, text: str, markup: Any, message_id: int) -> Message:
+        return Message(
+            message_id=message_id,
+            date=datetime.now(UTC),
+            chat=Chat(id=int(chat_id), type="private"),
+            from_user=BOT_USER,
+            text=text,
+            reply_markup=markup,
+        )
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109
+    ) -> TelegramType:
+        if self.record:
+            self.calls.append(method)
+        if isinstance(method, SendMessage):
+            return self._message(  # type: ignore[return-value]
+                method.chat_id, method.text, method.reply_markup, next(self.ids)
+            )
+        if isinstance(method, EditMessageText):
+            return self._message(  # type: ignore[return-value]
+                method.chat_id or 0, method.text, method.reply_markup, method.message_id or 0
+            )
+        if isinstance(method, GetMe):
+            return BOT_USER  # type: ignore[return-value]
+        return True  # type: ignore[return-value]
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(  # pragma: no cover - nothing is downloaded
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        yield b""
+
+
+# --- updates -------------------------------------------------------------------------------
+
+_update_ids = itertools.count(1)
+
+
+def _user(tg_id: int, language: str) -> dict[str, Any]:
+    return {"id": tg_id, "is_bot": False, "first_name": "Bench", "language_code": language}
+
+
+def text_update(bot: Bot, tg_id: int, text: str, language: str = "ru") -> Update:
+    """Mounted on the bot as polling does it (feed_update would otherwise round-trip it)."""
+    raw = {
+        "update_id": next(_update_ids),
+        "message": {
+            "message_id": next(_update_ids),
+            "date": int(time.time()),
+            "chat": {"id": tg_id, "type": "private", "first_name": "Bench"},
+            "from": _user(tg_id, language),
+            "text": text,
+        },
+    }
+    return Update.model_validate(raw, context={"bot": bot})
+
+
+def press_update(bot: Bot, tg_id: int, data: str, language: str = "ru") -> Update:
+    raw = {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(next(_update_ids)),
+            "from": _user(tg_id, language),
+            "chat_instance": "bench",
+            "data": data,
+            "message": {
+                "message_id": 77,
+                "date": int(time.time()),
+                "chat": {"id": tg_id, "type": "private", "first_name": "Bench"},
+                "from": BOT_USER.model_dump(exclude_none=True),
+                "text": "deal card",
+            },
+        },
+    }
+    return Update.model_validate(raw, context={"bot": bot})
+
+
+def one_typo(name: str) -> str | None:
+    """The name with one letter left out of its longest word (6+ letters), or None."""
+    words = WORD.findall(name)
+    if not words:
+        return None
+    word = max(words, key=len)
+    cut = len(word) // 2
+    return name.replace(word, word[:cut] + word[cut + 1 :], 1)
+
+
+# --- the data set --------------------------------------------------------------------------
+
+
+@dataclass
+class Persona:
+    """A manager of the demo data, with the searches and deal moves fed on their behalf."""
+
+    tg_id: int
+    manager_id: int
+    language: str
+    queries: list[tuple[str, int]] = field(default_factory=list)  # (query, company id)
+    deals: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (stage, other)
+    moves: int = 0
+
+
+async def personas(db: Database) -> list[Persona]:
+    """Every manager with enough companies and open deals to feed."""
+    found = []
+    async with db.uow().read_only() as uow:
+        staff = (
+            await uow.session.execute(
+                select(Manager.id, Manager.tg_id, Manager.language)
+                .where(Manager.role == Role.MANAGER.value, Manager.active.is_(True))
+                .order_by(Manager.id)
+            )
+        ).all()
+        for manager_id, tg_id, language in staff:
+            persona = Persona(tg_id, manager_id, language or "ru")
+            names = await uow.session.execute(
+                select(Company.name, Company.id)
+                .where(Company.curator_id == manager_id)
+                .order_by(Company.id)
+                .limit(QUERIES_PER_MANAGER)
+            )
+            for name, company_id in names:
+                query = one_typo(name)
+                if query is not None:
+                    persona.queries.append((query, company_id))
+            open_deals = await uow.session.execute(
+                select(Deal.id, Deal.stage)
+                .where(
+                    Deal.curator_id == manager_id,
+                    Deal.stage.in_([s.value for s in OPEN_STAGES]),
+                )
+                .order_by(Deal.id)
+                .limit(DEALS_PER_MANAGER)
+            )
+            for deal_id, stage in open_deals:
+                index = OPEN_STAGES.index(DealStage(stage))
+                other = OPEN_STAGES[index + 1 if index + 1 < len(OPEN_STAGES) else index - 1]
+                persona.deals[deal_id] = (stage, other.value)
+            if persona.queries and persona.deals:
+                found.append(persona)
+    if not found:
+        raise SystemExit("the demo data has no manager with companies and open deals")
+    return found
+
+
+def next_move(persona: Persona) -> str:
+    """The callback data of the next move: deals in turn, each to its other stage."""
+    deal_ids = list(persona.deals)
+    deal_id = deal_ids[persona.moves % len(deal_ids)]
+    persona.moves += 1
+    stage, other = persona.deals[deal_id]
+    persona.deals[deal_id] = (other, stage)
+    return DealCb(action="move", deal_id=deal_id, stage=other).pack()
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def fsm_storage(kind: str, db: Database) -> BaseStorage:
+    """The bot's database storage (the default), or Redis as REDIS_URL would configure it."""
+    if kind == "redis":
+        keys = DefaultKeyBuilder(prefix=REDIS_PREFIX, with_bot_id=True, with_destiny=True)
+        return RedisStorage.from_url(REDIS_URL, key_builder=keys)
+    return DatabaseStorage(db)
+
+
+class SQLCounter:
+    """Statements, transactions and commits the engine has run so far."""
+
+    def __init__(self, db: Database) -> None:
+        self.statements = self.transactions = self.commits = 0
+        engine = db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "commit", self._commit)
+
+    def _statement(self, *_: Any) -> None:
+        self.statements += 1
+
+    def _begin(self, *_: Any) -> None:
+        self.transactions += 1
+
+    def _commit(self, *_: Any) -> None:
+        self.commits += 1
+
+    def snapshot(self) -> tuple[int, int, int]:
+        return self.statements, self.transactions, self.commits
+
+
+@dataclass
+class Result:
+    name: str
+    updates: int
+    seconds: float
+    sql: tuple[int, int, int] = (0, 0, 0)  # statements, transactions, commits during the run
+
+    def sql_line(self) -> str:
+        statements, transactions, commits = (x / self.updates for x in self.sql)
+        return (
+            f"{statements:.1f} SQL statements in {transactions:.1f} transactions"
+            f" ({commits:.1f} committed) per update"
+        )
+
+    @property
+    def per_second(self) -> float:
+        return self.updates / self.seconds
+
+    @property
+    def ms(self) -> float:
+        return self.seconds * 1000 / self.updates
+
+
+async def drive(dp: Dispatcher, bot: Bot, lanes: Sequence[Sequence[Update]]) -> float:
+    """Seconds to feed every lane, the lanes at once, each one update at a time."""
+
+    async def lane(updates: Sequence[Update]) -> None:
+        for update in updates:
+            await dp.feed_update(bot, update)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane(u) for u in lanes))
+    return time.perf_counter() - started
+
+
+Make = Callable[["Persona", int], Update]
+
+
+def build(people: Sequence[Persona], total: int, make: Make) -> list[list[Update]]:
+    """`total` updates shared out between one lane per persona."""
+    lanes = len(people)
+    sizes = [total // lanes + (1 if i < total % lanes else 0) for i in range(lanes)]
+    return [[make(p, i) for i in range(n)] for p, n in zip(people, sizes, strict=True)]
+
+
+async def measure(
+    name: str,
+    dp: Dispatcher,
+    bot: Bot,
+    people: Sequence[Persona],
+    make: Make,
+    updates: int,
+    warmup: int,
+    counter: SQLCounter | None = None,
+) -> Result:
+    warm = build(people, warmup, make)
+    timed = build(people, updates, make)
+    await drive(dp, bot, warm)
+    before = counter.snapshot() if counter else (0, 0, 0)
+    seconds = await drive(dp, bot, timed)
+    after = counter.snapshot() if counter else (0, 0, 0)
+    sql = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
+    return Result(name, updates, seconds, sql)
+
+
+def echo_dispatcher() -> Dispatcher:
+    router = Router(name="echo")
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    dp = Dispatcher(name="echo")
+    dp.include_router(router)
+    return dp
+
+
+def check_find(session: MemorySession, expected: dict[int, list[int]]) -> tuple[int, int]:
+    """(answers listing the company searched for, answers) of the recorded /find updates.
+
+    `expected`: per chat, the company ids searched for in the order they were fed.
+    """
+    hits = answers = 0
+    for chat_id, companies in expected.items():
+        sent = [c for c in session.calls if isinstance(c, SendMessage) and c.chat_id == chat_id]
+        answers += len(sent)
+        for call, company_id in zip(sent, companies, strict=False):
+            wanted = CardCb(kind=COMPANY, id=company_id).pack()
+            keyboard = getattr(call.reply_markup, "inline_keyboard", None) or []
+            hits += any(b.callback_data == wanted for row in keyboard for b in row)
+    return hits, answers
+
+
+async def check_moves(
+    db: Database, people: Sequence[Persona], since: datetime
+) -> tuple[int, int, int]:
+    """(stage changes written, moves fed, deals not at their expected stage)."""
+    async with db.uow().read_only() as uow:
+        written = await uow.session.scalar(
+            select(func.count())
+            .select_from(DealStageChange)
+            .where(
+                DealStageChange.changed_at >= since,
+                DealStageChange.manager_id.in_([p.manager_id for p in people]),
+            )
+        )
+        wanted = {d: s for p in people for d, (s, _) in p.deals.items()}
+        stages = dict(
+            (
+                await uow.session.execute(select(Deal.id, Deal.stage).where(Deal.id.in_(wanted)))
+            ).all()  # type: ignore[arg-type]
+        )
+    wrong = sum(1 for d, s in wanted.items() if stages.get(d) != s)
+    return int(written or 0), sum(p.moves for p in people), wrong
+
+
+class StatementTimer:
+    """Wall time of each SQL statement (its text shortened), from execute to result."""
+
+    def __init__(self, db: Database) -> None:
+        self.engine = db.engine.sync_engine
+        self.times: dict[str, list[float]] = {}
+        self.started: dict[int, float] = {}
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        self.started[id(conn)] = time.perf_counter()
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        took = time.perf_counter() - self.started.pop(id(conn), time.perf_counter())
+        entry = self.times.setdefault(" ".join(statement.split())[:110], [0, 0.0])
+        entry[0] += 1
+        entry[1] += took
+
+    def __enter__(self) -> StatementTimer:
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+
+def _area(filename: str) -> str:
+    """The package a profiled function belongs to (site-packages name, project folder)."""
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1].split("/", 1)[0]
+    for folder in ("crm", "handlers", "bot", "bench"):
+        if f"/{folder}/" in filename:
+            return folder
+    return "python (asyncio, ...)"
+
+
+async def profile(
+    label: str, db: Database, updates: int, action: Callable[[], Awaitable[object]]
+) -> None:
+    """cProfile (the event loop's thread only) grouped by package, the project's own
+    functions by cumulative time, and the SQL statements by wall time.
+
+    Waiting for the database shows as `select.epoll.poll` and, with aiosqlite, as the
+    `SimpleQueue.put_nowait` that hands a call to its thread (the GIL goes with it).
+    """
+    profiler = cProfile.Profile()
+    with StatementTimer(db) as timer:
+        profiler.enable()
+        await action()
+        profiler.disable()
+    stats = pstats.Stats(profiler)
+    per = 1000 / updates
+    areas: dict[str, list[float]] = {}
+    own: list[tuple[float, int, str]] = []
+    entries: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    for (filename, line, name), (_, calls, tottime, cumtime, _) in entries.items():
+        area = _area(filename)
+        if filename == "~":  # built-in: the hand-off to aiosqlite's thread and the wait for it
+            waiting = "poll" in name or "put_nowait" in name
+            area = "waiting for the database (epoll, queue)" if waiting else "builtins"
+        bucket = areas.setdefault(area, [0, 0.0])
+        bucket[0] += calls
+        bucket[1] += tottime
+        if area in ("crm", "handlers", "bot"):
+            where = f"{filename.rsplit('/', 2)[-2]}/{filename.rsplit('/', 1)[-1]}:{line} {name}"
+            own.append((cumtime, calls, where))
+    total = stats.total_tt  # type: ignore[attr-defined]
+    print(f"\n  -- profile of {label}: {total * per:.1f} ms/update under cProfile --")
+    print("  own time by package (ms/update, function calls/update):")
+    for area, (calls, tottime) in sorted(areas.items(), key=lambda kv: -kv[1][1])[:10]:
+        print(f"    {tottime * per:7.2f} ms {calls / updates:8.0f} calls  {area}")
+    if own:
+        print("  project functions by cumulative time (coroutines: while running, not awaiting):")
+        for cumtime, calls, where in sorted(own, reverse=True)[:12]:
+            print(f"    {cumtime * per:7.2f} ms {calls / updates:6.1f}x  {where}")
+    if timer.times:
+        print("  SQL statements by wall time (ms/update, statements/update, mean ms):")
+        ranked = sorted(timer.times.items(), key=lambda kv: -kv[1][1])[:10]
+        for statement, (count, seconds) in ranked:
+            mean = seconds * 1000 / count
+            print(f"    {seconds * per:7.2f} ms {count / updates:4.1f}x {mean:6.2f}  {statement}")
+
+
+async def run(kind: str, args: argparse.Namespace) -> bool:
+    ok = True
+    async with temp_database(kind) as db:
+        started = time.perf_counter()
+        counts = await demo.generate(db, companies=args.companies, seed=1)
+        people = await personas(db)
+        lanes = min(args.concurrency, len(people))
+        if lanes < args.concurrency:
+            print(f"  (only {len(people)} managers to use: concurrency {lanes})")
+        people = people[:lanes]
+        print(
+            f"\n== {kind}: demo data ({counts.companies} companies, {counts.contacts} contacts,"
+            f" {counts.deals} deals) in {time.perf_counter() - started:.1f} s;"
+            f" {args.updates} updates per case (echo {max(args.updates, ECHO_UPDATES)}),"
+            f" concurrency {lanes}, FSM in the {args.fsm}"
+        )
+
+        session = MemorySession()
+        bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        dp = create_dispatcher(settings, db, storage=fsm_storage(args.fsm, db))
+        echo_dp = echo_dispatcher()
+        warmup = max(lanes, min(100, args.updates // 10))
+
+        def echo_update(p: Persona, i: int) -> Update:
+            return text_update(bot, p.tg_id, f"hello {i}", p.language)
+
+        expected: dict[int, list[int]] = {p.tg_id: [] for p in people}
+
+        def find_update(p: Persona, i: int) -> Update:
+            query, company_id = p.queries[i % len(p.queries)]
+            expected[p.tg_id].append(company_id)
+            return text_update(bot, p.tg_id, f"/find {query}", p.language)
+
+        def move_update(p: Persona, i: int) -> Update:
+            return press_update(bot, p.tg_id, next_move(p), p.language)
+
+        def help_update(p: Persona, i: int) -> Update:
+            return text_update(bot, p.tg_id, "/help", p.language)
+
+        # the echo is cheap: more of it for a steady floor (its cost per update is compared)
+        echo_n = max(args.updates, ECHO_UPDATES)
+        echo = await measure("echo", echo_dp, bot, people, echo_update, echo_n, warmup)
+        counter = SQLCounter(db)
+        # /help: the real dispatcher's per-update plumbing around a handler that reads nothing
+        session.record = True
+        plumbing = await measure(
+            "help", dp, bot, people, help_update, args.updates, warmup, counter
+        )
+        # the command list, not the hint for strangers
+        helped = sum(isinstance(c, SendMessage) and "/find" in c.text for c in session.calls)
+        session.calls.clear()
+
+        # /find: recorded so that the answers can be checked afterwards
+        find = await measure("find", dp, bot, people, find_update, args.updates, warmup, counter)
+        session.record = False
+        hits, answers = check_find(session, expected)
+        session.calls.clear()
+
+        since = datetime.now(UTC)
+        move = await measure("move", dp, bot, people, move_update, args.updates, warmup, counter)
+        written, fed, wrong = await check_moves(db, people, since)
+
+        target = TARGET_RATIO if kind == "sqlite" else None
+        print(
+            f"  {'echo':5s}: {echo.per_second:7.0f} upd/s, {echo.ms:6.2f} ms/update"
+            "  (bare aiogram: the floor)"
+        )
+        for result in (plumbing, find, move):
+            ratio = result.ms / echo.ms
+            verdict = "  (middlewares only: no target)" if result is plumbing else ""
+            if target is not None and result is not plumbing:
+                passed = ratio <= target
+                ok &= passed
+                verdict = f"  target <= {target:.0f}x: {'PASS' if passed else 'FAIL'}"
+            print(
+                f"  {result.name:5s}: {result.per_second:7.0f} upd/s, {result.ms:6.2f} ms/update,"
+                f" {ratio:5.1f}x echo{verdict}"
+            )
+            print(f"         {result.sql_line()}")
+        find_ok = answers == args.updates + warmup and hits == answers
+        help_ok = helped == args.updates + warmup
+        ok &= help_ok
+        move_ok = written == fed and wrong == 0
+        ok &= find_ok and move_ok
+        print(
+            f"  check help: {helped} command lists for {args.updates + warmup} /help"
+            f" {'ok' if help_ok else 'FAILED'}"
+        )
+        print(
+            f"  check find: {hits}/{answers} answers list the company searched for"
+            f" ({args.updates + warmup} fed) {'ok' if find_ok else 'FAILED'}"
+        )
+        print(
+            f"  check move: {written} stage changes written for {fed} presses,"
+            f" {wrong} deals off their expected stage {'ok' if move_ok else 'FAILED'}"
+        )
+
+        if args.profile:
+            n = min(args.updates, 500)
+            for name, make, case_dp in (
+                ("echo", echo_update, echo_dp),
+                ("help", help_update, dp),
+                ("find", find_update, dp),
+                ("move", move_update, dp),
+            ):
+                batch = build(people, n, make)
+                label = f"{name} ({n} updates, {kind})"
+                await profile(label, db, n, lambda d=case_dp, b=batch: drive(d, bot, b))
+        if isinstance(dp.storage, RedisStorage):
+            keys = [k async for k in dp.storage.redis.scan_iter(match=f"{REDIS_PREFIX}:*")]
+            if keys:
+                await dp.storage.redis.delete(*keys)
+        await dp.storage.close()
+    return ok
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--updates", type=int, default=300, help="timed updates per CRM case (echo: >= 3000)"
+    )
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
+    parser.add_argument("--companies", type=int, default=300, help="demo data size")
+    parser.add_argument("--concurrency", type=int, default=1, help="lanes fed at once")
+    parser.add_argument(
+        "--fsm",
+        choices=("database", "redis"),
+        default="database",
+        help=f"dialog state storage (redis: {REDIS_URL}, keys removed afterwards)",
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile each case afterwards")
+    args = parser.parse_args(argv)
+    if args.updates < 1 or args.concurrency < 1:
+        parser.error("--updates and --concurrency must be at least 1")
+    kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    ok = True
+    for kind in kinds:
+        ok &= asyncio.run(run(kind, args))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
