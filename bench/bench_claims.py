@@ -15,28 +15,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import statistics
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import asyncpg
 from sqlalchemy import Table, func, insert, select, text
 
+from bench.databases import database
 from crm.access import Actor
 from crm.analytics.claims import ClaimsReport, claims_report
-from crm.migrate import upgrade
 from crm.models import Claim, Company, Department, Manager
 from crm.models.enums import Role
 from crm.services.claims import DEFAULT_SLA_DAYS, ensure_default_causes
 from crm.storage import Database
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH = 5_000
 DEPARTMENTS = 4
 MANAGERS_PER_DEPARTMENT = 5
@@ -147,37 +141,6 @@ async def timed(runs: int, action: Callable[[], Awaitable[object]]) -> float:
         await action()
         durations.append(time.perf_counter() - started)
     return statistics.median(durations)
-
-
-@contextlib.asynccontextmanager
-async def database(kind: str) -> AsyncIterator[Database]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Database.from_url(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
-            try:
-                await upgrade(db.engine)
-                yield db
-            finally:
-                await db.dispose()
-        return
-    name = f"chatcrm_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    db = Database.from_url(f"{base}/{name}")
-    try:
-        await upgrade(db.engine)
-        yield db
-    finally:
-        await db.dispose()
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 async def run(kind: str, claims: int, runs: int) -> None:

@@ -70,7 +70,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, Message, Update, User
 from sqlalchemy import event, func, select
 
-from bench.bench_claims import database as temp_database
+from bench.databases import database as temp_database
 from bot.app import create_dispatcher
 from bot.fsm_storage import DatabaseStorage
 from crm import demo

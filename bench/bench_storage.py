@@ -14,26 +14,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib.util
 import random
 import statistics
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
-import asyncpg
 from sqlalchemy import Table, func, insert, select, text
 
 from bench import names
+from bench.databases import database
 from crm import search
 from crm.access import Actor
-from crm.migrate import upgrade
 from crm.models import (
     AuditEntry,
     Company,
@@ -48,7 +43,6 @@ from crm.models import (
 from crm.models.enums import DealStage, Role, SearchKind
 from crm.storage import Database
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH = 5_000
 MANAGERS_PER_DEPARTMENT = 5
 DEPARTMENTS = 4
@@ -386,37 +380,6 @@ async def measure_moves(db: Database, world: World, count: int) -> tuple[Stats, 
         Stats("baseline: 1-row UPDATE + audit (write uow)", base),
         how,
     )
-
-
-@contextlib.asynccontextmanager
-async def database(kind: str) -> AsyncIterator[Database]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Database.from_url(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
-            try:
-                await upgrade(db.engine)
-                yield db
-            finally:
-                await db.dispose()
-        return
-    name = f"chatcrm_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    db = Database.from_url(f"{base}/{name}")
-    try:
-        await upgrade(db.engine)
-        yield db
-    finally:
-        await db.dispose()
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 async def run(kind: str, rows: int, queries: int, moves: int, show_misses: bool) -> None:
