@@ -7,16 +7,18 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from crm.db import create_engine, create_session_factory
-from crm.uow import UnitOfWork
+from crm.uow import ActorCache, UnitOfWork
 
 
 @dataclass
 class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    actors: ActorCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.sessions = create_session_factory(self.engine)
+        self.actors = ActorCache()
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -27,7 +29,7 @@ class Database:
         return self.engine.dialect.name
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions)
+        return UnitOfWork(self.sessions, self.actors)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time as clock
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
@@ -10,8 +11,11 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from crm.access import Actor
 from crm.db import READ_ONLY
 from crm.models import AuditEntry, Base
+
+STAFF = "managers"  # the audit entity of a member of staff
 
 
 def jsonable(value: Any) -> Any:
@@ -26,6 +30,41 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+class ActorCache:
+    """Telegram id -> Actor, so that an update does not begin with a database round trip.
+
+    Every change to a member of staff is audited (entity "managers"); a unit of work that
+    commits such an entry empties the cache of its process. Other processes of the same
+    database (several bot instances) see such a change when their entry expires: `ttl`.
+    """
+
+    def __init__(self, ttl: float = 30.0, max_entries: int = 20_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[int, tuple[float, Actor]] = {}
+        self.generation = 0  # bumped by clear(): a lookup begun before it is not kept
+
+    def get(self, tg_id: int) -> Actor | None:
+        entry = self._entries.get(tg_id)
+        if entry is None:
+            return None
+        if clock.monotonic() - entry[0] > self.ttl:
+            del self._entries[tg_id]
+            return None
+        return entry[1]
+
+    def put(self, tg_id: int, actor: Actor, generation: int) -> None:
+        if generation != self.generation:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[tg_id] = (clock.monotonic(), actor)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.generation += 1
+
+
 class UnitOfWork:
     """`async with uow:` opens a session; leaving without `commit()` rolls back.
 
@@ -33,10 +72,16 @@ class UnitOfWork:
     holds one per update and every service call is its own transaction.
     """
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        actors: ActorCache | None = None,
+    ) -> None:
         self._factory = session_factory
         self._session: AsyncSession | None = None
         self._read_only = False
+        self._staff_changed = False
+        self.actors = actors or ActorCache(ttl=0)
 
     @property
     def session(self) -> AsyncSession:
@@ -64,11 +109,15 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session, self._read_only = self._session, None, False
+        self._staff_changed = False
         assert session is not None
         await session.close()  # rolls back what was not committed; keeps loaded objects usable
 
     async def commit(self) -> None:
         await self.session.commit()
+        if self._staff_changed:
+            self._staff_changed = False
+            self.actors.clear()
 
     async def flush(self) -> None:
         await self.session.flush()
@@ -86,6 +135,8 @@ class UnitOfWork:
         else:
             entity, entity_id = record.__tablename__, record.id  # type: ignore[attr-defined]
         payload = {k: [jsonable(v[0]), jsonable(v[1])] for k, v in (changes or {}).items()}
+        if entity == STAFF:
+            self._staff_changed = True
         self.session.add(
             AuditEntry(
                 actor_id=actor_id,

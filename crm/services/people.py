@@ -320,14 +320,26 @@ async def _create(
 
 
 async def actor_for(uow: UnitOfWork, tg_id: int) -> Actor | None:
-    """The acting member of staff for a Telegram user; None for strangers and the deactivated."""
+    """The acting member of staff for a Telegram user; None for strangers and the deactivated.
+
+    Kept in the unit of work's ActorCache (strangers are not: they are looked up each time,
+    so that one who registers is let in at once).
+    """
+    cached = uow.actors.get(tg_id)
+    if cached is not None:
+        return cached
+    generation = uow.actors.generation
     async with uow.read_only():
         manager = (
             await uow.session.scalars(
                 select(Manager).where(Manager.tg_id == tg_id, Manager.active.is_(True))
             )
         ).first()
-        return Actor.of(manager) if manager is not None else None
+    if manager is None:
+        return None
+    actor = Actor.of(manager)
+    uow.actors.put(tg_id, actor, generation)
+    return actor
 
 
 async def mark_reachable(uow: UnitOfWork, actor: Actor) -> bool:
