@@ -246,9 +246,9 @@ async def open_card(
 async def move_deal(
     callback: CallbackQuery, callback_data: DealCb, uow: UnitOfWork, actor: Actor
 ) -> None:
-    deal = await deals.move(uow, actor, callback_data.deal_id, callback_data.stage)
-    await show_deal(callback, uow, actor, deal.id)
-    await callback.answer(_("Stage: {stage}").format(stage=stage_name(deal.stage)))
+    card = await cards.move_deal(uow, actor, callback_data.deal_id, callback_data.stage)
+    await show(callback, *render_deal_card(actor, card))
+    await callback.answer(_("Stage: {stage}").format(stage=stage_name(card.deal.stage)))
 
 
 @router.callback_query(DealCb.filter(F.action == "lose"))
@@ -302,11 +302,11 @@ async def lost_with_reason(
     reason = LOST_REASONS.get(callback_data.reason)
     if reason is None:
         raise InvalidInput("lost_reason", "invalid")
-    deal = await deals.move(
+    card = await cards.move_deal(
         uow, actor, callback_data.deal_id, DealStage.LOST, lost_reason=_(reason)
     )
-    await show_deal(callback, uow, actor, deal.id)
-    await callback.answer(_("Stage: {stage}").format(stage=stage_name(deal.stage)))
+    await show(callback, *render_deal_card(actor, card))
+    await callback.answer(_("Stage: {stage}").format(stage=stage_name(card.deal.stage)))
 
 
 @router.message(LostForm.reason, F.text, ~F.text.startswith("/"))
@@ -314,11 +314,11 @@ async def typed_lost_reason(
     message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
     data = await state.get_data()
-    deal = await deals.move(
+    card = await cards.move_deal(
         uow, actor, int(data["deal_id"]), DealStage.LOST, lost_reason=message.text or ""
     )
     await state.clear()
-    await show_deal(message, uow, actor, deal.id)
+    await show(message, *render_deal_card(actor, card))
 
 
 @router.callback_query(DealCb.filter(F.action == "hist"))

@@ -19,7 +19,7 @@ from crm.models import (
     Interaction,
     Manager,
 )
-from crm.models.enums import OPEN_STAGES, ClaimStatus, SearchKind
+from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, SearchKind
 from crm.services import companies, contacts, deals
 from crm.uow import UnitOfWork
 
@@ -155,27 +155,63 @@ async def contact_card(uow: UnitOfWork, actor: Actor, contact_id: int) -> Contac
 async def deal_card(uow: UnitOfWork, actor: Actor, deal_id: int) -> DealCard:
     async with uow.read_only():
         deal = await deals.get(uow, actor, deal_id)  # with its lines and their products
-        lines = list(deal.lines)
-        history = list(
-            await uow.session.scalars(
-                select(DealStageChange)
-                .where(DealStageChange.deal_id == deal_id)
-                .order_by(DealStageChange.changed_at.desc(), DealStageChange.id.desc())
-                .limit(PREVIEW)
-            )
+        return await _deal_card(uow, actor, deal)
+
+
+async def move_deal(
+    uow: UnitOfWork,
+    actor: Actor,
+    deal_id: int,
+    stage: str | DealStage,
+    lost_reason: str | None = None,
+) -> DealCard:
+    """deals.move, and the moved deal's card read in the same transaction.
+
+    A stage button answers with the card again: one transaction instead of two spares
+    a BEGIN and the deal's second read (bench/bench_dispatcher.py, case move).
+    """
+    target, reason = deals.move_target(stage, lost_reason)
+    async with uow:
+        deal = await deals.load_for_move(uow, actor, deal_id, target, lines=True)
+        moved = await deals.apply_move(uow, actor, deal, target, reason)
+        if moved:
+            await uow.flush()
+        card = await _deal_card(uow, actor, deal)
+        if moved:
+            await uow.commit()
+    return card
+
+
+async def _deal_card(uow: UnitOfWork, actor: Actor, deal: Deal) -> DealCard:
+    """The card of a loaded deal (lines loaded), inside an open unit of work."""
+    history = list(
+        await uow.session.scalars(
+            select(DealStageChange)
+            .where(DealStageChange.deal_id == deal.id)
+            .order_by(DealStageChange.changed_at.desc(), DealStageChange.id.desc())
+            .limit(PREVIEW)
         )
-        contact_name = None
-        if deal.contact_id is not None:
-            contact_name = await uow.session.scalar(
-                select(Contact.name).where(Contact.id == deal.contact_id)
+    )
+    curator_name = actor.name if deal.curator_id == actor.id and actor.name else None
+    contact_name = None
+    if deal.contact_id is not None or curator_name is None:
+        names = (
+            await uow.session.execute(
+                select(
+                    select(Manager.name).where(Manager.id == deal.curator_id).scalar_subquery(),
+                    select(Contact.name).where(Contact.id == deal.contact_id).scalar_subquery(),
+                )
             )
-        return DealCard(
-            deal=deal,
-            curator_name=await _name_of(uow, deal.curator_id),
-            contact_name=contact_name,
-            lines=lines,
-            history=history,
-        )
+        ).one()
+        curator_name = curator_name or names[0] or ""
+        contact_name = names[1]
+    return DealCard(
+        deal=deal,
+        curator_name=curator_name,
+        contact_name=contact_name,
+        lines=list(deal.lines),
+        history=history,
+    )
 
 
 async def find(

@@ -498,6 +498,58 @@ async def _unwin(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
         await uow.session.delete(sale)
 
 
+def move_target(
+    stage: str | DealStage, lost_reason: str | None = None
+) -> tuple[DealStage, str | None]:
+    """The validated target stage, and the reason a lost deal needs."""
+    target = validation.choice("stage", stage, DealStage)
+    reason = None
+    if target is DealStage.LOST:
+        reason = validation.text("lost_reason", lost_reason, max_len=validation.TEXT_MAX)
+    return target, reason
+
+
+async def load_for_move(
+    uow: UnitOfWork, actor: Actor, deal_id: int, target: DealStage, *, lines: bool = False
+) -> Deal:
+    """The visible deal, locked; its lines loaded when winning needs them (or `lines`)."""
+    return await _load(uow, actor, deal_id, lock=True, lines=lines or target is DealStage.WON)
+
+
+async def apply_move(
+    uow: UnitOfWork, actor: Actor, deal: Deal, target: DealStage, reason: str | None
+) -> bool:
+    """Move a loaded deal inside an open unit of work; False if it is already there."""
+    current = DealStage(deal.stage)
+    if target is current:
+        return False
+    if current.is_closed:
+        if target.is_closed:
+            raise Conflict("deal_closed", stage=current.value)
+        require_role(actor, Role.HEAD, Role.DIRECTOR, entity="deal")
+    if current is DealStage.WON:
+        await _unwin(uow, actor, deal)
+    if target is DealStage.WON:
+        await _win(uow, actor, deal)
+    uow.apply(
+        actor.id,
+        deal,
+        stage=target.value,
+        probability=DEFAULT_PROBABILITY[target],
+        closed_at=utcnow() if target.is_closed else None,
+        lost_reason=reason,
+    )
+    uow.session.add(
+        DealStageChange(
+            deal_id=deal.id,
+            from_stage=current.value,
+            to_stage=target.value,
+            manager_id=actor.id,
+        )
+    )
+    return True
+
+
 async def move(
     uow: UnitOfWork,
     actor: Actor,
@@ -506,41 +558,12 @@ async def move(
     lost_reason: str | None = None,
 ) -> Deal:
     """Move a deal to `stage`; the deal returned has its lines loaded only when it was won."""
-    target = validation.choice("stage", stage, DealStage)
-    reason = None
-    if target is DealStage.LOST:
-        reason = validation.text("lost_reason", lost_reason, max_len=validation.TEXT_MAX)
+    target, reason = move_target(stage, lost_reason)
     async with uow:
         # the lines matter only to winning; a move between open stages spares their query
-        deal = await _load(uow, actor, deal_id, lock=True, lines=target is DealStage.WON)
-        current = DealStage(deal.stage)
-        if target is current:
-            return deal
-        if current.is_closed:
-            if target.is_closed:
-                raise Conflict("deal_closed", stage=current.value)
-            require_role(actor, Role.HEAD, Role.DIRECTOR, entity="deal")
-        if current is DealStage.WON:
-            await _unwin(uow, actor, deal)
-        if target is DealStage.WON:
-            await _win(uow, actor, deal)
-        uow.apply(
-            actor.id,
-            deal,
-            stage=target.value,
-            probability=DEFAULT_PROBABILITY[target],
-            closed_at=utcnow() if target.is_closed else None,
-            lost_reason=reason,
-        )
-        uow.session.add(
-            DealStageChange(
-                deal_id=deal.id,
-                from_stage=current.value,
-                to_stage=target.value,
-                manager_id=actor.id,
-            )
-        )
-        await uow.commit()
+        deal = await load_for_move(uow, actor, deal_id, target)
+        if await apply_move(uow, actor, deal, target, reason):
+            await uow.commit()
     return deal
 
 
