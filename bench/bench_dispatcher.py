@@ -381,6 +381,25 @@ def echo_dispatcher() -> Dispatcher:
     return dp
 
 
+def one_read_dispatcher(db: Database) -> Dispatcher:
+    """The echo plus the least any CRM command does: one read-only transaction reading one
+    row (the sender's, by Telegram id) through the project's own Database."""
+    router = Router(name="one-read")
+
+    @router.message()
+    async def one_read(message: Message) -> None:
+        assert message.from_user is not None
+        async with db.uow().read_only() as uow:
+            name = await uow.session.scalar(
+                select(Manager.name).where(Manager.tg_id == message.from_user.id)
+            )
+        await message.answer(name or "")
+
+    dp = Dispatcher(name="one-read")
+    dp.include_router(router)
+    return dp
+
+
 def check_find(session: MemorySession, expected: dict[int, list[int]]) -> tuple[int, int]:
     """(answers listing the company searched for, answers) of the recorded /find updates.
 
@@ -548,6 +567,9 @@ async def run(kind: str, args: argparse.Namespace) -> bool:
         echo_n = max(args.updates, ECHO_UPDATES)
         echo = await measure("echo", echo_dp, bot, people, echo_update, echo_n, warmup)
         counter = SQLCounter(db)
+        read1 = await measure(
+            "read1", one_read_dispatcher(db), bot, people, echo_update, echo_n, warmup, counter
+        )
         # /help: the real dispatcher's per-update plumbing around a handler that reads nothing
         session.record = True
         plumbing = await measure(
@@ -572,13 +594,18 @@ async def run(kind: str, args: argparse.Namespace) -> bool:
             f"  {'echo':5s}: {echo.per_second:7.0f} upd/s, {echo.ms:6.2f} ms/update"
             "  (bare aiogram: the floor)"
         )
-        for result in (plumbing, find, move):
+        for result in (read1, plumbing, find, move):
             ratio = result.ms / echo.ms
-            verdict = "  (middlewares only: no target)" if result is plumbing else ""
-            if target is not None and result is not plumbing:
+            if result is read1:
+                verdict = "  (echo + one read transaction: the floor of a database command)"
+            elif result is plumbing:
+                verdict = "  (middlewares only: no target)"
+            else:
+                verdict = f" = {result.ms / read1.ms:4.1f}x read1"
+            if target is not None and (result is find or result is move):
                 passed = ratio <= target
                 ok &= passed
-                verdict = f"  target <= {target:.0f}x: {'PASS' if passed else 'FAIL'}"
+                verdict += f"  target <= {target:.0f}x echo: {'PASS' if passed else 'FAIL'}"
             print(
                 f"  {result.name:5s}: {result.per_second:7.0f} upd/s, {result.ms:6.2f} ms/update,"
                 f" {ratio:5.1f}x echo{verdict}"

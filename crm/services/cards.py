@@ -154,7 +154,7 @@ async def contact_card(uow: UnitOfWork, actor: Actor, contact_id: int) -> Contac
 
 async def deal_card(uow: UnitOfWork, actor: Actor, deal_id: int) -> DealCard:
     async with uow.read_only():
-        deal = await deals.get(uow, actor, deal_id)  # with its lines and their products
+        deal = await deals.get(uow, actor, deal_id, lines=False)
         return await _deal_card(uow, actor, deal)
 
 
@@ -172,7 +172,7 @@ async def move_deal(
     """
     target, reason = deals.move_target(stage, lost_reason)
     async with uow:
-        deal = await deals.load_for_move(uow, actor, deal_id, target, lines=True)
+        deal = await deals.load_for_move(uow, actor, deal_id, target)
         moved = await deals.apply_move(uow, actor, deal, target, reason)
         if moved:
             await uow.flush()
@@ -183,7 +183,16 @@ async def move_deal(
 
 
 async def _deal_card(uow: UnitOfWork, actor: Actor, deal: Deal) -> DealCard:
-    """The card of a loaded deal (lines loaded), inside an open unit of work."""
+    """The card of a loaded deal, inside an open unit of work.
+
+    The lines are read with a plain query (their products joined): cheaper than
+    selectinload's machinery for the one deal of a card.
+    """
+    lines = list(
+        await uow.session.scalars(
+            select(DealLine).where(DealLine.deal_id == deal.id).order_by(DealLine.id)
+        )
+    )
     history = list(
         await uow.session.scalars(
             select(DealStageChange)
@@ -209,7 +218,7 @@ async def _deal_card(uow: UnitOfWork, actor: Actor, deal: Deal) -> DealCard:
         deal=deal,
         curator_name=curator_name,
         contact_name=contact_name,
-        lines=list(deal.lines),
+        lines=lines,
         history=history,
     )
 

@@ -610,12 +610,12 @@ async def update(uow: UnitOfWork, actor: Actor, deal_id: int, **changes: object)
 # --- reads --------------------------------------------------------------------------
 
 
-async def get(uow: UnitOfWork, actor: Actor, deal_id: int) -> Deal:
+async def get(uow: UnitOfWork, actor: Actor, deal_id: int, *, lines: bool = True) -> Deal:
     """The deal with its company and lines (and their products), inside an open unit of work.
 
     AccessDenied alike whether the deal is absent or out of the actor's reach.
     """
-    return await _load(uow, actor, deal_id)
+    return await _load(uow, actor, deal_id, lines=lines)
 
 
 _STAGE_ORDER = case({s.value: i for i, s in enumerate(OPEN_STAGES)}, value=Deal.stage, else_=99)
