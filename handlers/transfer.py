@@ -1,0 +1,320 @@
+"""/export (an XLSX of what the user may see) and /import (a CSV or XLSX file).
+
+`/import` asks what the file holds (companies, contacts, sales for heads and directors)
+or takes the file at once and recognises it from its header; `/import contacts` names
+the kind in one line, and a document sent with the caption `/import` is imported
+straight away. Anything but a usable file gets a polite word and the dialog keeps
+waiting until a file comes or Cancel is pressed. The report lists the rejected rows
+with their numbers in the file and the reasons.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    Document,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.errors import describe, field_name
+from bot.i18n import N_
+from crm.access import Actor
+from crm.errors import AccessDenied, InvalidInput
+from crm.services import exports, imports
+from crm.services.imports import ImportReport, Rejected
+from crm.uow import UnitOfWork
+from handlers.ui import button, cancel_text, h
+
+router = Router(name="transfer")
+
+REJECTED_SHOWN = 20
+MAX_MB = imports.MAX_BYTES // (1024 * 1024)
+EXTENSIONS = imports.CSV_EXTENSIONS + imports.XLSX_EXTENSIONS
+
+KIND_BUTTONS: dict[str, str] = {
+    "companies": N_("🏢 Companies"),
+    "contacts": N_("👤 Contacts"),
+    "sales": N_("💰 Sales"),
+}
+KIND_NAMES: dict[str, str] = {
+    "companies": N_("companies"),
+    "contacts": N_("contacts"),
+    "sales": N_("sales"),
+}
+# the words of the workbook (crm/services/exports.py keeps them in English)
+SHEET_WORDS = (
+    N_("Companies"), N_("Contacts"), N_("Deals"), N_("Interactions"), N_("Tasks"), N_("Claims"),
+    N_("ID"), N_("Name"), N_("Full name"), N_("INN"), N_("Industry"), N_("Territory"),
+    N_("Stage"), N_("Credit limit"), N_("Payment deferral, days"), N_("Tags"), N_("Curator"),
+    N_("Parent company"), N_("Last interaction"), N_("Created"), N_("Company"), N_("Position"),
+    N_("Phone"), N_("Email"), N_("Telegram"), N_("Role in the decision"), N_("Birthday"),
+    N_("No emails"), N_("Title"), N_("Amount"), N_("Probability, %"), N_("Expected close"),
+    N_("Source"), N_("Closed"), N_("When"), N_("Kind"), N_("Direction"), N_("Status"),
+    N_("Contact"), N_("Summary"), N_("Manager"), N_("Due"), N_("Assignee"), N_("Done at"),
+    N_("Text"), N_("Cause"), N_("Priority"), N_("Responsible"), N_("Compensation"),
+    N_("Resolved"),
+)  # fmt: skip
+# why a whole file is refused (InvalidInput("file", reason))
+FILE_REASONS: dict[str, str] = {
+    "too_large": N_("This file is larger than {max_mb} MB: split it or send a smaller one."),
+    "too_many_rows": N_("This file has more than {max} rows: split it into several files."),
+    "unsupported_format": N_("I read only CSV and XLSX files: save the table in one of them."),
+    "unreadable": N_("I could not read this file: save it again as CSV or XLSX and resend."),
+    "empty": N_("This file is empty."),
+    "bad_header": N_(
+        "I did not recognise the columns. The first row must name them, e.g. "
+        "“Name; INN; Industry; Territory” for companies, “Name; Phone; Email; Position; "
+        "Company” for contacts, “Date; Company; Amount; Number” for sales."
+    ),
+}
+# the reasons of a rejected row that read better with words of their own
+ROW_REASONS: dict[tuple[str, str], str] = {
+    ("amount", "not_positive"): N_("must be more than zero."),
+    ("quantity", "not_positive"): N_("must be more than zero."),
+    ("company", "not_found"): N_("no such company among those you see."),
+    ("date", "invalid"): N_("write the date as dd.mm.yyyy or yyyy-mm-dd."),
+}
+
+
+class ImportForm(StatesGroup):
+    file = State()
+
+
+class ImportCb(CallbackData, prefix="imp"):
+    action: str  # kind | cancel
+    kind: str = ""
+
+
+# --- /export ---------------------------------------------------------------------------------
+
+
+@router.message(Command("export"))
+async def export(message: Message, uow: UnitOfWork, actor: Actor) -> None:
+    result = await exports.export_xlsx(uow, actor, lambda text: _(text))
+    today = datetime.now(ZoneInfo(actor.timezone)).date()
+    counts = ", ".join(f"{_(title).lower()}: {count}" for title, count in result.counts.items())
+    caption = _("What you can see in ChatCRM on {date} — {counts}.").format(
+        date=today.strftime("%d.%m.%Y"), counts=counts
+    )
+    await message.answer_document(
+        BufferedInputFile(result.content, filename=f"chatcrm-{today.isoformat()}.xlsx"),
+        caption=caption,
+    )
+
+
+# --- /import ---------------------------------------------------------------------------------
+
+
+def kinds_markup(actor: Actor) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.row(
+        *(
+            button(_(KIND_BUTTONS[kind]), ImportCb(action="kind", kind=kind))
+            for kind in imports.allowed_kinds(actor)
+        )
+    )
+    kb.row(button(_("Cancel"), ImportCb(action="cancel")))
+    return kb.as_markup()
+
+
+def cancel_markup() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.row(button(_("Cancel"), ImportCb(action="cancel")))
+    return kb.as_markup()
+
+
+def file_rules() -> str:
+    return _(
+        "CSV or XLSX, up to {max_mb} MB and {rows} rows, the column names in the first row."
+    ).format(max_mb=MAX_MB, rows=f"{imports.MAX_ROWS:,}".replace(",", " "))
+
+
+def ask_file_text(kind: str) -> str:
+    return _("Send the file of {kind}: {rules}").format(
+        kind=_(KIND_NAMES[kind]), rules=file_rules()
+    )
+
+
+@router.message(Command("import"), F.document)
+async def import_with_caption(
+    message: Message,
+    command: CommandObject,
+    uow: UnitOfWork,
+    actor: Actor,
+    bot: Bot,
+    state: FSMContext,
+) -> None:
+    """A document sent with the caption `/import [kind]`: imported at once."""
+    kind = _kind_arg(actor, command.args)
+    await state.set_state(ImportForm.file)
+    await state.set_data({"kind": kind})
+    await take_file(message, uow, actor, bot, state)
+
+
+def _kind_arg(actor: Actor, args: str | None) -> str | None:
+    if not args or not args.strip():
+        return None
+    word = args.strip().lower()
+    for kind in imports.KINDS:
+        if word in (kind, _(KIND_NAMES[kind]).lower()):
+            if kind not in imports.allowed_kinds(actor):
+                raise AccessDenied("import")
+            return kind
+    raise InvalidInput("kind", "unknown_value", allowed=list(imports.allowed_kinds(actor)))
+
+
+@router.message(Command("import"))
+async def start_import(
+    message: Message, command: CommandObject, actor: Actor, state: FSMContext
+) -> None:
+    kind = _kind_arg(actor, command.args)
+    await state.set_state(ImportForm.file)
+    await state.set_data({"kind": kind})
+    if kind is not None:
+        await message.answer(ask_file_text(kind), reply_markup=cancel_markup())
+        return
+    await message.answer(
+        _("What do you import? Choose, or just send the file and I will recognise it.")
+        + "\n"
+        + file_rules(),
+        reply_markup=kinds_markup(actor),
+    )
+
+
+@router.callback_query(ImportCb.filter(F.action == "cancel"))
+async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(cancel_text())
+    await callback.answer()
+
+
+@router.callback_query(ImportForm.file, ImportCb.filter(F.action == "kind"))
+async def choose_kind(
+    callback: CallbackQuery, callback_data: ImportCb, actor: Actor, state: FSMContext
+) -> None:
+    kind = callback_data.kind
+    if kind not in imports.allowed_kinds(actor):
+        raise AccessDenied("import")
+    await state.update_data(kind=kind)
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(ask_file_text(kind), reply_markup=cancel_markup())
+    await callback.answer()
+
+
+def _usable(document: Document) -> str | None:
+    """Why a document cannot be imported, or None if it may be."""
+    name = (document.file_name or "").lower()
+    if not name.endswith(EXTENSIONS):
+        return file_refused("unsupported_format")
+    if document.file_size is not None and document.file_size > imports.MAX_BYTES:
+        return file_refused("too_large", max_mb=MAX_MB)
+    return None
+
+
+def file_refused(code: str, **params: object) -> str:
+    msgid = FILE_REASONS.get(code, FILE_REASONS["unreadable"])
+    return _(msgid).format(**params)
+
+
+@router.message(ImportForm.file, F.document)
+async def take_file(
+    message: Message, uow: UnitOfWork, actor: Actor, bot: Bot, state: FSMContext
+) -> None:
+    document = message.document
+    assert document is not None
+    refused = _usable(document)
+    if refused is not None:
+        await message.answer(
+            refused + "\n" + _("Send another file, or press Cancel."), reply_markup=cancel_markup()
+        )
+        return
+    try:
+        downloaded = await bot.download(document, destination=io.BytesIO())
+    except TelegramAPIError:
+        await message.answer(
+            _("I could not get this file from Telegram. Please send it again."),
+            reply_markup=cancel_markup(),
+        )
+        return
+    assert downloaded is not None
+    kind = (await state.get_data()).get("kind")
+    try:
+        report = await imports.import_file(
+            uow, actor, document.file_name or "file", downloaded.read(), kind
+        )
+    except InvalidInput as exc:
+        if exc.field != "file":
+            raise
+        params = {k: v for k, v in exc.params.items() if k not in ("field", "reason")}
+        text = file_refused(exc.reason, **params)
+        await message.answer(
+            text + "\n" + _("Nothing was imported. Send another file, or press Cancel."),
+            reply_markup=cancel_markup(),
+        )
+        return
+    except AccessDenied:
+        await message.answer(
+            _("Only heads and directors import sales. Send another file, or press Cancel."),
+            reply_markup=cancel_markup(),
+        )
+        return
+    await state.clear()
+    await message.answer(render_report(report))
+
+
+@router.message(ImportForm.file, ~F.text.startswith("/"))
+async def not_a_file(message: Message) -> None:
+    await message.answer(
+        _("Please send the table as a file (a document): {rules} Or press Cancel.").format(
+            rules=file_rules()
+        ),
+        reply_markup=cancel_markup(),
+    )
+
+
+def row_reason(item: Rejected) -> str:
+    msgid = ROW_REASONS.get((item.field, item.reason))
+    if msgid:
+        return f"{field_name(item.field)}: {_(msgid)}"
+    return describe(InvalidInput(item.field, item.reason, **item.params))
+
+
+def render_report(report: ImportReport) -> str:
+    lines = [
+        _("<b>Import of {kind}</b> — rows read: {rows}").format(
+            kind=_(KIND_NAMES[report.kind]), rows=report.rows
+        ),
+        _("✅ Added: {count}").format(count=report.created),
+        _("↩ Already there, skipped: {count}").format(count=report.skipped_duplicates),
+    ]
+    if report.companies_created:
+        lines.append(_("🏢 New companies: {count}").format(count=report.companies_created))
+    if report.rejected:
+        lines.append(_("❌ Rejected: {count}").format(count=len(report.rejected)))
+        for item in report.rejected[:REJECTED_SHOWN]:
+            lines.append(
+                _("• row {row}: {reason}").format(row=item.row, reason=h(row_reason(item)))
+            )
+        if len(report.rejected) > REJECTED_SHOWN:
+            lines.append(_("…and {count} more").format(count=len(report.rejected) - REJECTED_SHOWN))
+        lines.append(_("Correct these rows and import the file again: added rows are skipped."))
+    if report.ignored_columns:
+        lines.append(
+            _("Columns not used: {names}").format(names=h(", ".join(report.ignored_columns)))
+        )
+    return "\n".join(lines)
