@@ -1,0 +1,185 @@
+"""The daily digest of a head or director (or anyone who asks with /digest): yesterday in
+their timezone and the state of things now, all within their reach.
+
+- yesterday: deals won (count and amount, by `closed_at`) and deals opened;
+- the funnel in one line: open deals per stage now;
+- open tasks past due, open claims past their SLA, forgotten clients (30 days);
+- this month's forecast (weighted and by historical conversion) for deals expected to
+  close in the current local month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from crm.access import Actor
+from crm.analytics import forgotten
+from crm.analytics.forecast import forecast_report
+from crm.analytics.scope import Period, reach
+from crm.errors import InvalidInput
+from crm.models import Claim, Company, Deal, DigestLog, Manager, Task, utcnow
+from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, Role, TaskStatus
+from crm.uow import UnitOfWork
+from crm.when import to_local
+
+FORGOTTEN_DAYS = 30
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Digest:
+    day: date  # the local day reported on ("yesterday")
+    won_deals: int
+    won_amount: Decimal
+    new_deals: int
+    open_by_stage: dict[str, int]  # lead … negotiation, zeros included
+    overdue_tasks: int
+    claims_past_sla: int
+    forgotten: int
+    forgotten_days: int
+    month: str  # "2026-03": the local month of the forecast
+    forecast_deals: int
+    forecast_weighted: Decimal
+    forecast_historical: Decimal
+
+    @property
+    def open_deals(self) -> int:
+        return sum(self.open_by_stage.values())
+
+
+async def build_digest(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+    forgotten_days: int = FORGOTTEN_DAYS,
+) -> Digest:
+    moment = now or utcnow()
+    today = to_local(moment, actor.timezone).date()
+    yesterday = today - timedelta(days=1)
+    start, end = Period(yesterday, today).utc_bounds(actor.timezone)
+    mine = reach(actor, Deal.curator_id)
+    open_claim = Claim.status.in_((ClaimStatus.NEW.value, ClaimStatus.INVESTIGATING.value))
+    claims_query = select(func.count(Claim.id)).where(open_claim, Claim.due_at < moment)
+    if not actor.is_director:
+        claims_query = claims_query.join(Company, Company.id == Claim.company_id).where(
+            or_(reach(actor, Claim.responsible_id), reach(actor, Company.curator_id))
+        )
+    async with uow.read_only():
+        session = uow.session
+        won_deals, won_amount = (
+            await session.execute(
+                select(func.count(Deal.id), func.coalesce(func.sum(Deal.amount), 0)).where(
+                    mine,
+                    Deal.stage == DealStage.WON.value,
+                    Deal.closed_at >= start,
+                    Deal.closed_at < end,
+                )
+            )
+        ).one()
+        new_deals = await session.scalar(
+            select(func.count(Deal.id)).where(mine, Deal.created_at >= start, Deal.created_at < end)
+        )
+        by_stage = dict.fromkeys((s.value for s in OPEN_STAGES), 0)
+        for stage, count in await session.execute(
+            select(Deal.stage, func.count(Deal.id))
+            .where(mine, Deal.stage.in_(list(by_stage)))
+            .group_by(Deal.stage)
+        ):
+            by_stage[stage] = int(count)
+        overdue = await session.scalar(
+            select(func.count(Task.id)).where(
+                Task.status == TaskStatus.OPEN.value,
+                Task.due_at < moment,
+                reach(actor, Task.assignee_id),
+            )
+        )
+        past_sla = await session.scalar(claims_query)
+    silent = await forgotten.forgotten_count(uow, actor, forgotten_days, now=moment)
+    outlook = await forecast_report(uow, actor)
+    month_key = today.strftime("%Y-%m")
+    month = outlook.month(month_key)
+    return Digest(
+        day=yesterday,
+        won_deals=int(won_deals),
+        won_amount=Decimal(str(won_amount)).quantize(CENT),
+        new_deals=int(new_deals or 0),
+        open_by_stage=by_stage,
+        overdue_tasks=int(overdue or 0),
+        claims_past_sla=int(past_sla or 0),
+        forgotten=silent,
+        forgotten_days=forgotten_days,
+        month=month_key,
+        forecast_deals=month.deals if month else 0,
+        forecast_weighted=month.weighted if month else Decimal("0.00"),
+        forecast_historical=month.historical if month else Decimal("0.00"),
+    )
+
+
+# ------------------------------------------------------------------ the daily schedule
+
+
+@dataclass(frozen=True)
+class DueDigest:
+    manager_id: int
+    local_date: date
+
+
+async def due_digests(uow: UnitOfWork, now: datetime) -> list[DueDigest]:
+    """Heads and directors whose digest time has come today (their local day) and who have
+    not had today's digest yet. A digest missed while the bot was down is still due later
+    the same local day; the next day it is not (that day has its own)."""
+    async with uow.read_only():
+        leaders = list(
+            await uow.session.execute(
+                select(Manager.id, Manager.timezone, Manager.digest_time).where(
+                    Manager.active.is_(True),
+                    Manager.bot_blocked.is_(False),
+                    Manager.role.in_((Role.HEAD.value, Role.DIRECTOR.value)),
+                )
+            )
+        )
+        candidates = []
+        for manager_id, tz, digest_time in leaders:
+            try:
+                local = to_local(now, tz)
+            except InvalidInput:
+                continue
+            if local.time() >= (digest_time or time(9, 0)):
+                candidates.append(DueDigest(manager_id, local.date()))
+        if not candidates:
+            return []
+        sent = set(
+            (
+                await uow.session.execute(
+                    select(DigestLog.manager_id, DigestLog.local_date).where(
+                        DigestLog.manager_id.in_([c.manager_id for c in candidates]),
+                        DigestLog.local_date >= min(c.local_date for c in candidates),
+                    )
+                )
+            ).all()
+        )
+    return [c for c in candidates if (c.manager_id, c.local_date) not in sent]
+
+
+async def claim_digest(uow: UnitOfWork, due: DueDigest, now: datetime | None = None) -> bool:
+    """Record the digest of that local day as sent; False if someone already did.
+
+    INSERT … ON CONFLICT DO NOTHING on the (manager_id, local_date) pair: of two
+    schedulers (or a restart racing the old process) exactly one wins.
+    """
+    async with uow:
+        dialect = uow.session.get_bind().dialect.name
+        module = postgresql if dialect == "postgresql" else sqlite
+        result = await uow.session.execute(
+            module.insert(DigestLog)
+            .values(manager_id=due.manager_id, local_date=due.local_date, sent_at=now or utcnow())
+            .on_conflict_do_nothing(index_elements=["manager_id", "local_date"])
+        )
+        await uow.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]

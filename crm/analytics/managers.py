@@ -1,0 +1,121 @@
+"""Manager effectiveness: won revenue, plan %, commission, activity, overdue tasks.
+
+Per active manager or head in the actor's reach (a manager sees their own row):
+- revenue: Σ `sales.amount` credited to them with `sold_on` in the period;
+- plan %: revenue / (monthly `sales_plan` × months of the period) × 100, None without a plan;
+- commission: revenue × `commission_pct` / 100;
+- activity: interactions they logged as done in the period (local midnight bounds);
+- overdue: their open tasks due before `now`.
+Each figure is a grouped subquery joined to `managers`; one row per manager comes back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from crm.access import Actor
+from crm.analytics.scope import Period, reach
+from crm.models import Interaction, Manager, Sale, Task, utcnow
+from crm.models.enums import InteractionStatus, Role, TaskStatus
+from crm.uow import UnitOfWork
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ManagerRow:
+    manager_id: int
+    name: str
+    revenue: Decimal
+    plan: Decimal  # for the period
+    plan_pct: float | None
+    commission: Decimal
+    activity: int
+    overdue_tasks: int
+
+
+@dataclass(frozen=True)
+class ManagersReport:
+    period: Period
+    rows: list[ManagerRow]  # most revenue first
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows
+
+    @property
+    def revenue(self) -> Decimal:
+        return sum((r.revenue for r in self.rows), Decimal(0))
+
+
+async def managers_report(
+    uow: UnitOfWork, actor: Actor, period: Period, *, now: datetime | None = None
+) -> ManagersReport:
+    moment = now or utcnow()
+    start, end = period.utc_bounds(actor.timezone)
+    revenue = (
+        select(Sale.manager_id.label("mid"), func.sum(Sale.amount).label("v"))
+        .where(Sale.sold_on >= period.start, Sale.sold_on < period.end)
+        .group_by(Sale.manager_id)
+        .subquery()
+    )
+    activity = (
+        select(Interaction.manager_id.label("mid"), func.count(Interaction.id).label("v"))
+        .where(
+            Interaction.status == InteractionStatus.DONE.value,
+            Interaction.occurred_at >= start,
+            Interaction.occurred_at < end,
+        )
+        .group_by(Interaction.manager_id)
+        .subquery()
+    )
+    overdue = (
+        select(Task.assignee_id.label("mid"), func.count(Task.id).label("v"))
+        .where(Task.status == TaskStatus.OPEN.value, Task.due_at < moment)
+        .group_by(Task.assignee_id)
+        .subquery()
+    )
+    won = func.coalesce(revenue.c.v, 0)
+    query = (
+        select(
+            Manager.id,
+            Manager.name,
+            won,
+            Manager.sales_plan,
+            Manager.commission_pct,
+            func.coalesce(activity.c.v, 0),
+            func.coalesce(overdue.c.v, 0),
+        )
+        .outerjoin(revenue, revenue.c.mid == Manager.id)
+        .outerjoin(activity, activity.c.mid == Manager.id)
+        .outerjoin(overdue, overdue.c.mid == Manager.id)
+        .where(
+            reach(actor, Manager.id),
+            Manager.active.is_(True),
+            Manager.role.in_((Role.MANAGER.value, Role.HEAD.value)),
+        )
+        .order_by(won.desc(), Manager.name, Manager.id)
+    )
+    async with uow.read_only():
+        result = list(await uow.session.execute(query))
+    rows = []
+    for mid, name, value, monthly_plan, pct, acts, late in result:
+        value = Decimal(str(value)).quantize(CENT)
+        plan = (Decimal(str(monthly_plan or 0)) * period.months).quantize(CENT)
+        rows.append(
+            ManagerRow(
+                manager_id=mid,
+                name=name,
+                revenue=value,
+                plan=plan,
+                plan_pct=float(value / plan * 100) if plan > 0 else None,
+                commission=(value * Decimal(str(pct or 0)) / 100).quantize(CENT),
+                activity=int(acts),
+                overdue_tasks=int(late),
+            )
+        )
+    return ManagersReport(period=period, rows=rows)

@@ -1,0 +1,170 @@
+"""The daily digest in words and a chart, sent now (/digest) or once a day by the scheduler.
+
+`digest_text` words a `crm.analytics.digest.Digest` in the current locale; `send_digest`
+sends the text and a chart of the open deals by stage to one chat. The daily job
+(`send_due_digests`) runs every minute in the leader process: for each head and director
+whose local digest time has passed today and who has no digest for today yet, it claims
+(manager, local date) in `digest_log` and then sends. Claiming first means a restart, or
+a second process, never sends the same local day twice; a digest missed while the bot was
+down goes out late the same day. The text goes through the runtime's rate-limited
+TelegramSender; the chart follows straight through the bot (the sender sends text only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BufferedInputFile
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from crm.access import Actor
+from crm.analytics import charts
+from crm.analytics.digest import Digest, build_digest, claim_digest, due_digests
+from crm.models import Manager, utcnow
+from crm.storage import Database
+from handlers.deals import STAGE_NAMES
+from handlers.ui import money
+from notifications.claims_notify import EscalationScheduler
+from notifications.telegram_sender import TelegramSender
+
+log = logging.getLogger(__name__)
+
+DIGEST_JOB = "digests:daily"
+CHECK_SECONDS = 60.0
+
+
+def _stage(stage: str) -> str:
+    names = {str(k): v for k, v in STAGE_NAMES.items()}
+    return _(names[stage]) if stage in names else stage
+
+
+def digest_text(d: Digest) -> str:
+    """The digest in the current locale (HTML)."""
+    funnel = " → ".join(f"{_stage(stage)} {n}" for stage, n in d.open_by_stage.items())
+    lines = [
+        _("<b>Digest</b> for {day}").format(day=d.day.strftime("%d.%m.%Y")),
+        _("Won: {deals} deals for {amount}").format(deals=d.won_deals, amount=money(d.won_amount)),
+        _("New deals: {n}").format(n=d.new_deals),
+        _("Open deals: {funnel}").format(funnel=funnel),
+        _("Overdue tasks: {n}").format(n=d.overdue_tasks),
+        _("Claims past SLA: {n}").format(n=d.claims_past_sla),
+        _("Forgotten clients ({days}+ days): {n}").format(days=d.forgotten_days, n=d.forgotten),
+        _(
+            "Forecast for {month}: {weighted} weighted, {historical} by history ({deals} deals)"
+        ).format(
+            month=d.month,
+            weighted=money(d.forecast_weighted),
+            historical=money(d.forecast_historical),
+            deals=d.forecast_deals,
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def digest_chart(d: Digest) -> Callable[[], bytes] | None:
+    """Draws the open deals by stage (labels worded now, in the current locale); None when
+    there are none. Call it off the event loop: `await asyncio.to_thread(draw)`."""
+    if d.open_deals == 0:
+        return None
+    return partial(
+        charts.bar_chart,
+        _("Open deals"),
+        [_stage(stage) for stage in d.open_by_stage],
+        {_("Deals"): list(d.open_by_stage.values())},
+    )
+
+
+async def send_digest(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    chart: bytes | None,
+    *,
+    sender: TelegramSender | None = None,
+) -> bool:
+    """The text (through the sender when there is one), then the chart; True if the text went."""
+    if sender is not None:
+        if not (await sender.send(chat_id, text)).ok:
+            return False
+    else:
+        try:
+            await bot.send_message(chat_id, text)
+        except TelegramAPIError as exc:
+            log.info("could not send a digest to chat %s: %s", chat_id, type(exc).__name__)
+            return False
+    if chart is not None:
+        try:
+            await bot.send_photo(chat_id, BufferedInputFile(chart, filename="digest.png"))
+        except TelegramAPIError as exc:
+            log.info("could not send the digest chart to chat %s: %s", chat_id, exc)
+    return True
+
+
+async def render_for(
+    db: Database, i18n: I18n, manager: Manager, now: Any = None
+) -> tuple[str, bytes | None]:
+    actor = Actor.of(manager)
+    digest = await build_digest(db.uow(), actor, now=now)
+    with i18n.context(), i18n.use_locale(manager.language):
+        text, draw = digest_text(digest), digest_chart(digest)
+    return text, await asyncio.to_thread(draw) if draw is not None else None
+
+
+async def send_due_digests(
+    db: Database, bot: Bot, i18n: I18n, *, sender: TelegramSender | None = None
+) -> int:
+    """The daily job: send every digest that is due now; returns how many were sent."""
+    now = utcnow()
+    sent = 0
+    for due in await due_digests(db.uow(), now):
+        async with db.uow().read_only() as uow:
+            manager = await uow.session.get(Manager, due.manager_id)
+        if manager is None:
+            continue
+        try:
+            text, chart = await render_for(db, i18n, manager, now)
+        except Exception:  # one leader's broken digest must not stop the others
+            log.exception("digest for manager %s could not be built", due.manager_id)
+            continue
+        if not await claim_digest(db.uow(), due, now):
+            continue  # another process (or an earlier run) sent it
+        if await send_digest(bot, manager.tg_id, text, chart, sender=sender):
+            sent += 1
+    return sent
+
+
+# ------------------------------------------------------------------ running the job
+
+
+async def on_startup(dispatcher: Dispatcher, bot: Bot, database: Database, i18n: I18n) -> None:
+    runtime = dispatcher.workflow_data.get("reminders")
+    scheduler = getattr(runtime, "scheduler", None)
+
+    async def job() -> None:
+        await send_due_digests(database, bot, i18n, sender=getattr(runtime, "sender", None))
+
+    if scheduler is not None and hasattr(scheduler, "add_periodic"):
+        scheduler.add_periodic(DIGEST_JOB, job, CHECK_SECONDS)
+        return
+    own = EscalationScheduler(database, job, seconds=CHECK_SECONDS)
+    dispatcher.workflow_data["digests"] = own
+    await own.start()
+
+
+async def on_shutdown(dispatcher: Dispatcher) -> None:
+    own = dispatcher.workflow_data.pop("digests", None)
+    if isinstance(own, EscalationScheduler):
+        await own.stop()
+
+
+def setup(dp: Dispatcher) -> None:
+    """Send the daily digests while the bot runs (in the leader process only)."""
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
