@@ -1,0 +1,193 @@
+"""The client's side of an invitation: one-click RSVP and unsubscribe pages.
+
+    GET  /rsvp/{token}/yes|no    records the answer and shows the event, with a link to
+                                 change the answer
+    GET  /unsubscribe/{token}    a confirmation page with a button
+    POST /unsubscribe/{token}    unsubscribes; also RFC 8058 one-click (the email's
+                                 List-Unsubscribe-Post header)
+
+Pages are in the inviting manager's language. The token is the only key and is looked up
+with a bound parameter; an unknown token gets the same 404 page whatever the reason.
+The pages are not cached, not indexed and send no Referer (the URL holds the token).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from crm.errors import AccessDenied, Conflict, InvalidInput
+from crm.services import events
+from crm.services.events import RsvpView
+from crm.services.mail import language_of, links, local_time
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "thanks": "Thank you, {name}!",
+        "yes": "We have noted that you will come.",
+        "no": "We have noted that you will not come.",
+        "to_no": "Changed your mind? I cannot come",
+        "to_yes": "Changed your mind? I will come",
+        "started": "The event has already started",
+        "started_text": "The answer can no longer be changed.",
+        "unsubscribe": "Unsubscribe",
+        "unsubscribe_ask": "{name}, do you want to receive no more emails from us?",
+        "unsubscribe_button": "Unsubscribe",
+        "unsubscribed": "You are unsubscribed",
+        "unsubscribed_text": "We will send no more emails to this address.",
+        "not_found": "Link not found",
+        "not_found_text": "This link is not valid.",
+        "bad_request": "This link is not valid.",
+    },
+    "ru": {
+        "thanks": "Спасибо, {name}!",
+        "yes": "Мы отметили, что вы придёте.",
+        "no": "Мы отметили, что вы не сможете прийти.",
+        "to_no": "Планы изменились? Не смогу прийти",
+        "to_yes": "Планы изменились? Приду",
+        "started": "Мероприятие уже началось",
+        "started_text": "Ответ больше нельзя изменить.",
+        "unsubscribe": "Отписка",
+        "unsubscribe_ask": "{name}, отписаться от наших писем?",
+        "unsubscribe_button": "Отписаться",
+        "unsubscribed": "Вы отписались",
+        "unsubscribed_text": "Мы больше не будем присылать письма на этот адрес.",
+        "not_found": "Ссылка не найдена",
+        "not_found_text": "Эта ссылка недействительна.",
+        "bad_request": "Эта ссылка недействительна.",
+    },
+}
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=True),
+        undefined=StrictUndefined,
+    )
+
+
+def _page(lang: str, status: int = 200, **context: Any) -> web.Response:
+    defaults: dict[str, Any] = {
+        "message": "",
+        "event": None,
+        "change_url": "",
+        "change_text": "",
+        "form_action": "",
+        "button": "",
+    }
+    html = _env().get_template("rsvp_page.html.j2").render(lang=lang, **{**defaults, **context})
+    return web.Response(
+        text=html, status=status, content_type="text/html", charset="utf-8", headers=HEADERS
+    )
+
+
+def _not_found(lang: str = "en") -> web.Response:
+    t = TEXTS[lang]
+    return _page(lang, 404, heading=t["not_found"], message=t["not_found_text"])
+
+
+def _event(view: RsvpView) -> dict[str, str]:
+    event = view.event
+    start = local_time(event.starts_at, view.timezone)
+    end = local_time(event.ends_at, view.timezone) if event.ends_at else ""
+    span = f"{start} – {end[-5:]}" if end[:10] == start[:10] else f"{start} – {end}"
+    return {
+        "title": event.title,
+        "when": f"{span if end else start} ({view.timezone})",
+        "place": event.place or "",
+    }
+
+
+def _base(request: web.Request) -> str:
+    from bot.web import SETTINGS
+
+    return request.app[SETTINGS].public_base_url
+
+
+def _database(request: web.Request) -> Any:
+    from bot.web import DATABASE
+
+    return request.app[DATABASE]
+
+
+async def rsvp(request: web.Request) -> web.Response:
+    token, answer = request.match_info["token"], request.match_info["answer"]
+    uow = _database(request).uow()
+    try:
+        view = await events.respond(uow, token, answer)
+    except (AccessDenied, InvalidInput):
+        return _not_found()
+    except Conflict:
+        try:
+            view = await events.invitation(_database(request).uow(), token)
+        except AccessDenied:
+            return _not_found()
+        lang = language_of(view.language)
+        t = TEXTS[lang]
+        return _page(lang, 409, heading=t["started"], message=t["started_text"], event=_event(view))
+    lang = language_of(view.language)
+    t = TEXTS[lang]
+    other = "no" if answer == "yes" else "yes"
+    base = links(_base(request), token)
+    return _page(
+        lang,
+        heading=t["thanks"].format(name=view.contact_name),
+        message=t[answer],
+        event=_event(view),
+        change_url=base[f"{other}_url"],
+        change_text=t[f"to_{other}"],
+    )
+
+
+async def unsubscribe_form(request: web.Request) -> web.Response:
+    token = request.match_info["token"]
+    try:
+        view = await events.invitation(_database(request).uow(), token)
+    except AccessDenied:
+        return _not_found()
+    lang = language_of(view.language)
+    t = TEXTS[lang]
+    if view.opted_out:
+        return _page(lang, heading=t["unsubscribed"], message=t["unsubscribed_text"])
+    return _page(
+        lang,
+        heading=t["unsubscribe"],
+        message=t["unsubscribe_ask"].format(name=view.contact_name),
+        form_action=f"/unsubscribe/{token}",
+        button=t["unsubscribe_button"],
+    )
+
+
+async def unsubscribe(request: web.Request) -> web.Response:
+    """The confirmation button, and RFC 8058 one-click from a mail client."""
+    token = request.match_info["token"]
+    try:
+        view = await events.unsubscribe(_database(request).uow(), token)
+    except AccessDenied:
+        return _not_found()
+    lang = language_of(view.language)
+    t = TEXTS[lang]
+    return _page(lang, heading=t["unsubscribed"], message=t["unsubscribed_text"])
+
+
+def install(app: web.Application) -> None:
+    app.router.add_get(r"/rsvp/{token}/{answer:(yes|no)}", rsvp)
+    app.router.add_get("/unsubscribe/{token}", unsubscribe_form)
+    app.router.add_post("/unsubscribe/{token}", unsubscribe)
