@@ -40,6 +40,8 @@ from crm.settings import Settings
 from crm.storage import Database
 from handlers import ROUTERS
 from notifications import claims_notify
+from notifications import digests as daily_digests
+from notifications import email as email_outbox
 from notifications.reminders import ReminderRuntime
 from notifications.telegram_sender import TelegramSender
 
@@ -67,6 +69,10 @@ def create_dispatcher(
     dp.shutdown.register(stop_reminders)
     # after the reminders hook: the claims escalation job joins the leader's scheduler
     claims_notify.setup(dp)
+    # the daily digests of heads and directors join it too (checked every minute)
+    daily_digests.setup(dp)
+    # the outbox worker (invitation emails) joins it too, every 30 s
+    email_outbox.setup(dp)
 
     # order matters: who acts, then in which language, then the door for strangers
     dp.update.outer_middleware(DatabaseMiddleware(database))

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -375,6 +376,134 @@ def shell(
     settings = load_settings_or_exit()
     _upgrade(settings)
     asyncio.run(_shell(settings, as_id, lang))
+
+
+# --- import and export --------------------------------------------------------------------
+
+
+class ImportKind(StrEnum):
+    COMPANIES = "companies"
+    CONTACTS = "contacts"
+    SALES = "sales"
+
+
+async def _acting(database: Database, tg_id: int) -> Any:
+    from crm.services import people
+
+    actor = await people.actor_for(database.uow(), tg_id)
+    if actor is None:
+        _fail(f"Nobody active is registered with Telegram id {tg_id}.")
+    return actor
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="A CSV or XLSX file; its first row names columns.")],
+    as_id: Annotated[
+        int, typer.Option("--as", help="Telegram id of the member of staff who imports.")
+    ],
+    kind: Annotated[
+        ImportKind | None,
+        typer.Option(help="What the file holds (recognised from its header if not given)."),
+    ] = None,
+) -> None:
+    """Import companies, contacts or sales as a member of staff; rejected rows are listed."""
+    from crm.errors import AccessDenied, InvalidInput
+    from crm.services import imports
+
+    settings = load_settings_or_exit()
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        _fail(f"Cannot read {file}: {exc.strerror or exc}")
+    _upgrade(settings)
+
+    async def run_import(database: Database) -> Any:
+        actor = await _acting(database, as_id)
+        return await imports.import_file(
+            database.uow(), actor, file.name, content, kind.value if kind else None
+        )
+
+    try:
+        report = _with_database(settings, run_import)
+    except InvalidInput as exc:
+        details = ", ".join(
+            f"{k} {v}" for k, v in exc.params.items() if k not in ("field", "reason")
+        )
+        _fail(
+            f"Refused, nothing imported: {exc.field} {exc.reason}"
+            + (f" ({details})" if details else "")
+        )
+    except AccessDenied:
+        _fail("Refused, nothing imported: only heads and directors import sales.")
+    except CRMError as exc:
+        _fail(f"Refused, nothing imported: {exc}")
+    typer.echo(
+        f"Imported {report.kind} from {file.name}: {report.rows} rows read, "
+        f"{report.created} added, {report.skipped_duplicates} already there (skipped), "
+        f"{len(report.rejected)} rejected."
+    )
+    if report.companies_created:
+        typer.echo(f"New companies for the contacts: {report.companies_created}.")
+    for item in report.rejected:
+        typer.echo(f"  row {item.row}: {item.field} {item.reason}")
+    if report.ignored_columns:
+        typer.echo(f"Columns not used: {', '.join(report.ignored_columns)}")
+
+
+@app.command("export")
+def export_file(
+    file: Annotated[Path, typer.Argument(help="The XLSX file to write.")],
+    as_id: Annotated[
+        int, typer.Option("--as", help="Telegram id of the member of staff whose view to export.")
+    ],
+) -> None:
+    """Write an XLSX of everything a member of staff may see (the export is audited)."""
+    from crm.services import exports
+
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+
+    async def run_export(database: Database) -> Any:
+        return await exports.export_xlsx(database.uow(), await _acting(database, as_id))
+
+    result = _with_database(settings, run_export)
+    try:
+        file.write_bytes(result.content)
+    except OSError as exc:
+        _fail(f"Cannot write {file}: {exc.strerror or exc}")
+    counts = ", ".join(f"{title.lower()} {count}" for title, count in result.counts.items())
+    typer.echo(f"Export written to {file} ({len(result.content) / 1e3:.0f} kB): {counts}.")
+
+
+# --- digest -------------------------------------------------------------------------------
+
+
+async def _digest(database: Database, tg_id: int) -> str | None:
+    import html
+    import re
+
+    from bot.i18n import create_i18n
+    from notifications.digests import render_for
+
+    async with database.uow().read_only() as uow:
+        manager = await uow.session.scalar(select(Manager).where(Manager.tg_id == tg_id))
+    if manager is None:
+        return None
+    text, _chart = await render_for(database, create_i18n(), manager)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+@app.command()
+def digest(
+    as_id: Annotated[int, typer.Option("--as", help="Telegram id of the member of staff.")],
+) -> None:
+    """Print the daily digest of a member of staff, as the bot would send it now."""
+    settings = load_settings_or_exit()
+    text = _with_database(settings, lambda database: _digest(database, as_id))
+    if text is None:
+        _fail(f"Nobody with Telegram id {as_id} is registered.")
+    typer.echo(text)
 
 
 def main() -> None:

@@ -23,8 +23,6 @@ class Command:
     roles: frozenset[Role] = EVERYONE
 
 
-# /event, /report, /digest, /import and /export of the brief are not built yet: they join
-# this table (and so /help and the menu) with the issues that build them.
 COMMANDS: tuple[Command, ...] = (
     Command("help", N_("what the bot can do")),
     Command("company", N_("add a company"), N_("name; industry; territory")),
@@ -43,6 +41,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("claim", N_("file a client claim"), N_("company; text")),
     Command("claims", N_("open claims")),
     Command(
+        "event",
+        N_("a marketing event: invite clients by email"),
+        N_("title; when; place"),
+    ),
+    Command(
         "claims_settings",
         N_("claim causes and SLA days"),
         N_("cause; name | sla; priority; days"),
@@ -51,6 +54,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("invite", N_("an invite link for a colleague"), N_("manager|head|director"), LEADERS),
     Command("team", N_("your team"), roles=LEADERS),
     Command("reassign", N_("hand all clients of one manager to another"), N_("from; to"), LEADERS),
+    Command("import", N_("import companies, contacts or sales from a CSV/XLSX file")),
+    Command("export", N_("an XLSX file of everything you can see")),
     Command("settings", N_("language, timezone, digest time")),
     Command(
         "playbook",
@@ -59,6 +64,12 @@ COMMANDS: tuple[Command, ...] = (
         frozenset({Role.DIRECTOR}),
     ),
     Command("status", N_("is the reminder scheduler running"), roles=frozenset({Role.DIRECTOR})),
+    Command(
+        "report",
+        N_("analytics: ABC, XYZ, funnel, forecast, managers and more, with charts"),
+        N_("abc|xyz|matrix|funnel|forecast|managers|inquiries|forgotten|claims"),
+    ),
+    Command("digest", N_("the daily digest, now"), roles=LEADERS),
 )
 
 

@@ -22,6 +22,7 @@ from crm.models import utcnow
 from crm.services import tasks
 from crm.settings import Settings
 from crm.storage import Database
+from notifications import rsvp_web
 from notifications.reminders import ReminderRuntime, health
 
 logger = logging.getLogger("chatcrm.web")
@@ -93,7 +94,7 @@ def install_health(app: web.Application) -> None:
 
 
 # other areas add their installers here (RSVP and unsubscribe links, scheduler health)
-ROUTE_INSTALLERS: list[RouteInstaller] = [install_health]
+ROUTE_INSTALLERS: list[RouteInstaller] = [install_health, rsvp_web.install]
 
 
 def create_web_app(

@@ -12,16 +12,19 @@ from handlers import (
     claims,
     clients,
     deals,
+    events,
     fallback,
     find,
     help,
     interactions,
     playbooks,
+    reports,
     settings,
     start,
     status,
     tasks,
     team,
+    transfer,
 )
 
 ROUTERS: list[Router] = [
@@ -38,5 +41,8 @@ ROUTERS: list[Router] = [
     claims.router,
     claim_settings.router,
     playbooks.router,
+    transfer.router,
+    reports.router,
+    events.router,
     fallback.router,  # keep last: it answers whatever the others did not take
 ]

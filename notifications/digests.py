@@ -99,11 +99,15 @@ async def send_digest(
         except TelegramAPIError as exc:
             log.info("could not send a digest to chat %s: %s", chat_id, type(exc).__name__)
             return False
-    if chart is not None:
-        try:
-            await bot.send_photo(chat_id, BufferedInputFile(chart, filename="digest.png"))
-        except TelegramAPIError as exc:
-            log.info("could not send the digest chart to chat %s: %s", chat_id, exc)
+    if chart is None:
+        return True
+    if sender is not None:
+        await sender.send_photo(chat_id, chart, "digest.png")
+        return True
+    try:
+        await bot.send_photo(chat_id, BufferedInputFile(chart, filename="digest.png"))
+    except TelegramAPIError as exc:
+        log.info("could not send the digest chart to chat %s: %s", chat_id, exc)
     return True
 
 

@@ -33,6 +33,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.types import BufferedInputFile
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class _Item:
     text: str
     kwargs: dict[str, Any]
     future: asyncio.Future[SendResult]
+    photo: BufferedInputFile | None = None  # a photo, `text` its caption
 
 
 @dataclass
@@ -108,8 +110,11 @@ class TelegramSender:
 
     # ------------------------------------------------------------ public
 
-    def submit(self, chat_id: int, text: str, **kwargs: Any) -> asyncio.Future[SendResult]:
-        """Queue a message; the future resolves when it is sent, skipped or given up."""
+    def submit(
+        self, chat_id: int, text: str, *, photo: BufferedInputFile | None = None, **kwargs: Any
+    ) -> asyncio.Future[SendResult]:
+        """Queue a message (or a photo captioned `text`); the future resolves when it is
+        sent, skipped or given up."""
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         if self._closed:
             future.set_result(SendResult(Outcome.FAILED, error="sender closed"))
@@ -123,13 +128,20 @@ class TelegramSender:
             chat = self._chats[chat_id] = _Chat(
                 tokens=self.chat_burst, refilled_at=time.monotonic()
             )
-        chat.queue.append(_Item(text, kwargs, future))
+        chat.queue.append(_Item(text, kwargs, future, photo))
         if chat.worker is None or chat.worker.done():
             chat.worker = asyncio.get_running_loop().create_task(self._drain(chat_id, chat))
         return future
 
     async def send(self, chat_id: int, text: str, **kwargs: Any) -> SendResult:
         return await self.submit(chat_id, text, **kwargs)
+
+    async def send_photo(
+        self, chat_id: int, photo: bytes, filename: str, caption: str = "", **kwargs: Any
+    ) -> SendResult:
+        """A photo, paced and ordered with the chat's messages like any of them."""
+        file = BufferedInputFile(photo, filename=filename)
+        return await self.submit(chat_id, caption, photo=file, **kwargs)
 
     def is_blocked(self, chat_id: int) -> bool:
         return chat_id in self._blocked
@@ -214,9 +226,14 @@ class TelegramSender:
             await self._chat_token(chat)
             await self._global_slot()
             try:
-                message = await self.bot.send_message(
-                    chat_id=chat_id, text=item.text, **item.kwargs
-                )
+                if item.photo is not None:
+                    message = await self.bot.send_photo(
+                        chat_id=chat_id, photo=item.photo, caption=item.text or None, **item.kwargs
+                    )
+                else:
+                    message = await self.bot.send_message(
+                        chat_id=chat_id, text=item.text, **item.kwargs
+                    )
             except TelegramRetryAfter as exc:
                 self.stats.retry_after += 1
                 wait = max(float(exc.retry_after), 0.0)

@@ -182,6 +182,7 @@ class BotAPIStub:
         self._blocked: set[int] = set()
         self._shown: dict[tuple[str, str], tuple[Any, str]] = {}
         self._runner: web.AppRunner | None = None
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self.port = 0
 
     @property
@@ -191,6 +192,7 @@ class BotAPIStub:
     async def start(self) -> BotAPIStub:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -242,6 +244,10 @@ class BotAPIStub:
             self._failures.append(
                 {"code": error_code, "retry_after": retry_after, "desc": desc, "methods": methods}
             )
+
+    def add_file(self, file_id: str, content: bytes, file_path: str | None = None) -> None:
+        """A file users sent: getFile answers for `file_id` and its bytes can be downloaded."""
+        self.files[file_id] = (file_path or f"documents/{file_id}", content)
 
     def block(self, chat_id: int) -> None:
         """The user blocked the bot: sending to them answers 403 Forbidden."""
@@ -366,6 +372,17 @@ class BotAPIStub:
             return web.json_response(body, status=failure["code"])
         return web.json_response({"ok": True, "result": result})
 
+    async def _download(self, request: web.Request) -> web.Response:
+        """GET /file/bot<token>/<file_path>: the bytes of a file registered with add_file."""
+        path = request.match_info["path"]
+        found = [c for p, c in self.files.values() if p == path]
+        if request.match_info["token"] != self.token or not found:
+            return web.Response(status=404, text="Not Found")
+        async with self._recorded:
+            self.calls.append(Call("download", {"file_path": path}))
+            self._recorded.notify_all()
+        return web.Response(body=found[0], content_type="application/octet-stream")
+
     def _unchanged(self, params: dict[str, Any]) -> bool:
         """Telegram refuses an edit that changes nothing; remember what each message shows."""
         key = (str(params.get("chat_id")), str(params.get("message_id")))
@@ -426,6 +443,14 @@ class BotAPIStub:
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         chat_id = params.get("chat_id")
+        if method == "getFile":
+            path, content = self.files.get(str(params.get("file_id")), ("", b""))
+            return {
+                "file_id": params.get("file_id"),
+                "file_unique_id": f"u-{params.get('file_id')}",
+                "file_size": len(content),
+                "file_path": path,
+            }
         if method == "getMe":
             return {
                 **_bot_user(),

@@ -9,6 +9,7 @@ from crm.models.people import Department, Invite, Manager
 from crm.models.system import (
     AppSetting,
     AuditEntry,
+    DigestLog,
     FSMRecord,
     OutboundEmail,
     SearchEntry,
@@ -29,6 +30,7 @@ __all__ = [
     "DealLine",
     "DealStageChange",
     "Department",
+    "DigestLog",
     "Event",
     "EventInvitee",
     "FSMRecord",
