@@ -4,11 +4,16 @@ controlled clock across two timezones (once per local day, late after downtime, 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
+from typing import ClassVar
 
 import pytest
 import time_machine
@@ -314,3 +319,79 @@ def test_cli_prints_the_digest(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     missing = runner.invoke(app, ["digest", "--as", "1"])
     assert missing.exit_code == 1 and "Nobody with Telegram id 1" in missing.output
     get_settings.cache_clear()
+
+
+class _Telegram(BaseHTTPRequestHandler):
+    """A Bot API on a thread (the CLI runs its own event loop): records each method and chat."""
+
+    calls: ClassVar[list[tuple[str, str]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace")
+        method = self.path.rsplit("/", 1)[-1]
+        chat = re.search(r'name="chat_id"\r\n\r\n(-?\d+)|chat_id=(-?\d+)', body)
+        chat_id = next((g for g in chat.groups() if g), "") if chat else ""
+        _Telegram.calls.append((method, chat_id))
+        message = {
+            "message_id": len(_Telegram.calls),
+            "date": 0,
+            "chat": {"id": int(chat_id or 0), "type": "private"},
+        }
+        data = json.dumps({"ok": True, "result": message}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_cli_sends_the_digests_now(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Telegram)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Telegram.calls.clear()
+    runner = CliRunner()
+    try:
+        monkeypatch.delenv("BOT_TOKEN", raising=False)
+        get_settings.cache_clear()
+        assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+        asyncio.run(_arranged(url))
+        get_settings.cache_clear()
+        refused = runner.invoke(app, ["digest", "--send"])
+        assert refused.exit_code == 2 and "BOT_TOKEN" in refused.output
+        assert _Telegram.calls == []
+
+        monkeypatch.setenv("BOT_TOKEN", "123:abc")
+        monkeypatch.setenv("TELEGRAM_API_URL", f"http://127.0.0.1:{server.server_address[1]}")
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["digest", "--send"])
+        assert result.exit_code == 0, result.output
+        assert "Digests sent: 2." in result.output
+        texts = sorted(chat for method, chat in _Telegram.calls if method == "sendMessage")
+        assert texts == sorted([str(DINA.id), str(HELEN.id)])  # leaders only, once each
+
+        _Telegram.calls.clear()
+        get_settings.cache_clear()
+        one = runner.invoke(app, ["digest", "--send", "--as", str(ANNA.id)])
+        assert one.exit_code == 0 and "Digests sent: 1." in one.output
+        assert [c for c in _Telegram.calls if c[0] == "sendMessage"] == [
+            ("sendMessage", str(ANNA.id))
+        ]
+    finally:
+        server.shutdown()
+        server.server_close()
+        get_settings.cache_clear()
+
+
+async def _arranged(url: str) -> None:
+    db = Database.from_url(url)
+    try:
+        await arrange(db)
+    finally:
+        await db.dispose()
