@@ -36,6 +36,7 @@ from tests import factories
 from tests.bot_harness import Harness
 from tests.botapi_stub import BotAPIStub, TgUser, message_update
 
+JOINED = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 NOW = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)  # 09:00 in Moscow: "yesterday" is 9 March
 DINA = TgUser(7401, "Dina", language_code="ru")
 HELEN = TgUser(7402, "Helen", language_code="en")
@@ -65,6 +66,8 @@ async def arrange(db: Database) -> World:
     w.anna = await factories.staff(db, department_id=sales.id, name="Anna", tg_id=ANNA.id)
     w.boris = await factories.staff(db, department_id=other.id, name="Boris", tg_id=BORIS.id)
     async with db.uow() as uow:
+        # on the staff since January: every digest day of these tests is theirs
+        await uow.session.execute(update(Manager).values(created_at=JOINED))
         alfa = Company(
             name="Alfa",
             name_key="alfa",
@@ -174,12 +177,30 @@ async def test_claim_is_once_per_manager_and_day(db: Database) -> None:
     assert [d.manager_id for d in await due_digests(db.uow(), NOW)] == [w.helen.id]
 
 
+async def test_who_joins_after_the_digest_time_has_the_first_digest_tomorrow(
+    db: Database,
+) -> None:
+    w = await arrange(db)
+    async with db.uow() as uow:  # Helen (09:00 Moscow) joined at 10:00 Moscow on 10 March
+        await uow.session.execute(
+            update(Manager)
+            .where(Manager.id == w.helen.id)
+            .values(created_at=datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
+        )
+        await uow.commit()
+    later_that_day = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    assert [d.manager_id for d in await due_digests(db.uow(), later_that_day)] == [w.dina.id]
+    next_morning = datetime(2026, 3, 11, 6, 0, tzinfo=UTC)
+    due = await due_digests(db.uow(), next_morning)
+    assert sorted(d.manager_id for d in due) == sorted([w.dina.id, w.helen.id])
+
+
 async def test_digest_command(harness: Harness) -> None:
     await arrange(harness.db)
     shown = await harness.send(message_update(DINA, "/digest"))
     assert "Сводка" in shown[0].text and shown[-1].method == "sendPhoto"
     [refused] = await harness.send(message_update(ANNA, "/digest"))
-    assert "no access" in refused.text
+    assert refused.text.startswith("The daily digest is for heads and directors.")
 
 
 # ------------------------------------------------------------------ the daily job

@@ -133,11 +133,12 @@ class DueDigest:
 async def due_digests(uow: UnitOfWork, now: datetime) -> list[DueDigest]:
     """Heads and directors whose digest time has come today (their local day) and who have
     not had today's digest yet. A digest missed while the bot was down is still due later
-    the same local day; the next day it is not (that day has its own)."""
+    the same local day; the next day it is not (that day has its own). Someone who joined
+    after today's digest time has their first digest tomorrow."""
     async with uow.read_only():
         leaders = list(
             await uow.session.execute(
-                select(Manager.id, Manager.timezone, Manager.digest_time).where(
+                select(Manager.id, Manager.timezone, Manager.digest_time, Manager.created_at).where(
                     Manager.active.is_(True),
                     Manager.bot_blocked.is_(False),
                     Manager.role.in_((Role.HEAD.value, Role.DIRECTOR.value)),
@@ -145,12 +146,14 @@ async def due_digests(uow: UnitOfWork, now: datetime) -> list[DueDigest]:
             )
         )
         candidates = []
-        for manager_id, tz, digest_time in leaders:
+        for manager_id, tz, digest_time, created_at in leaders:
             try:
                 local = to_local(now, tz)
             except InvalidInput:
                 continue
-            if local.time() >= (digest_time or time(9, 0)):
+            at = digest_time or time(9, 0)
+            due_at = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+            if local >= due_at and (created_at is None or created_at <= due_at):
                 candidates.append(DueDigest(manager_id, local.date()))
         if not candidates:
             return []
