@@ -3,8 +3,9 @@
 Every 30 s in the leader process (`setup(dp)` joins the reminders scheduler, as
 notifications/claims_notify.py does) `deliver_due` claims a batch of due rows
 (crm.services.outbox.claim_due: a conditional UPDATE, so two workers never send the same
-row), sends them one after another over one connection, and records each outcome: sent,
-or back to pending with the error and a backoff (failed after 5 attempts).
+row; it sets their `claimed_at`), sends them one after another over one connection, and
+records each outcome: sent (`sent_at`), or back to pending with the error and
+`next_attempt_at` = the failure + the backoff (failed after 5 attempts).
 
 Without SMTP_HOST mail is disabled: the rows wait as pending and the worker does nothing.
 SMTP_TLS: port 465 means TLS from the start, any other port STARTTLS; SMTP_TLS=false sends
@@ -154,7 +155,8 @@ async def deliver_due(
             except Exception as exc:  # this row is retried later; the others go on
                 error = describe_error(exc, settings)
                 log.warning("email %s: not sent (%s)", item.id, error)
-                await outbox.mark_failed(database.uow(), item.id, error, now=moment)
+                failed_at = now if now is not None else utcnow()  # the backoff starts here
+                await outbox.mark_failed(database.uow(), item.id, error, now=failed_at)
                 failed += 1
                 if isinstance(exc, aiosmtplib.SMTPException | OSError | TimeoutError):
                     await _close(client)

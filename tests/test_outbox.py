@@ -135,7 +135,7 @@ async def test_an_invitation_arrives_with_both_links_and_the_ics(db, smtp):
     assert attachments == ["invitation.ics"]
     (row,) = await rows(db)
     assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
-    assert row.sent_at is not None
+    assert row.sent_at is not None and row.claimed_at == NOW and row.next_attempt_at is None
     # nothing is sent twice
     assert (await mailer.deliver_due(db, settings_for(smtp.port), now=NOW)).claimed == 0
     assert len(smtp.handler.envelopes) == 1
@@ -150,6 +150,9 @@ async def test_smtp_down_then_back_delivers_each_email_once(db):
     for row in await rows(db):
         assert (row.status, row.attempts) == ("pending", 1)
         assert row.last_error and "s3cret-pw" not in row.last_error
+        # the backoff after the first failure is a minute; a row not sent has no sent_at
+        assert row.next_attempt_at == NOW + outbox.BACKOFF[0]
+        assert (row.claimed_at, row.sent_at) == (NOW, None)
     # the backoff: not retried at once
     assert (await mailer.deliver_due(db, settings, now=NOW + timedelta(seconds=30))).claimed == 0
     server.start()
@@ -174,9 +177,16 @@ async def test_an_email_fails_for_good_after_five_attempts(db):
     for attempt in range(1, 6):
         report = await mailer.deliver_due(db, settings, now=moment, smtp_timeout=5)
         assert report.failed == 1, attempt
-        moment += timedelta(hours=2)
+        if attempt < 5:
+            (row,) = await rows(db)
+            assert row.next_attempt_at == moment + outbox.backoff(attempt)
+            # just before the backoff is over the row waits
+            early = row.next_attempt_at - timedelta(seconds=1)
+            assert (await mailer.deliver_due(db, settings, now=early)).claimed == 0
+            moment = row.next_attempt_at
     (row,) = await rows(db)
     assert (row.status, row.attempts) == ("failed", 5)
+    assert (row.claimed_at, row.next_attempt_at, row.sent_at) == (moment, None, None)
     assert (await mailer.deliver_due(db, settings, now=moment + timedelta(days=1))).claimed == 0
 
 
@@ -216,7 +226,7 @@ async def test_a_row_stuck_in_sending_goes_back_to_pending(db, smtp):
     await queued_invitations(db, people=1)
     async with db.uow() as uow:
         await uow.session.execute(
-            update(OutboundEmail).values(status="sending", attempts=1, sent_at=NOW)
+            update(OutboundEmail).values(status="sending", attempts=1, claimed_at=NOW)
         )
         await uow.commit()
     settings = settings_for(smtp.port)
@@ -287,3 +297,61 @@ async def test_the_worker_joins_the_leaders_scheduler_every_30_seconds(db, smtp)
     assert seconds == 30
     await job()  # the job sends what is due now
     assert smtp.recipients == ["client0@steel.example"]
+
+
+async def test_migration_0003_carries_the_attempt_times_over_and_back(db):
+    """Rows written under 0002 (last attempt in sent_at) keep their meaning under 0003."""
+    import sqlalchemy as sa
+
+    from crm.migrate import downgrade, upgrade
+    from crm.models.base import UTCDateTime
+
+    table = sa.table(
+        "outbound_emails",
+        *(sa.column(c) for c in ("id", "dedupe_key", "to_addr", "subject", "body_text")),
+        *(sa.column(c) for c in ("status", "attempts")),
+        *(sa.column(c, UTCDateTime()) for c in ("created_at", "sent_at")),
+    )
+    old = {  # id: (status, attempts, sent_at under 0002)
+        1: ("pending", 0, None),
+        2: ("pending", 2, NOW),  # failed twice, last attempt at NOW
+        3: ("sending", 1, NOW),
+        4: ("sent", 1, NOW + timedelta(minutes=1)),
+    }
+    await downgrade(db.engine, "0002")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                sa.insert(table),
+                [
+                    {
+                        "id": i,
+                        "dedupe_key": f"k{i}",
+                        "to_addr": "a@b.c",
+                        "subject": "s",
+                        "body_text": "t",
+                        "status": status,
+                        "attempts": attempts,
+                        "created_at": NOW,
+                        "sent_at": sent_at,
+                    }
+                    for i, (status, attempts, sent_at) in old.items()
+                ],
+            )
+    finally:
+        await upgrade(db.engine, "head")
+    now = {r.id: (r.next_attempt_at, r.claimed_at, r.sent_at) for r in await rows(db)}
+    assert now == {
+        1: (None, None, None),
+        2: (NOW + outbox.backoff(2), NOW, None),
+        3: (None, NOW, None),
+        4: (None, None, NOW + timedelta(minutes=1)),
+    }
+    # and back: the last claim is the last attempt again
+    await downgrade(db.engine, "0002")
+    try:
+        async with db.engine.connect() as conn:
+            back = dict((await conn.execute(sa.select(table.c.id, table.c.sent_at))).all())
+    finally:
+        await upgrade(db.engine, "head")
+    assert back == {i: sent_at for i, (_s, _a, sent_at) in old.items()}

@@ -27,10 +27,17 @@ class AuditEntry(Base):
 
 
 class OutboundEmail(Base):
-    """The outbox: every email is a row first, then sent."""
+    """The outbox: every email is a row first, then sent.
+
+    `next_attempt_at`: when a pending row may next be tried (NULL or past: due now; set
+    to now + backoff after a failed attempt). `claimed_at`: when a worker last claimed the
+    row (pending → sending); a row in "sending" claimed too long ago is put back.
+    `sent_at`: when the row was sent (NULL until then).
+    """
 
     __tablename__ = "outbound_emails"
-    __table_args__ = (Index("ix_outbound_emails_status_created", "status", "created_at"),)
+    # the worker's due query: status = 'pending' AND (next_attempt_at IS NULL OR <= now)
+    __table_args__ = (Index("ix_outbound_emails_status_next_attempt", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -43,6 +50,8 @@ class OutboundEmail(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

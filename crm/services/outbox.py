@@ -9,11 +9,12 @@ notifications/email.py) then:
    claims a batch of due rows with a conditional UPDATE (pending → sending,
    attempts + 1), so two workers never claim the same row;
 2. sends each claimed row, then `mark_sent` or `mark_failed` (back to pending with the
-   error and a backoff by attempts; failed for good after MAX_ATTEMPTS).
+   error and `next_attempt_at` = now + the backoff for its attempts; failed for good
+   after MAX_ATTEMPTS).
 
-The table has no column of its own for the last attempt: until a row is sent its
-`sent_at` holds the moment of its last attempt (claim), which the backoff and the stuck
-check read; once sent, `sent_at` is when it was sent.
+A row is due when it is pending and its `next_attempt_at` is NULL (never tried) or past;
+`claimed_at` is when a worker last claimed it (the stuck check reads it); `sent_at` is
+only ever when it was sent.
 
 Delivery is at least once only across a crash between the SMTP server's acceptance and
 `mark_sent` (the row goes back to pending after STUCK_AFTER); every other path sends a
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import and_, case, func, literal, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.models import Contact, EventInvitee, OutboundEmail, utcnow
@@ -104,21 +105,25 @@ async def queue(
 
 
 def _due(now: datetime) -> Any:
-    """Pending rows whose backoff has passed (a first attempt is due at once)."""
-    waits = case(
-        *(
-            (OutboundEmail.attempts == n, literal(now - wait, OutboundEmail.sent_at.type))
-            for n, wait in enumerate(BACKOFF, start=1)
-        ),
-        else_=literal(now - BACKOFF[-1], OutboundEmail.sent_at.type),
-    )
+    """Pending rows whose backoff has passed (never tried: due at once); the index
+    ix_outbound_emails_status_next_attempt serves it."""
     return and_(
         OutboundEmail.status == EmailStatus.PENDING.value,
-        or_(
-            OutboundEmail.attempts == 0,
-            OutboundEmail.sent_at.is_(None),
-            OutboundEmail.sent_at <= waits,
+        or_(OutboundEmail.next_attempt_at.is_(None), OutboundEmail.next_attempt_at <= now),
+    )
+
+
+def _next_attempt(now: datetime) -> Any:
+    """After a failed attempt: now + the backoff for the row's attempts (none once its
+    attempts are used up)."""
+    moment = OutboundEmail.next_attempt_at.type
+    return case(
+        (OutboundEmail.attempts >= MAX_ATTEMPTS, null()),
+        *(
+            (OutboundEmail.attempts <= n, literal(now + wait, moment))
+            for n, wait in enumerate(BACKOFF, start=1)
         ),
+        else_=literal(now + BACKOFF[-1], moment),
     )
 
 
@@ -140,7 +145,7 @@ async def reclaim_stuck(uow: UnitOfWork, now: datetime) -> int:
         update(OutboundEmail)
         .where(
             OutboundEmail.status == EmailStatus.SENDING.value,
-            OutboundEmail.sent_at < now - STUCK_AFTER,
+            or_(OutboundEmail.claimed_at.is_(None), OutboundEmail.claimed_at < now - STUCK_AFTER),
         )
         .values(
             status=case(
@@ -187,7 +192,7 @@ async def claim_due(
             .values(
                 status=EmailStatus.SENDING.value,
                 attempts=OutboundEmail.attempts + 1,
-                sent_at=moment,
+                claimed_at=moment,
             )
             .returning(
                 OutboundEmail.id,
@@ -234,7 +239,12 @@ async def mark_sent(uow: UnitOfWork, email_id: int, *, now: datetime | None = No
         result = await uow.session.execute(
             update(OutboundEmail)
             .where(OutboundEmail.id == email_id, OutboundEmail.status == EmailStatus.SENDING.value)
-            .values(status=EmailStatus.SENT.value, sent_at=now or utcnow(), last_error=None)
+            .values(
+                status=EmailStatus.SENT.value,
+                sent_at=now or utcnow(),
+                next_attempt_at=None,
+                last_error=None,
+            )
         )
         await uow.commit()
     return bool(result.rowcount)
@@ -243,8 +253,10 @@ async def mark_sent(uow: UnitOfWork, email_id: int, *, now: datetime | None = No
 async def mark_failed(
     uow: UnitOfWork, email_id: int, error: str, *, now: datetime | None = None
 ) -> str | None:
-    """Back to pending with the error (retried after the backoff), or failed for good
-    after MAX_ATTEMPTS; returns the new status (None if the row was not ours)."""
+    """Back to pending with the error, due again at `now` + the backoff for its attempts,
+    or failed for good after MAX_ATTEMPTS; returns the new status (None if the row was
+    not ours)."""
+    moment = now or utcnow()
     async with uow:
         result = await uow.session.execute(
             update(OutboundEmail)
@@ -255,7 +267,7 @@ async def mark_failed(
                     else_=EmailStatus.PENDING.value,
                 ),
                 last_error=error[:ERROR_MAX],
-                sent_at=now or utcnow(),
+                next_attempt_at=_next_attempt(moment),
             )
             .returning(OutboundEmail.status)
         )
