@@ -95,6 +95,22 @@ FIELDS: dict[str, str] = {
     "offset_days": N_("Day of the step"),
     "sla_days": N_("SLA, days"),
     "code": N_("Code"),
+    # events (crm/services/events.py, handlers/events.py)
+    "segment": N_("Segment"),
+    "invitee": N_("Invitee"),
+    "answer": N_("Answer"),
+    "ends_at": N_("End time"),
+    "topic": N_("Topic"),
+    "task": N_("Task"),
+    # imports (crm/services/imports.py)
+    "date": N_("Date"),
+    "cost": N_("Cost"),
+    "ref": N_("Document number"),
+    # reports (crm/analytics)
+    "period": N_("Period"),
+    "months": N_("Months"),
+    "top": N_("How many to show"),
+    "thresholds": N_("ABC thresholds"),
 }
 
 # InvalidInput reasons; {placeholders} come from the error's params
@@ -123,6 +139,13 @@ REASONS: dict[str, str] = {
     "not_of_company": N_("this contact is not of the deal's company."),
     "past": N_("this is in the past."),
     "unparsed": N_("this could not be understood."),
+    "not_positive": N_("this must be more than zero."),
+    "too_many_rows": N_("it has more than {max} rows."),
+    "unreadable": N_("it could not be read: save it as CSV or XLSX."),
+    "unsupported_format": N_("only CSV and XLSX files can be read."),
+    "bad_header": N_("the columns were not recognised: the first row must name them."),
+    "naive_datetime": N_("the time has no timezone."),
+    "not_whole_months": N_("the period must be whole months."),
 }
 
 # (field, reason) pairs that read better with words of their own
