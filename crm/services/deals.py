@@ -25,12 +25,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, case, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from crm import search, validation
 from crm.access import Actor, can_see_owner, require_role, visible_owner
 from crm.errors import AccessDenied, ApprovalRequired, Conflict, InvalidInput
 from crm.models import (
+    AuditEntry,
     Company,
     Contact,
     Deal,
@@ -378,6 +379,21 @@ async def change_discount(
     return line
 
 
+async def change_quantity(
+    uow: UnitOfWork, actor: Actor, line_id: int, quantity: Decimal | int | str
+) -> DealLine:
+    """Set a line's quantity; its discount (and the approval of it) stays as it is."""
+    qty = _quantity(quantity)
+    async with uow:
+        deal, line = await _line_of(uow, actor, line_id)
+        _require_open(deal)
+        old_sum = _lines_sum(deal.lines)
+        if uow.apply(actor.id, line, quantity=qty):
+            _follow_lines(uow, actor, deal, old_sum)
+            await uow.commit()
+    return line
+
+
 async def remove_line(uow: UnitOfWork, actor: Actor, line_id: int) -> Deal:
     async with uow:
         deal, line = await _line_of(uow, actor, line_id)
@@ -456,6 +472,91 @@ async def pending_approvals(uow: UnitOfWork, actor: Actor) -> list[DealLine]:
             .order_by(DealLine.id)
         )
         return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingApproval:
+    """One discount waiting for a decision, with what the approver needs to decide it."""
+
+    line_id: int
+    deal_id: int
+    deal_title: str
+    company_name: str
+    product_name: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_pct: Decimal
+    asked_by: str  # who last changed the line (who asked), else the deal's curator
+    limit_pct: Decimal  # that person's discount limit
+
+    @property
+    def total(self) -> Decimal:
+        gross = self.quantity * self.unit_price
+        return (gross * (100 - self.discount_pct) / 100).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPage:
+    items: list[PendingApproval]
+    total: int
+
+
+async def pending_page(
+    uow: UnitOfWork, actor: Actor, offset: int = 0, limit: int = 10
+) -> PendingPage:
+    """One page of the discounts this head (their department's) or director (all) decides.
+
+    The same scope as `decide_discount`: never the actor's own deals. Oldest first.
+    """
+    require_role(actor, Role.HEAD, Role.DIRECTOR, entity="deal")
+    scope = (
+        DealLine.approval == ApprovalStatus.PENDING.value,
+        visible_owner(actor, Deal.curator_id),
+        Deal.curator_id != actor.id,
+    )
+    last_actor = (
+        select(AuditEntry.actor_id)
+        .where(AuditEntry.entity == DealLine.__tablename__, AuditEntry.entity_id == DealLine.id)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+        .correlate(DealLine)
+        .scalar_subquery()
+    )
+    asker = aliased(Manager)
+    async with uow.read_only():
+        total = await uow.session.scalar(
+            select(func.count())
+            .select_from(DealLine)
+            .join(Deal, Deal.id == DealLine.deal_id)
+            .where(*scope)
+        )
+        rows = await uow.session.execute(
+            select(
+                DealLine.id,
+                Deal.id,
+                Deal.title,
+                Company.name,
+                Product.name,
+                DealLine.quantity,
+                DealLine.unit_price,
+                DealLine.discount_pct,
+                asker.name,
+                asker.max_discount_pct,
+            )
+            .join(Deal, Deal.id == DealLine.deal_id)
+            .join(Company, Company.id == Deal.company_id)
+            .join(Product, Product.id == DealLine.product_id)
+            .join(asker, asker.id == func.coalesce(last_actor, Deal.curator_id))
+            .where(*scope)
+            .order_by(DealLine.id)
+            .offset(max(0, offset))
+            .limit(limit)
+        )
+        items = [
+            PendingApproval(*row[:8], asked_by=row[8], limit_pct=Decimal(row[9] or 0))
+            for row in rows
+        ]
+    return PendingPage(items=items, total=int(total or 0))
 
 
 async def _win(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
