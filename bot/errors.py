@@ -166,6 +166,7 @@ CONFLICTS: dict[str, str] = {
         "A discount in this deal waits for approval or was rejected: the deal cannot be won yet."
     ),
     "not_pending": N_("This discount has already been decided."),
+    "own_request": N_("You set this discount yourself: another head or a director decides on it."),
     "task_closed": N_("This task is already closed."),
     "transition": N_("This status change is not possible for the claim now."),
     "open_tasks": N_(

@@ -212,3 +212,27 @@ async def test_pending_page_never_shows_ones_own_deals(db: Database) -> None:
     assert (await deals.pending_page(db.uow(), w.head)).total == 0
     [item] = (await deals.pending_page(db.uow(), w.director)).items
     assert (item.deal_title, item.asked_by, item.limit_pct) == ("Own", "Head", Decimal("0.00"))
+
+
+async def test_nobody_decides_a_discount_they_set_themselves(db: Database) -> None:
+    w = await world(db)
+    deal_id, _ = await deal_with_widget(db, w)
+    async with db.uow() as uow:
+        head_limit = await uow.session.scalar(
+            select(Manager.max_discount_pct).where(Manager.id == w.head.id)
+        )
+    # the head puts a discount above their own limit on Anna's deal: it waits for a decision
+    line = await deals.add_line(
+        db.uow(),
+        w.head,
+        deal_id,
+        LineInput(w.gadget.id, 1, discount_pct=Decimal(head_limit) + 5),
+        request_approval=True,
+    )
+    assert line.approval == "pending"
+    with pytest.raises(Conflict) as refused:
+        await deals.decide_discount(db.uow(), w.head, line.id, approve=True)
+    assert refused.value.reason == "own_request"
+    assert (await stored(db, deal_id))[1][-1][2] == "pending"
+    decision = await deals.decide_discount(db.uow(), w.director, line.id, approve=True)
+    assert decision.line.approval == "approved"

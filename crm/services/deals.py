@@ -438,6 +438,14 @@ async def decide_discount(
         line = next(line for line in deal.lines if line.id == line_id)
         if line.approval != ApprovalStatus.PENDING.value:
             raise Conflict("not_pending", approval=line.approval)
+        asked_by = await uow.session.scalar(
+            select(AuditEntry.actor_id)
+            .where(AuditEntry.entity == DealLine.__tablename__, AuditEntry.entity_id == line.id)
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        if asked_by == actor.id:
+            raise Conflict("own_request")  # a discount is decided by someone other than who set it
         if approve:
             uow.apply(
                 actor.id, line, approval=ApprovalStatus.APPROVED.value, approved_by_id=actor.id
