@@ -2,7 +2,11 @@
 
 The screen shows the causes and the SLA days; "➕ Add a cause" asks for its name (the code
 is made from it; `code; name` chooses the code), an SLA button asks for the days.
-One line: `/claims_settings cause; Packaging`, `/claims_settings sla; high; 2`.
+"✏ Rename a cause" and "🗑 Remove a cause" list the causes to choose from; renaming keeps
+the code, so claims keep their cause; a cause that claims use is not removed (the count
+is said instead: old claims must not lose it), nor a built-in one (it can be renamed).
+One line: `/claims_settings cause; Packaging`, `/claims_settings sla; high; 2`,
+`/claims_settings cause rename; Old; New`, `/claims_settings cause remove; Name`.
 Directors reach it also by the "⚙ Settings" button of /claims. Others are refused
 politely; the claims service checks the role again.
 """
@@ -23,10 +27,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from crm import validation
 from crm.access import Actor, require_role
 from crm.errors import Conflict, InvalidInput
+from crm.models import ClaimCause
 from crm.models.enums import ClaimPriority, Role
 from crm.services import claims
 from crm.uow import UnitOfWork
-from handlers.ui import button, cancel_text, h, show
+from handlers.ui import button, cancel_text, h, short, show, split_args
 from notifications.claims_notify import PRIORITY_ICONS, cause_name, priority_name
 
 router = Router(name="claim_settings")
@@ -40,6 +45,8 @@ PRIORITY_WORDS: dict[str, str] = {
     "критический": "critical",
 }
 CAUSE_WORDS = ("cause", "причина")
+RENAME_WORDS = ("rename", "переименовать")
+REMOVE_WORDS = ("remove", "delete", "удалить")
 SLA_WORDS = ("sla", "срок", "сла")
 CODE_MAX = 32
 _TRANSLIT = dict(
@@ -53,13 +60,16 @@ _TRANSLIT = dict(
 
 class ClaimSetCb(CallbackData, prefix="cset"):
     action: str  # open (a new message) | show (in place) | cause | sla | days
+    # | renpick | ren (code) | rmpick | rm (code: confirm) | rmyes (code)
     prio: str = ""
     days: int = 0
+    code: str = ""
 
 
 class ClaimSettingsForm(StatesGroup):
     cause = State()
     days = State()
+    rename = State()
 
 
 def only_directors_text() -> str:
@@ -67,11 +77,38 @@ def only_directors_text() -> str:
 
 
 def usage_text() -> str:
-    return _(
-        "Write <code>/claims_settings cause; Packaging</code> to add a cause, "
-        "<code>/claims_settings sla; high; 2</code> to change an SLA, "
-        "or just /claims_settings to see the settings with buttons."
+    return (
+        _(
+            "Write <code>/claims_settings cause; Packaging</code> to add a cause, "
+            "<code>/claims_settings sla; high; 2</code> to change an SLA, "
+            "or just /claims_settings to see the settings with buttons."
+        )
+        + " "
+        + _(
+            "To rename or remove a cause: <code>/claims_settings cause rename; Old; New</code>, "
+            "<code>/claims_settings cause remove; Name</code>."
+        )
     )
+
+
+def cause_label(code: str, title: str | None = None) -> str:
+    """A cause as users read it: a built-in one in their language until a director
+    renames it, then (like every other cause) by the title the director gave."""
+    if title is None or claims.DEFAULT_CAUSES.get(code) == title:
+        return cause_name(code, title)
+    return title
+
+
+def find_cause(causes: list[ClaimCause], name: str) -> ClaimCause:
+    """The cause named so (as shown, by its title or by its code), in any case."""
+    key = " ".join(name.split()).casefold()
+    for cause in causes:
+        if key in (cause_label(cause.code, cause.title).casefold(), cause.title.casefold()):
+            return cause
+    for cause in causes:
+        if key == cause.code:
+            return cause
+    raise InvalidInput("cause", "not_found")
 
 
 def code_from(title: str, taken: set[str]) -> str:
@@ -117,13 +154,17 @@ async def settings_screen(uow: UnitOfWork) -> tuple[str, InlineKeyboardMarkup]:
     causes = await claims.list_causes(uow)
     sla = await claims.sla_days(uow)
     lines = [_("<b>Claim settings</b>"), "", _("<b>Causes</b>")]
-    lines += [f"• {h(cause_name(c.code, c.title))}" for c in causes]
+    lines += [f"• {h(cause_label(c.code, c.title))}" for c in causes]
     lines += ["", _("<b>SLA</b>, days to resolve a claim:")]
     for priority in reversed(PRIORITIES):
         lines.append(f"{PRIORITY_ICONS[priority]} {priority_name(priority)}: {sla[priority]}")
     lines += ["", usage_text()]
     kb = InlineKeyboardBuilder()
     kb.row(button(_("➕ Add a cause"), ClaimSetCb(action="cause")))
+    kb.row(
+        button(_("✏ Rename a cause"), ClaimSetCb(action="renpick")),
+        button(_("🗑 Remove a cause"), ClaimSetCb(action="rmpick")),
+    )
     sla_buttons = [
         button(
             _("{icon} {priority}: {days} d.").format(
@@ -146,13 +187,82 @@ async def add_cause(uow: UnitOfWork, actor: Actor, text: str) -> str:
         raise InvalidInput("title", "invalid")
     title = validation.text("title", parts[-1], max_len=validation.SHORT_MAX)
     causes = await claims.list_causes(uow)
-    if title.casefold() in {cause_name(c.code, c.title).casefold() for c in causes} | {
+    if title.casefold() in {cause_label(c.code, c.title).casefold() for c in causes} | {
         c.title.casefold() for c in causes
     }:
         raise Conflict("duplicate", field="title", value=title)
     code = parts[0] if len(parts) == 2 else code_from(title, {c.code for c in causes})
     cause = await claims.add_cause(uow, actor, code, title)
     return cause.title
+
+
+async def rename_cause(uow: UnitOfWork, actor: Actor, code: str, text: str) -> str:
+    """The note after renaming the cause `code` to `text`."""
+    require_role(actor, Role.DIRECTOR, entity="claim_causes")
+    title = validation.text("title", text, max_len=validation.SHORT_MAX)
+    causes = await claims.list_causes(uow)
+    old = next((c for c in causes if c.code == code), None)
+    if old is None:
+        raise InvalidInput("cause", "not_found")
+    label = cause_label(old.code, old.title)
+    taken = {
+        name.casefold()
+        for c in causes
+        if c.code != code
+        for name in (cause_label(c.code, c.title), c.title)
+    }
+    if title.casefold() in taken:
+        raise InvalidInput("title", "duplicate")
+    await claims.rename_cause(uow, actor, code, title)
+    return _("Cause «{old}» renamed to «{new}»; its claims keep it.").format(
+        old=h(label), new=h(title)
+    )
+
+
+def in_use_text(title: str, count: int) -> str:
+    return _(
+        "Claims with the cause «{title}»: {count}. A cause that claims use is not removed, "
+        "so that they keep it; rename it instead if its name is wrong."
+    ).format(title=h(title), count=count)
+
+
+def builtin_text(title: str) -> str:
+    return _("«{title}» is a built-in cause: it cannot be removed, but you can rename it.").format(
+        title=h(title)
+    )
+
+
+async def remove_cause(uow: UnitOfWork, actor: Actor, cause: ClaimCause) -> str:
+    """The note after removing the cause, or the reason why it stays."""
+    label = cause_label(cause.code, cause.title)
+    try:
+        await claims.remove_cause(uow, actor, cause.code)
+    except Conflict as err:
+        if err.reason == "cause_in_use":
+            return in_use_text(label, int(err.params.get("count", 0)))
+        if err.reason == "cause_builtin":
+            return builtin_text(label)
+        raise
+    return _("Cause «{title}» removed.").format(title=h(label))
+
+
+def causes_markup(causes: list[ClaimCause], action: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for cause in causes:
+        kb.button(
+            text=short(cause_label(cause.code, cause.title), 40),
+            callback_data=ClaimSetCb(action=action, code=cause.code),
+        )
+    kb.adjust(2)
+    kb.row(*nav_markup().inline_keyboard[0])
+    return kb.as_markup()
+
+
+async def chosen_cause(uow: UnitOfWork, code: str) -> ClaimCause:
+    cause = next((c for c in await claims.list_causes(uow) if c.code == code), None)
+    if cause is None:
+        raise InvalidInput("cause", "not_found")
+    return cause
 
 
 async def show_settings(target: Message | CallbackQuery, uow: UnitOfWork, note: str = "") -> None:
@@ -201,8 +311,21 @@ async def settings_command(
         await show_settings(message, uow)
         return
     what, _sep, rest = command.args.partition(";")
-    what = what.strip().lower()
-    if what in CAUSE_WORDS and rest.strip():
+    words = what.strip().lower().split()
+    what = " ".join(words)
+    if len(words) == 2 and words[0] in CAUSE_WORDS and words[1] in RENAME_WORDS + REMOVE_WORDS:
+        parts = split_args(rest)
+        if words[1] in RENAME_WORDS and len(parts) == 2 and all(parts):
+            cause = find_cause(await claims.list_causes(uow), parts[0])
+            note = await rename_cause(uow, actor, cause.code, parts[1])
+        elif words[1] in REMOVE_WORDS and len(parts) == 1 and parts[0]:
+            cause = find_cause(await claims.list_causes(uow), parts[0])
+            note = await remove_cause(uow, actor, cause)
+        else:
+            await message.answer(usage_text())
+            return
+        await show_settings(message, uow, note)
+    elif what in CAUSE_WORDS and rest.strip():
         title = await add_cause(uow, actor, rest)
         await show_settings(message, uow, _("Cause «{title}» added.").format(title=h(title)))
     elif what in SLA_WORDS and ";" in rest:
@@ -264,6 +387,46 @@ async def settings_button(
             ),
             days_markup(priority),
         )
+    elif action in ("renpick", "rmpick"):
+        await state.clear()
+        causes = await claims.list_causes(uow)
+        prompt = (
+            _("Which cause to rename?")
+            if action == "renpick"
+            else _("Which cause to remove? Only a cause that no claim uses can be removed.")
+        )
+        await show(callback, prompt, causes_markup(causes, action.removesuffix("pick")))
+    elif action == "ren":
+        cause = await chosen_cause(uow, callback_data.code)
+        await state.set_state(ClaimSettingsForm.rename)
+        await state.set_data({"code": cause.code})
+        await show(
+            callback,
+            _("Type the new name of the cause «{title}». Its claims keep it.").format(
+                title=h(cause_label(cause.code, cause.title))
+            ),
+            nav_markup(),
+        )
+    elif action == "rm":
+        cause = await chosen_cause(uow, callback_data.code)
+        label = cause_label(cause.code, cause.title)
+        used = await claims.claims_with_cause(uow, actor, cause.code)
+        if cause.code in claims.DEFAULT_CAUSES or used:
+            builtin = cause.code in claims.DEFAULT_CAUSES
+            note = builtin_text(label) if builtin else in_use_text(label, used)
+            await show_settings(callback, uow, note)
+        else:
+            kb = InlineKeyboardBuilder()
+            kb.row(button(_("🗑 Yes, remove"), ClaimSetCb(action="rmyes", code=cause.code)))
+            kb.row(*nav_markup().inline_keyboard[0])
+            await show(
+                callback,
+                _("Remove the cause «{title}»? No claim uses it.").format(title=h(label)),
+                kb.as_markup(),
+            )
+    elif action == "rmyes":
+        note = await remove_cause(uow, actor, await chosen_cause(uow, callback_data.code))
+        await show_settings(callback, uow, note)
     elif action == "days" and callback_data.prio in PRIORITIES:
         note = await set_sla(uow, actor, callback_data.prio, callback_data.days)
         await state.clear()
@@ -279,6 +442,14 @@ async def typed_cause(message: Message, uow: UnitOfWork, actor: Actor, state: FS
     title = await add_cause(uow, actor, message.text or "")
     await state.clear()
     await show_settings(message, uow, _("Cause «{title}» added.").format(title=h(title)))
+
+
+@router.message(ClaimSettingsForm.rename, F.text, ~F.text.startswith("/"))
+async def typed_rename(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
+    code = str((await state.get_data()).get("code", ""))
+    note = await rename_cause(uow, actor, code, message.text or "")
+    await state.clear()
+    await show_settings(message, uow, note)
 
 
 @router.message(ClaimSettingsForm.days, F.text, ~F.text.startswith("/"))

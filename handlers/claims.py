@@ -6,10 +6,16 @@ contact, cause, priority, text, then photos and documents until Done. The card s
 the plan and offers the status changes the service allows this user; resolving and
 rejecting ask for the resolution text (resolving also for an optional compensation).
 High and critical claims are announced at once to the responsible manager and their head.
+
+"✏ Plan" of an open claim (for whoever sees it, as the service allows) lists the plan:
+✔ marks a step done, 🗑 removes one after a confirmation (it stays as cancelled),
+"➕ Add a step" asks for its text and when it is due in natural language (crm.when, as
+/remind does; `text; when` in one message too). Everything goes through crm.services.claims.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -23,16 +29,16 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import N_
-from crm import validation
+from crm import validation, when
 from crm.access import Actor, require_role
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.models import utcnow
+from crm.models import Task, utcnow
 from crm.models.enums import ClaimPriority, ClaimStatus, Role, SearchKind, TaskStatus
 from crm.services import cards, claims, companies, contacts, tasks
 from crm.services.cards import CompanyCard
-from crm.services.claims import AttachmentInput, ClaimInput, ClaimView
+from crm.services.claims import AttachmentInput, ClaimInput, ClaimView, PlanTaskInput
 from crm.uow import UnitOfWork
-from handlers.claim_settings import ClaimSetCb
+from handlers.claim_settings import ClaimSetCb, cause_label
 from handlers.find import CARD_ROWS, COMPANY, CardCb
 from handlers.ui import (
     PAGE,
@@ -49,7 +55,6 @@ from handlers.ui import (
 from notifications.claims_notify import (
     PRIORITY_ICONS,
     ClaimCb,
-    cause_name,
     notify_filed,
     priority_name,
     snippet,
@@ -126,7 +131,7 @@ def render_card(actor: Actor, view: ClaimView) -> tuple[str, InlineKeyboardMarku
     if view.contact is not None:
         lines.append(_("Contact: {name}").format(name=h(view.contact.name)))
     lines += [
-        _("Cause: {cause}").format(cause=h(cause_name(claim.cause))),
+        _("Cause: {cause}").format(cause=h(cause_label(claim.cause, view.cause_title))),
         _("Priority: {priority}").format(
             priority=f"{PRIORITY_ICONS.get(claim.priority, '')} {priority_name(claim.priority)}"
         ),
@@ -192,6 +197,8 @@ def card_markup(actor: Actor, view: ClaimView) -> InlineKeyboardMarkup:
                 ClaimCb(action="files", claim_id=claim.id),
             )
         )
+    if claim.status in claims.OPEN_STATUSES:  # whoever sees an open claim may edit its plan
+        extra.append(button(_("✏ Plan"), PlanCb(action="show", claim_id=claim.id)))
     extra.append(button(_("🏢 Company"), CardCb(kind="co", id=claim.company_id)))
     kb.row(*extra)
     return kb.as_markup()
@@ -721,7 +728,7 @@ async def ask(
         kb.row(button(_("Skip"), ClaimFormCb(action="contact", value="")))
     elif step == "cause":
         causes = await claims.list_causes(uow)
-        data["causes"] = {c.code: cause_name(c.code, c.title) for c in causes}
+        data["causes"] = {c.code: cause_label(c.code, c.title) for c in causes}
         text = _("What is the cause?")
         for code, label in data["causes"].items():
             kb.button(text=short(label, 40), callback_data=ClaimFormCb(action="cause", value=code))
@@ -910,3 +917,280 @@ async def file_claim(
         sender=reminders.sender if reminders is not None else None,
         filed_by=actor.id,
     )
+
+
+# --- the plan editor --------------------------------------------------------------------
+
+
+PLAN_BUTTONS = 10
+PLAN_MARKS = {TaskStatus.OPEN: "☐", TaskStatus.DONE: "☑", TaskStatus.CANCELLED: "✖"}
+
+
+class PlanCb(CallbackData, prefix="cpl"):
+    action: str  # show | done | rm (ask) | rmyes | add | at (a time chosen by a button)
+    claim_id: int
+    task_id: int = 0
+    at: int = 0  # a UTC timestamp for "at"
+
+
+class PlanForm(StatesGroup):
+    title = State()
+    when = State()
+
+
+def plan_when_examples() -> str:
+    return _("For example: tomorrow 15:00, in 2 hours, on Friday, 25.12 10:00, next monday 9am.")
+
+
+def render_plan(actor: Actor, view: ClaimView, note: str = "") -> tuple[str, InlineKeyboardMarkup]:
+    claim = view.claim
+    editable = claim.status in claims.OPEN_STATUSES
+    lines = [note, ""] if note else []
+    lines.append(
+        _("<b>Plan of claim #{id}</b> — 🏢 {company}").format(
+            id=claim.id, company=h(view.company.name)
+        )
+    )
+    for task in view.plan:
+        lines.append(
+            f"{PLAN_MARKS.get(TaskStatus(task.status), '·')} {h(task.title)} — "
+            f"{local_time(actor, task.due_at)}"
+        )
+    if not view.plan:
+        lines.append(_("The plan is empty."))
+    if not editable:
+        lines += ["", _("The claim is closed: its plan can no longer be changed.")]
+    kb = InlineKeyboardBuilder()
+    if editable:
+        for task in view.open_plan_tasks[:PLAN_BUTTONS]:
+            kb.row(
+                button(
+                    "✔ " + short(task.title, BUTTON_TITLE),
+                    PlanCb(action="done", claim_id=claim.id, task_id=task.id),
+                ),
+                button("🗑", PlanCb(action="rm", claim_id=claim.id, task_id=task.id)),
+            )
+        kb.row(button(_("➕ Add a step"), PlanCb(action="add", claim_id=claim.id)))
+    kb.row(button(_("« Back to the claim"), ClaimCb(action="show", claim_id=claim.id)))
+    return "\n".join(lines), kb.as_markup()
+
+
+def plan_task(view: ClaimView, task_id: int) -> Task:
+    task = next((t for t in view.plan if t.id == task_id), None)
+    if task is None:
+        raise InvalidInput("task", "not_in_plan", id=task_id)
+    return task
+
+
+def require_open(view: ClaimView) -> None:
+    if view.claim.status in claims.CLOSED_STATUSES:
+        raise Conflict("claim_closed", status=view.claim.status)
+
+
+def back_to_plan(claim_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button(_("« Back"), PlanCb(action="show", claim_id=claim_id))]]
+    )
+
+
+def ask_when_markup(actor: Actor, claim_id: int) -> InlineKeyboardMarkup:
+    tomorrow = when.parse_when("tomorrow 09:00", actor.timezone, utcnow())
+    kb = InlineKeyboardBuilder()
+    kb.row(
+        button(
+            _("Tomorrow 9:00"),
+            PlanCb(action="at", claim_id=claim_id, at=int(tomorrow.timestamp())),
+        )
+    )
+    kb.row(button(_("« Back"), PlanCb(action="show", claim_id=claim_id)))
+    return kb.as_markup()
+
+
+async def ask_step_when(
+    target: Message | CallbackQuery, actor: Actor, claim_id: int, title: str, problem: str = ""
+) -> None:
+    head = problem + "\n" if problem else ""
+    text = head + _("When is the step «{title}» due?").format(title=h(title))
+    await show(target, text + "\n" + plan_when_examples(), ask_when_markup(actor, claim_id))
+
+
+async def add_step(
+    target: Message | CallbackQuery,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    claim_id: int,
+    title: str,
+    due_at: datetime,
+    reminders: ReminderRuntime | None,
+) -> None:
+    view = await claims.edit_plan(
+        uow, actor, claim_id, add=[PlanTaskInput(title=title, due_at=due_at)]
+    )
+    await state.clear()
+    added = max(view.plan, key=lambda t: t.id)
+    if reminders is not None:
+        reminders.task_changed(added.id, added.due_at)
+    note = _("Step added: «{title}», due {due}.").format(
+        title=h(added.title), due=local_time(actor, added.due_at)
+    )
+    await show(target, *render_plan(actor, view, note))
+
+
+async def when_typed(
+    message: Message,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    claim_id: int,
+    title: str,
+    typed: str,
+    reminders: ReminderRuntime | None,
+) -> None:
+    """Add the step if `typed` is one moment; else ask again (with buttons if ambiguous)."""
+    try:
+        due_at = when.parse_when(typed, actor.timezone, utcnow())
+    except InvalidInput as err:
+        await state.set_state(PlanForm.when)
+        await state.set_data({"claim_id": claim_id, "title": title})
+        if err.reason == "ambiguous" and err.params.get("options"):
+            kb = InlineKeyboardBuilder()
+            for option in err.params["options"]:
+                kb.row(
+                    button(
+                        local_time(actor, option),
+                        PlanCb(action="at", claim_id=claim_id, at=int(option.timestamp())),
+                    )
+                )
+            kb.row(button(_("« Back"), PlanCb(action="show", claim_id=claim_id)))
+            await message.answer(
+                _("“{text}” can mean more than one time. Which one?").format(
+                    text=h(short(typed, 100))
+                ),
+                reply_markup=kb.as_markup(),
+            )
+            return
+        if err.reason == "past":
+            at = err.params.get("at")
+            problem = (
+                _("{time} has already passed.").format(time=local_time(actor, at))
+                if isinstance(at, datetime)
+                else _("This time has already passed.")
+            )
+        else:
+            problem = _("I could not understand “{text}” as a date and time.").format(
+                text=h(short(typed, 100))
+            )
+        await ask_step_when(message, actor, claim_id, title, problem)
+        return
+    await add_step(message, uow, actor, state, claim_id, title, due_at, reminders)
+
+
+@router.callback_query(PlanCb.filter())
+async def plan_button(
+    callback: CallbackQuery,
+    callback_data: PlanCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    reminders: ReminderRuntime | None = None,
+) -> None:
+    action, claim_id, task_id = callback_data.action, callback_data.claim_id, callback_data.task_id
+    if action == "show":
+        if await state.get_state() in PlanForm.__all_states_names__:
+            await state.clear()
+        await show(callback, *render_plan(actor, await claims.get(uow, actor, claim_id)))
+    elif action == "done":
+        view = await claims.complete_step(uow, actor, claim_id, task_id)
+        title = plan_task(view, task_id).title
+        await show(callback, *render_plan(actor, view, _("Done: {title}").format(title=h(title))))
+    elif action == "rm":
+        view = await claims.get(uow, actor, claim_id)
+        require_open(view)
+        task = plan_task(view, task_id)
+        if task.status != TaskStatus.OPEN:
+            raise Conflict("task_not_open", id=task_id)
+        kb = InlineKeyboardBuilder()
+        kb.row(
+            button(_("🗑 Yes, remove"), PlanCb(action="rmyes", claim_id=claim_id, task_id=task_id))
+        )
+        kb.row(button(_("« Back"), PlanCb(action="show", claim_id=claim_id)))
+        await show(
+            callback,
+            _(
+                "Remove the step «{title}» from the plan of claim #{id}? "
+                "It stays in the history as cancelled."
+            ).format(title=h(task.title), id=claim_id),
+            kb.as_markup(),
+        )
+    elif action == "rmyes":
+        view = await claims.edit_plan(uow, actor, claim_id, remove=[task_id])
+        title = plan_task(view, task_id).title
+        note = _("Step removed: {title}").format(title=h(title))
+        await show(callback, *render_plan(actor, view, note))
+    elif action == "add":
+        view = await claims.get(uow, actor, claim_id)
+        require_open(view)
+        await state.set_state(PlanForm.title)
+        await state.set_data({"claim_id": claim_id})
+        await show(
+            callback,
+            _(
+                "Claim #{id}: what is the new step of the plan? You may add when it is due "
+                "after a semicolon, e.g. <code>Call the warehouse; tomorrow 15:00</code>."
+            ).format(id=claim_id),
+            back_to_plan(claim_id),
+        )
+    elif action == "at":
+        data = await state.get_data()
+        if (
+            await state.get_state() != PlanForm.when.state
+            or int(data.get("claim_id", 0)) != claim_id
+        ):
+            await callback.answer(_("This dialog is over."), show_alert=True)
+            return
+        due_at = datetime.fromtimestamp(callback_data.at, UTC)
+        title = str(data.get("title", ""))
+        if due_at <= utcnow():
+            problem = _("{time} has already passed.").format(time=local_time(actor, due_at))
+            await ask_step_when(callback, actor, claim_id, title, problem)
+        else:
+            await add_step(callback, uow, actor, state, claim_id, title, due_at, reminders)
+    else:
+        await callback.answer(_("This button is from an earlier step."), show_alert=True)
+        return
+    await callback.answer()
+
+
+@router.message(PlanForm.title, F.text, ~F.text.startswith("/"))
+async def typed_step_title(
+    message: Message,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    reminders: ReminderRuntime | None = None,
+) -> None:
+    claim_id = int((await state.get_data()).get("claim_id", 0))
+    parts = split_args(message.text)
+    typed_when = parts[-1] if len(parts) > 1 else ""
+    title = "; ".join(parts[:-1] if len(parts) > 1 else parts)
+    title = validation.text("title", title, max_len=claims.PLAN_TITLE_MAX)
+    if typed_when:
+        await when_typed(message, uow, actor, state, claim_id, title, typed_when, reminders)
+        return
+    await state.set_state(PlanForm.when)
+    await state.set_data({"claim_id": claim_id, "title": title})
+    await ask_step_when(message, actor, claim_id, title)
+
+
+@router.message(PlanForm.when, F.text, ~F.text.startswith("/"))
+async def typed_step_when(
+    message: Message,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    reminders: ReminderRuntime | None = None,
+) -> None:
+    data = await state.get_data()
+    claim_id, title = int(data.get("claim_id", 0)), str(data.get("title", ""))
+    await when_typed(message, uow, actor, state, claim_id, title, message.text or "", reminders)

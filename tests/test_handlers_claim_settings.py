@@ -76,6 +76,8 @@ async def test_screen_add_a_cause_and_change_an_sla_with_buttons(harness: Harnes
     )
     assert texts(screen) == [
         "➕ Добавить причину",
+        "✏ Переименовать причину",
+        "🗑 Удалить причину",
         "🔴 критический: 1 дн.",
         "🟠 высокий: 3 дн.",
         "🔵 обычный: 7 дн.",

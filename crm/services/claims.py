@@ -65,6 +65,7 @@ MAX_ATTACHMENTS = 30
 ATTACHMENT_KINDS = ("photo", "document")
 PLAN_KIND = "claim_plan"
 PLAN_TITLE_MAX = 200
+PAST_TOLERANCE = timedelta(minutes=1)  # a step due "now" typed a moment ago is not refused
 
 # Used when a director has set no default claims playbook: (title en, title ru, day offset).
 DEFAULT_PLAN: tuple[tuple[str, str, int], ...] = (
@@ -111,8 +112,12 @@ class ClaimInput:
 
 @dataclass
 class PlanTaskInput:
+    """A step to add: due at 09:00 of the `offset_days`-th local day, or exactly at `due_at`
+    (an aware moment, e.g. from crm.when.parse_when) when that is given."""
+
     title: str
     offset_days: int = 0
+    due_at: datetime | None = None
 
 
 @dataclass
@@ -125,6 +130,7 @@ class ClaimView:
     contact: Contact | None
     attachments: list[ClaimAttachment]
     plan: list[Task]
+    cause_title: str | None = None  # the cause's title as the directors named it
 
     @property
     def open_plan_tasks(self) -> list[Task]:
@@ -193,6 +199,19 @@ def _offset(value: int) -> int:
     return value
 
 
+def _step_due(value: datetime | None, now: datetime) -> datetime | None:
+    """An explicit due time of a step: aware, not in the past, within the SLA horizon."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput("due_at", "invalid")
+    if value < now - PAST_TOLERANCE:
+        raise InvalidInput("due_at", "past")
+    if value > now + timedelta(days=SLA_MAX_DAYS):
+        raise InvalidInput("due_at", "out_of_range", min=0, max=SLA_MAX_DAYS)
+    return value
+
+
 # ---------------------------------------------------------------- causes and settings
 
 
@@ -242,6 +261,76 @@ async def add_cause(uow: UnitOfWork, actor: Actor, code: str, title: str) -> Cla
         )
         await uow.commit()
     return cause
+
+
+async def _cause(uow: UnitOfWork, code: str) -> ClaimCause:
+    await ensure_default_causes(uow)
+    cause = await uow.session.get(
+        ClaimCause, str(code or "").strip().lower()[:32], with_for_update=True
+    )
+    if cause is None:
+        raise InvalidInput("cause", "not_found")
+    return cause
+
+
+async def claims_with_cause(uow: UnitOfWork, actor: Actor, code: str) -> int:
+    """How many claims (open or closed) carry this cause; for the directors."""
+    require_role(actor, Role.DIRECTOR, entity="claim_causes")
+    async with uow.read_only():
+        count = await uow.session.scalar(select(func.count(Claim.id)).where(Claim.cause == code))
+    return int(count or 0)
+
+
+async def rename_cause(uow: UnitOfWork, actor: Actor, code: str, title: str) -> ClaimCause:
+    """A director renames a cause; its code stays, so the claims keep pointing at it."""
+    require_role(actor, Role.DIRECTOR, entity="claim_causes")
+    title = validation.text("title", title, max_len=validation.SHORT_MAX)
+    async with uow:
+        cause = await _cause(uow, code)
+        others = await uow.session.scalars(
+            select(ClaimCause.title).where(ClaimCause.code != cause.code)
+        )
+        if title.casefold() in {t.casefold() for t in others}:
+            raise InvalidInput("title", "duplicate")
+        if cause.title != title:
+            uow.audit(
+                actor.id,
+                ("claim_causes", 0),
+                "update",
+                {"code": [cause.code, cause.code], "title": [cause.title, title]},
+            )
+            cause.title = title
+        await uow.commit()
+    return cause
+
+
+async def remove_cause(uow: UnitOfWork, actor: Actor, code: str) -> str:
+    """A director removes a cause no claim uses; returns its title.
+
+    A cause that claims use is refused (`Conflict("cause_in_use", count=N)`) rather than
+    deleted, so old claims never lose it; the built-in ones come back on their own and are
+    refused too (`Conflict("cause_builtin")`): rename them instead.
+    """
+    require_role(actor, Role.DIRECTOR, entity="claim_causes")
+    async with uow:
+        cause = await _cause(uow, code)
+        if cause.code in DEFAULT_CAUSES:
+            raise Conflict("cause_builtin", code=cause.code)
+        used = await uow.session.scalar(
+            select(func.count(Claim.id)).where(Claim.cause == cause.code)
+        )
+        if used:
+            raise Conflict("cause_in_use", code=cause.code, count=int(used))
+        title = cause.title
+        uow.audit(
+            actor.id,
+            ("claim_causes", 0),
+            "delete",
+            {"code": [cause.code, None], "title": [title, None]},
+        )
+        await uow.session.delete(cause)
+        await uow.commit()
+    return title
 
 
 async def _read_sla(uow: UnitOfWork) -> dict[str, int]:
@@ -320,6 +409,7 @@ async def _view(uow: UnitOfWork, claim: Claim) -> ClaimView:
         .order_by(ClaimAttachment.id)
     )
     assert company is not None and responsible is not None
+    cause = await uow.session.get(ClaimCause, claim.cause)
     return ClaimView(
         claim=claim,
         company=company,
@@ -327,6 +417,7 @@ async def _view(uow: UnitOfWork, claim: Claim) -> ClaimView:
         contact=contact,
         attachments=list(attachments),
         plan=await _plan(uow, claim.id),
+        cause_title=cause.title if cause is not None else None,
     )
 
 
@@ -387,7 +478,9 @@ async def _check_links(uow: UnitOfWork, values: dict[str, Any]) -> None:
         if deal is None or deal.company_id != company_id:
             raise InvalidInput("deal", "not_of_company")
     cause = values["cause"]
-    if await uow.session.get(ClaimCause, cause) is None:
+    # FOR SHARE on PostgreSQL: a director removing this cause meanwhile waits for this claim
+    # and then sees it counted (remove_cause locks the row FOR UPDATE).
+    if await uow.session.get(ClaimCause, cause, with_for_update={"read": True}) is None:
         await ensure_default_causes(uow)
         if await uow.session.get(ClaimCause, cause) is None:
             codes = await uow.session.scalars(select(ClaimCause.code).order_by(ClaimCause.code))
@@ -518,9 +611,11 @@ async def edit_plan(
     *,
     now: datetime | None = None,
 ) -> ClaimView:
-    """Add plan tasks (due like playbook steps, counted from now) and cancel open ones."""
-    steps = [(_plan_title(step.title), _offset(step.offset_days)) for step in add]
+    """Add plan tasks (due like playbook steps, counted from now, or at their own `due_at`)
+    and cancel open ones. Whoever sees the claim may edit its plan while it is open."""
     start = now or utcnow()
+    steps = [(_plan_title(step.title), _offset(step.offset_days)) for step in add]
+    dues = [_step_due(step.due_at, start) for step in add]
     async with uow:
         claim = await _load(uow, actor, claim_id, lock=True)
         if claim.status in CLOSED_STATUSES:
@@ -537,10 +632,34 @@ async def edit_plan(
         responsible = await uow.session.get(Manager, claim.responsible_id)
         assert responsible is not None
         tasks = _plan_tasks(claim, actor, responsible, steps, start, cap=False)
+        for task, due in zip(tasks, dues, strict=True):
+            if due is not None:
+                task.due_at = due
         uow.session.add_all(tasks)
         await uow.flush()
         for task in tasks:
             uow.audit_created(actor.id, task)
+        view = await _view(uow, claim)
+        await uow.commit()
+    return view
+
+
+async def complete_step(
+    uow: UnitOfWork, actor: Actor, claim_id: int, task_id: int, *, now: datetime | None = None
+) -> ClaimView:
+    """Mark a plan task done; pressing it twice is harmless, a cancelled one is refused."""
+    moment = now or utcnow()
+    async with uow:
+        claim = await _load(uow, actor, claim_id, lock=True)
+        if claim.status in CLOSED_STATUSES:
+            raise Conflict("claim_closed", status=claim.status)
+        task = {t.id: t for t in await _plan(uow, claim.id)}.get(task_id)
+        if task is None:
+            raise InvalidInput("task", "not_in_plan", id=task_id)
+        if task.status == TaskStatus.CANCELLED:
+            raise Conflict("task_not_open", id=task_id)
+        if task.status == TaskStatus.OPEN:
+            uow.apply(actor.id, task, status=TaskStatus.DONE.value, done_at=moment)
         view = await _view(uow, claim)
         await uow.commit()
     return view
