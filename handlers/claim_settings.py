@@ -92,11 +92,8 @@ def usage_text() -> str:
 
 
 def cause_label(code: str, title: str | None = None) -> str:
-    """A cause as users read it: a built-in one in their language until a director
-    renames it, then (like every other cause) by the title the director gave."""
-    if title is None or claims.DEFAULT_CAUSES.get(code) == title:
-        return cause_name(code, title)
-    return title
+    """A cause as users read it (notifications.claims_notify.cause_name)."""
+    return cause_name(code, title)
 
 
 def find_cause(causes: list[ClaimCause], name: str) -> ClaimCause:

@@ -98,7 +98,11 @@ def status_name(status: str) -> str:
 
 
 def cause_name(code: str, title: str | None = None) -> str:
-    return _(CAUSE_NAMES[code]) if code in CAUSE_NAMES else (title or code)
+    """A built-in cause in the reader's language until a director renames it, then (like
+    every other cause) by the title the director gave."""
+    if code in CAUSE_NAMES and title in (None, code, claims.DEFAULT_CAUSES.get(code)):
+        return _(CAUSE_NAMES[code])
+    return title or code
 
 
 def local(timezone: str, at: datetime) -> str:

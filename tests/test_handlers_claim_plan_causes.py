@@ -296,6 +296,9 @@ async def test_rename_and_remove_causes_with_buttons_in_russian(harness: Harness
     [renamed] = await h.send(message_update(DINA, "Прочее"))
     assert "• Прочее" in renamed.text and "• Другое" not in renamed.text
     assert "Причина: Прочее" in (await open_card(h, ANNA, other)).text
+    # … the claims report included
+    report = await h.send(message_update(DINA, "/report claims"))
+    assert "Прочее" in report[0].text and "Другое" not in report[0].text
 
     # removing: a used cause stays (with the count), a built-in one too, an unused one goes
     before = await written(h.db)
