@@ -27,6 +27,7 @@ from crm.access import Actor
 from crm.analytics.digest import DueDigest, build_digest, claim_digest, due_digests
 from crm.models import Claim, Company, Deal, DigestLog, Manager, Task
 from crm.models.enums import Role
+from crm.services import company_settings
 from crm.settings import get_settings
 from crm.storage import Database
 from notifications import digests
@@ -151,6 +152,15 @@ async def test_digest_figures(db: Database) -> None:
     )
     boris = await build_digest(db.uow(), w.boris, now=NOW)
     assert (boris.won_deals, boris.claims_past_sla, boris.forgotten) == (1, 0, 0)
+
+
+async def test_digest_counts_forgotten_clients_by_the_company_setting(db: Database) -> None:
+    w = await arrange(db)  # Alfa's last interaction: 68 days before NOW
+    assert (await build_digest(db.uow(), w.dina, now=NOW)).forgotten == 1
+    await company_settings.set_forgotten_days(db.uow(), w.dina, 90)
+    d = await build_digest(db.uow(), w.dina, now=NOW)
+    assert (d.forgotten_days, d.forgotten) == (90, 0)
+    assert (await build_digest(db.uow(), w.dina, now=NOW, forgotten_days=60)).forgotten == 1
 
 
 async def test_digest_text_in_both_languages(db: Database) -> None:

@@ -3,7 +3,7 @@ their timezone and the state of things now, all within their reach.
 
 - yesterday: deals won (count and amount, by `closed_at`) and deals opened;
 - the funnel in one line: open deals per stage now;
-- open tasks past due, open claims past their SLA, forgotten clients (30 days);
+- open tasks past due, open claims past their SLA, forgotten clients (the company setting, 30 days by default);
 - this month's forecast (weighted and by historical conversion) for deals expected to
   close in the current local month.
 """
@@ -24,10 +24,10 @@ from crm.analytics.scope import Period, reach
 from crm.errors import InvalidInput
 from crm.models import Claim, Company, Deal, DigestLog, Manager, Task, utcnow
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, Role, TaskStatus
+from crm.services import company_settings
 from crm.uow import UnitOfWork
 from crm.when import to_local
 
-FORGOTTEN_DAYS = 30
 CENT = Decimal("0.01")
 
 
@@ -57,8 +57,9 @@ async def build_digest(
     actor: Actor,
     *,
     now: datetime | None = None,
-    forgotten_days: int = FORGOTTEN_DAYS,
+    forgotten_days: int | None = None,
 ) -> Digest:
+    """`forgotten_days`: the company setting (crm.services.company_settings) when None."""
     moment = now or utcnow()
     today = to_local(moment, actor.timezone).date()
     yesterday = today - timedelta(days=1)
@@ -100,6 +101,8 @@ async def build_digest(
             )
         )
         past_sla = await session.scalar(claims_query)
+        if forgotten_days is None:
+            forgotten_days = await company_settings.read_forgotten_days(uow)
     silent = await forgotten.forgotten_count(uow, actor, forgotten_days, now=moment)
     outlook = await forecast_report(uow, actor)
     month_key = today.strftime("%Y-%m")
