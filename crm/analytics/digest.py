@@ -3,7 +3,8 @@ their timezone and the state of things now, all within their reach.
 
 - yesterday: deals won (count and amount, by `closed_at`) and deals opened;
 - the funnel in one line: open deals per stage now;
-- open tasks past due, open claims past their SLA, forgotten clients (the company setting, 30 days by default);
+- open tasks past due, open claims past their SLA, forgotten clients (the company
+  setting, 30 days by default);
 - this month's forecast (weighted and by historical conversion) for deals expected to
   close in the current local month.
 """
