@@ -87,7 +87,6 @@ def create_dispatcher(
     return dp
 
 
-FORGOTTEN_DAYS = 30  # a client with no interaction this long gets a task for its curator
 # Telegram allows about 30 messages/s overall. Sent at exactly 30/s, network jitter now and
 # then bunches 31 requests into one second: a 429 and a pause for every chat. A small
 # margin keeps the flow steady (bench/bench_reminders.py against a stand-in enforcing
@@ -100,7 +99,6 @@ def reminder_runtime(database: Database, bot: Bot, settings: Settings) -> Remind
         database,
         bot,
         sender=TelegramSender(bot, rate=SEND_RATE),
-        forgotten_days=FORGOTTEN_DAYS,
         timezone=settings.default_timezone,
     )
 

@@ -168,6 +168,7 @@ CONFLICTS: dict[str, str] = {
     "not_pending": N_("This discount has already been decided."),
     "own_request": N_("You set this discount yourself: another head or a director decides on it."),
     "task_closed": N_("This task is already closed."),
+    "interaction_not_planned": N_("This interaction is already done."),
     "transition": N_("This status change is not possible for the claim now."),
     "open_tasks": N_(
         "The investigation plan still has open tasks ({count}): "

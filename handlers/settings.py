@@ -1,6 +1,9 @@
 """/settings: language, timezone and digest time, with buttons or on one line.
 
 `/settings en; Europe/Berlin; 08:30` sets any of them at once (recognised by their shape).
+A director also sees "🏢 Company settings": the company-wide settings, today the number
+of days without an interaction after which a client is forgotten (the daily job gives
+its curator a task; /report forgotten counts from it). One line: `/settings forgotten; 45`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from crm.access import Actor
 from crm.models import Manager
-from crm.services import people
+from crm.models.enums import Role
+from crm.services import company_settings, people
 from crm.uow import UnitOfWork
 
 router = Router(name="settings")
@@ -49,16 +53,20 @@ TIMEZONES = (
     "UTC",
 )
 DIGEST_TIMES = ("07:00", "08:00", "09:00", "10:00", "12:00", "17:00", "18:00", "19:00")
+FORGOTTEN_CHOICES = (7, 14, 21, 30, 45, 60, 90, 180)
+FORGOTTEN_WORDS = ("forgotten", "забытые", "забытых", "забытый")
 
 
 class SettingsCb(CallbackData, prefix="st"):
     action: str  # lang | tzmenu | tz | tzother | timemenu | time | timeother | back
+    # directors: company (the company settings) | fdays (value: days) | fdother
     value: str = ""  # no ":" inside: it is the separator (times are sent as "0900")
 
 
 class SettingsForm(StatesGroup):
     timezone = State()
     digest_time = State()
+    forgotten_days = State()
 
 
 def utc_offset(zone: str) -> str:
@@ -82,14 +90,54 @@ def summary(manager: Manager) -> str:
     )
 
 
-def main_menu() -> InlineKeyboardMarkup:
+def main_menu(director: bool = False) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for code, name in LANGUAGE_NAMES.items():
         kb.button(text=name, callback_data=SettingsCb(action="lang", value=code))
     kb.button(text=_("Timezone"), callback_data=SettingsCb(action="tzmenu"))
     kb.button(text=_("Digest time"), callback_data=SettingsCb(action="timemenu"))
-    kb.adjust(2, 1, 1)
+    if director:
+        kb.button(text=_("🏢 Company settings"), callback_data=SettingsCb(action="company"))
+    kb.adjust(2, 1, 1, 1)
     return kb.as_markup()
+
+
+def menu_for(actor: Actor) -> InlineKeyboardMarkup:
+    return main_menu(actor.role is Role.DIRECTOR)
+
+
+def company_summary(days: int) -> str:
+    return "\n".join(
+        [
+            _("<b>Company settings</b>"),
+            _("A client is forgotten after {days} days without an interaction.").format(days=days),
+            _(
+                "Its curator gets a task once a day, and /report forgotten counts from it. "
+                "The setting applies to the whole company."
+            ),
+        ]
+    )
+
+
+def company_menu(days: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for value in FORGOTTEN_CHOICES:
+        kb.button(
+            text=f"✓ {value}" if value == days else str(value),
+            callback_data=SettingsCb(action="fdays", value=str(value)),
+        )
+    kb.button(text=_("Other…"), callback_data=SettingsCb(action="fdother"))
+    kb.button(text=_("« Back"), callback_data=SettingsCb(action="back"))
+    kb.adjust(4, 4, 2)
+    return kb.as_markup()
+
+
+def only_directors_text() -> str:
+    return _("Only a director can change the company settings.")
+
+
+def saved_days_text(days: int) -> str:
+    return _("Forgotten client after {days} days. Saved.").format(days=days)
 
 
 def timezone_menu() -> InlineKeyboardMarkup:
@@ -141,13 +189,34 @@ async def show_settings(
     i18n: I18n,
 ) -> None:
     await state.clear()
+    parts = [p.strip() for p in (command.args or "").split(";")]
+    word, _space, rest = parts[0].partition(" ")  # "forgotten; 45" or "forgotten 45"
+    if word.lower() in FORGOTTEN_WORDS:
+        await forgotten_on_one_line(message, uow, actor, [rest.strip(), *parts[1:]])
+        return
     if command.args:
         manager = await people.update_settings(uow, actor, **parse_line(command.args))
         with i18n.use_locale(manager.language):
             await message.answer(_("Saved.") + "\n\n" + summary(manager))
         return
     manager = await people.profile(uow, actor)
-    await message.answer(summary(manager), reply_markup=main_menu())
+    await message.answer(summary(manager), reply_markup=menu_for(actor))
+
+
+async def forgotten_on_one_line(
+    message: Message, uow: UnitOfWork, actor: Actor, values: list[str]
+) -> None:
+    """`/settings forgotten; 45` sets it; `/settings forgotten` shows it with buttons."""
+    if actor.role is not Role.DIRECTOR:
+        await message.answer(only_directors_text())
+        return
+    value = next((v for v in values if v), "")
+    if not value:
+        days = await company_settings.forgotten_days(uow)
+        await message.answer(company_summary(days), reply_markup=company_menu(days))
+        return
+    days = await company_settings.set_forgotten_days(uow, actor, value)
+    await message.answer(saved_days_text(days) + "\n\n" + company_summary(days))
 
 
 async def _show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
@@ -161,7 +230,7 @@ async def set_language(
 ) -> None:
     manager = await people.update_settings(uow, actor, language=callback_data.value)
     with i18n.use_locale(manager.language):
-        await _show(callback, summary(manager), main_menu())
+        await _show(callback, summary(manager), menu_for(actor))
         await callback.answer(
             _("Language: {language}. Saved.").format(language=LANGUAGE_NAMES[manager.language])
         )
@@ -182,7 +251,7 @@ async def choose_time(callback: CallbackQuery) -> None:
 @router.callback_query(SettingsCb.filter(F.action == "back"))
 async def back(callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
     await state.clear()
-    await _show(callback, summary(await people.profile(uow, actor)), main_menu())
+    await _show(callback, summary(await people.profile(uow, actor)), menu_for(actor))
     await callback.answer()
 
 
@@ -191,7 +260,7 @@ async def set_timezone(
     callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     manager = await people.update_settings(uow, actor, timezone=callback_data.value)
-    await _show(callback, summary(manager), main_menu())
+    await _show(callback, summary(manager), menu_for(actor))
     await callback.answer(_("Timezone: {timezone}. Saved.").format(timezone=manager.timezone))
 
 
@@ -201,7 +270,7 @@ async def set_time(
 ) -> None:
     value = callback_data.value
     manager = await people.update_settings(uow, actor, digest_time=f"{value[:2]}:{value[2:]}")
-    await _show(callback, summary(manager), main_menu())
+    await _show(callback, summary(manager), menu_for(actor))
     await callback.answer(
         _("Daily digest at {time}. Saved.").format(time=manager.digest_time.strftime("%H:%M"))
     )
@@ -236,7 +305,7 @@ async def typed_timezone(
         _("Timezone: {timezone}. Saved.").format(timezone=manager.timezone)
         + "\n\n"
         + summary(manager),
-        reply_markup=main_menu(),
+        reply_markup=menu_for(actor),
     )
 
 
@@ -248,5 +317,63 @@ async def typed_time(message: Message, uow: UnitOfWork, actor: Actor, state: FSM
         _("Daily digest at {time}. Saved.").format(time=manager.digest_time.strftime("%H:%M"))
         + "\n\n"
         + summary(manager),
-        reply_markup=main_menu(),
+        reply_markup=menu_for(actor),
+    )
+
+
+# --- company settings (directors) -----------------------------------------------------------
+
+
+@router.callback_query(SettingsCb.filter(F.action == "company"))
+async def company_screen(
+    callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext
+) -> None:
+    if actor.role is not Role.DIRECTOR:
+        await callback.answer(only_directors_text(), show_alert=True)
+        return
+    await state.clear()
+    days = await company_settings.forgotten_days(uow)
+    await _show(callback, company_summary(days), company_menu(days))
+    await callback.answer()
+
+
+@router.callback_query(SettingsCb.filter(F.action == "fdays"))
+async def set_forgotten_days(
+    callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    if actor.role is not Role.DIRECTOR:
+        await callback.answer(only_directors_text(), show_alert=True)
+        return
+    days = await company_settings.set_forgotten_days(uow, actor, callback_data.value)
+    await _show(callback, company_summary(days), company_menu(days))
+    await callback.answer(saved_days_text(days))
+
+
+@router.callback_query(SettingsCb.filter(F.action == "fdother"))
+async def ask_forgotten_days(callback: CallbackQuery, actor: Actor, state: FSMContext) -> None:
+    if actor.role is not Role.DIRECTOR:
+        await callback.answer(only_directors_text(), show_alert=True)
+        return
+    await state.set_state(SettingsForm.forgotten_days)
+    if callback.message is not None:
+        await callback.message.answer(
+            _(
+                "After how many days without an interaction is a client forgotten? "
+                "Send a number from {min} to {max}."
+            ).format(
+                min=company_settings.FORGOTTEN_MIN_DAYS, max=company_settings.FORGOTTEN_MAX_DAYS
+            )
+        )
+    await callback.answer()
+
+
+@router.message(SettingsForm.forgotten_days, F.text, ~F.text.startswith("/"))
+async def typed_forgotten_days(
+    message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
+) -> None:
+    # a bad number raises InvalidInput: the error handler says why, the dialog waits for another
+    days = await company_settings.set_forgotten_days(uow, actor, message.text or "")
+    await state.clear()
+    await message.answer(
+        saved_days_text(days) + "\n\n" + company_summary(days), reply_markup=company_menu(days)
     )

@@ -10,7 +10,8 @@
   one claimer wins), then the sender sends it with Done / Snooze 15 min / Snooze 1 h /
   Tomorrow buttons. A send given up on hands the claim back for the next sweep; a
   user who blocked the bot is marked `bot_blocked` and skipped.
-- Once a day at `forgotten_at` (in `timezone`) the forgotten-client tasks are made.
+- Once a day at `forgotten_at` (in `timezone`) the forgotten-client tasks are made; the
+  number of days is the company setting (crm/services/company_settings.py), read each run.
 
 `ReminderRuntime` puts it together with the leader election so that one process per
 database runs it; `health()` reports for /healthz, `chatcrm status` and /status.
@@ -38,7 +39,7 @@ from crm import when
 from crm.access import Actor
 from crm.errors import InvalidInput
 from crm.models import Manager, Task, utcnow
-from crm.services import tasks
+from crm.services import company_settings, tasks
 from crm.services.tasks import Delivery
 from crm.storage import Database
 from crm.uow import UnitOfWork
@@ -187,7 +188,7 @@ class ReminderScheduler:
         sweep_seconds: float = 30.0,
         horizon: timedelta = timedelta(hours=1),
         batch: int = 500,
-        forgotten_days: int = 30,
+        forgotten_days: int | None = None,  # None: the company setting, read on every run
         forgotten_at: time = time(9, 0),
         timezone: str = "Europe/Moscow",
     ) -> None:
@@ -365,9 +366,10 @@ class ReminderScheduler:
         return result
 
     async def forgotten_clients(self) -> int:
-        made = await tasks.create_forgotten_client_tasks(
-            self.db.uow(), self.clock(), self.forgotten_days
-        )
+        days = self.forgotten_days
+        if days is None:  # a director may have changed it since the last run
+            days = await company_settings.forgotten_days(self.db.uow())
+        made = await tasks.create_forgotten_client_tasks(self.db.uow(), self.clock(), days)
         if made:
             await self.sweep()
         return made
@@ -404,7 +406,7 @@ class Health:
 class ReminderRuntime:
     """The sender, the scheduler and the election, as the bot's startup hook uses them:
 
-    runtime = ReminderRuntime(db, bot, forgotten_days=settings...)
+    runtime = ReminderRuntime(db, bot, timezone=settings.default_timezone)
     await runtime.start()      # in the dispatcher's startup hook (a loop is running)
     ...
     await runtime.stop()       # in the shutdown hook

@@ -2,6 +2,7 @@
 
 Silence is counted from `Company.last_interaction_at`, or `created_at` for a client never
 contacted (as the forgotten-client tasks do); lost clients are left out. Scoped by curator.
+N left out (None): the company setting, as the daily forgotten-client job uses it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from crm.analytics.scope import reach
 from crm.errors import InvalidInput
 from crm.models import Company, Manager, utcnow
 from crm.models.enums import CompanyStage
+from crm.services.company_settings import read_forgotten_days
 from crm.uow import UnitOfWork
 
 
@@ -48,10 +50,13 @@ def _where(actor: Actor, cutoff: datetime) -> tuple:  # type: ignore[type-arg]
 
 
 async def forgotten_count(
-    uow: UnitOfWork, actor: Actor, days: int = 30, *, now: datetime | None = None
+    uow: UnitOfWork, actor: Actor, days: int | None = None, *, now: datetime | None = None
 ) -> int:
-    cutoff = (now or utcnow()) - timedelta(days=days)
+    moment = now or utcnow()
     async with uow.read_only():
+        if days is None:
+            days = await read_forgotten_days(uow)
+        cutoff = moment - timedelta(days=days)
         return int(
             await uow.session.scalar(select(func.count(Company.id)).where(*_where(actor, cutoff)))
             or 0
@@ -59,17 +64,23 @@ async def forgotten_count(
 
 
 async def forgotten_report(
-    uow: UnitOfWork, actor: Actor, days: int = 30, *, top: int = 10, now: datetime | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    days: int | None = None,
+    *,
+    top: int = 10,
+    now: datetime | None = None,
 ) -> ForgottenReport:
-    if not 1 <= days <= 3650:
+    if days is not None and not 1 <= days <= 3650:
         raise InvalidInput("days", "out_of_range", min=1, max=3650)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     moment = now or utcnow()
-    cutoff = moment - timedelta(days=days)
     silent_since = func.coalesce(Company.last_interaction_at, Company.created_at)
-    where = _where(actor, cutoff)
     async with uow.read_only():
+        if days is None:
+            days = await read_forgotten_days(uow)
+        where = _where(actor, moment - timedelta(days=days))
         count = await uow.session.scalar(select(func.count(Company.id)).where(*where))
         rows = list(
             await uow.session.execute(

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from crm import validation
 from crm.access import Actor, visible_owner
-from crm.errors import AccessDenied, InvalidInput
+from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import Company, Deal, Interaction, utcnow
 from crm.models.enums import Direction, InteractionKind, InteractionStatus
 from crm.services import companies, contacts
@@ -126,6 +126,30 @@ async def log(uow: UnitOfWork, actor: Actor, data: InteractionInput) -> Interact
     return interaction
 
 
+async def _visible(uow: UnitOfWork, actor: Actor, interaction_id: int) -> Interaction:
+    """The interaction if the actor may see whoever logged it; else AccessDenied, as if
+    it did not exist."""
+    interaction = await uow.session.scalar(
+        select(Interaction).where(
+            Interaction.id == interaction_id, visible_owner(actor, Interaction.manager_id)
+        )
+    )
+    if interaction is None:
+        raise AccessDenied("interaction")
+    return interaction
+
+
+def _require_planned(interaction: Interaction) -> None:
+    if interaction.status != InteractionStatus.PLANNED.value:
+        raise Conflict("interaction_not_planned")
+
+
+async def get(uow: UnitOfWork, actor: Actor, interaction_id: int) -> Interaction:
+    """One interaction, to show it or its card; someone else's raises AccessDenied."""
+    async with uow.read_only():
+        return await _visible(uow, actor, interaction_id)
+
+
 async def complete(
     uow: UnitOfWork,
     actor: Actor,
@@ -133,20 +157,17 @@ async def complete(
     summary: str | None = None,
     occurred_at: datetime | None = None,
 ) -> Interaction:
-    """Mark a planned interaction done (at the time given, else the planned time if past)."""
+    """Mark a planned interaction done (at the time given, else the planned time if past).
+
+    One already done raises Conflict("interaction_not_planned") and changes nothing."""
     now = utcnow()
     when = None if occurred_at is None else aware("occurred_at", occurred_at)
     if when is not None and when > now + FUTURE_TOLERANCE:
         raise InvalidInput("occurred_at", "in_future")
     text = validation.optional_text("summary", summary, validation.TEXT_MAX)
     async with uow:
-        interaction = await uow.session.scalar(
-            select(Interaction).where(
-                Interaction.id == interaction_id, visible_owner(actor, Interaction.manager_id)
-            )
-        )
-        if interaction is None:
-            raise AccessDenied("interaction")
+        interaction = await _visible(uow, actor, interaction_id)
+        _require_planned(interaction)
         values: dict[str, object] = {
             "status": InteractionStatus.DONE.value,
             "occurred_at": when or min(interaction.occurred_at, now),
@@ -155,6 +176,28 @@ async def complete(
             values["summary"] = text
         if uow.apply(actor.id, interaction, **values):
             await _touch_company(uow, interaction.company_id, interaction.occurred_at)
+        await uow.commit()
+    return interaction
+
+
+async def reschedule(
+    uow: UnitOfWork,
+    actor: Actor,
+    interaction_id: int,
+    at: datetime,
+    *,
+    now: datetime | None = None,
+) -> Interaction:
+    """Move a planned interaction to another time (not in the past); audited.
+
+    Someone else's raises AccessDenied, one already done Conflict; nothing is written."""
+    moment = aware("when", at)
+    if moment < (now or utcnow()):
+        raise InvalidInput("when", "past", at=moment)
+    async with uow:
+        interaction = await _visible(uow, actor, interaction_id)
+        _require_planned(interaction)
+        uow.apply(actor.id, interaction, occurred_at=moment)
         await uow.commit()
     return interaction
 
