@@ -84,6 +84,10 @@ class EventForm(StatesGroup):
     place = State()
 
 
+class EventCompanyForm(StatesGroup):
+    name = State()  # the "By company" list is open: a typed text looks the company up
+
+
 # --- texts ------------------------------------------------------------------------------
 
 
@@ -189,6 +193,16 @@ async def events_page(uow: UnitOfWork, actor: Actor, offset: int) -> tuple[str, 
     pager = pager_row(EventCb, offset, total, action="list")
     if pager:
         kb.row(*pager)
+    recent = await events.list_recent(uow, actor) if offset == 0 else []
+    if recent:
+        lines.append(_("Recently held: open one to mark who came."))
+        for event in recent:
+            kb.row(
+                button(
+                    f"✅ {local_time(actor, event.starts_at)} · {short(event.title, BUTTON_TITLE)}",
+                    EventCb(action="open", event_id=event.id),
+                )
+            )
     kb.row(button(_("➕ New event"), EventCb(action="new")))
     return "\n".join(lines), kb.as_markup()
 
@@ -477,8 +491,13 @@ def segment_prompt(view: EventView) -> str:
 
 @router.callback_query(EventCb.filter(F.action == "add"))
 async def add_menu(
-    callback: CallbackQuery, callback_data: EventCb, uow: UnitOfWork, actor: Actor
+    callback: CallbackQuery,
+    callback_data: EventCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
 ) -> None:
+    await leave_company_search(state)
     view = await events.get(uow, actor, callback_data.event_id)
     await show(callback, segment_prompt(view), segment_markup(view.event.id))
     await callback.answer()
@@ -508,32 +527,70 @@ async def choose_value(
     await callback.answer()
 
 
-@router.callback_query(EventCb.filter(F.action == "cos"))
-async def choose_company(
-    callback: CallbackQuery, callback_data: EventCb, uow: UnitOfWork, actor: Actor
-) -> None:
-    view = await events.get(uow, actor, callback_data.event_id)
-    offset = max(0, callback_data.offset)
-    rows, total = await events.segment_companies(uow, actor, offset=offset, limit=PAGE)
+def companies_markup(
+    event_id: int, rows: list[tuple[int, str]], pager: list[Any] | None
+) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for company_id, name in rows:
         kb.row(
             button(
                 short(name, BUTTON_TITLE),
-                EventCb(action="seg", event_id=view.event.id, value=f"co.{company_id}"),
+                EventCb(action="seg", event_id=event_id, value=f"co.{company_id}"),
             )
         )
-    pager = pager_row(EventCb, offset, total, action="cos", event_id=view.event.id)
     if pager:
         kb.row(*pager)
-    kb.row(button(_("« Back"), EventCb(action="add", event_id=view.event.id)))
-    text = (
-        _("Choose the company:")
-        if total
-        else _("None of your companies has a contact with an email.")
-    )
-    await show(callback, text, kb.as_markup())
+    kb.row(button(_("« Back"), EventCb(action="add", event_id=event_id)))
+    return kb.as_markup()
+
+
+async def leave_company_search(state: FSMContext) -> None:
+    if await state.get_state() == EventCompanyForm.name.state:
+        await state.clear()
+
+
+@router.callback_query(EventCb.filter(F.action == "cos"))
+async def choose_company(
+    callback: CallbackQuery,
+    callback_data: EventCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    view = await events.get(uow, actor, callback_data.event_id)
+    offset = max(0, callback_data.offset)
+    rows, total = await events.segment_companies(uow, actor, offset=offset, limit=PAGE)
+    pager = pager_row(EventCb, offset, total, action="cos", event_id=view.event.id)
+    if total:
+        text = _("Choose the company, or type a part of its name:")
+        await state.set_state(EventCompanyForm.name)
+        await state.set_data({"event_id": view.event.id})
+    else:
+        text = _("None of your companies has a contact with an email.")
+    await show(callback, text, companies_markup(view.event.id, rows, pager))
     await callback.answer()
+
+
+@router.message(EventCompanyForm.name, F.text, ~F.text.startswith("/"))
+async def typed_company(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
+    event_id = int((await state.get_data()).get("event_id", 0))
+    typed = (message.text or "").strip()
+    view = await events.get(uow, actor, event_id)
+    rows, total = await events.segment_companies(uow, actor, limit=PAGE, name=typed)
+    quoted = h(short(typed, 100))
+    if not total:
+        text = _(
+            "None of your companies with an email is called like “{text}”. "
+            "Type another part of the name."
+        ).format(text=quoted)
+    elif total > len(rows):
+        text = _(
+            "Found {count} for “{text}”, here are the first {shown}: choose one, "
+            "or type more of the name."
+        ).format(count=total, text=quoted, shown=len(rows))
+    else:
+        text = _("Found for “{text}”: choose the company.").format(text=quoted)
+    await message.answer(text, reply_markup=companies_markup(view.event.id, rows, None))
 
 
 async def segment_of(uow: UnitOfWork, actor: Actor, value: str) -> Segment:
@@ -554,8 +611,13 @@ async def segment_of(uow: UnitOfWork, actor: Actor, value: str) -> Segment:
 
 @router.callback_query(EventCb.filter(F.action == "seg"))
 async def add_segment(
-    callback: CallbackQuery, callback_data: EventCb, uow: UnitOfWork, actor: Actor
+    callback: CallbackQuery,
+    callback_data: EventCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
 ) -> None:
+    await leave_company_search(state)
     segment = await segment_of(uow, actor, callback_data.value)
     try:
         result = await events.add_invitees(uow, actor, callback_data.event_id, segment)

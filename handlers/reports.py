@@ -47,7 +47,6 @@ from notifications.digests import digest_chart, digest_text
 router = Router(name="reports")
 
 NAME_WIDTH = 18
-FORGOTTEN_DAYS = 30
 
 
 class ReportCb(CallbackData, prefix="rp"):
@@ -88,6 +87,16 @@ METRIC_WORDS = {
     "количество": AbcMetric.COUNT,
 }
 ALIASES = {"abcxyz": "matrix", "abc×xyz": "matrix", "abc-xyz": "matrix"}
+# the usual inquiry sources (free text in the database); any other is shown as written
+SOURCE_NAMES: dict[str, str] = {
+    "website": N_("Website"),
+    "phone": N_("Phone"),
+    "email": N_("Email"),
+    "exhibition": N_("Exhibition"),
+    "referral": N_("Referral"),
+    "telegram": N_("Telegram"),
+    "cold_call": N_("Cold call"),
+}
 
 
 # ------------------------------------------------------------------ formatting
@@ -128,12 +137,23 @@ def heading(kind: str, extra: str, period: str) -> str:
 
 
 def nothing_yet(kind: str) -> Rendered:
+    if kind == "claims":
+        return Rendered(
+            _("{report}: no claims in this period yet. File one with /claim.").format(
+                report=report_title(kind)
+            )
+        )
     return Rendered(
         _(
             "{report}: no data yet for this period. "
             "It fills in as sales, deals and clients are added."
         ).format(report=report_title(kind))
     )
+
+
+def source_name(source: str) -> str:
+    msgid = SOURCE_NAMES.get(source.strip().lower())
+    return _(msgid) if msgid else source
 
 
 def stage_name(stage: str) -> str:
@@ -409,7 +429,7 @@ async def inquiries_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered
                 [[_("Source"), _("Inquiries"), _("Deals"), _("Conv."), _("Wins")]]
                 + [
                     [
-                        short(s.source, 14),
+                        short(source_name(s.source), 16),
                         str(s.inquiries),
                         str(s.deals),
                         pct(s.conversion),
@@ -424,7 +444,7 @@ async def inquiries_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered
     chart = partial(
         charts.bar_chart,
         report_title("inquiries"),
-        [short(s.source, 12) for s in r.sources],
+        [short(source_name(s.source), 12) for s in r.sources],
         {
             _("Inquiries"): [s.inquiries for s in r.sources],
             _("Deals"): [s.deals for s in r.sources],
@@ -435,12 +455,13 @@ async def inquiries_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered
 
 
 async def forgotten_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
-    days = FORGOTTEN_DAYS
+    days: int | None = None  # no N given: the company setting (a director's /settings)
     if option:
         if not option.isdigit():
             raise InvalidInput("days", "not_a_number")
         days = int(option)
     r = await forgotten.forgotten_report(uow, actor, days, top=15)
+    days = r.days
     if r.empty:
         return Rendered(
             _("No forgotten clients: everyone was contacted in the last {days} days.").format(
@@ -465,8 +486,12 @@ async def forgotten_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered
                 ],
                 (False, False, True),
             ),
-            _("* never contacted: days since the client was added."),
         ]
+        + (
+            [_("* never contacted: days since the client was added.")]
+            if any(c.never_contacted for c in r.clients)
+            else []
+        )
     )
     chart = partial(
         charts.bar_chart,
@@ -543,10 +568,20 @@ REPORTS: dict[str, Callable[[UnitOfWork, Actor, str], Awaitable[Rendered]]] = {
 
 
 def menu_markup(actor: Actor) -> InlineKeyboardMarkup:
-    kinds = [k for k in REPORTS if k not in LEADERS_ONLY or actor.role is not Role.MANAGER]
+    kinds = [k for k in REPORTS if may_see(actor, k)]
     buttons = [button(report_title(k), ReportCb(kind=k)) for k in kinds]
     return InlineKeyboardMarkup(
         inline_keyboard=[buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    )
+
+
+def may_see(actor: Actor, kind: str) -> bool:
+    return kind not in LEADERS_ONLY or actor.role is not Role.MANAGER
+
+
+def leaders_only_text(kind: str) -> str:
+    return _("The report “{report}” is for heads and directors. Choose another one:").format(
+        report=report_title(kind)
     )
 
 
@@ -582,6 +617,9 @@ async def report_command(
     if kind not in REPORTS:
         await message.answer(usage_text(), reply_markup=menu_markup(actor))
         return
+    if not may_see(actor, kind):
+        await message.answer(leaders_only_text(kind), reply_markup=menu_markup(actor))
+        return
     await send_report(message, uow, actor, kind, args[1] if len(args) > 1 else "")
 
 
@@ -592,6 +630,9 @@ async def report_pressed(
     await query.answer()
     if callback_data.kind not in REPORTS or not isinstance(query.message, Message):
         return
+    if not may_see(actor, callback_data.kind):
+        await query.message.answer(leaders_only_text(callback_data.kind))
+        return
     await send_report(query.message, uow, actor, callback_data.kind, callback_data.option)
 
 
@@ -601,6 +642,14 @@ async def report_pressed(
 @router.message(Command("digest"))
 async def digest_command(message: Message, uow: UnitOfWork, actor: Actor) -> None:
     """The daily digest, now."""
+    if actor.role is Role.MANAGER:
+        await message.answer(
+            _(
+                "The daily digest is for heads and directors. "
+                "Your day is in /today, your open tasks in /tasks."
+            )
+        )
+        return
     require_role(actor, Role.HEAD, Role.DIRECTOR, entity="report")
     digest = await build_digest(uow, actor)
     await message.answer(digest_text(digest))

@@ -3,6 +3,9 @@
 `/remind when; text` sets a reminder at once; `/remind` alone (or the Remind button of a
 company, contact or deal card) asks when (quick buttons or typed), then what. A time that
 cannot be understood, is past or could mean two moments is asked back, never guessed.
+
+Each planned interaction in /today has buttons: ✅ Done (marks it done), 🗓 Move (asks
+when, in words as /remind does) and the card of its company, contact or deal.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from babel.dates import format_date
 
 from crm import when
 from crm.access import Actor
-from crm.errors import InvalidInput
-from crm.models import Task, utcnow
-from crm.models.enums import TaskStatus
-from crm.services import companies, contacts, deals, tasks
+from crm.errors import Conflict, InvalidInput
+from crm.models import Interaction, Task, utcnow
+from crm.models.enums import InteractionStatus, TaskStatus
+from crm.services import companies, contacts, deals, interactions, tasks
 from crm.services.tasks import Agenda, InteractionLine, TaskInput, TaskLine
 from crm.uow import UnitOfWork
 from handlers import find
@@ -40,6 +43,22 @@ LINK_OF_KIND = {find.COMPANY: "company_id", find.CONTACT: "contact_id", find.DEA
 class RemindForm(StatesGroup):
     when = State()
     text = State()
+
+
+class MoveForm(StatesGroup):
+    when = State()  # data: interaction_id
+
+
+class PlannedCb(CallbackData, prefix="pi"):
+    """The buttons of a planned interaction in /today."""
+
+    action: str  # done | move | open
+    id: int
+
+
+class MoveWhenCb(CallbackData, prefix="pim"):
+    action: str  # at | cancel
+    at: int = 0  # "at": the chosen moment, seconds since the epoch (UTC)
 
 
 class RemindWhenCb(CallbackData, prefix="rw"):
@@ -386,6 +405,8 @@ def task_text(actor: Actor, line: TaskLine) -> str:
         lines.append(_("Client: {company}").format(company=h(line.company_name)))
     if line.deal_title:
         lines.append(_("Deal: {deal}").format(deal=h(line.deal_title)))
+    if line.event_title:
+        lines.append(_("Event: {title}").format(title=h(line.event_title)))
     return "\n".join(lines)
 
 
@@ -449,6 +470,8 @@ async def reminder_button(
 def _task_line(actor: Actor, line: TaskLine, with_date: bool) -> str:
     text = f"{local_time(actor, line.task.due_at, with_date)} {h(_short(line.task.title, 80))}"
     where = line.deal_title or line.company_name
+    if not where and line.event_title:
+        where = "📅 " + line.event_title
     return text + (f" · {h(_short(where, 40))}" if where else "")
 
 
@@ -458,6 +481,22 @@ def _planned_line(actor: Actor, line: InteractionLine) -> str:
     who = ", ".join(h(_short(n, 40)) for n in (line.company_name, line.contact_name) if n)
     text = f"{local_time(actor, item.occurred_at, False)} {icon} {who}"
     return text + (f" — {h(_short(item.summary, 60))}" if item.summary else "")
+
+
+def _planned_row(number: int, interaction_id: int) -> list[InlineKeyboardButton]:
+    return [
+        _button(
+            _("✅ {number}. Done").format(number=number),
+            PlannedCb(action="done", id=interaction_id),
+        ),
+        _button(
+            _("🗓 {number}. Move").format(number=number), PlannedCb(action="move", id=interaction_id)
+        ),
+        _button(
+            _("📇 {number}. Open card").format(number=number),
+            PlannedCb(action="open", id=interaction_id),
+        ),
+    ]
 
 
 def _more(shown: int, total: int) -> list[str]:
@@ -488,12 +527,15 @@ def render_today(actor: Actor, agenda: Agenda) -> tuple[str, InlineKeyboardMarku
 
     task_section(_("<b>Overdue ({count})</b>"), "overdue", agenda.overdue, True)
     task_section(_("<b>Due today ({count})</b>"), "due_today", agenda.due_today, False)
+    task_rows = len(rows)
     if totals.get("planned"):
         shown_planned = agenda.planned[:TODAY_SHOWN]
         lines.extend(
             ["", _("<b>Planned interactions ({count})</b>").format(count=totals["planned"])]
         )
-        lines.extend(f" • {_planned_line(actor, p)}" for p in shown_planned)
+        for number, planned in enumerate(shown_planned, len(rows) + 1):
+            lines.append(f"{number}. {_planned_line(actor, planned)}")
+            rows.append(_planned_row(number, planned.interaction.id))
         lines.extend(_more(len(shown_planned), totals["planned"]))
     if totals.get("stale_deals"):
         shown_deals = agenda.stale_deals[:TODAY_SHOWN]
@@ -522,7 +564,7 @@ def render_today(actor: Actor, agenda: Agenda) -> tuple[str, InlineKeyboardMarku
         lines.extend(_more(len(shown_deals), totals["stale_deals"]))
     if not any(totals.values()):
         lines.extend(["", _("Nothing for today. Set a reminder with /remind.")])
-    if totals.get("overdue", 0) + totals.get("due_today", 0) > len(rows):
+    if totals.get("overdue", 0) + totals.get("due_today", 0) > task_rows:
         rows.append([_button(_("All open tasks"), TaskCb(action="page"))])
     return "\n".join(lines), _markup(rows)
 
@@ -532,6 +574,206 @@ async def today(message: Message, uow: UnitOfWork, actor: Actor, state: FSMConte
     await state.clear()
     text, keyboard = render_today(actor, await tasks.agenda(uow, actor))
     await message.answer(text, reply_markup=keyboard)
+
+
+# --- the buttons of a planned interaction in /today ----------------------------------------
+
+
+def not_planned_text() -> str:
+    return _("This interaction is already done.")
+
+
+def _interaction_title(item: Interaction) -> str:
+    return _short(item.summary, 100) if item.summary else find.KIND_ICONS.get(item.kind, "•")
+
+
+@router.callback_query(PlannedCb.filter(F.action == "done"))
+async def planned_done(
+    callback: CallbackQuery, callback_data: PlannedCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    try:
+        item = await interactions.complete(uow, actor, callback_data.id)
+    except Conflict:
+        await callback.answer(not_planned_text(), show_alert=True)
+        return
+    text, keyboard = render_today(actor, await tasks.agenda(uow, actor))
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(text, reply_markup=keyboard)
+    await callback.answer(_("Done: {title}").format(title=_interaction_title(item)))
+
+
+@router.callback_query(PlannedCb.filter(F.action == "open"))
+async def planned_card(
+    callback: CallbackQuery, callback_data: PlannedCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    item = await interactions.get(uow, actor, callback_data.id)
+    if item.company_id:
+        kind, record_id = find.COMPANY, item.company_id
+    elif item.contact_id:
+        kind, record_id = find.CONTACT, item.contact_id
+    elif item.deal_id:
+        kind, record_id = find.DEAL, item.deal_id
+    else:  # every interaction names one of them; kept for safety
+        await callback.answer(_("Not found, or you have no access to it."), show_alert=True)
+        return
+    text, keyboard = await find.card_view(uow, actor, kind, record_id)
+    if isinstance(callback.message, Message):
+        await callback.message.answer(text, reply_markup=keyboard)
+    await callback.answer()
+
+
+def _what(item: Interaction) -> str:
+    """🤝 and the summary (escaped), as the line of /today shows the interaction."""
+    icon = find.KIND_ICONS.get(item.kind, "•")
+    return f"{icon} {h(_short(item.summary, 80))}" if item.summary else icon
+
+
+def ask_move_text(actor: Actor, item: Interaction) -> str:
+    return "\n".join(
+        [
+            _("🗓 Move {what}, now {time}. To when?").format(
+                what=_what(item), time=resolved(actor, item.occurred_at)
+            ),
+            examples(),
+        ]
+    )
+
+
+def move_keyboard(
+    actor: Actor, item: Interaction | None = None, now: datetime | None = None
+) -> InlineKeyboardMarkup | None:
+    rows: list[list[InlineKeyboardButton]] = []
+    if item is not None:
+        # the same local time tomorrow: the usual move of a call or a meeting
+        local = when.to_local(item.occurred_at, actor.timezone)
+        today = when.to_local(now or utcnow(), actor.timezone).date()
+        naive = datetime.combine(today + timedelta(days=1), local.time().replace(tzinfo=None))
+        try:
+            tomorrow = when.localise(naive, when.zone_of(actor.timezone))
+        except InvalidInput:  # a time DST makes double or missing: typed instead
+            tomorrow = None
+        if tomorrow is not None:
+            rows.append(
+                [
+                    _button(
+                        _("Tomorrow {time}").format(time=f"{local:%H:%M}"),
+                        MoveWhenCb(action="at", at=int(tomorrow.timestamp())),
+                    )
+                ]
+            )
+    rows.append([_button(_("✖ Cancel"), MoveWhenCb(action="cancel"))])
+    return _markup(rows)
+
+
+def ask_move_again(
+    actor: Actor, err: InvalidInput, typed: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The polite question back for a new time that cannot be taken as it is."""
+    if err.reason == "ambiguous" and err.params.get("options"):
+        rows = [
+            [_button(resolved(actor, option), MoveWhenCb(action="at", at=int(option.timestamp())))]
+            for option in err.params["options"]
+        ]
+        rows.append([_button(_("✖ Cancel"), MoveWhenCb(action="cancel"))])
+        text = _("“{text}” can mean more than one time. Which one?").format(text=h(typed))
+        return text, _markup(rows)
+    if err.reason == "past":
+        at = err.params.get("at")
+        text = (
+            _("{time} has already passed. To when should it move?").format(time=resolved(actor, at))
+            if isinstance(at, datetime)
+            else _("This time has already passed. To when should it move?")
+        )
+    else:
+        text = _("I could not understand “{text}” as a date and time.").format(
+            text=h(_short(typed, 100))
+        )
+    return text + "\n" + examples(), move_keyboard(actor)
+
+
+@router.callback_query(PlannedCb.filter(F.action == "move"))
+async def planned_move(
+    callback: CallbackQuery,
+    callback_data: PlannedCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    item = await interactions.get(uow, actor, callback_data.id)
+    if item.status != InteractionStatus.PLANNED.value:
+        await callback.answer(not_planned_text(), show_alert=True)
+        return
+    await state.clear()
+    await state.set_state(MoveForm.when)
+    await state.update_data(interaction_id=item.id)
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            ask_move_text(actor, item), reply_markup=move_keyboard(actor, item)
+        )
+    await callback.answer()
+
+
+async def _move_to(
+    event: Message | CallbackQuery,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    at: datetime,
+    typed: str = "",
+) -> None:
+    data = await state.get_data()
+    try:
+        item = await interactions.reschedule(uow, actor, int(data["interaction_id"]), at)
+    except InvalidInput as err:
+        if err.field != "when":
+            raise
+        await answer(event, *ask_move_again(actor, err, typed))
+        return
+    except Conflict:
+        await state.clear()
+        await answer(event, not_planned_text())
+        return
+    await state.clear()
+    await answer(
+        event,
+        _("🗓 Moved to {time}: {what}").format(
+            time=resolved(actor, item.occurred_at), what=_what(item)
+        ),
+    )
+
+
+@router.message(MoveForm.when, F.text, ~F.text.startswith("/"))
+async def typed_move_when(
+    message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
+) -> None:
+    typed = message.text or ""
+    try:
+        at = when.parse_when(typed, actor.timezone, utcnow())
+    except InvalidInput as err:
+        text, keyboard = ask_move_again(actor, err, typed)
+        await message.answer(text, reply_markup=keyboard)
+        return
+    await _move_to(message, uow, actor, state, at, typed)
+
+
+@router.callback_query(MoveWhenCb.filter())
+async def chosen_move_time(
+    callback: CallbackQuery,
+    callback_data: MoveWhenCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    if await state.get_state() != MoveForm.when.state:
+        await callback.answer(_("This dialog is over. Press 🗓 in /today again."), show_alert=True)
+        return
+    if callback_data.action == "cancel":
+        await state.clear()
+        await answer(callback, cancel_text())
+        return
+    if callback_data.action != "at":
+        raise InvalidInput("action", "unknown_value", allowed=["at", "cancel"])
+    await _move_to(callback, uow, actor, state, datetime.fromtimestamp(callback_data.at, UTC))
 
 
 def render_list(

@@ -11,7 +11,9 @@ with their numbers in the file and the reasons.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -37,7 +39,9 @@ from crm.errors import AccessDenied, InvalidInput
 from crm.services import exports, imports
 from crm.services.imports import ImportReport, Rejected
 from crm.uow import UnitOfWork
+from handlers import find, reports
 from handlers.ui import button, cancel_text, h
+from notifications import claims_notify
 
 router = Router(name="transfer")
 
@@ -68,6 +72,27 @@ SHEET_WORDS = (
     N_("Text"), N_("Cause"), N_("Priority"), N_("Responsible"), N_("Compensation"),
     N_("Resolved"),
 )  # fmt: skip
+# the words for the codes stored in some columns of the workbook
+DECISION_ROLES: dict[str, str] = {
+    "decision_maker": N_("decision maker"),
+    "influencer": N_("influencer"),
+    "user": N_("user"),
+    "gatekeeper": N_("gatekeeper"),
+}
+INTERACTION_STATUSES: dict[str, str] = {"planned": N_("planned"), "done": N_("took place")}
+TASK_STATUSES: dict[str, str] = {
+    "open": N_("to do"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
+}
+TASK_KINDS: dict[str, str] = {
+    "manual": N_("reminder"),
+    "forgotten_client": N_("forgotten client"),
+    "deal_plan": N_("deal plan"),
+    "claim_plan": N_("claim plan"),
+    "event_plan": N_("event preparation"),
+}
+BUILT_IN_CAUSES = set(claims_notify.CAUSE_NAMES.values())
 # why a whole file is refused (InvalidInput("file", reason))
 FILE_REASONS: dict[str, str] = {
     "too_large": N_("This file is larger than {max_mb} MB: split it or send a smaller one."),
@@ -102,9 +127,31 @@ class ImportCb(CallbackData, prefix="imp"):
 # --- /export ---------------------------------------------------------------------------------
 
 
+def _named(names: Mapping[str, str]) -> Callable[[Any], Any]:
+    """A stored code in the user's words; a code without a name stays as it is."""
+    return lambda code: _(names[code]) if code in names else code
+
+
+def export_labels() -> exports.Labels:
+    return {
+        ("Companies", "Stage"): _named(find.COMPANY_STAGES),
+        ("Contacts", "Role in the decision"): _named(DECISION_ROLES),
+        ("Deals", "Stage"): _named(find.DEAL_STAGES),
+        ("Deals", "Source"): _named(reports.SOURCE_NAMES),
+        ("Interactions", "Kind"): _named(find.KINDS),
+        ("Interactions", "Direction"): _named(find.DIRECTIONS),
+        ("Interactions", "Status"): _named(INTERACTION_STATUSES),
+        ("Tasks", "Status"): _named(TASK_STATUSES),
+        ("Tasks", "Kind"): _named(TASK_KINDS),
+        ("Claims", "Cause"): lambda title: _(title) if title in BUILT_IN_CAUSES else title,
+        ("Claims", "Priority"): _named(claims_notify.PRIORITY_NAMES),
+        ("Claims", "Status"): _named(claims_notify.STATUS_NAMES),
+    }
+
+
 @router.message(Command("export"))
 async def export(message: Message, uow: UnitOfWork, actor: Actor) -> None:
-    result = await exports.export_xlsx(uow, actor, lambda text: _(text))
+    result = await exports.export_xlsx(uow, actor, lambda text: _(text), export_labels())
     today = datetime.now(ZoneInfo(actor.timezone)).date()
     counts = ", ".join(f"{_(title).lower()}: {count}" for title, count in result.counts.items())
     caption = _("What you can see in ChatCRM on {date} — {counts}.").format(
@@ -158,8 +205,12 @@ async def import_with_caption(
     bot: Bot,
     state: FSMContext,
 ) -> None:
-    """A document sent with the caption `/import [kind]`: imported at once."""
-    kind = _kind_arg(actor, command.args)
+    """A document sent with the caption `/import [kind]`: imported at once (a kind that is
+    not allowed or not known: recognised from the file's header instead)."""
+    try:
+        kind = _kind_arg(actor, command.args)
+    except (AccessDenied, InvalidInput):
+        kind = None
     await state.set_state(ImportForm.file)
     await state.set_data({"kind": kind})
     await take_file(message, uow, actor, bot, state)
@@ -181,14 +232,23 @@ def _kind_arg(actor: Actor, args: str | None) -> str | None:
 async def start_import(
     message: Message, command: CommandObject, actor: Actor, state: FSMContext
 ) -> None:
-    kind = _kind_arg(actor, command.args)
+    notice = ""
+    try:
+        kind = _kind_arg(actor, command.args)
+    except AccessDenied:
+        kind, notice = None, _("Only heads and directors import sales.") + "\n"
+    except InvalidInput:
+        kind = None
+        notice = _("I do not know what “{text}” is.").format(text=h((command.args or "")[:50]))
+        notice += "\n"
     await state.set_state(ImportForm.file)
     await state.set_data({"kind": kind})
     if kind is not None:
         await message.answer(ask_file_text(kind), reply_markup=cancel_markup())
         return
     await message.answer(
-        _("What do you import? Choose, or just send the file and I will recognise it.")
+        notice
+        + _("What do you import? Choose, or just send the file and I will recognise it.")
         + "\n"
         + file_rules(),
         reply_markup=kinds_markup(actor),

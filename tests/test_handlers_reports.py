@@ -163,6 +163,7 @@ async def test_empty_data_and_refusals(harness: Harness) -> None:
     assert "No forgotten clients" in calm.text
     assert len(harness.stub.calls_of("sendPhoto")) == before
     [denied] = await harness.send(message_update(NEWBIE, "/report managers"))
-    assert "no access" in denied.text
+    assert denied.text.startswith("The report “Managers” is for heads and directors.")
+    assert "Managers" not in [b["text"] for row in denied.buttons for b in row]
     [bad] = await harness.send(message_update(NEWBIE, "/report abc; weight"))
     assert bad.method == "sendMessage" and "no data" not in bad.text

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, and_, case, cast, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from crm import validation, when
+from crm import search, validation, when
 from crm.access import Actor, can_see_owner, visible_owner
 from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import Company, Contact, Event, EventInvitee, Manager, Task, utcnow
@@ -263,6 +263,31 @@ async def list_upcoming(
         return list(rows), int(total or 0)
 
 
+RECENT_DAYS = 14
+
+
+async def list_recent(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+    days: int = RECENT_DAYS,
+    limit: int = 5,
+) -> list[Event]:
+    """The events the actor sees that ended in the last `days` days, latest first: they
+    drop out of `list_upcoming` but still need their attendance marked."""
+    moment = now or utcnow()
+    ended = func.coalesce(Event.ends_at, Event.starts_at)
+    async with uow.read_only():
+        rows = await uow.session.scalars(
+            select(Event)
+            .where(scope(actor), ended <= moment, ended > moment - timedelta(days=days))
+            .order_by(Event.starts_at.desc(), Event.id.desc())
+            .limit(max(min(limit, 100), 1))
+        )
+        return list(rows)
+
+
 # ---------------------------------------------------------------- creating
 
 
@@ -467,11 +492,15 @@ async def segment_values(uow: UnitOfWork, actor: Actor, kind: str, limit: int = 
 
 
 async def segment_companies(
-    uow: UnitOfWork, actor: Actor, *, offset: int = 0, limit: int = 10
+    uow: UnitOfWork, actor: Actor, *, offset: int = 0, limit: int = 10, name: str = ""
 ) -> tuple[list[tuple[int, str]], int]:
-    """A page of the companies the actor sees that have a contact with an email."""
+    """A page of the companies the actor sees that have a contact with an email (whose
+    name contains `name`, when given)."""
     with_email = select(Contact.id).where(Contact.company_id == Company.id, _has_email()).exists()
     conditions = [visible_owner(actor, Company.curator_id), with_email]
+    key = search.normalise(name[:200]) if name else ""
+    if key:
+        conditions.append(Company.name_key.contains(key, autoescape=True))
     async with uow.read_only():
         total = await uow.session.scalar(select(func.count(Company.id)).where(*conditions))
         rows = await uow.session.execute(
@@ -717,6 +746,7 @@ __all__ = [
     "get",
     "invitation",
     "list_invitees",
+    "list_recent",
     "list_upcoming",
     "mark_attendance",
     "respond",

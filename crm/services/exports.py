@@ -13,7 +13,7 @@ them in the user's language. The export itself is recorded in the audit log.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -200,10 +200,18 @@ class _Writer:
         self.sheet.append(cells)
 
 
+# (sheet title, column header) -> how a stored value (a code such as "one_time") is shown
+Labels = Mapping[tuple[str, str], Callable[[Any], Any]]
+
+
 async def export_xlsx(
-    uow: UnitOfWork, actor: Actor, translate: Callable[[str], str] = str
+    uow: UnitOfWork,
+    actor: Actor,
+    translate: Callable[[str], str] = str,
+    labels: Labels | None = None,
 ) -> Export:
-    """The workbook of what the actor may see; `translate` gives headers and sheet titles."""
+    """The workbook of what the actor may see; `translate` gives headers and sheet titles,
+    `labels` the words for the codes of some columns (stages, statuses, kinds)."""
     workbook = Workbook(write_only=True)
     counts: dict[str, int] = {}
     async with uow.read_only():
@@ -215,10 +223,16 @@ async def export_xlsx(
                 sheet.column_dimensions[get_column_letter(index)].width = width
             writer = _Writer(sheet, actor.timezone)
             writer.header([translate(name) for name, _ in columns])
+            shown = [(labels or {}).get((title, name)) for name, _ in columns]
             count = 0
             result = await uow.session.stream(stmt.execution_options(yield_per=BATCH))
             async for row in result:
-                sheet.append([writer.cell(v) for v in row])
+                sheet.append(
+                    [
+                        writer.cell(v if label is None or v is None else label(v))
+                        for label, v in zip(shown, row, strict=True)
+                    ]
+                )
                 count += 1
             counts[title] = count
     buffer = io.BytesIO()

@@ -82,6 +82,7 @@ class TaskLine:
     task: Task
     company_name: str | None = None
     deal_title: str | None = None
+    event_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,9 +395,10 @@ async def reassign(uow: UnitOfWork, actor: Actor, task_id: int, assignee_id: int
 
 def _lines_query() -> Any:
     return (
-        select(Task, Company.name, Deal.title)
+        select(Task, Company.name, Deal.title, Event.title)
         .outerjoin(Company, Company.id == Task.company_id)
         .outerjoin(Deal, Deal.id == Task.deal_id)
+        .outerjoin(Event, Event.id == Task.event_id)
     )
 
 
@@ -435,14 +437,14 @@ async def agenda(
             Deal.expected_close < day,
         )
         due_today = [
-            TaskLine(t, c, d)
-            for t, c, d in await s.execute(
+            TaskLine(t, c, d, e)
+            for t, c, d, e in await s.execute(
                 _lines_query().where(today_cond).order_by(Task.due_at, Task.id).limit(limit)
             )
         ]
         overdue = [
-            TaskLine(t, c, d)
-            for t, c, d in await s.execute(
+            TaskLine(t, c, d, e)
+            for t, c, d, e in await s.execute(
                 _lines_query().where(overdue_cond).order_by(Task.due_at, Task.id).limit(limit)
             )
         ]
@@ -489,7 +491,7 @@ async def list_open(
             .offset(offset)
             .limit(limit)
         )
-        return [TaskLine(t, c, d) for t, c, d in rows], total
+        return [TaskLine(t, c, d, e) for t, c, d, e in rows], total
 
 
 async def get_line(uow: UnitOfWork, actor: Actor, task_id: int) -> TaskLine:
@@ -499,7 +501,7 @@ async def get_line(uow: UnitOfWork, actor: Actor, task_id: int) -> TaskLine:
         ).first()
     if row is None:
         raise AccessDenied("task")
-    return TaskLine(row[0], row[1], row[2])
+    return TaskLine(row[0], row[1], row[2], row[3])
 
 
 # ------------------------------------------------------------------ delivery (scheduler)
