@@ -126,13 +126,14 @@ def render_card(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarku
             if view.counts.get(s)
         )
         lines.append(_("Invitees: {count}").format(count=view.invited) + f" — {by_status}")
-        lines.append(
-            _("Participation: {rate} ({attended} of {invited})").format(
-                rate=percent(view.participation_rate),
-                attended=view.counts.get(InviteeStatus.ATTENDED, 0),
-                invited=view.invited,
+        if event.starts_at <= utcnow():  # before the start only the answers mean anything
+            lines.append(
+                _("Participation: {rate} ({attended} of {invited})").format(
+                    rate=percent(view.participation_rate),
+                    attended=view.counts.get(InviteeStatus.ATTENDED, 0),
+                    invited=view.invited,
+                )
             )
-        )
     else:
         lines.append(_("Nobody is invited yet."))
     if view.plan:
@@ -686,16 +687,16 @@ async def invitees_page(
     view = await events.get(uow, actor, event_id)
     rows, total = await events.list_invitees(uow, actor, event_id, offset=offset, limit=PAGE)
     started = view.event.starts_at <= utcnow()
-    lines = [
-        f"📅 <b>{h(view.event.title)}</b>",
-        _("Invitees: {count}").format(count=total),
-        _("Participation: {rate} ({attended} of {invited})").format(
-            rate=percent(view.participation_rate),
-            attended=view.counts.get(InviteeStatus.ATTENDED, 0),
-            invited=view.invited,
-        ),
-        "",
-    ]
+    lines = [f"📅 <b>{h(view.event.title)}</b>", _("Invitees: {count}").format(count=total)]
+    if started:
+        lines.append(
+            _("Participation: {rate} ({attended} of {invited})").format(
+                rate=percent(view.participation_rate),
+                attended=view.counts.get(InviteeStatus.ATTENDED, 0),
+                invited=view.invited,
+            )
+        )
+    lines.append("")
     kb = InlineKeyboardBuilder()
     for row in rows:
         company = f" ({h(row.company_name)})" if row.company_name else ""

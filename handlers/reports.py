@@ -40,7 +40,7 @@ from crm.uow import UnitOfWork
 from crm.when import to_local
 from handlers.deals import STAGE_NAMES
 from handlers.find import COMPANY_STAGES
-from handlers.ui import button, h, money, short, split_args
+from handlers.ui import button, h, money, month_name, short, split_args
 from notifications.claims_notify import cause_name
 from notifications.digests import digest_chart, digest_text
 
@@ -328,7 +328,7 @@ async def forecast_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
         return nothing_yet("forecast")
 
     def month(key: str | None) -> str:
-        return key or _("no date")
+        return month_name(key) if key else _("no date")
 
     text = "\n".join(
         [

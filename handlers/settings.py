@@ -77,25 +77,33 @@ def utc_offset(zone: str) -> str:
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
+def gets_digest(role: str | Role) -> bool:
+    """The daily digest goes to heads and directors: only they have a digest time to set."""
+    return Role(role) in (Role.HEAD, Role.DIRECTOR)
+
+
 def summary(manager: Manager) -> str:
-    return "\n".join(
-        [
-            _("<b>Settings</b>"),
-            _("Language: {language}").format(language=LANGUAGE_NAMES[manager.language]),
-            _("Timezone: {timezone} ({offset})").format(
-                timezone=manager.timezone, offset=utc_offset(manager.timezone)
-            ),
-            _("Daily digest at: {time}").format(time=manager.digest_time.strftime("%H:%M")),
-        ]
-    )
+    lines = [
+        _("<b>Settings</b>"),
+        _("Language: {language}").format(language=LANGUAGE_NAMES[manager.language]),
+        _("Timezone: {timezone} ({offset})").format(
+            timezone=manager.timezone, offset=utc_offset(manager.timezone)
+        ),
+    ]
+    if gets_digest(manager.role):
+        lines.append(
+            _("Daily digest at: {time}").format(time=manager.digest_time.strftime("%H:%M"))
+        )
+    return "\n".join(lines)
 
 
-def main_menu(director: bool = False) -> InlineKeyboardMarkup:
+def main_menu(director: bool = False, digest: bool = True) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for code, name in LANGUAGE_NAMES.items():
         kb.button(text=name, callback_data=SettingsCb(action="lang", value=code))
     kb.button(text=_("Timezone"), callback_data=SettingsCb(action="tzmenu"))
-    kb.button(text=_("Digest time"), callback_data=SettingsCb(action="timemenu"))
+    if digest:
+        kb.button(text=_("Digest time"), callback_data=SettingsCb(action="timemenu"))
     if director:
         kb.button(text=_("🏢 Company settings"), callback_data=SettingsCb(action="company"))
     kb.adjust(2, 1, 1, 1)
@@ -103,7 +111,7 @@ def main_menu(director: bool = False) -> InlineKeyboardMarkup:
 
 
 def menu_for(actor: Actor) -> InlineKeyboardMarkup:
-    return main_menu(actor.role is Role.DIRECTOR)
+    return main_menu(actor.role is Role.DIRECTOR, gets_digest(actor.role))
 
 
 def company_summary(days: int) -> str:

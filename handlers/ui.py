@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
+from babel.dates import format_date
 
 from crm.access import Actor
 from crm.errors import InvalidInput
@@ -113,3 +115,14 @@ async def show(
             await target.message.edit_text(text, reply_markup=markup)
         return
     await target.answer(text, reply_markup=markup)
+
+
+def month_name(key: str, *, wide: bool = False) -> str:
+    """A "YYYY-MM" month as the user reads it: "нояб. 2026" / "Nov 2026" ("ноябрь 2026"
+    with `wide`); the key itself if it is not one."""
+    try:
+        year, month = (int(part) for part in key.split("-"))
+        first = date(year, month, 1)
+    except ValueError:
+        return key
+    return format_date(first, "LLLL yyyy" if wide else "LLL yyyy", locale=get_i18n().current_locale)

@@ -30,7 +30,7 @@ from crm.analytics.digest import Digest, build_digest, claim_digest, due_digests
 from crm.models import Manager, utcnow
 from crm.storage import Database
 from handlers.deals import STAGE_NAMES
-from handlers.ui import money
+from handlers.ui import money, month_name
 from notifications.claims_notify import EscalationScheduler
 from notifications.telegram_sender import TelegramSender
 
@@ -59,7 +59,7 @@ def digest_text(d: Digest) -> str:
         _(
             "Forecast for {month}: {weighted} weighted, {historical} by history ({deals} deals)"
         ).format(
-            month=d.month,
+            month=month_name(d.month, wide=True),
             weighted=money(d.forecast_weighted),
             historical=money(d.forecast_historical),
             deals=d.forecast_deals,

@@ -108,6 +108,8 @@ def reminder_text(d: Delivery, i18n: I18n | None = None) -> str:
             )
         if d.deal_title:
             lines.append(tr(i18n, lang, _("Deal: {deal}"), deal=html.escape(d.deal_title)))
+        if d.event_title:
+            lines.append(tr(i18n, lang, _("Event: {event}"), event=html.escape(d.event_title)))
     if d.late:
         lines.append(tr(i18n, lang, _("Late: it was due {due}."), due=due))
     else:

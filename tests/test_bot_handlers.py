@@ -15,6 +15,7 @@ from bot.app import RedactingFormatter
 from bot.i18n import create_i18n
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company, Manager
+from crm.models.enums import Role
 from handlers.settings import SettingsCb, main_menu, time_menu, timezone_menu
 from tests import factories
 from tests.bot_harness import Harness, person, press, read_manager
@@ -25,7 +26,7 @@ OLGA = TgUser(7001, "Olga", language_code="ru")
 
 async def test_settings_dialog_with_buttons_and_typed_values(harness: Harness) -> None:
     h = harness
-    await person(h.db, OLGA)
+    await person(h.db, OLGA, Role.HEAD)
     [menu] = await h.send(message_update(OLGA, "/settings"))
     assert "Часовой пояс: Europe/Moscow (UTC+3)" in menu.text
 
@@ -68,6 +69,18 @@ async def test_settings_dialog_with_buttons_and_typed_values(harness: Harness) -
     )
     [bad] = await h.send(message_update(OLGA, "/settings 31:99"))
     assert bad.text == "Digest time: write the time as HH:MM, e.g. 09:30."
+
+
+async def test_a_manager_has_no_digest_time_to_set(harness: Harness) -> None:
+    h = harness
+    await person(h.db, OLGA)  # a manager: the daily digest goes to heads and directors
+    [menu] = await h.send(message_update(OLGA, "/settings"))
+    assert "Часовой пояс" in menu.text and "сводка" not in menu.text.lower()
+    assert not any("сводк" in text.lower() for row in menu.buttons for text in row_texts(row))
+
+
+def row_texts(row: list[dict]) -> list[str]:  # type: ignore[type-arg]
+    return [button["text"] for button in row]
 
 
 def test_every_settings_button_fits_telegram_limit() -> None:

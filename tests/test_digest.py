@@ -175,6 +175,7 @@ async def test_digest_text_in_both_languages(db: Database) -> None:
     assert "Digest" in english and "09.03.2026" in english and "1 500.00" in english
     assert "Lead 1 → Qualified 0 → Proposal 1 → Negotiation 1" in english
     assert "Сводка" in russian and "Просроченные задачи: 2" in russian
+    assert "Forecast for March 2026:" in english and "на март 2026:" in russian
     assert chart is not None and chart().startswith(b"\x89PNG")
 
 

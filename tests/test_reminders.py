@@ -369,3 +369,25 @@ def test_reminder_text_in_the_users_language() -> None:
     keyboard = reminder_keyboard(delivery, default_i18n())
     assert [b.text for row in keyboard.inline_keyboard for b in row][-1] == "Открыть карточку"
     assert TaskAction.unpack(keyboard.inline_keyboard[-1][0].callback_data or "").action == "open"
+
+
+async def test_a_reminder_of_an_event_task_names_the_event(db: Database) -> None:
+    from crm.services import events
+    from notifications.reminders import default_i18n, reminder_text
+
+    anna = await staff(db)
+    event = await events.create(
+        db.uow(),
+        anna,
+        events.EventInput(
+            title="Семинар по упаковке", starts_at=datetime.now(UTC) + timedelta(days=20)
+        ),
+    )
+    async with db.uow() as uow:
+        task_id = await uow.session.scalar(
+            select(Task.id).where(Task.event_id == event.event.id).order_by(Task.due_at).limit(1)
+        )
+    assert task_id is not None
+    delivery = await tasks.claim(db.uow(), task_id, datetime.now(UTC) + timedelta(days=30))
+    assert delivery is not None and delivery.event_title == "Семинар по упаковке"
+    assert "Event: Семинар по упаковке" in reminder_text(delivery, default_i18n())

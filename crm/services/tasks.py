@@ -121,6 +121,7 @@ class Delivery:
     company_name: str | None = None
     deal_id: int | None = None
     deal_title: str | None = None
+    event_title: str | None = None
 
 
 # ------------------------------------------------------------------ input checks
@@ -532,10 +533,12 @@ def _delivery_query() -> Any:
             Company.name,
             Task.deal_id,
             Deal.title,
+            Event.title,
         )
         .join(Manager, Manager.id == Task.assignee_id)
         .outerjoin(Company, Company.id == Task.company_id)
         .outerjoin(Deal, Deal.id == Task.deal_id)
+        .outerjoin(Event, Event.id == Task.event_id)
     )
 
 
@@ -554,6 +557,7 @@ def _delivery(row: Any, late: bool | None = None) -> Delivery:
         company_name=row[11],
         deal_id=row[12],
         deal_title=row[13],
+        event_title=row[14],
     )
 
 
