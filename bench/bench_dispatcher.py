@@ -8,6 +8,11 @@ The cases, in one run, through the same Bot whose session answers every Bot API 
 in memory (no HTTP, no JSON: a sent or edited message comes back as a Message object):
 
   echo   a bare Dispatcher with one router answering the text back: the floor of aiogram;
+  read1  the same echo, which first reads the sender's name in one read-only transaction
+         through the project's Database: the floor of any command that touches the
+         database (with aiosqlite each statement is a hand-off to its thread and back, so
+         on an idle machine the wake-up of a sleeping core is part of every figure below:
+         pinning the process to one core, `taskset -c 0`, shows the difference);
   help   `/help` through the real dispatcher: what every update pays before any handler
          work (the manager's lookup, the FSM state read, the locale; no target, for
          telling the middlewares' share from the handlers');
@@ -32,8 +37,9 @@ searched for, and the database must hold every stage change with the expected fi
 stages; a check that fails makes the run fail.
 
 Printed per case: updates/s, mean ms per update (wall time / updates), the cost per
-update as a ratio to the echo's, and the SQL statements and transactions per update;
-target for find and move: at most 5x the echo on SQLite.
+update as a ratio to the echo's (and for find and move to read1's), and the SQL
+statements and transactions per update; target for find and move: at most 5x the echo
+on SQLite.
 `--profile` then runs each CRM case again under cProfile and prints the top costs.
 Exit code 1 if a target is missed or a check fails.
 """
