@@ -21,6 +21,19 @@ class Command:
     description: str  # msgid
     usage: str = ""  # msgid of the arguments, "" when there are none
     roles: frozenset[Role] = EVERYONE
+    # words for managers when theirs differ (e.g. a report only leaders may open)
+    manager_description: str = ""
+    manager_usage: str = ""
+
+    def description_for(self, role: Role) -> str:
+        if role is Role.MANAGER and self.manager_description:
+            return self.manager_description
+        return self.description
+
+    def usage_for(self, role: Role) -> str:
+        if role is Role.MANAGER and self.manager_usage:
+            return self.manager_usage
+        return self.usage
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -69,6 +82,8 @@ COMMANDS: tuple[Command, ...] = (
         "report",
         N_("analytics: ABC, XYZ, funnel, forecast, managers and more, with charts"),
         N_("abc|xyz|matrix|funnel|forecast|managers|inquiries|forgotten|claims"),
+        manager_description=N_("analytics: ABC, XYZ, funnel, forecast and more, with charts"),
+        manager_usage=N_("abc|xyz|matrix|funnel|forecast|inquiries|forgotten|claims"),
     ),
     Command("digest", N_("the daily digest, now"), roles=LEADERS),
 )

@@ -156,6 +156,9 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ("manager", "not_found"): N_("nobody called “{name}” in your team."),
     ("product_id", "unknown"): N_("this product is not in the catalogue."),
     ("when", "ambiguous"): N_("this can mean more than one time; write the date and time."),
+    ("when", "unparsed"): N_(
+        "this could not be understood: write e.g. “tomorrow at 15:00”, “in 2 hours”, “25.12 10:00”."
+    ),
     ("attachment", "too_large"): N_("this file is larger than {max_mb} MB: send a smaller one."),
     ("compensation", "not_allowed"): N_("compensation is given only when a claim is resolved."),
 }

@@ -96,6 +96,15 @@ def cause_label(code: str, title: str | None = None) -> str:
     return cause_name(code, title)
 
 
+def as_read(causes: list[ClaimCause]) -> list[ClaimCause]:
+    """Causes in the order users read them: by the shown name, case-insensitively
+    (the built-in catch-all "other" stays last)."""
+    return sorted(
+        causes,
+        key=lambda c: (c.code == "other", cause_label(c.code, c.title).casefold(), c.code),
+    )
+
+
 def find_cause(causes: list[ClaimCause], name: str) -> ClaimCause:
     """The cause named so (as shown, by its title or by its code), in any case."""
     key = " ".join(name.split()).casefold()
@@ -151,7 +160,7 @@ async def settings_screen(uow: UnitOfWork) -> tuple[str, InlineKeyboardMarkup]:
     causes = await claims.list_causes(uow)
     sla = await claims.sla_days(uow)
     lines = [_("<b>Claim settings</b>"), "", _("<b>Causes</b>")]
-    lines += [f"• {h(cause_label(c.code, c.title))}" for c in causes]
+    lines += [f"• {h(cause_label(c.code, c.title))}" for c in as_read(causes)]
     lines += ["", _("<b>SLA</b>, days to resolve a claim:")]
     for priority in reversed(PRIORITIES):
         lines.append(f"{PRIORITY_ICONS[priority]} {priority_name(priority)}: {sla[priority]}")
@@ -245,7 +254,7 @@ async def remove_cause(uow: UnitOfWork, actor: Actor, cause: ClaimCause) -> str:
 
 def causes_markup(causes: list[ClaimCause], action: str) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    for cause in causes:
+    for cause in as_read(causes):
         kb.button(
             text=short(cause_label(cause.code, cause.title), 40),
             callback_data=ClaimSetCb(action=action, code=cause.code),

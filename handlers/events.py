@@ -28,7 +28,7 @@ from crm import validation, when
 from crm.access import Actor
 from crm.errors import Conflict, InvalidInput
 from crm.models import Event, utcnow
-from crm.models.enums import InviteeStatus, TaskStatus
+from crm.models.enums import InviteeStatus, Role, TaskStatus
 from crm.services import events, tasks
 from crm.services.events import EventInput, EventView, Segment
 from crm.settings import Settings
@@ -470,9 +470,11 @@ async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
 # --- invitees: segments, sending ----------------------------------------------------------
 
 
-def segment_markup(event_id: int) -> InlineKeyboardMarkup:
+def segment_markup(event_id: int, actor: Actor) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.row(button(_("All my clients"), EventCb(action="seg", event_id=event_id, value="all")))
+    # a head or a director invites from every client they can see, not only their own
+    everyone = _("All my clients") if actor.role is Role.MANAGER else _("All clients you can see")
+    kb.row(button(everyone, EventCb(action="seg", event_id=event_id, value="all")))
     for stage, label in STAGE_NAMES.items():
         kb.row(button(_(label), EventCb(action="seg", event_id=event_id, value=f"stage.{stage}")))
     kb.row(
@@ -500,7 +502,7 @@ async def add_menu(
 ) -> None:
     await leave_company_search(state)
     view = await events.get(uow, actor, callback_data.event_id)
-    await show(callback, segment_prompt(view), segment_markup(view.event.id))
+    await show(callback, segment_prompt(view), segment_markup(view.event.id, actor))
     await callback.answer()
 
 

@@ -16,8 +16,9 @@ router = Router(name="help")
 def help_text(actor: Actor) -> str:
     lines = [_("<b>What I can do</b>"), ""]
     for command in commands_for(actor.role):
-        usage = f" <i>{_(command.usage)}</i>" if command.usage else ""
-        lines.append(f"/{command.name}{usage} — {_(command.description)}")
+        args = command.usage_for(actor.role)
+        usage = f" <i>{_(args)}</i>" if args else ""
+        lines.append(f"/{command.name}{usage} — {_(command.description_for(actor.role))}")
     lines += [
         "",
         _("Commands with arguments take them on one line, separated by “;”."),

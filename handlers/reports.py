@@ -585,7 +585,12 @@ def leaders_only_text(kind: str) -> str:
     )
 
 
-def usage_text() -> str:
+def usage_text(actor: Actor) -> str:
+    if actor.role is Role.MANAGER:
+        return _(
+            "Which report? /report abc | xyz | matrix | funnel | forecast | "
+            "inquiries | forgotten | claims"
+        )
     return _(
         "Which report? /report abc | xyz | matrix | funnel | forecast | managers | "
         "inquiries | forgotten | claims"
@@ -615,7 +620,7 @@ async def report_command(
         kind, option = kind.split(maxsplit=1)
         args = [kind, option]
     if kind not in REPORTS:
-        await message.answer(usage_text(), reply_markup=menu_markup(actor))
+        await message.answer(usage_text(actor), reply_markup=menu_markup(actor))
         return
     if not may_see(actor, kind):
         await message.answer(leaders_only_text(kind), reply_markup=menu_markup(actor))

@@ -227,7 +227,7 @@ async def test_director_changes_the_threshold_with_buttons_in_russian(harness: H
     [ask] = await h.send(press(DIRECTOR, changed, "Другое…"))
     assert ask.text.startswith("Через сколько дней без взаимодействий")
     [bad] = await h.send(message_update(DIRECTOR, "400"))
-    assert bad.text == "Дни: должно быть от 1 до 365."
+    assert bad.text == "Дни: значение должно быть от 1 до 365."
     [word] = await h.send(message_update(DIRECTOR, "много"))
     assert word.text == "Дни: это не число."
     assert await stored_setting(h.db) == 45

@@ -70,7 +70,7 @@ async def test_screen_add_a_cause_and_change_an_sla_with_buttons(harness: Harnes
     [screen] = await h.send(message_update(DINA, "/claims_settings"))
     assert screen.text.startswith(
         "<b>Настройки претензий</b>\n\n<b>Причины</b>\n"
-        "• Счета и оплата\n• Доставка\n• Другое\n• Качество\n• Обслуживание\n\n"
+        "• Доставка\n• Качество\n• Обслуживание\n• Счета и оплата\n• Другое\n\n"
         "<b>SLA</b>, дней на решение претензии:\n"
         "🔴 критический: 1\n🟠 высокий: 3\n🔵 обычный: 7\n⚪ низкий: 14"
     )
@@ -117,8 +117,8 @@ async def test_screen_add_a_cause_and_change_an_sla_with_buttons(harness: Harnes
     [ask] = await h.send(press(DINA, saved, "критический"))
     for typed, answer in [
         ("завтра", "SLA, дней: это не число."),
-        ("0", "SLA, дней: должно быть от 1 до 365."),
-        ("400", "SLA, дней: должно быть от 1 до 365."),
+        ("0", "SLA, дней: значение должно быть от 1 до 365."),
+        ("400", "SLA, дней: значение должно быть от 1 до 365."),
         ("9" * 10_000, "SLA, дней: это не число."),
     ]:
         [reply] = await h.send(message_update(DINA, typed))

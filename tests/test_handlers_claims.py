@@ -191,7 +191,7 @@ async def test_one_line_bad_input_writes_nothing(harness: Harness) -> None:
     [en] = await h.send(message_update(BORIS, "/claim Ромашка; broken"))  # not his client
     assert en.text.startswith("No company like «Ромашка» among your clients.")
     [empty] = await h.send(message_update(ANNA, "/claim Ромашка;   "))
-    assert empty.text == "Текст: не может быть пустым."
+    assert empty.text == "Текст: значение не может быть пустым."
     [huge] = await h.send(message_update(ANNA, "/claim Ромашка; " + "я" * 10_000))
     assert huge.text.startswith("Текст: слишком длинно")
     [usage] = await h.send(message_update(ANNA, "/claim ; текст"))
@@ -305,7 +305,7 @@ async def test_dialog_with_only_the_company_named_and_no_contacts(harness: Harne
     [prio] = await h.send(press(ANNA, cause, "Доставка"))
     [_text] = await h.send(press(ANNA, prio, "критический"))
     [empty] = await h.send(message_update(ANNA, "   "))
-    assert empty.text == "Текст: не может быть пустым."
+    assert empty.text == "Текст: значение не может быть пустым."
     [files] = await h.send(message_update(ANNA, "Машина не приехала"))
     [hint] = await h.send(message_update(ANNA, "а фото нет"))
     assert hint.text == "Пришлите фото или документы или нажмите «Готово»."

@@ -117,13 +117,19 @@ async def test_one_line_bad_input_is_answered_politely_and_writes_nothing(
     [usage] = await h.send(message_update(ANNA, "/event ; завтра 10:00"))
     assert usage.text.startswith("Напишите <code>/event название; когда; место</code>")
     [unparsed] = await h.send(message_update(ANNA, "/event Семинар; когда-нибудь потом"))
-    assert unparsed.text == "Когда: не удалось понять."
+    assert unparsed.text == (
+        "Когда: не удалось понять: напишите, например, «завтра в 15:00», «через 2 часа», "
+        "«25.12 10:00»."
+    )
     [past] = await h.send(message_update(ANNA, "/event Семинар; 01.01.2020 10:00"))
     assert past.text == "Когда: это уже в прошлом."
     [huge] = await h.send(message_update(ANNA, "/event " + "я" * 300 + "; завтра 10:00"))
     assert huge.text.startswith("Название: слишком длинно")
     [en] = await h.send(message_update(BORIS, "/event Seminar; sometime later"))
-    assert en.text == "When: this could not be understood."
+    assert en.text == (
+        "When: this could not be understood: write e.g. “tomorrow at 15:00”, “in 2 hours”, "
+        "“25.12 10:00”."
+    )
     [absurd] = await h.send(message_update(BORIS, "/event x; " + "y" * 5000))
     assert absurd.text.startswith("Text: this is too long")
     assert await written(h.db) == before

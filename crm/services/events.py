@@ -35,6 +35,7 @@ from crm.models import Company, Contact, Event, EventInvitee, Manager, Task, utc
 from crm.models.enums import CompanyStage, InviteeStatus, PlaybookKind, TaskStatus
 from crm.services import outbox, playbooks
 from crm.services.mail import InvitationData, render_invitation
+from crm.services.tasks import mark_done
 from crm.uow import UnitOfWork
 
 TITLE_MAX = 200
@@ -627,8 +628,30 @@ async def send_invitations(
                 "send",
                 {"invitations": [None, queued], "sequence": [None, event.sequence]},
             )
+            step = await _invitations_step(uow, event)
+            if step is not None:
+                mark_done(uow, actor, step, moment)
         await uow.commit()
     return SendResult(queued=queued, already=already, skipped=skipped)
+
+
+async def _invitations_step(uow: UnitOfWork, event: Event) -> Task | None:
+    """The event's open built-in plan step "Send the invitations" (in either language)."""
+    en, ru, _days = DEFAULT_PLAN[1]  # ("Send the invitations", "Разослать приглашения")
+    return (
+        await uow.session.scalars(
+            select(Task)
+            .where(
+                Task.event_id == event.id,
+                Task.kind == PLAN_KIND,
+                Task.status == TaskStatus.OPEN.value,
+                Task.title.in_((en, ru)),
+            )
+            .order_by(Task.id)
+            .limit(1)
+            .with_for_update(of=Task)
+        )
+    ).first()
 
 
 # ---------------------------------------------------------------- the client's answers

@@ -364,6 +364,13 @@ async def complete(
     return task
 
 
+def mark_done(uow: UnitOfWork, actor: Actor, task: Task, now: datetime) -> None:
+    """Within the caller's open transaction: an open task done, audited (another service
+    closing a step its own action fulfilled, e.g. invitations sent for an event)."""
+    _require_open(task)
+    uow.apply(actor.id, task, status=TaskStatus.DONE.value, done_at=now)
+
+
 async def cancel(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:
     async with uow:
         task = await get(uow, actor, task_id, lock=True)
