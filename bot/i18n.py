@@ -15,7 +15,7 @@ from aiogram.utils.i18n.middleware import I18nMiddleware
 
 from crm.services.people import language_of
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"  # inside the package: installed with it
 DOMAIN = "messages"
 DEFAULT_LOCALE = "ru"
 LANGUAGES = ("ru", "en")

@@ -1,8 +1,8 @@
 """Keep the translations in step with the code: `python -m bot.i18n_tools [command]`.
 
-extract   write locales/messages.pot from every `_()`, `gettext()`, `N_()`, `__()` call
+extract   write bot/locales/messages.pot from every `_()`, `gettext()`, `N_()`, `__()` call
           in bot/, handlers/ and notifications/
-update    merge the template into each locales/<lang>/LC_MESSAGES/messages.po
+update    merge the template into each bot/locales/<lang>/LC_MESSAGES/messages.po
           (new msgids arrive empty: translate them in the .po)
 compile   write the .mo files the bot loads
 check     list what is missing or stale (exit 1 if anything is)
@@ -24,7 +24,7 @@ from babel.messages.pofile import read_po, write_po
 
 from bot.i18n import DOMAIN, LOCALES_DIR
 
-ROOT = LOCALES_DIR.parent
+ROOT = LOCALES_DIR.parent.parent  # the project: bot/locales -> .
 SOURCE_DIRS = ("bot", "handlers", "notifications")
 KEYWORDS = {**DEFAULT_KEYWORDS, "__": None, "lazy_gettext": None}
 TRANSLATED = ("ru",)  # English is the msgids themselves

@@ -25,7 +25,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
@@ -35,6 +34,7 @@ from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import update
 
+from bot.i18n import LOCALES_DIR
 from crm import when
 from crm.access import Actor
 from crm.errors import InvalidInput
@@ -48,7 +48,6 @@ from notifications.telegram_sender import Outcome, SendResult, TelegramSender
 
 log = logging.getLogger(__name__)
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 SNOOZE_MINUTES = {"s15": 15, "s60": 60}
 
 
@@ -78,7 +77,7 @@ def default_i18n() -> I18n:
 
 
 def tr(i18n: I18n | None, locale: str, msgid: str, **params: Any) -> str:
-    """`msgid` in the user's language (English msgids; Russian from locales/)."""
+    """`msgid` in the user's language (English msgids; Russian from bot/locales/)."""
     text = msgid
     if i18n is not None and locale != "en":
         try:
