@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
@@ -15,6 +16,7 @@ from crm.models import Manager
 from crm.models.enums import Role
 from crm.settings import Settings
 from crm.storage import Database
+from notifications.telegram_sender import TelegramSender
 from tests import factories
 from tests.botapi_stub import BotAPIStub, Sent, TgUser, as_update, callback_update
 
@@ -32,6 +34,28 @@ class Harness:
         before = len(self.stub.sent_to(chat_id))
         await self.dp.feed_update(self.bot, as_update(payload, self.bot))
         return self.stub.sent_to(chat_id)[before:]
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[BotAPIStub]:
+    """The Bot API stand-in alone (tests of the scheduler, digests and notices)."""
+    async with BotAPIStub() as running:
+        yield running
+
+
+@pytest.fixture
+async def bot(stub: BotAPIStub) -> AsyncIterator[Bot]:
+    client = stub.bot()
+    try:
+        yield client
+    finally:
+        await client.session.close()
+
+
+def fast_sender(bot: Bot, **options: Any) -> TelegramSender:
+    """The real sender, paced for tests rather than for Telegram."""
+    defaults: dict[str, Any] = {"rate": 2000.0, "chat_interval": 0.005, "chat_burst": 5}
+    return TelegramSender(bot, **{**defaults, **options})
 
 
 @pytest.fixture

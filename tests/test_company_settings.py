@@ -3,7 +3,6 @@ reads it on every run, /report forgotten without N, and the director's /settings
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,30 +19,14 @@ from crm.services import company_settings
 from crm.storage import Database
 from handlers.settings import SettingsCb
 from notifications.reminders import ReminderScheduler
-from notifications.telegram_sender import TelegramSender
 from tests import factories
-from tests.bot_harness import Harness, person, read_manager
-from tests.botapi_stub import BotAPIStub, TgUser, callback_update, message_update, press
+from tests.bot_harness import Harness, fast_sender, person, read_manager
+from tests.botapi_stub import TgUser, callback_update, message_update, press
 
 NOW = datetime(2025, 3, 12, 6, 0, tzinfo=UTC)  # 09:00 in Moscow: the daily job's time
 DIRECTOR = TgUser(7301, "Dina", language_code="ru")
 DIRECTOR_EN = TgUser(7302, "Dora", language_code="en")
 MANAGER = TgUser(7303, "Mark", language_code="ru")
-
-
-@pytest.fixture
-async def stub() -> AsyncIterator[BotAPIStub]:
-    async with BotAPIStub() as running:
-        yield running
-
-
-@pytest.fixture
-async def bot(stub: BotAPIStub) -> AsyncIterator[Bot]:
-    client = stub.bot()
-    try:
-        yield client
-    finally:
-        await client.session.close()
 
 
 async def silent_company(db: Database, curator: Actor, name: str, days: int) -> Company:
@@ -129,7 +112,7 @@ async def test_daily_job_reads_the_setting_on_every_run(db: Database, bot: Bot) 
     forty = await silent_company(db, anna, "Forty", 40)
     fifty = await silent_company(db, anna, "Fifty", 50)
     twenty = await silent_company(db, anna, "Twenty", 20)
-    sender = TelegramSender(bot, rate=2000.0, chat_interval=0.005, chat_burst=5)
+    sender = fast_sender(bot)
     clock = {"now": NOW}
     scheduler = ReminderScheduler(db, sender, clock=lambda: clock["now"])  # no days given
     try:
@@ -153,7 +136,7 @@ async def test_daily_job_default_is_thirty_days(db: Database, bot: Bot) -> None:
     anna = await factories.staff(db, name="Anna")
     await silent_company(db, anna, "Twenty", 20)
     forty = await silent_company(db, anna, "Forty", 40)
-    sender = TelegramSender(bot, rate=2000.0, chat_interval=0.005, chat_burst=5)
+    sender = fast_sender(bot)
     scheduler = ReminderScheduler(db, sender, clock=lambda: NOW)
     try:
         assert await scheduler.forgotten_clients() == 1

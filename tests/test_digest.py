@@ -7,7 +7,6 @@ import asyncio
 import json
 import re
 import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,9 +31,8 @@ from crm.settings import get_settings
 from crm.storage import Database
 from notifications import digests
 from notifications.reminders import ReminderScheduler
-from notifications.telegram_sender import TelegramSender
 from tests import factories
-from tests.bot_harness import Harness
+from tests.bot_harness import Harness, fast_sender
 from tests.botapi_stub import BotAPIStub, TgUser, message_update
 
 JOINED = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
@@ -217,25 +215,6 @@ async def test_digest_command(harness: Harness) -> None:
 # ------------------------------------------------------------------ the daily job
 
 FEB = datetime(2026, 2, 10, 3, 0, tzinfo=UTC)  # no DST change near: Moscow +3, New York −5
-
-
-@pytest.fixture
-async def stub() -> AsyncIterator[BotAPIStub]:
-    async with BotAPIStub() as running:
-        yield running
-
-
-@pytest.fixture
-async def bot(stub: BotAPIStub) -> AsyncIterator[Bot]:
-    client = stub.bot()
-    try:
-        yield client
-    finally:
-        await client.session.close()
-
-
-def fast_sender(bot: Bot) -> TelegramSender:
-    return TelegramSender(bot, rate=2000.0, chat_interval=0.005, chat_burst=5)
 
 
 async def leaders(db: Database) -> World:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,29 +23,10 @@ from crm.storage import Database
 from notifications.reminders import ReminderScheduler, TaskAction, apply_action, health
 from notifications.telegram_sender import Outcome, TelegramSender
 from tests import factories
+from tests.bot_harness import fast_sender
 from tests.botapi_stub import BotAPIStub
 
 SAT = datetime(2025, 3, 8, 17, 0, tzinfo=UTC)  # Sat 12:00 EST; DST starts Sun 02:00 in New York
-
-
-@pytest.fixture
-async def stub() -> AsyncIterator[BotAPIStub]:
-    async with BotAPIStub() as running:
-        yield running
-
-
-@pytest.fixture
-async def bot(stub: BotAPIStub) -> AsyncIterator[Bot]:
-    client = stub.bot()
-    try:
-        yield client
-    finally:
-        await client.session.close()
-
-
-def fast_sender(bot: Bot, **options: Any) -> TelegramSender:
-    defaults: dict[str, Any] = {"rate": 2000.0, "chat_interval": 0.005, "chat_burst": 5}
-    return TelegramSender(bot, **{**defaults, **options})
 
 
 async def staff(db: Database, tz: str = "Europe/Moscow", name: str = "Anna") -> Actor:
