@@ -1,8 +1,14 @@
-"""/log (one line or a dialog) and the paged interaction history of every card."""
+"""/log (one line or a dialog) and the paged interaction history of every card.
+
+`/log who; kind; in|out; summary; when`: the optional `when` is natural language (as
+/remind reads it); a time ahead plans the interaction then (with one reminder at that
+time), a time gone by logs it done then. The dialog asks "When?" after the summary:
+Just now, or Plan for later… (then the time in words).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import F, Router
@@ -10,13 +16,14 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from crm import search, validation
 from crm.access import Actor
 from crm.errors import InvalidInput
-from crm.models.enums import SearchKind
+from crm.models import Interaction, utcnow
+from crm.models.enums import InteractionStatus, SearchKind
 from crm.search import Hit
 from crm.services import cards, interactions
 from crm.services.interactions import InteractionInput
@@ -40,6 +47,7 @@ from handlers.find import (
     interaction_line,
     markup,
 )
+from handlers.tasks import examples, resolved
 from handlers.ui import PAGE, button, h, pager_row, short, split_args
 
 router = Router(name="interactions")
@@ -79,12 +87,14 @@ class LogForm(StatesGroup):
     kind = State()
     direction = State()
     summary = State()
+    when = State()  # Just now | Plan for later…
+    when_text = State()  # the time typed in words
 
 
 class LogFormCb(CallbackData, prefix="lgf"):
-    action: str  # who | kind | dir | skip | back
+    action: str  # who | kind | dir | skip | back | now | later | at
     value: str = ""  # the subject's kind (co|ct) for who, else the kind or the direction
-    id: int = 0
+    id: int = 0  # the subject's id for who; the moment (unix seconds) for at
 
 
 def parse_kind(text: str) -> str:
@@ -104,10 +114,32 @@ def parse_direction(text: str) -> str:
 
 def usage() -> str:
     return _(
-        "Write it on one line: /log who; call|meeting|email|message|visit; in|out; summary\n"
+        "Write it on one line: /log who; call|meeting|email|message|visit; in|out; summary"
+        "[; when]\n"
         "e.g. /log Ivanov; call; out; agreed on a meeting\n"
+        "or /log Ivanov; meeting; out; the contract; tomorrow 15:00 — to plan it\n"
         "Or send just /log and I will ask step by step."
     )
+
+
+def split_when(summary_text: str | None, actor: Actor) -> tuple[str | None, str | None]:
+    """The summary and the optional `when` after its last ";".
+
+    The summary may hold ";" of its own, so the last part is taken as the time only when
+    it reads as one (or is a time we must ask about); words without a digit that are no
+    time stay in the summary."""
+    if not summary_text or ";" not in summary_text:
+        return summary_text, None
+    head, tail = summary_text.rsplit(";", 1)
+    tail = tail.strip()
+    if not tail:
+        return head, None
+    try:
+        interactions.resolve_when(tail, actor.timezone)
+    except InvalidInput as err:
+        if err.reason == "unparsed" and not any(ch.isdigit() for ch in tail):
+            return summary_text, None
+    return head, tail
 
 
 def best_hit(query: str, hits: list[Hit]) -> Hit | None:
@@ -145,28 +177,45 @@ async def log_and_report(
     kind: str,
     direction: str,
     summary: str | None,
-    occurred_at: datetime | None = None,
-) -> None:
-    """Log one interaction with a company or contact and tell the user, with its card's button."""
+    at: datetime | None = None,
+) -> Interaction:
+    """Log one interaction with a company or contact and tell the user, with its card's button.
+
+    `at` later than now plans it then (with its reminder); earlier logs it done then."""
     subject_kind, subject_id, title = subject
-    await interactions.log(
+    what = _("{icon} {kind}, {direction} — {title}").format(
+        icon=KIND_ICONS[kind], kind=_(KINDS[kind]), direction=_(DIRECTIONS[direction]), title=title
+    )
+    interaction = await interactions.log_at(
         uow,
         actor,
         InteractionInput(
             kind=kind,
             direction=direction,
             summary=summary,
-            occurred_at=occurred_at,
             company_id=subject_id if subject_kind == COMPANY else None,
             contact_id=subject_id if subject_kind == CONTACT else None,
+            reminder_title=f"{what}: {short(summary, 200)}" if summary else what,
         ),
+        at,
     )
-    text = _("✅ Logged: {icon} {kind}, {direction} — {title}.").format(
-        icon=KIND_ICONS[kind],
-        kind=_(KINDS[kind]),
-        direction=_(DIRECTIONS[direction]),
-        title=h(title),
-    )
+    params = {
+        "icon": KIND_ICONS[kind],
+        "kind": _(KINDS[kind]),
+        "direction": _(DIRECTIONS[direction]),
+        "title": h(title),
+    }
+    if interaction.status == InteractionStatus.PLANNED.value:
+        text = _("🗓 Planned: {icon} {kind}, {direction} — {title}, {time}.").format(
+            **params, time=resolved(actor, interaction.occurred_at)
+        )
+        text += "\n" + _("I will remind you at that time; it is also in /today on its day.")
+    elif at is not None:
+        text = _("✅ Logged: {icon} {kind}, {direction} — {title}, {time}.").format(
+            **params, time=resolved(actor, interaction.occurred_at)
+        )
+    else:
+        text = _("✅ Logged: {icon} {kind}, {direction} — {title}.").format(**params)
     if summary:
         text += "\n" + h(short(summary, 300))
     await message.answer(
@@ -175,6 +224,55 @@ async def log_and_report(
             [[button(_("Open the card"), CardCb(kind=subject_kind, id=subject_id))]]
         ),
     )
+    return interaction
+
+
+async def proceed(
+    message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext, data: dict[str, Any]
+) -> None:
+    """Everything known: log it, or ask the time again if it cannot be taken as written."""
+    when_text = data.get("when_text")
+    at: datetime | None = None
+    if when_text:
+        try:
+            at = interactions.resolve_when(when_text, actor.timezone, utcnow())
+        except InvalidInput as err:
+            if err.field != "when":
+                raise
+            data = {k: v for k, v in data.items() if k not in ("when_text", "line")}
+            await state.set_state(LogForm.when_text)
+            await state.set_data(data)
+            text, keyboard = ask_when_again(actor, err, when_text)
+            await message.answer(text, reply_markup=keyboard)
+            return
+    subject = (data["subject"], int(data["id"]), data["title"])
+    await log_and_report(
+        message, uow, actor, subject, data["kind"], data["direction"], data.get("summary"), at
+    )
+    await state.clear()
+
+
+def ask_when_again(actor: Actor, err: InvalidInput, typed: str) -> tuple[str, InlineKeyboardMarkup]:
+    """The polite question back for a time that cannot be taken as written; nothing is logged."""
+    rows: Rows = []
+    options = err.params.get("options") or []
+    if err.reason == "ambiguous" and options:
+        text = _("“{text}” can mean more than one time. Which one?").format(text=h(typed))
+        rows += [
+            [button(resolved(actor, option), LogFormCb(action="at", id=int(option.timestamp())))]
+            for option in options
+        ]
+    elif err.reason == "ambiguous":
+        text = _("“{text}” can mean more than one time: write it more exactly, e.g. 17:00.")
+        text = text.format(text=h(typed)) + "\n" + examples()
+    else:
+        text = _("I could not understand “{text}” as a date and time.").format(
+            text=h(short(typed, 100))
+        )
+        text += "\n" + examples()
+    rows.append([button(_("Just now"), LogFormCb(action="now"))])
+    rows.append(nav_row())
+    return text, markup(rows)
 
 
 # --- one line -----------------------------------------------------------------------------
@@ -195,18 +293,25 @@ async def log_command(
     who = validation.text("name", parts[0])
     kind, direction = parse_kind(parts[1]), parse_direction(parts[2])
     rest = command.args.split(";", 3)[3:]  # the summary may hold ";" of its own
-    summary = validation.optional_text("summary", rest[0] if rest else None, validation.TEXT_MAX)
+    summary_text, when_text = split_when(rest[0] if rest else None, actor)
+    summary = validation.optional_text("summary", summary_text, validation.TEXT_MAX)
     hits = await find_subjects(uow, actor, who)
     if not hits:
         await message.answer(nobody_found(who))
         return
+    data: dict[str, Any] = {
+        "kind": kind,
+        "direction": direction,
+        "summary": summary,
+        "when_text": when_text,
+    }
     hit = best_hit(who, hits)
     if hit is not None:
-        subject = (KIND_OF_HIT[hit.kind], hit.entity_id, hit.title)
-        await log_and_report(message, uow, actor, subject, kind, direction, summary)
+        data.update(subject=KIND_OF_HIT[hit.kind], id=hit.entity_id, title=hit.title)
+        await proceed(message, uow, actor, state, data)
         return
     await state.set_state(LogForm.who)
-    await state.set_data({"kind": kind, "direction": direction, "summary": summary, "line": True})
+    await state.set_data({**data, "line": True})
     await message.answer(
         _("Several match “{query}”. Which one?").format(query=h(who)),
         reply_markup=who_buttons(hits),
@@ -308,13 +413,10 @@ async def picked_who(
     title = await subject_title(uow, actor, subject_kind, subject_id)
     data = await state.get_data()
     if data.get("line"):
-        await state.clear()
         await callback.answer()
         assert isinstance(callback.message, Message)
-        subject = (subject_kind, subject_id, title)
-        await log_and_report(
-            callback.message, uow, actor, subject, data["kind"], data["direction"], data["summary"]
-        )
+        data.update(subject=subject_kind, id=subject_id, title=title)
+        await proceed(callback.message, uow, actor, state, data)
         return
     await state.update_data(subject=subject_kind, id=subject_id, title=title)
     await ask_kind(callback, state)
@@ -346,34 +448,99 @@ async def picked_direction(
     await ask_summary(callback, state)
 
 
-async def _finish(
-    message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext, summary: str | None
-) -> None:
-    data = await state.get_data()
-    subject = (data["subject"], int(data["id"]), data["title"])
-    await log_and_report(message, uow, actor, subject, data["kind"], data["direction"], summary)
-    await state.clear()
+async def ask_when(event: Message | CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(LogForm.when)
+    await edit_or_answer(
+        event,
+        _("When? Log it as just now, or plan it for later."),
+        markup(
+            [
+                [button(_("Just now"), LogFormCb(action="now"))],
+                [button(_("Plan for later…"), LogFormCb(action="later"))],
+                nav_row(),
+            ]
+        ),
+    )
+
+
+async def ask_when_text(event: Message | CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(LogForm.when_text)
+    await edit_or_answer(
+        event,
+        _("When is it planned? Send the date and time.") + "\n" + examples(),
+        markup([nav_row()]),
+    )
 
 
 @router.message(LogForm.summary, F.text, ~F.text.startswith("/"))
-async def typed_summary(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
+async def typed_summary(message: Message, state: FSMContext) -> None:
     summary = validation.optional_text("summary", message.text, validation.TEXT_MAX)
-    await _finish(message, uow, actor, state, summary)
+    await state.update_data(summary=summary)
+    await ask_when(message, state)
 
 
 @router.callback_query(LogForm.summary, LogFormCb.filter(F.action == "skip"))
-async def skipped_summary(
+async def skipped_summary(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.update_data(summary=None)
+    await ask_when(callback, state)
+
+
+@router.callback_query(LogForm.when, LogFormCb.filter(F.action == "later"))
+async def plan_later(callback: CallbackQuery, state: FSMContext) -> None:
+    await ask_when_text(callback, state)
+
+
+@router.callback_query(LogForm.when, LogFormCb.filter(F.action == "now"))
+@router.callback_query(LogForm.when_text, LogFormCb.filter(F.action == "now"))
+async def just_now(
     callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
     await callback.answer()
     assert isinstance(callback.message, Message)
-    await _finish(callback.message, uow, actor, state, None)
+    data = {**(await state.get_data()), "when_text": None}
+    await proceed(callback.message, uow, actor, state, data)
+
+
+@router.message(LogForm.when_text, F.text, ~F.text.startswith("/"))
+async def typed_when(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
+    data = {**(await state.get_data()), "when_text": (message.text or "").strip()}
+    await proceed(message, uow, actor, state, data)
+
+
+@router.callback_query(LogForm.when_text, LogFormCb.filter(F.action == "at"))
+async def picked_when(
+    callback: CallbackQuery,
+    callback_data: LogFormCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    await callback.answer()
+    assert isinstance(callback.message, Message)
+    data = await state.get_data()
+    at = datetime.fromtimestamp(callback_data.id, UTC)
+    subject = (data["subject"], int(data["id"]), data["title"])
+    await log_and_report(
+        callback.message,
+        uow,
+        actor,
+        subject,
+        data["kind"],
+        data["direction"],
+        data.get("summary"),
+        at,
+    )
+    await state.clear()
 
 
 @router.callback_query(LogFormCb.filter(F.action == "back"))
 async def back(callback: CallbackQuery, state: FSMContext) -> None:
     current = await state.get_state()
-    if current == LogForm.summary.state:
+    if current == LogForm.when_text.state:
+        await ask_when(callback, state)
+    elif current == LogForm.when.state:
+        await ask_summary(callback, state)
+    elif current == LogForm.summary.state:
         await ask_direction(callback, state)
     elif current == LogForm.direction.state:
         await ask_kind(callback, state)

@@ -91,6 +91,7 @@ TASK_KINDS: dict[str, str] = {
     "deal_plan": N_("deal plan"),
     "claim_plan": N_("claim plan"),
     "event_plan": N_("event preparation"),
+    "interaction": N_("planned interaction"),
 }
 BUILT_IN_CAUSES = set(claims_notify.CAUSE_NAMES.values())
 # why a whole file is refused (InvalidInput("file", reason))

@@ -137,7 +137,10 @@ async def test_log_dialog_with_back_and_cancel(harness: Harness) -> None:
     [too_long] = await h.send(message_update(ANNA, "z" * 10_000))
     assert too_long.text == "Summary: this is too long (at most 4000 characters)."
     assert await logged(h.db) == []
-    [done] = await h.send(message_update(ANNA, "Presented the catalogue"))
+    [when] = await h.send(message_update(ANNA, "Presented the catalogue"))
+    assert labels(when)[:2] == ["Just now", "Plan for later…"]
+    assert await logged(h.db) == []
+    [done] = await h.send(press(ANNA, when, "Just now"))
     assert done.text.startswith("✅ Logged: 🤝 meeting, outgoing — Romashka.")
     assert await logged(h.db) == [("meeting", "out", "Presented the catalogue", company.id, None)]
 
@@ -162,7 +165,8 @@ async def test_log_from_a_card_skipping_the_summary(harness: Harness) -> None:
     assert kind.method == "sendMessage"  # the card stays
     [direction] = await h.send(press(ANNA, kind, "message"))
     [summary] = await h.send(press(ANNA, direction, "Incoming"))
-    [done] = await h.send(press(ANNA, summary, "Skip"))
+    [when] = await h.send(press(ANNA, summary, "Skip"))
+    [done] = await h.send(press(ANNA, when, "Just now"))
     assert done.text == "✅ Logged: 💬 message, incoming — Ivan Petrov, Romashka."
     assert await logged(h.db) == [("message", "in", "", company.id, ivan.id)]
 

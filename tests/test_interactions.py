@@ -318,7 +318,11 @@ async def test_planned_for_window_and_completion(db: Database) -> None:
     assert await last_touch(db, w.company.id) == start - timedelta(days=3)
     async with db.uow() as uow:
         entry = (
-            await uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "update"))
+            await uow.session.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.action == "update", AuditEntry.entity == "interactions"
+                )
+            )
         ).one()
     assert entry.changes == {"status": ["planned", "done"], "summary": ["missed", "went well"]}
 

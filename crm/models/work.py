@@ -37,6 +37,10 @@ class Task(Base):
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), index=True
     )
+    # the reminder of a planned interaction (kind "interaction") follows it
+    interaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True
+    )
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminded_late: Mapped[bool] = mapped_column(Boolean, default=False)
     snooze_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -4,6 +4,13 @@ An interaction is about a company, a contact or a deal (any of them); the compan
 is taken from the contact or the deal when not given, so that the company's
 history is complete whatever was named. The whole history of a company stays
 readable by whoever curates it now, whoever logged each entry.
+
+Planning: `log_at` takes the moment the user named (`resolve_when` reads it in natural
+language): a moment in the future makes the interaction PLANNED then, one in the past logs
+it DONE then (backdating). A planned interaction gets ONE reminder at its time: an open
+Task of kind "interaction" for its manager, pointing at it (`Task.interaction_id`) and
+linked to its company/contact/deal, created in the same transaction. Marking the
+interaction done closes that reminder; moving it moves the reminder.
 """
 
 from __future__ import annotations
@@ -13,16 +20,18 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
-from crm import validation
+from crm import validation, when
 from crm.access import Actor, visible_owner
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.models import Company, Deal, Interaction, utcnow
-from crm.models.enums import Direction, InteractionKind, InteractionStatus
+from crm.models import Company, Deal, Interaction, Task, utcnow
+from crm.models.enums import Direction, InteractionKind, InteractionStatus, TaskStatus
 from crm.services import companies, contacts
 from crm.uow import UnitOfWork
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 PLANNED_MAX = 100
+REMINDER_KIND = "interaction"
+REMINDER_TITLE_MAX = 500
 
 
 @dataclass
@@ -35,6 +44,36 @@ class InteractionInput:
     company_id: int | None = None
     contact_id: int | None = None
     deal_id: int | None = None
+    reminder_title: str | None = None  # the planned one's reminder, in the user's language
+
+
+def resolve_when(text: str, tz: str, now: datetime | None = None) -> datetime:
+    """The moment `text` names in natural language (crm.when), in the past as well.
+
+    Raises InvalidInput("when", "unparsed") or InvalidInput("when", "ambiguous") (with
+    `options` when crm.when offers some) to be asked back."""
+    now = now or utcnow()
+    try:
+        return when.parse_when(text, tz, now)
+    except InvalidInput as err:
+        if err.field != "when" or err.reason != "past":
+            raise
+        at = err.params.get("at")
+        if not isinstance(at, datetime):
+            # every reading passed ("в 5" in the evening: 05:00 or 17:00?): ask back
+            raise InvalidInput("when", "ambiguous") from None
+        if at <= now:
+            return at
+        # a day and month without a year rolled a year ahead ("20.11" said on 23.11)
+        zone = when.zone_of(tz)
+        local = at.astimezone(zone).replace(tzinfo=None)
+        try:
+            back = when.localise(local.replace(year=local.year - 1), zone)
+        except ValueError:  # 29.02
+            raise InvalidInput("when", "unparsed") from None
+        if back > now:
+            raise InvalidInput("when", "ambiguous") from None
+        return back
 
 
 def aware(field: str, value: object) -> datetime:
@@ -122,8 +161,89 @@ async def log(uow: UnitOfWork, actor: Actor, data: InteractionInput) -> Interact
         uow.audit_created(actor.id, interaction)
         if interaction.status == InteractionStatus.DONE:
             await _touch_company(uow, interaction.company_id, interaction.occurred_at)
+        else:
+            await _add_reminder(uow, actor, interaction, data.reminder_title)
         await uow.commit()
     return interaction
+
+
+async def log_at(
+    uow: UnitOfWork,
+    actor: Actor,
+    data: InteractionInput,
+    at: datetime | None,
+    *,
+    now: datetime | None = None,
+) -> Interaction:
+    """Log at the moment the user named: later than now is PLANNED then (with its
+    reminder), else DONE then; None is done now."""
+    now = now or utcnow()
+    if at is None:
+        data.status, data.occurred_at = InteractionStatus.DONE.value, None
+    else:
+        moment = aware("occurred_at", at)
+        planned = moment > now
+        data.status = (InteractionStatus.PLANNED if planned else InteractionStatus.DONE).value
+        data.occurred_at = moment
+    return await log(uow, actor, data)
+
+
+async def log_when(
+    uow: UnitOfWork,
+    actor: Actor,
+    data: InteractionInput,
+    when_text: str | None,
+    *,
+    now: datetime | None = None,
+) -> Interaction:
+    """`log_at` with the moment in natural language in the actor's timezone (None: now).
+
+    A time that cannot be read raises InvalidInput("when", ...) and writes nothing."""
+    now = now or utcnow()
+    at = None if when_text is None else resolve_when(when_text, actor.timezone, now)
+    return await log_at(uow, actor, data, at, now=now)
+
+
+def _default_reminder_title(interaction: Interaction) -> str:
+    head = f"{interaction.kind} ({interaction.direction})"
+    return f"{head}: {interaction.summary}" if interaction.summary else head
+
+
+async def _add_reminder(
+    uow: UnitOfWork, actor: Actor, interaction: Interaction, title: str | None
+) -> Task:
+    """Within the open transaction: the one reminder of a planned interaction, audited."""
+    text = " ".join((title or "").split()) or _default_reminder_title(interaction)
+    if len(text) > REMINDER_TITLE_MAX:
+        text = text[: REMINDER_TITLE_MAX - 1] + "…"
+    task = Task(
+        title=text,
+        due_at=interaction.occurred_at,
+        assignee_id=actor.id,
+        created_by_id=actor.id,
+        status=TaskStatus.OPEN.value,
+        kind=REMINDER_KIND,
+        interaction_id=interaction.id,
+        company_id=interaction.company_id,
+        contact_id=interaction.contact_id,
+        deal_id=interaction.deal_id,
+        reminded_late=False,
+        snooze_count=0,
+        created_at=utcnow(),
+    )
+    uow.session.add(task)
+    await uow.flush()
+    uow.audit_created(actor.id, task)
+    return task
+
+
+async def _open_reminders(uow: UnitOfWork, interaction: Interaction) -> list[Task]:
+    rows = await uow.session.scalars(
+        select(Task).where(
+            Task.interaction_id == interaction.id, Task.status == TaskStatus.OPEN.value
+        )
+    )
+    return list(rows)
 
 
 async def _visible(uow: UnitOfWork, actor: Actor, interaction_id: int) -> Interaction:
@@ -176,6 +296,8 @@ async def complete(
             values["summary"] = text
         if uow.apply(actor.id, interaction, **values):
             await _touch_company(uow, interaction.company_id, interaction.occurred_at)
+        for task in await _open_reminders(uow, interaction):  # it took place: no reminder
+            uow.apply(actor.id, task, status=TaskStatus.DONE.value, done_at=now)
         await uow.commit()
     return interaction
 
@@ -198,6 +320,8 @@ async def reschedule(
         interaction = await _visible(uow, actor, interaction_id)
         _require_planned(interaction)
         uow.apply(actor.id, interaction, occurred_at=moment)
+        for task in await _open_reminders(uow, interaction):  # the reminder moves along
+            uow.apply(actor.id, task, due_at=moment, reminded_at=None, reminded_late=False)
         await uow.commit()
     return interaction
 

@@ -428,7 +428,12 @@ async def agenda(
     start, end = _day_bounds(day, actor.timezone)
     async with uow.read_only():
         s = uow.session
-        mine_open = and_(Task.assignee_id == actor.id, Task.status == TaskStatus.OPEN.value)
+        mine_open = and_(
+            Task.assignee_id == actor.id,
+            Task.status == TaskStatus.OPEN.value,
+            # the reminder of an interaction planned for today: its planned row stands for it
+            ~and_(Task.interaction_id.is_not(None), Task.due_at >= start),
+        )
         today_cond = and_(mine_open, Task.due_at >= now, Task.due_at < end)
         # "overdue" is everything due before now; what fell due earlier today counts too
         overdue_cond = and_(mine_open, Task.due_at < now)
