@@ -329,7 +329,7 @@ async def _staff(database: Database) -> list[tuple[int, str, str]]:
 async def _shell(settings: Settings, tg_id: int | None, language: str) -> None:
     from aiogram.types import User
 
-    from bot.shell import Shell
+    from bot.shell import HELP, Shell
 
     database = Database.from_url(settings.database_url)
     try:
@@ -350,7 +350,7 @@ async def _shell(settings: Settings, tg_id: int | None, language: str) -> None:
                 tg_id = staff[choice - 1][0]
         user = User(id=tg_id, is_bot=False, first_name="Shell", language_code=language)
         shell = Shell(settings, database, user, out=typer.echo)
-        typer.echo("Type commands as in Telegram (/help); a number presses a button; Ctrl-D ends.")
+        typer.echo(HELP)
         try:
             while True:
                 try:

@@ -44,7 +44,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "log",
         N_("log a call, meeting, email, message or visit"),
-        N_("who; call|meeting|email|message|visit; in|out; summary"),
+        N_("who; call|meeting|email|message|visit; in|out; summary[; when]"),
     ),
     Command("deal", N_("open a deal"), N_("company; title; amount")),
     Command("deals", N_("your open deals by stage")),

@@ -1,15 +1,20 @@
 """`chatcrm shell`: talk to the bot in the terminal as a chosen member of staff.
 
 The real Dispatcher, handlers and database answer; only Telegram is replaced by a
-session that prints what the bot sends. Buttons are numbered: type the number to
-press one (like `rasa shell` for chatbots). Anything else is sent as a message.
+session that prints what the bot sends. The buttons of every message of the last
+answer are numbered together: type the number to press one (like `rasa shell` for
+chatbots); `'5` sends the text "5", and with no buttons shown a number is text anyway.
+Anything else is sent as a message. Messages to other people's chats (an approval
+request to a head, a notice to a curator) are printed marked "→ to Name (role):",
+their buttons shown but not pressable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 from html import unescape
 from typing import Any
@@ -36,14 +41,23 @@ from aiogram.types import (
     Update,
     User,
 )
+from sqlalchemy import select
 
 from bot.app import create_dispatcher
+from crm.models import Manager
 from crm.settings import Settings
 from crm.storage import Database
 
 BOT_USER = User(id=1, is_bot=True, first_name="ChatCRM", username="chatcrm_shell_bot")
 TAG = re.compile(r"<[^>]+>")
 Printer = Callable[[str], None]
+Names = Callable[[int], Awaitable[str | None]]
+ESCAPE = "'"  # '5 sends the text 5 instead of pressing button 5
+OTHERS = "  │ "  # the margin of a message to someone else
+HELP = (
+    "Type commands as in Telegram (/help); a number presses a button "
+    "(type '5 to send the text 5); Ctrl-D ends."
+)
 
 
 def plain(html: str) -> str:
@@ -51,36 +65,85 @@ def plain(html: str) -> str:
 
 
 class ShellSession(BaseSession):
-    """Answers the Bot API locally: messages are printed, their buttons remembered."""
+    """Answers the Bot API locally: messages are printed, their buttons remembered.
 
-    def __init__(self, chat: Chat, out: Printer) -> None:
+    The buttons of every message the last input produced for this user are numbered
+    1..N together; messages to other chats are printed marked with their addressee, and
+    their buttons are shown but cannot be pressed (they are someone else's).
+    """
+
+    def __init__(self, chat: Chat, out: Printer, names: Names | None = None) -> None:
         super().__init__()
         self.chat = chat
         self.out = out
+        self.names = names
         self.ids = itertools.count(1)
         self.buttons: list[tuple[str, str, Message]] = []
+        self._answer: list[tuple[str, str, Message]] = []
+        self._answered = False
 
-    def _show(self, text: str, markup: Any, edited: bool) -> Message:
+    def begin(self) -> None:
+        """A new input: the buttons of its answer will be numbered from 1."""
+        self._answer = []
+        self._answered = False
+
+    def end(self) -> None:
+        """The input is answered: its buttons are the ones to press (none if it had none).
+
+        An input that sent this user nothing (only an alert, or messages to others)
+        leaves the previous buttons pressable.
+        """
+        if self._answered:
+            self.buttons = self._answer
+        self._answer = []
+        self._answered = False
+
+    async def _addressee(self, chat_id: int) -> str:
+        if self.names is not None:
+            with contextlib.suppress(Exception):
+                name = await self.names(chat_id)
+                if name:
+                    return name
+        return f"chat {chat_id}"
+
+    async def _show(
+        self,
+        chat_id: int | str | None,
+        text: str,
+        markup: Any,
+        edited: bool,
+        message_id: int | None = None,
+    ) -> Message:
+        mine = chat_id is None or str(chat_id) == str(self.chat.id)
+        other = int(chat_id) if not mine and str(chat_id).lstrip("-").isdigit() else 0
+        keyboard = markup if isinstance(markup, InlineKeyboardMarkup) else None
         message = Message(
-            message_id=next(self.ids),
+            message_id=message_id if message_id is not None else next(self.ids),
             date=datetime.now(UTC),
-            chat=self.chat,
+            chat=self.chat if mine else Chat(id=other, type="private"),
             from_user=BOT_USER,
             text=text,
-            reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+            reply_markup=keyboard,
         )
+        if not mine:
+            who = await self._addressee(other) if other else str(chat_id)
+            self.out(f"→ to {who}" + (" (edited):" if edited else ":"))
+            for line in plain(text).splitlines() or [""]:
+                self.out(OTHERS + line)
+            for row in keyboard.inline_keyboard if keyboard else []:
+                self.out(OTHERS + "   ".join(f"[{button.text}]" for button in row))
+            return message
+        self._answered = True
         self.out(("(edited) " if edited else "") + plain(text))
-        if isinstance(markup, InlineKeyboardMarkup):
-            self.buttons = []
-            for row in markup.inline_keyboard:
-                labels = []
-                for button in row:
-                    if button.callback_data is None:
-                        labels.append(f"[{button.text}: {button.url or ''}]")
-                        continue
-                    self.buttons.append((button.text, button.callback_data, message))
-                    labels.append(f"[{len(self.buttons)}] {button.text}")
-                self.out("   " + "   ".join(labels))
+        for row in keyboard.inline_keyboard if keyboard else []:
+            labels = []
+            for button in row:
+                if button.callback_data is None:
+                    labels.append(f"[{button.text}: {button.url or ''}]")
+                    continue
+                self._answer.append((button.text, button.callback_data, message))
+                labels.append(f"[{len(self._answer)}] {button.text}")
+            self.out("   " + "   ".join(labels))
         return message
 
     async def make_request(
@@ -92,15 +155,21 @@ class ShellSession(BaseSession):
         if isinstance(method, GetMe):
             return BOT_USER  # type: ignore[return-value]
         if isinstance(method, SendMessage):
-            return self._show(method.text, method.reply_markup, False)  # type: ignore[return-value]
+            return await self._show(method.chat_id, method.text, method.reply_markup, False)  # type: ignore[return-value]
         if isinstance(method, EditMessageText):
-            return self._show(method.text, method.reply_markup, True)  # type: ignore[return-value]
+            return await self._show(  # type: ignore[return-value]
+                method.chat_id, method.text, method.reply_markup, True, method.message_id
+            )
         if isinstance(method, EditMessageReplyMarkup):
-            return self._show("", method.reply_markup, True)  # type: ignore[return-value]
+            return await self._show(  # type: ignore[return-value]
+                method.chat_id, "", method.reply_markup, True, method.message_id
+            )
         if isinstance(method, SendPhoto | SendDocument):
             caption = method.caption or ""
             kind = "picture" if isinstance(method, SendPhoto) else "file"
-            return self._show(f"[{kind}] {caption}", method.reply_markup, False)  # type: ignore[return-value]
+            return await self._show(  # type: ignore[return-value]
+                method.chat_id, f"[{kind}] {caption}", method.reply_markup, False
+            )
         if getattr(method, "text", None) and getattr(method, "show_alert", None) is not None:
             self.out(f"(alert) {method.text}")  # type: ignore[attr-defined]
         return True  # type: ignore[return-value]
@@ -124,8 +193,9 @@ class Shell:
         self, settings: Settings, database: Database, user: User, out: Printer = print
     ) -> None:
         self.user = user
+        self.database = database
         self.chat = Chat(id=user.id, type="private", first_name=user.first_name)
-        self.session = ShellSession(self.chat, out)
+        self.session = ShellSession(self.chat, out, self.staff_name)
         self.bot = Bot(
             "1:shell", session=self.session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
         )
@@ -133,10 +203,26 @@ class Shell:
         self.updates = itertools.count(1)
         self.out = out
 
+    async def staff_name(self, tg_id: int) -> str | None:
+        """ "Ivan Petrov (head)" for a member of staff's chat, None for a stranger's."""
+        async with self.database.uow().read_only() as uow:
+            row = (
+                await uow.session.execute(
+                    select(Manager.name, Manager.role).where(Manager.tg_id == tg_id)
+                )
+            ).first()
+        return f"{row.name} ({row.role})" if row else None
+
     async def say(self, line: str) -> None:
-        """A number presses that button of the last keyboard; anything else is a message."""
+        """A number presses that button of the last answer; anything else is a message.
+
+        `'5` sends the text "5" (for a dialog step that wants a number while buttons are
+        shown); when the last answer has no buttons, a number is sent as text anyway.
+        """
         line = line.strip()
-        if line.isdigit() and 1 <= int(line) <= len(self.session.buttons):
+        if line.startswith(ESCAPE) and line[1:].strip().isdigit():
+            line = line[1:].strip()
+        elif line.isdigit() and 1 <= int(line) <= len(self.session.buttons):
             label, data, message = self.session.buttons[int(line) - 1]
             self.out(f"> [{label}]")
             query = CallbackQuery(
@@ -146,17 +232,23 @@ class Shell:
                 message=message,
                 data=data,
             )
-            update = Update(update_id=next(self.updates), callback_query=query)
-        else:
-            message = Message(
-                message_id=next(self.session.ids),
-                date=datetime.now(UTC),
-                chat=self.chat,
-                from_user=self.user,
-                text=line,
-            )
-            update = Update(update_id=next(self.updates), message=message)
-        await self.dp.feed_update(self.bot, update)
+            await self._feed(Update(update_id=next(self.updates), callback_query=query))
+            return
+        message = Message(
+            message_id=next(self.session.ids),
+            date=datetime.now(UTC),
+            chat=self.chat,
+            from_user=self.user,
+            text=line,
+        )
+        await self._feed(Update(update_id=next(self.updates), message=message))
+
+    async def _feed(self, update: Update) -> None:
+        self.session.begin()
+        try:
+            await self.dp.feed_update(self.bot, update)
+        finally:
+            self.session.end()
 
     async def close(self) -> None:
         await self.dp.storage.close()

@@ -41,7 +41,7 @@ from handlers.deals import (
     request_approvals,
 )
 from handlers.find import CARD_ROWS, DEAL
-from handlers.ui import PAGE, button, cancel_text, h, money, pager_row, short, show
+from handlers.ui import PAGE, button, cancel_text, h, money, pager_row, percent, short, show
 
 router = Router(name="deal_lines")
 
@@ -98,7 +98,7 @@ def _approval_note(line: DealLine) -> str:
 
 
 def line_text(line: DealLine) -> str:
-    discount = f" −{_num(line.discount_pct)}%" if line.discount_pct else ""
+    discount = f" −{percent(line.discount_pct)}%" if line.discount_pct else ""
     return (
         f"{h(line.product.name)} × {_num(line.quantity)} × {money(line.unit_price)}{discount}"
         f" = {money(line.total)}{_approval_note(line)}"
@@ -260,7 +260,7 @@ async def ask_number(
     else:
         await state.set_state(LineForm.discount)
         text = _("The discount on «{name}» now is {value}%. Type the new discount, %.").format(
-            name=name, value=_num(line.discount_pct)
+            name=name, value=percent(line.discount_pct)
         )
     await state.set_data({"deal_id": card.deal.id, "line_id": line.id})
     await show(callback, text, cancel_markup(card.deal.id))
@@ -501,7 +501,7 @@ async def save_discount(
         text = _(
             "A discount of {discount}% is above your limit of {limit}%. "
             "Send it to your head for approval?"
-        ).format(discount=data["discount"], limit=_num(exc.params["limit"]))
+        ).format(discount=percent(data["discount"]), limit=percent(exc.params["limit"]))
         await show(target, text, kb.as_markup())
         return
     await state.clear()
@@ -564,9 +564,9 @@ def pending_text(item: PendingApproval) -> str:
         quantity=_num(item.quantity),
         price=money(item.unit_price),
         total=money(item.total),
-        discount=_num(item.discount_pct),
+        discount=percent(item.discount_pct),
         manager=h(item.asked_by),
-        limit=_num(item.limit_pct),
+        limit=percent(item.limit_pct),
     )
 
 

@@ -34,7 +34,7 @@ from crm.services import cards, companies, deals, playbooks, products, team
 from crm.services.cards import DealCard
 from crm.services.deals import DealInput, DealOpenedHook, LineInput
 from crm.uow import UnitOfWork
-from handlers.find import CARD_ROWS, DEAL, render_deal_card
+from handlers.find import CARD_ROWS, DEAL, DEAL_STAGE_NAMES, render_deal_card
 from handlers.ui import (
     PAGE,
     NewDealCb,
@@ -44,6 +44,7 @@ from handlers.ui import (
     local_time,
     money,
     pager_row,
+    percent,
     short,
     show,
     split_args,
@@ -52,14 +53,7 @@ from handlers.ui import (
 logger = logging.getLogger("chatcrm.bot")
 router = Router(name="deals")
 
-STAGE_NAMES: dict[DealStage, str] = {
-    DealStage.LEAD: N_("Lead"),
-    DealStage.QUALIFIED: N_("Qualified"),
-    DealStage.PROPOSAL: N_("Proposal"),
-    DealStage.NEGOTIATION: N_("Negotiation"),
-    DealStage.WON: N_("Won"),
-    DealStage.LOST: N_("Lost"),
-}
+STAGE_NAMES: dict[DealStage, str] = {DealStage(k): v for k, v in DEAL_STAGE_NAMES.items()}
 # typical reasons of a loss: stored in the words of the manager who lost the deal, like "other"
 LOST_REASONS: dict[str, str] = {
     "price": N_("Price"),
@@ -484,7 +478,7 @@ def cancel_markup() -> InlineKeyboardMarkup:
 def lines_summary(data: dict[str, Any]) -> list[str]:
     result = []
     for line in data.get("lines", []):
-        discount = f" −{_pct(line['discount'])}%" if Decimal(line["discount"]) else ""
+        discount = f" −{percent(line['discount'])}%" if Decimal(line["discount"]) else ""
         result.append(
             f"• {h(line['name'])} × {_pct(line['quantity'])} × {money(Decimal(line['price']))}"
             f"{discount}"
@@ -568,7 +562,10 @@ def prompt(
             text = _(
                 "A discount of {discount}% is above your limit of {limit}%. "
                 "Send it to your head for approval?"
-            ).format(discount=data["needs_approval"][0], limit=data["needs_approval"][1])
+            ).format(
+                discount=percent(data["needs_approval"][0]),
+                limit=percent(data["needs_approval"][1]),
+            )
             label, action = _("Send for approval"), "approve"
         else:
             text = _("Open this deal?")
@@ -846,7 +843,7 @@ def approval_request_text(actor: Actor, deal: Deal, line: DealLine) -> str:
         "in the deal «{title}» ({company}): {quantity} × {price}, total {total}."
     ).format(
         manager=h(actor.name),
-        discount=_pct(line.discount_pct),
+        discount=percent(line.discount_pct),
         product=h(line.product.name),
         title=h(deal.title),
         company=h(deal.company.name),
@@ -914,7 +911,7 @@ async def decide(
     else:
         verdict = _("Rejected: the discount on «{product}» in «{title}» is cut to {discount}%.")
     params = {
-        "discount": _pct(line.discount_pct),
+        "discount": percent(line.discount_pct),
         "product": h(line.product.name),
         "title": h(deal.title),
     }
@@ -933,7 +930,7 @@ async def decide(
             kb = InlineKeyboardBuilder()
             kb.button(
                 text=_("Accept {discount}%").format(discount=params["discount"]),
-                callback_data=AcceptCb(line_id=line.id, pct=params["discount"]),
+                callback_data=AcceptCb(line_id=line.id, pct=_pct(line.discount_pct)),
             )
             markup = kb.as_markup()
         await send_quietly(

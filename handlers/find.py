@@ -28,7 +28,18 @@ from crm.search import Hit
 from crm.services import cards, companies, contacts
 from crm.services.cards import CompanyCard, ContactCard, DealCard
 from crm.uow import UnitOfWork
-from handlers.ui import PAGE, NewDealCb, button, cancel_text, h, local_time, money, pager_row, short
+from handlers.ui import (
+    PAGE,
+    NewDealCb,
+    button,
+    cancel_text,
+    h,
+    local_time,
+    money,
+    pager_row,
+    percent,
+    short,
+)
 
 router = Router(name="find")
 
@@ -61,6 +72,15 @@ DEAL_STAGES = {
     "negotiation": N_("negotiation"),
     "won": N_("won"),
     "lost": N_("lost"),
+}
+# the deal's stage as a name (the card, /deals, the stage buttons): "Lead", not "lead"
+DEAL_STAGE_NAMES = {
+    "lead": N_("Lead"),
+    "qualified": N_("Qualified"),
+    "proposal": N_("Proposal"),
+    "negotiation": N_("Negotiation"),
+    "won": N_("Won"),
+    "lost": N_("Lost"),
 }
 COMPANY_FIELDS = {
     "name": N_("Name"),
@@ -280,7 +300,7 @@ def render_deal_card(
     if card.contact_name:
         lines.append(_("Contact: {name}").format(name=h(card.contact_name)))
     lines += [
-        _("Stage: {stage}").format(stage=_(DEAL_STAGES.get(d.stage, d.stage))),
+        _("Stage: {stage}").format(stage=_(DEAL_STAGE_NAMES.get(d.stage, d.stage))),
         _("Amount: {amount}").format(amount=money(d.amount)),
         _("Probability: {value}%").format(value=d.probability),
     ]
@@ -294,15 +314,16 @@ def render_deal_card(
         for line in card.lines:
             text = f" • {h(line.product.name)} × {_quantity(line.quantity)} — {money(line.total)}"
             if line.discount_pct:
-                text += " " + _("(discount {pct}%)").format(pct=_quantity(line.discount_pct))
+                text += " " + _("(discount {pct}%)").format(pct=percent(line.discount_pct))
             if line.approval == "pending":
                 text += " " + _("⏳ awaiting approval")
             lines.append(text)
     if card.history:
         lines += ["", _("<b>Stage changes</b>")]
         for change in card.history:
-            before = _(DEAL_STAGES[change.from_stage]) if change.from_stage in DEAL_STAGES else ""
-            after = _(DEAL_STAGES.get(change.to_stage, change.to_stage))
+            names = DEAL_STAGE_NAMES
+            before = _(names[change.from_stage]) if change.from_stage in names else ""
+            after = _(names.get(change.to_stage, change.to_stage))
             arrow = f"{before} → {after}" if before else after
             lines.append(f" • {local_time(actor, change.changed_at)} {arrow}")
     rows: Rows = [

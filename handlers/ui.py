@@ -27,6 +27,20 @@ def money(amount: Decimal | int | None) -> str:
     return f"{Decimal(amount):,.2f}".replace(",", " ")
 
 
+def percent(value: Decimal | int | str) -> str:
+    """The number of a percentage shown to the user, the '%' left to the text around it.
+
+    7.5 -> '7.5' in English, '7,5' in Russian (the decimal comma; 20.00 -> '20'). Only for
+    showing: what goes into callback data or back to a parser keeps the dot.
+    """
+    text = f"{Decimal(value).normalize():f}"
+    try:
+        locale = get_i18n().current_locale
+    except LookupError:  # no i18n context (a script): the plain form
+        return text
+    return text.replace(".", ",") if locale.startswith("ru") else text
+
+
 def local_time(actor: Actor, at: datetime | None, with_date: bool = True) -> str:
     if at is None:
         return "—"

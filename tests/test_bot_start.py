@@ -108,6 +108,10 @@ async def test_registration_help_and_language_over_http(db: Database) -> None:
         [boss_help] = await stub.ask(message_update(BOSS, "/help"), BOSS.id)
         assert "Что я умею" in boss_help.text
         assert "/invite" in boss_help.text and "/reassign" in boss_help.text
+        # option words in Russian where the parsers take Russian ones, else in English
+        assert "/invite <i>менеджер|руководитель|директор</i>" in boss_help.text
+        assert "/log <i>кто; звонок|встреча|письмо|сообщение|визит; вх|исх;" in boss_help.text
+        assert "/report <i>abc|xyz|matrix|funnel|" in boss_help.text
 
         # /settings: the director switches to English; the confirmation and what follows are English
         [menu] = await stub.ask(message_update(BOSS, "/settings"), BOSS.id)
@@ -118,6 +122,7 @@ async def test_registration_help_and_language_over_http(db: Database) -> None:
         assert stub.alerts()[-1] == "Language: English. Saved."
         [english_help] = await stub.ask(message_update(BOSS, "/help"), BOSS.id)
         assert english_help.text.startswith("<b>What I can do</b>")
+        assert "/invite <i>manager|head|director</i>" in english_help.text
 
         # the bot's own HTTP server answers its health check
         async with aiohttp.ClientSession() as http:

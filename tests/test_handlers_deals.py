@@ -14,7 +14,7 @@ from crm.models import Deal, DealLine, DealStageChange, Sale
 from crm.models.enums import Role
 from crm.services import companies, deals
 from crm.services.companies import CompanyInput
-from crm.services.deals import DealInput
+from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
 from handlers.deals import ApprovalCb, DealCb, LostCb
 from handlers.ui import NewDealCb
@@ -513,3 +513,38 @@ async def test_new_deal_button_of_a_company_card(harness: Harness) -> None:
     assert last_alert(h) == REFUSAL
     assert only_a_hint(await h.send(message_update(BORIS, "Stolen deal")))
     assert await count(h.db, Deal) == 1
+
+
+# --- the card's stage name and percentages in the user's language ---------------------------
+
+
+async def test_card_names_the_stage_and_russian_percentages_have_a_decimal_comma(
+    harness: Harness,
+) -> None:
+    h = harness
+    w = await world(h.db)
+    line = LineInput(w.widget, 2, discount_pct=Decimal("7.5"))
+    deal = await deals.open(h.db.uow(), w.anna, DealInput(w.company, "Pumps", lines=[line]))
+    [card] = await h.send(callback_update(ANNA, DealCb(action="open", deal_id=deal.id).pack()))
+    assert "\nStage: Lead\n" in card.text  # as /deals names it, not "lead"
+    assert " • Widget × 2 — 185.00 (discount 7.5%)" in card.text
+    [olgas] = await h.send(callback_update(OLGA, DealCb(action="open", deal_id=deal.id).pack()))
+    assert "\nЭтап: Лид\n" in olgas.text
+    assert " • Widget × 2 — 185.00 (скидка 7,5%)" in olgas.text
+    # a discount above Anna's limit, typed with a comma: the request reaches Olga in Russian
+    [lines] = await h.send(press(ANNA, card, "📦"))
+    [menu] = await h.send(press(ANNA, lines, "1. Widget"))
+    [ask] = await h.send(press(ANNA, menu, "Discount"))
+    assert ask.text == "The discount on «Widget» now is 7.5%. Type the new discount, %."
+    [question] = await h.send(message_update(ANNA, "12,5"))
+    assert question.text.startswith("A discount of 12.5% is above your limit of 10%.")
+    await h.send(press(ANNA, question, "Send for approval"))
+    request = h.stub.sent_to(OLGA.id)[-1]
+    assert "Anna просит скидку 12,5% на «Widget»" in request.text
+    [_, shown] = await h.send(message_update(OLGA, "/approvals"))
+    assert "Скидка: 12,5% (лимит: 10%)" in shown.text
+    [decided] = await h.send(press(OLGA, shown, "Отклонить"))
+    assert decided.text.startswith("Отклонено")
+    assert "10%" in decided.text
+    async with h.db.uow() as uow:
+        assert await uow.session.scalar(select(DealLine.discount_pct)) == Decimal("10.00")

@@ -121,7 +121,7 @@ async def test_find_a_contact_and_a_deal_by_phone_and_title(harness: Harness) ->
     [results] = await h.send(message_update(ANNA, "/find pumps"))
     [deal] = await h.send(press(ANNA, results, "Pumps"))
     assert deal.text.startswith(
-        "💼 <b>Pumps</b>\nCompany: Romashka\nStage: lead\nAmount: 1 500.00\nProbability: 10%"
+        "💼 <b>Pumps</b>\nCompany: Romashka\nStage: Lead\nAmount: 1 500.00\nProbability: 10%"
     )
     assert "Stage changes" in deal.text
 
