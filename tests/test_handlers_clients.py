@@ -329,7 +329,8 @@ async def test_forward_from_a_known_user_is_logged_with_the_contact(harness: Har
     origin = {"type": "user", "sender_user": CLIENT.as_dict()}
     [done] = await h.send(forward(ANNA, "Please send the invoice", origin))
     assert done.text == (
-        "✅ Logged: 💬 message, incoming — Petr Sidorov, Romashka.\nPlease send the invoice"
+        "✅ Logged: 💬 message, incoming — Petr Sidorov, Romashka, 10.01.2025 (Fri) 10:00."
+        "\nPlease send the invoice"
     )
     assert await all_interactions(h.db) == [
         ("message", "in", "Please send the invoice", petr.id, datetime(2025, 1, 10, 7, tzinfo=UTC))
@@ -358,7 +359,7 @@ async def test_forward_from_a_user_matching_several_contacts_asks_which(harness:
     ]
     assert await all_interactions(h.db) == []
     [done] = await h.send(press(ANNA, ask, "Petr (work)"))
-    assert done.text.startswith("✅ Logged: 💬 message, incoming — Petr (work).")
+    assert done.text.startswith("✅ Logged: 💬 message, incoming — Petr (work), 10.01.2025")
     assert [i[3] for i in await all_interactions(h.db)] == [first.id]
 
 
@@ -377,7 +378,7 @@ async def test_forward_from_an_unknown_user_offers_to_add_them(harness: Harness)
     ]
     assert await all_contacts(h.db) == []
     [done] = await h.send(press(ANNA, offer, "New contact"))
-    assert done.text.startswith("✅ Logged: 💬 message, incoming — Petr Sidorov.")
+    assert done.text.startswith("✅ Logged: 💬 message, incoming — Petr Sidorov, 10.01.2025")
     [contact] = await all_contacts(h.db)
     assert (contact["name"], contact["tg_user_id"], contact["tg_username"]) == (
         "Petr Sidorov",
@@ -388,7 +389,7 @@ async def test_forward_from_an_unknown_user_offers_to_add_them(harness: Harness)
     assert summary == "Hi, it's Petr"
     # next time the same sender is recognised at once
     [done] = await h.send(forward(ANNA, "Second message", origin))
-    assert done.text.startswith("✅ Logged: 💬 message, incoming — Petr Sidorov.")
+    assert done.text.startswith("✅ Logged: 💬 message, incoming — Petr Sidorov, 10.01.2025")
     assert len(await all_interactions(h.db)) == 2
 
     # Cancel writes nothing
@@ -417,7 +418,7 @@ async def test_forward_from_a_hidden_user(harness: Harness) -> None:
     ]
     assert await all_interactions(h.db) == []
     [done] = await h.send(press(ANNA, ask, "👤 Ivan Petrov"))
-    assert done.text.startswith("✅ Logged: 💬 message, incoming — Ivan Petrov.")
+    assert done.text.startswith("✅ Logged: 💬 message, incoming — Ivan Petrov, 10.01.2025")
     assert [i[3] for i in await all_interactions(h.db)] == [ivan.id]
 
     # nobody of that name: the user searches by a part of the name
@@ -429,7 +430,9 @@ async def test_forward_from_a_hidden_user(harness: Harness) -> None:
     [found] = await h.send(message_update(ANNA, "petrov"))
     assert found.text == "Which one wrote this?"
     [done] = await h.send(press(ANNA, found, "Ivan Petrov"))
-    assert done.text == "✅ Logged: 💬 message, incoming — Ivan Petrov.\nпривет"
+    assert done.text == (
+        "✅ Logged: 💬 message, incoming — Ivan Petrov, 10.01.2025 (Fri) 10:00.\nпривет"
+    )
     assert [i[3] for i in await all_interactions(h.db)] == [ivan.id, ivan.id]
 
 
