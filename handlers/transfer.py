@@ -150,9 +150,25 @@ def export_labels() -> exports.Labels:
     }
 
 
+MAX_DOCUMENT = 50 * 1024 * 1024  # the most a bot may send as a document (Bot API)
+
+
 @router.message(Command("export"))
 async def export(message: Message, uow: UnitOfWork, actor: Actor) -> None:
     result = await exports.export_xlsx(uow, actor, lambda text: _(text), export_labels())
+    if len(result.content) > MAX_DOCUMENT:
+        await message.answer(
+            _(
+                "The export is {size} MB: more than Telegram lets a bot send ({limit} MB). "
+                "Ask your administrator to run <code>chatcrm export FILE --as {tg_id}</code> "
+                "on the server."
+            ).format(
+                size=len(result.content) // (1024 * 1024),
+                limit=MAX_DOCUMENT // (1024 * 1024),
+                tg_id=actor.tg_id,
+            )
+        )
+        return
     today = datetime.now(ZoneInfo(actor.timezone)).date()
     counts = ", ".join(f"{_(title).lower()}: {count}" for title, count in result.counts.items())
     caption = _("What you can see in ChatCRM on {date} — {counts}.").format(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from crm.models import AuditEntry, Company, Contact, Sale
 from crm.models.enums import Role
 from crm.storage import Database
+from handlers import transfer
 from handlers.transfer import ImportCb
 from tests import factories
 from tests.bot_harness import Harness, press
@@ -50,6 +52,19 @@ def document(
 async def count(db: Database, model: type) -> int:
     async with db.uow() as uow:
         return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_an_export_too_big_for_telegram_is_explained_not_sent(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    await staff(h)
+    monkeypatch.setattr(transfer, "MAX_DOCUMENT", 1024)  # any workbook is bigger than 1 KB
+    [told] = await h.send(message_update(ANNA, "/export"))
+    assert told.method == "sendMessage"
+    assert "больше, чем Telegram позволяет" in told.text
+    assert f"chatcrm export FILE --as {ANNA.id}" in told.text
+    assert h.stub.calls_of("sendDocument") == []
 
 
 async def test_export_sends_a_workbook_of_what_the_user_sees(harness: Harness) -> None:
