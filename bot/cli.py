@@ -498,14 +498,14 @@ async def _send_digests(settings: Settings, database: Database, tg_id: int | Non
     """Send the digest now to one member of staff, or to every active head and director."""
     from bot.app import create_bot
     from bot.i18n import create_i18n
+    from crm.analytics.digest import RECIPIENTS
     from notifications.digests import render_for, send_digest
 
-    leaders = (Role.HEAD.value, Role.DIRECTOR.value)
     query = select(Manager).where(Manager.active.is_(True))
     query = (
         query.where(Manager.tg_id == tg_id)
         if tg_id is not None
-        else query.where(Manager.role.in_(leaders))
+        else query.where(Manager.role.in_([role.value for role in RECIPIENTS]))
     )
     async with database.uow().read_only() as uow:
         staff = list(await uow.session.scalars(query.order_by(Manager.id)))

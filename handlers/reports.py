@@ -31,7 +31,7 @@ from bot.i18n import N_
 from crm.access import Actor, require_role
 from crm.analytics import abc_xyz, charts, claims, forecast, forgotten, funnel, inquiries, managers
 from crm.analytics.abc_xyz import AbcMetric
-from crm.analytics.digest import build_digest
+from crm.analytics.digest import build_digest, receives_digest
 from crm.analytics.scope import Period, current_month, last_full_months
 from crm.errors import InvalidInput
 from crm.models import utcnow
@@ -647,7 +647,7 @@ async def report_pressed(
 @router.message(Command("digest"))
 async def digest_command(message: Message, uow: UnitOfWork, actor: Actor) -> None:
     """The daily digest, now."""
-    if actor.role is Role.MANAGER:
+    if not receives_digest(actor.role):
         await message.answer(
             _(
                 "The daily digest is for heads and directors. "

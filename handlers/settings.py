@@ -22,6 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from crm.access import Actor
+from crm.analytics.digest import receives_digest
 from crm.models import Manager
 from crm.models.enums import Role
 from crm.services import company_settings, people
@@ -77,11 +78,6 @@ def utc_offset(zone: str) -> str:
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
-def gets_digest(role: str | Role) -> bool:
-    """The daily digest goes to heads and directors: only they have a digest time to set."""
-    return Role(role) in (Role.HEAD, Role.DIRECTOR)
-
-
 def summary(manager: Manager) -> str:
     lines = [
         _("<b>Settings</b>"),
@@ -90,7 +86,7 @@ def summary(manager: Manager) -> str:
             timezone=manager.timezone, offset=utc_offset(manager.timezone)
         ),
     ]
-    if gets_digest(manager.role):
+    if receives_digest(manager.role):
         lines.append(
             _("Daily digest at: {time}").format(time=manager.digest_time.strftime("%H:%M"))
         )
@@ -111,7 +107,7 @@ def main_menu(director: bool = False, digest: bool = True) -> InlineKeyboardMark
 
 
 def menu_for(actor: Actor) -> InlineKeyboardMarkup:
-    return main_menu(actor.role is Role.DIRECTOR, gets_digest(actor.role))
+    return main_menu(actor.role is Role.DIRECTOR, receives_digest(actor.role))
 
 
 def company_summary(days: int) -> str:

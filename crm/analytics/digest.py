@@ -30,6 +30,12 @@ from crm.uow import UnitOfWork
 from crm.when import to_local
 
 CENT = Decimal("0.01")
+RECIPIENTS = (Role.HEAD, Role.DIRECTOR)  # "leadership gets a daily analytics digest"
+
+
+def receives_digest(role: str | Role) -> bool:
+    """Whether this role gets the daily digest (and so has a digest time to set)."""
+    return Role(role) in RECIPIENTS
 
 
 @dataclass(frozen=True)
@@ -145,7 +151,7 @@ async def due_digests(uow: UnitOfWork, now: datetime) -> list[DueDigest]:
                 select(Manager.id, Manager.timezone, Manager.digest_time, Manager.created_at).where(
                     Manager.active.is_(True),
                     Manager.bot_blocked.is_(False),
-                    Manager.role.in_((Role.HEAD.value, Role.DIRECTOR.value)),
+                    Manager.role.in_([role.value for role in RECIPIENTS]),
                 )
             )
         )
