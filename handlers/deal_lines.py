@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -277,10 +277,13 @@ async def typed_quantity(
     await show_lines(message, uow, actor, int(data["deal_id"]))
 
 
-@router.message(LineForm.discount, F.text, ~F.text.startswith("/"))
+@router.message(
+    StateFilter(LineForm.discount, LineForm.add_discount), F.text, ~F.text.startswith("/")
+)
 async def typed_discount(
     message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
+    """A discount typed for a line being changed or added."""
     data = await state.get_data()
     data["discount"] = (message.text or "").strip().rstrip("%").strip()
     await save_discount(message, uow, actor, state, data)
@@ -449,15 +452,6 @@ async def pressed_discount(
     data["discount"] = callback_data.value
     await save_discount(callback, uow, actor, state, data)
     await callback.answer()
-
-
-@router.message(LineForm.add_discount, F.text, ~F.text.startswith("/"))
-async def typed_add_discount(
-    message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
-) -> None:
-    data = await state.get_data()
-    data["discount"] = (message.text or "").strip().rstrip("%").strip()
-    await save_discount(message, uow, actor, state, data)
 
 
 # --- saving a discount: a new line, or a changed one; above the limit: ask for approval ---

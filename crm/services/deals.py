@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from crm import search, validation
@@ -407,6 +407,16 @@ async def remove_line(uow: UnitOfWork, actor: Actor, line_id: int) -> Deal:
     return deal
 
 
+def _asked_by(line_id: int | ColumnElement[int]) -> Select[tuple[int | None]]:
+    """Who last wrote the line (its audit trail): who asked for its pending discount."""
+    return (
+        select(AuditEntry.actor_id)
+        .where(AuditEntry.entity == DealLine.__tablename__, AuditEntry.entity_id == line_id)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+
+
 async def decide_discount(
     uow: UnitOfWork, actor: Actor, line_id: int, approve: bool
 ) -> DiscountDecision:
@@ -438,12 +448,7 @@ async def decide_discount(
         line = next(line for line in deal.lines if line.id == line_id)
         if line.approval != ApprovalStatus.PENDING.value:
             raise Conflict("not_pending", approval=line.approval)
-        asked_by = await uow.session.scalar(
-            select(AuditEntry.actor_id)
-            .where(AuditEntry.entity == DealLine.__tablename__, AuditEntry.entity_id == line.id)
-            .order_by(AuditEntry.id.desc())
-            .limit(1)
-        )
+        asked_by = await uow.session.scalar(_asked_by(line.id))
         if asked_by == actor.id:
             raise Conflict("own_request")  # a discount is decided by someone other than who set it
         if approve:
@@ -522,14 +527,7 @@ async def pending_page(
         visible_owner(actor, Deal.curator_id),
         Deal.curator_id != actor.id,
     )
-    last_actor = (
-        select(AuditEntry.actor_id)
-        .where(AuditEntry.entity == DealLine.__tablename__, AuditEntry.entity_id == DealLine.id)
-        .order_by(AuditEntry.id.desc())
-        .limit(1)
-        .correlate(DealLine)
-        .scalar_subquery()
-    )
+    last_actor = _asked_by(DealLine.id).correlate(DealLine).scalar_subquery()
     asker = aliased(Manager)
     async with uow.read_only():
         total = await uow.session.scalar(
