@@ -24,15 +24,29 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from bot.commands import set_bot_commands
 from bot.errors import setup_errors
+from bot.fsm_resilience import DialogGuard, ResilientStorage
 from bot.fsm_storage import create_storage
+from bot.governor import Governor, Limits, install_governor
 from bot.i18n import LocaleMiddleware, create_i18n
-from bot.middlewares import CommandEndsDialog, DatabaseMiddleware, RegisteredOnlyMiddleware
+from bot.middlewares import (
+    AnswerLaneMiddleware,
+    CommandEndsDialog,
+    DatabaseMiddleware,
+    RegisteredOnlyMiddleware,
+)
+from bot.startup import (
+    Backoff,
+    ConfigurationError,
+    configuration_problem,
+    wait_for_bot_api,
+    wait_for_database,
+)
 from bot.web import RouteInstaller, create_web_app
 from crm.migrate import upgrade
 from crm.services import playbooks
@@ -44,6 +58,7 @@ from notifications import digests as daily_digests
 from notifications import email as email_outbox
 from notifications.reminders import ReminderRuntime
 from notifications.telegram_sender import TelegramSender
+from notifications.unreachable import UnreachableListener
 
 logger = logging.getLogger("chatcrm.bot")
 
@@ -53,7 +68,9 @@ def create_dispatcher(
 ) -> Dispatcher:
     storage = storage or create_storage(settings, database)
     isolation = (
-        storage.create_isolation() if isinstance(storage, RedisStorage) else SimpleEventIsolation()
+        storage.create_isolation()
+        if isinstance(storage, ResilientStorage)
+        else SimpleEventIsolation()
     )
     dp = Dispatcher(storage=storage, events_isolation=isolation, name="chatcrm")
     i18n = create_i18n()
@@ -74,11 +91,15 @@ def create_dispatcher(
     # the outbox worker (invitation emails) joins it too, every 30 s
     email_outbox.setup(dp)
 
-    # order matters: who acts, then in which language, then the door for strangers
+    # order matters: sends to the update's chat are answers (bot/governor), who acts,
+    # then in which language, then the door for strangers
+    dp.update.outer_middleware(AnswerLaneMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(database))
     dp.update.outer_middleware(LocaleMiddleware(i18n))
     dp.update.outer_middleware(RegisteredOnlyMiddleware())
     dp.errors.outer_middleware(LocaleMiddleware(i18n))
+    dp.message.outer_middleware(DialogGuard())  # Redis down: see bot/fsm_resilience.py
+    dp.callback_query.outer_middleware(DialogGuard())
     dp.message.outer_middleware(CommandEndsDialog())
     setup_errors(dp)
     for router in ROUTERS:
@@ -87,27 +108,29 @@ def create_dispatcher(
     return dp
 
 
-# Telegram allows about 30 messages/s overall. Sent at exactly 30/s, network jitter now and
-# then bunches 31 requests into one second: a 429 and a pause for every chat. A small
-# margin keeps the flow steady (bench/bench_reminders.py against a stand-in enforcing
-# 30/s: sender at 30/s -> 51 % of the limit achieved; at 29/s -> 97 %, no 429 at all).
-SEND_RATE = 29.0
+def govern(
+    bot: Bot, settings: Settings, database: Database, i18n: I18n, limits: Limits | None = None
+) -> Governor:
+    """The bot's governor (bot/governor): Telegram's limits at TELEGRAM_RATE, and a user
+    who blocks the bot recorded once, their leaders told once."""
+    governor = install_governor(bot, limits or Limits(rate=settings.telegram_rate))
+    governor.add_blocked_listener(UnreachableListener(database, bot, i18n))
+    return governor
 
 
 def reminder_runtime(database: Database, bot: Bot, settings: Settings) -> ReminderRuntime:
+    install_governor(bot, Limits(rate=settings.telegram_rate))
     return ReminderRuntime(
-        database,
-        bot,
-        sender=TelegramSender(bot, rate=SEND_RATE),
-        timezone=settings.default_timezone,
+        database, bot, sender=TelegramSender(bot), timezone=settings.default_timezone
     )
 
 
 async def start_reminders(
-    dispatcher: Dispatcher, bot: Bot, settings: Settings, database: Database
+    dispatcher: Dispatcher, bot: Bot, settings: Settings, database: Database, i18n: I18n
 ) -> None:
-    """Startup hook: the reminder runtime (the sender, and the scheduler if this process
-    wins the election: one per database)."""
+    """Startup hook: the bot's governor wired to the database, and the reminder runtime
+    (the sender, and the scheduler if this process wins the election: one per database)."""
+    govern(bot, settings, database, i18n)
     runtime = reminder_runtime(database, bot, settings)
     dispatcher["reminders"] = runtime
     await runtime.start()
@@ -134,18 +157,21 @@ def _detach(router: Router) -> None:
 
 
 def create_bot(settings: Settings) -> Bot:
+    """A Bot whose every call goes through the governor, at TELEGRAM_RATE."""
     if settings.bot_token is None:
         raise RuntimeError("BOT_TOKEN is required to run the bot")
     session = (
         AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
         if settings.telegram_api_url
-        else None
+        else AiohttpSession()
     )
-    return Bot(
+    bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    install_governor(bot, Limits(rate=settings.telegram_rate))
+    return bot
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -204,15 +230,21 @@ async def main(
     handle_signals: bool = True,
     polling_timeout: int = 10,
     routes: Iterable[RouteInstaller] = (),
+    backoff: Backoff | None = None,
 ) -> None:
-    """Migrate, then serve: long polling by default, a webhook when WEBHOOK_URL is set."""
+    """Wait for the database, migrate, wait for the Bot API, then serve: long polling by
+    default, a webhook when WEBHOOK_URL is set."""
     database = Database.from_url(settings.database_url)
     bot: Bot | None = None
     runner: web.AppRunner | None = None
     try:
+        await wait_for_database(database, backoff)
         await upgrade(database.engine)
         bot = create_bot(settings)
+        me = await wait_for_bot_api(bot, backoff)
+        logger.info("the Bot API answers: @%s", me.username)
         dp = create_dispatcher(settings, database)  # its shutdown closes the FSM storage
+        govern(bot, settings, database, dp["i18n"])
         await set_bot_commands(bot, dp["i18n"])
         app = create_web_app(settings, database, bot=bot, dispatcher=dp, routes=routes)
         if settings.webhook_url:
@@ -247,8 +279,15 @@ async def main(
 
 
 def run(settings: Settings) -> None:
-    if settings.bot_token is None:
-        print("Configuration error: BOT_TOKEN is required to run the bot", file=sys.stderr)
+    """`chatcrm run`: a configuration error is one line and exit code 2, before anything
+    is written; a dependency that does not answer is waited for (bot/startup.py)."""
+    problem = configuration_problem(settings)
+    if problem:
+        print(problem, file=sys.stderr)
         raise SystemExit(2)
     configure_logging(settings)
-    asyncio.run(main(settings))
+    try:
+        asyncio.run(main(settings))
+    except ConfigurationError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None

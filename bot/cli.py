@@ -76,13 +76,30 @@ def _upgrade(settings: Settings, revision: str = "head") -> None:
 
 @app.command()
 def run() -> None:
-    """Run the bot, its scheduler and its HTTP server (applies migrations first)."""
-    settings = load_settings_or_exit()
-    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        _fail("Configuration error: BOT_TOKEN: required to run the bot", 2)
-    _upgrade(settings)
-    from bot.app import run as run_bot  # the administration commands need no aiogram
+    """Run the bot, its scheduler and its HTTP server (applies migrations first).
 
+    A malformed BOT_TOKEN or a DATABASE_URL the driver cannot use is one line and exit
+    code 2, before anything is written; a database or Bot API that does not answer yet
+    is waited for, one log line per attempt.
+    """
+    settings = load_settings_or_exit()
+    from bot.app import configure_logging  # the administration commands need no aiogram
+    from bot.app import run as run_bot
+    from bot.startup import ConfigurationError, configuration_problem, wait_for_database
+
+    problem = configuration_problem(settings)
+    if problem:
+        _fail(problem, 2)
+    configure_logging(settings)
+
+    async def migrate_when_reachable(database: Database) -> None:
+        await wait_for_database(database)
+        await migrate.upgrade(database.engine)
+
+    try:
+        _with_database(settings, migrate_when_reachable)
+    except ConfigurationError as exc:
+        _fail(str(exc), 2)
     run_bot(settings)
 
 
@@ -270,7 +287,7 @@ async def _scheduler_status(database: Database) -> dict[str, Any]:
     """
     from sqlalchemy import func
 
-    from bot.web import scheduler_health
+    from bot.health import scheduler_health
     from crm.models import Task
     from notifications.leader import LeaderElector
 
@@ -284,12 +301,94 @@ async def _scheduler_status(database: Database) -> dict[str, Any]:
     return report
 
 
+async def _redis_status(url: str) -> str | None:
+    """None if Redis answers, else why not."""
+    from redis.asyncio import Redis
+
+    from bot.fsm_resilience import CONNECTION_KWARGS
+
+    client = Redis.from_url(url, **CONNECTION_KWARGS)
+    try:
+        await asyncio.wait_for(client.ping(), 5)
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    finally:
+        await client.aclose()
+
+
+async def _bot_api_status(settings: Settings) -> tuple[bool, str]:
+    """(ok, what to print) for the Bot API, asked with getMe."""
+    import aiohttp
+
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        return True, "not checked (no BOT_TOKEN)"
+    base = (settings.telegram_api_url or TELEGRAM_API).rstrip("/")
+    url = f"{base}/bot{settings.bot_token.get_secret_value()}/getMe"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(url) as response,
+        ):
+            payload = await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        return False, f"NOT reachable at {base} ({type(exc).__name__})"
+    if isinstance(payload, dict) and payload.get("ok"):
+        return True, f"reachable, the bot is @{(payload.get('result') or {}).get('username')}"
+    if isinstance(payload, dict) and payload.get("error_code") == 401:
+        return False, "the token is refused (401 Unauthorized): check BOT_TOKEN"
+    return False, f"answers with an error: {str(payload)[:200]}"
+
+
+async def _outbox_status(database: Database) -> dict[str, Any]:
+    from bot.health import outbox_check
+
+    return await outbox_check(database)
+
+
 @app.command()
 def status() -> None:
-    """Is the reminder scheduler running; reminders pending and overdue (exit 1 if stuck)."""
+    """Database, Redis, Bot API, the reminder scheduler and the outbox (exit 1 if any is
+    down or stuck)."""
     settings = load_settings_or_exit()
-    _upgrade(settings)
-    report = _with_database(settings, _scheduler_status)
+    problems: list[str] = []
+    typer.echo(f"Database: {_shown(settings.database_url)}")
+    try:
+        current = _with_database(
+            settings, lambda database: migrate.current_revision(database.engine)
+        )
+    except typer.Exit:  # _with_database printed why, in one line
+        problems.append("the database does not answer")
+    else:
+        if current != migrate.head_revision():
+            typer.echo(f"Database at revision {current or 'none'}: run `chatcrm db upgrade`")
+            problems.append("the database is not migrated")
+    if settings.redis_url:
+        redis_error = asyncio.run(_redis_status(settings.redis_url))
+        typer.echo(
+            f"Redis: {_shown(settings.redis_url)}: "
+            + ("ok" if redis_error is None else f"DOWN ({redis_error})")
+        )
+        if redis_error is not None:
+            problems.append("Redis does not answer: dialogs are unavailable")
+    else:
+        typer.echo("Redis: not used (dialogs are kept in the database)")
+    api_ok, api_text = asyncio.run(_bot_api_status(settings))
+    typer.echo(f"Bot API: {api_text}")
+    if not api_ok:
+        problems.append("the Bot API cannot be reached")
+    if not any(p.startswith("the database") for p in problems):
+        report = _with_database(settings, _scheduler_status)
+        outbox = _with_database(settings, _outbox_status)
+        _print_work(settings, report, outbox, problems)
+    if problems:
+        typer.echo("Not healthy: " + "; ".join(problems) + ".", err=True)
+        raise typer.Exit(1)
+
+
+def _print_work(
+    settings: Settings, report: dict[str, Any], outbox: dict[str, Any], problems: list[str]
+) -> None:
     if report["running_elsewhere"]:
         running = "yes, in a bot process (it holds the scheduler lock)"
     elif settings.database_url.endswith(":memory:"):
@@ -297,17 +396,18 @@ def status() -> None:
     else:
         running = "NO: no bot process holds the scheduler lock; reminders are not being sent"
     last: datetime | None = report["last_sent_at"]
-    typer.echo(f"Database: {_shown(settings.database_url)}")
     typer.echo(f"Scheduler running: {running}")
     typer.echo("This process (the CLI) is not the leader: it only reads the database.")
     typer.echo(f"Last reminder sent: {f'{last:%Y-%m-%d %H:%M:%S} UTC' if last else 'never'}")
     typer.echo(f"Reminders pending: {report['pending']}")
     typer.echo(f"Overdue and not delivered: {report['overdue_undelivered']}")
+    typer.echo(
+        f"Outbox: {outbox['backlog']} emails waiting, {outbox['stuck']} stuck in sending"
+    )
     if not report["ok"] or not report["running_elsewhere"]:
-        typer.echo(
-            "Reminders are late or nobody sends them: start the bot (`chatcrm run`).", err=True
-        )
-        raise typer.Exit(1)
+        problems.append("reminders are late or nobody sends them: start the bot (`chatcrm run`)")
+    if not outbox["ok"]:
+        problems.append("emails are stuck in sending: is the bot's outbox worker running?")
 
 
 # --- shell --------------------------------------------------------------------------------

@@ -16,9 +16,11 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent, Message, User
+from aiogram.types import CallbackQuery, ErrorEvent, Message, User
 from aiogram.utils.i18n import gettext as _
 
+from bot.fsm_resilience import DialogsUnavailable
+from bot.governor import answering
 from bot.i18n import N_
 from bot.middlewares import not_registered_text
 from crm.errors import (
@@ -264,6 +266,13 @@ async def tell(event: ErrorEvent, bot: Bot, text: str) -> None:
     message = update.message or update.edited_message
     if query is not None and isinstance(query.message, Message):
         message = query.message
+    with answering(message.chat.id if message is not None else None):
+        await _tell(bot, query, message, text)
+
+
+async def _tell(
+    bot: Bot, query: CallbackQuery | None, message: Message | None, text: str
+) -> None:
     try:
         if query is not None:
             try:
@@ -276,6 +285,18 @@ async def tell(event: ErrorEvent, bot: Bot, text: str) -> None:
             await bot.send_message(message.chat.id, text)
     except TelegramAPIError as exc:
         logger.warning("could not tell the user about an error: %s", type(exc).__name__)
+
+
+async def on_dialogs_unavailable(event: ErrorEvent, bot: Bot) -> None:
+    """The dialog store (Redis) does not answer: commands without a dialog still work."""
+    await tell(
+        event,
+        bot,
+        _(
+            "Step-by-step dialogs are temporarily unavailable: try again in a minute. "
+            "Commands with everything on one line work now."
+        ),
+    )
 
 
 async def on_crm_error(event: ErrorEvent, bot: Bot) -> None:
@@ -302,5 +323,6 @@ async def on_unexpected_error(
 
 
 def setup_errors(dp: Dispatcher) -> None:
+    dp.errors.register(on_dialogs_unavailable, ExceptionTypeFilter(DialogsUnavailable))
     dp.errors.register(on_crm_error, ExceptionTypeFilter(CRMError))
     dp.errors.register(on_unexpected_error)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bot.fsm_resilience import CONNECTION_KWARGS, ResilientStorage
 from crm.models import FSMRecord, utcnow
 from crm.settings import Settings
 from crm.storage import Database
@@ -92,5 +93,10 @@ class DatabaseStorage(BaseStorage):
 
 def create_storage(settings: Settings, database: Database) -> BaseStorage:
     if settings.redis_url:
-        return RedisStorage.from_url(settings.redis_url, key_builder=default_key_builder())
+        redis = RedisStorage.from_url(
+            settings.redis_url,
+            connection_kwargs=CONNECTION_KWARGS,
+            key_builder=default_key_builder(),
+        )
+        return ResilientStorage(redis)  # commands keep working while Redis is down
     return DatabaseStorage(database)

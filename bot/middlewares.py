@@ -11,12 +11,24 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 
+from bot.governor import answering
 from crm.services import people
 from crm.storage import Database
 
 START = re.compile(r"^/start(@\w+)?(\s|$)")
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class AnswerLaneMiddleware(BaseMiddleware):
+    """While an update is handled, what the bot sends to its chat is an answer to the
+    user's own action: the governor's first lane (bot/governor/lanes.py)."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        chat = data.get("event_chat")
+        user: User | None = data.get("event_from_user")
+        with answering(chat.id if chat is not None else user.id if user is not None else None):
+            return await handler(event, data)
 
 
 class DatabaseMiddleware(BaseMiddleware):

@@ -1,4 +1,4 @@
-"""The bot's own HTTP server: health now; RSVP, unsubscribe and the webhook are added to it.
+"""The bot's own HTTP server: /healthz and /readyz; RSVP, unsubscribe and the webhook.
 
 To add routes, write `def install(app: web.Application) -> None` that calls
 `app.router.add_get(...)` (handlers read `request.app[DATABASE]`, `request.app[SETTINGS]`,
@@ -11,19 +11,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
-from sqlalchemy import text
 
-from crm.models import utcnow
-from crm.services import tasks
+from bot.fsm_resilience import ResilientStorage
+from bot.health import (
+    DEPENDENCIES,
+    BotApiCheck,
+    database_check,
+    outbox_check,
+    redis_check,
+    run_checks,
+    scheduler_health,
+)
 from crm.settings import Settings
 from crm.storage import Database
 from notifications import rsvp_web
-from notifications.reminders import ReminderRuntime, health
+from notifications.reminders import ReminderRuntime
+
+__all__ = ["scheduler_health"]  # handlers/status.py reads it from here
 
 logger = logging.getLogger("chatcrm.web")
 
@@ -41,46 +49,27 @@ def add_health_check(app: web.Application, name: str, check: HealthCheck) -> Non
     app[HEALTH_CHECKS][name] = check
 
 
-async def _database_check(database: Database) -> dict[str, Any]:
-    async with database.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-    return {"ok": True}
+async def _report(request: web.Request, names: Iterable[str] | None) -> web.Response:
+    checks = request.app[HEALTH_CHECKS]
+    wanted = {n: c for n, c in checks.items() if names is None or n in names}
+    results = await run_checks(wanted)
+    down = [name for name, result in results.items() if not result.get("ok", False)]
+    for name in down:
+        logger.warning("health check %s failed: %s", name, results[name].get("error", ""))
+    body = {"status": "degraded" if down else "ok", "down": down, "checks": results}
+    return web.json_response(body, status=503 if down else 200)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    checks: dict[str, dict[str, Any]] = {}
-    for name, check in request.app[HEALTH_CHECKS].items():
-        try:
-            checks[name] = await check()
-        except Exception as exc:  # a failing check is reported, not raised
-            logger.warning("health check %s failed: %s", name, type(exc).__name__)
-            checks[name] = {"ok": False, "error": type(exc).__name__}
-    healthy = all(c.get("ok", False) for c in checks.values())
-    body = {"status": "ok" if healthy else "degraded", "checks": checks}
-    return web.json_response(body, status=200 if healthy else 503)
+    """Everything: the dependencies, and whether reminders and emails get out.
+    503 naming what is down or stuck."""
+    return await _report(request, None)
 
 
-STUCK_AFTER = timedelta(minutes=2)  # a reminder due longer ago and still unsent is stuck
-
-
-async def scheduler_health(
-    database: Database, runtime: ReminderRuntime | None, now: datetime | None = None
-) -> dict[str, Any]:
-    """{ok, leader, last_run_at, pending, overdue_undelivered} of the reminder scheduler.
-
-    Not ok when reminders due more than STUCK_AFTER ago are still unsent (no process runs
-    the scheduler, or it cannot send), or when this process leads but its sweep stalled.
-    """
-    now = now or utcnow()
-    report = (await health(database, runtime, now)).as_dict()
-    stuck = (await tasks.delivery_stats(database.uow(), now - STUCK_AFTER)).overdue_undelivered
-    stalled = False
-    if runtime is not None and report["leader"]:
-        last = runtime.scheduler.last_run_at
-        stalled = last is None or now - last > 3 * timedelta(
-            seconds=runtime.scheduler.sweep_seconds
-        )
-    return {"ok": stuck == 0 and not stalled, **report}
+async def readyz(request: web.Request) -> web.Response:
+    """Can this instance serve updates: database, Redis (when set), Bot API. 503 naming
+    the dependency that is down (a load balancer sends its traffic elsewhere)."""
+    return await _report(request, DEPENDENCIES)
 
 
 def _runtime_of(app: web.Application) -> ReminderRuntime | None:
@@ -90,7 +79,18 @@ def _runtime_of(app: web.Application) -> ReminderRuntime | None:
 
 def install_health(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
-    add_health_check(app, "scheduler", lambda: scheduler_health(app[DATABASE], _runtime_of(app)))
+    app.router.add_get("/readyz", readyz)
+    database = app[DATABASE]
+    add_health_check(app, "database", lambda: database_check(database))
+    dispatcher = app.get(DISPATCHER)
+    storage = dispatcher.storage if dispatcher is not None else None
+    if isinstance(storage, ResilientStorage):
+        add_health_check(app, "redis", lambda: redis_check(storage.redis))
+    bot = app.get(BOT)
+    if bot is not None:
+        add_health_check(app, "bot_api", BotApiCheck(bot))
+    add_health_check(app, "scheduler", lambda: scheduler_health(database, _runtime_of(app)))
+    add_health_check(app, "outbox", lambda: outbox_check(database))
 
 
 # other areas add their installers here (RSVP and unsubscribe links, scheduler health)
@@ -113,7 +113,6 @@ def create_web_app(
     if dispatcher is not None:
         app[DISPATCHER] = dispatcher
     app[HEALTH_CHECKS] = {}
-    add_health_check(app, "database", lambda: _database_check(database))
     for install in (*ROUTE_INSTALLERS, *routes):
         install(app)
     return app

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import time
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./chatcrm.db"
 
@@ -35,6 +39,7 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     redis_url: str | None = None
     webhook_url: str | None = None
+    telegram_rate: float = Field(default=30.0, gt=0, le=1000)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -67,6 +72,52 @@ class Settings(BaseSettings):
     @property
     def mail_enabled(self) -> bool:
         return bool(self.smtp_host)
+
+
+# what @BotFather hands out: the bot's numeric id, a colon, 35 characters of [A-Za-z0-9_-]
+TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{30,60}$")
+
+
+def token_problem(token: SecretStr | None) -> str | None:
+    """What is wrong with BOT_TOKEN (without asking Telegram), or None."""
+    value = token.get_secret_value() if token is not None else ""
+    if not value.strip():
+        return "required to run the bot"
+    if not TOKEN_SHAPE.match(value):
+        return (
+            "does not look like a bot token (digits, a colon and about 35 letters, digits, "
+            "'_' or '-', as @BotFather gives it)"
+        )
+    return None
+
+
+def database_url_problem(url: str) -> str | None:
+    """What keeps the driver from using DATABASE_URL (found without connecting), or None:
+    not a URL, an unknown database or driver, a driver that is not asyncio, a driver that
+    is not installed, a SQLite file in a folder that does not exist."""
+    try:
+        parsed = make_url(url)
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        return f"unknown database or driver {parsed.drivername!r}"
+    except (ArgumentError, ValueError):
+        return "not a database URL (e.g. sqlite+aiosqlite:///./chatcrm.db)"
+    if not getattr(dialect, "is_async", False):
+        return (
+            f"the driver {parsed.drivername!r} is not an asyncio driver: use "
+            "postgresql+asyncpg://... or sqlite+aiosqlite:///..."
+        )
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        return f"the driver {parsed.drivername!r} is not installed ({exc.name or exc})"
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            folder = Path(database).expanduser().parent
+            if not folder.is_dir():
+                return f"the folder {str(folder)!r} of the SQLite file does not exist"
+    return None
 
 
 def describe_error(exc: ValidationError) -> str:

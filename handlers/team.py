@@ -136,17 +136,24 @@ async def team_page(uow: UnitOfWork, actor: Actor, offset: int) -> tuple[str, In
     title = _("<b>All staff: {count}</b>") if actor.is_director else _("<b>Your team: {count}</b>")
     lines = [title.format(count=total)]
     for member in members:
-        lines.append(
-            _(
-                "{name} ({role}) — open deals: {deals} for {amount}; overdue tasks: {overdue}"
-            ).format(
-                name=h(member.name),
-                role=role_name(member.role),
-                deals=member.open_deals,
-                amount=money(member.open_amount),
-                overdue=member.overdue_tasks,
-            )
+        line = _(
+            "{name} ({role}) — open deals: {deals} for {amount}; overdue tasks: {overdue}"
+        ).format(
+            name=h(member.name),
+            role=role_name(member.role),
+            deals=member.open_deals,
+            amount=money(member.open_amount),
+            overdue=member.overdue_tasks,
         )
+        if member.bot_blocked:
+            line += "\n" + (
+                _("⛔ blocked the bot on {date}: gets no messages").format(
+                    date=local_time(actor, member.bot_blocked_at)
+                )
+                if member.bot_blocked_at
+                else _("⛔ blocked the bot: gets no messages")
+            )
+        lines.append(line)
     rows = [pager_row(TeamCb, offset, total)]
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[r for r in rows if r])
 

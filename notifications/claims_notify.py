@@ -27,6 +27,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.governor import Lane
 from bot.i18n import N_
 from crm import when
 from crm.access import Actor
@@ -154,9 +155,10 @@ def open_markup(claim_id: int) -> InlineKeyboardMarkup:
 async def deliver(
     bot: Bot, sender: TelegramSender | None, chat_id: int, text: str, **kwargs: Any
 ) -> bool:
-    """Through the rate-limited sender when there is one; a blocked bot is not an error."""
+    """Through the sender when there is one (as a personal notice, ahead of fan-outs);
+    a blocked bot is not an error."""
     if sender is not None:
-        return (await sender.send(chat_id, text, **kwargs)).ok
+        return (await sender.send(chat_id, text, lane=Lane.NOTICE, **kwargs)).ok
     try:
         await bot.send_message(chat_id, text, **kwargs)
     except (TelegramForbiddenError, TelegramBadRequest) as exc:

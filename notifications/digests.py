@@ -6,8 +6,8 @@ sends the text and a chart of the open deals by stage to one chat. The daily job
 whose local digest time has passed today and who has no digest for today yet, it claims
 (manager, local date) in `digest_log` and then sends. Claiming first means a restart, or
 a second process, never sends the same local day twice; a digest missed while the bot was
-down goes out late the same day. The text goes through the runtime's rate-limited
-TelegramSender; the chart follows straight through the bot (the sender sends text only).
+down goes out late the same day. The text and the chart go through the runtime's
+TelegramSender, the fan-out lane of the bot's governor.
 """
 
 from __future__ import annotations

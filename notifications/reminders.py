@@ -8,8 +8,9 @@
   process, snoozed, missed) and schedules what entered the horizon.
 - Delivery: the tasks service claims the reminder with a conditional UPDATE (exactly
   one claimer wins), then the sender sends it with Done / Snooze 15 min / Snooze 1 h /
-  Tomorrow buttons. A send given up on hands the claim back for the next sweep; a
-  user who blocked the bot is marked `bot_blocked` and skipped.
+  Tomorrow buttons, in the fan-out lane of the bot's governor (bot/governor). A send
+  given up on hands the claim back for the next sweep; a user who blocked the bot is
+  skipped (the governor's blocked listener marks them, notifications/unreachable.py).
 - Once a day at `forgotten_at` (in `timezone`) the forgotten-client tasks are made; the
   number of days is the company setting (crm/services/company_settings.py), read each run.
 
@@ -32,13 +33,12 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import update
 
 from bot.i18n import LOCALES_DIR
 from crm import when
 from crm.access import Actor
 from crm.errors import InvalidInput
-from crm.models import Manager, Task, utcnow
+from crm.models import Task, utcnow
 from crm.services import company_settings, tasks
 from crm.services.tasks import Delivery
 from crm.storage import Database
@@ -156,20 +156,6 @@ async def apply_action(
         async with uow.read_only():
             return await tasks.get(uow, actor, data.task_id)
     raise InvalidInput("action", "unknown_value", allowed=["done", "s15", "s60", "tmrw", "open"])
-
-
-async def mark_bot_blocked(db: Database, chat_id: int) -> None:
-    """The user blocked the bot: skip them until they come back (/start clears the flag)."""
-    async with db.uow() as uow:
-        rows = await uow.session.execute(
-            update(Manager)
-            .where(Manager.tg_id == chat_id, Manager.bot_blocked.is_(False))
-            .values(bot_blocked=True)
-            .returning(Manager.id)
-        )
-        for (manager_id,) in rows:
-            uow.audit(None, ("managers", manager_id), "update", {"bot_blocked": [False, True]})
-        await uow.commit()
 
 
 # ------------------------------------------------------------------ the scheduler
@@ -423,9 +409,7 @@ class ReminderRuntime:
         **scheduler_options: Any,
     ) -> None:
         self.db = db
-        self.sender = sender or TelegramSender(bot, on_blocked=self._blocked)
-        if self.sender.on_blocked is None:
-            self.sender.on_blocked = self._blocked
+        self.sender = sender or TelegramSender(bot)
         self.scheduler = ReminderScheduler(db, self.sender, **scheduler_options)
         self.elector = LeaderElector(
             db,
@@ -434,9 +418,6 @@ class ReminderRuntime:
             on_elected=self.scheduler.start,
             on_lost=self._lost,
         )
-
-    async def _blocked(self, chat_id: int) -> None:
-        await mark_bot_blocked(self.db, chat_id)
 
     async def _lost(self) -> None:
         await self.scheduler.stop(drain=False)

@@ -1,24 +1,21 @@
-"""One sender for every notification, kept under Telegram's limits.
+"""The fan-out lane of the bot's governor: reminders and digests, many messages at once.
 
-- Overall: at most `rate` messages a second (default 30), as evenly spaced slots.
-- Per chat: a token bucket of `chat_burst` messages refilled at one per
-  `chat_interval` seconds (default a burst of 3, then 1 a second).
-- Order per chat: each chat has one queue drained by one worker, so a retry of a
-  message holds back the messages queued after it.
-- 429 (TelegramRetryAfter): wait `retry_after` seconds, for every chat (Telegram's flood
-  control is per bot), then retry the same message; never counted as a failure.
-- Network errors and 5xx: retried with exponential backoff, `max_retries` times, then
-  the message fails (the caller may hand the reminder back for a later sweep).
-- 403 (TelegramForbiddenError: the user blocked the bot): `on_blocked(chat_id)` is
-  awaited once (the composition root marks the manager `bot_blocked`), the chat is
-  skipped from then on, and what was queued for it is dropped as BLOCKED.
+Pacing, Telegram's limits, 429 and network retries and the blocked-chat mark are the
+governor's (bot/governor): one budget for everything the bot sends. What this adds for
+a fan-out:
+- `submit` queues without waiting, so a sweep hands thousands over at once; each chat
+  has one queue drained in order, so a chat's reminders arrive in the order submitted;
+- every message goes in `Lane.FANOUT` (or the lane asked for: claim escalations are
+  personal notices), so answers to users overtake it;
+- the outcome as a value (`SendResult`): SENT, BLOCKED (the user blocked the bot; what
+  was queued for them is dropped) or FAILED (the governor gave up: the caller may hand
+  a reminder back for a later sweep).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,14 +23,10 @@ from enum import StrEnum
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import BufferedInputFile
+
+from bot.governor import Governor, Lane, install_governor, lane
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +34,7 @@ log = logging.getLogger(__name__)
 class Outcome(StrEnum):
     SENT = "sent"
     BLOCKED = "blocked"  # the user blocked the bot: skipped, not retried
-    FAILED = "failed"  # gave up (network retries exhausted, or a bad request)
+    FAILED = "failed"  # gave up (the governor's deadline passed, or a bad request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +53,13 @@ class _Item:
     text: str
     kwargs: dict[str, Any]
     future: asyncio.Future[SendResult]
+    lane: Lane
     photo: BufferedInputFile | None = None  # a photo, `text` its caption
 
 
 @dataclass
 class _Chat:
     queue: deque[_Item] = field(default_factory=deque)
-    tokens: float = 0.0
-    refilled_at: float = 0.0
     worker: asyncio.Task[None] | None = None
 
 
@@ -76,8 +68,6 @@ class SenderStats:
     sent: int = 0
     blocked: int = 0
     failed: int = 0
-    retry_after: int = 0  # 429 answers honoured
-    network_retries: int = 0
 
 
 class TelegramSender:
@@ -85,33 +75,25 @@ class TelegramSender:
         self,
         bot: Bot,
         *,
-        rate: float = 30.0,
-        chat_interval: float = 1.0,
-        chat_burst: int = 3,
-        max_retries: int = 5,
-        backoff: float = 0.5,
-        max_backoff: float = 30.0,
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.bot = bot
-        self.interval = 1.0 / rate
-        self.chat_interval = chat_interval
-        self.chat_burst = chat_burst
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.on_blocked = on_blocked
+        # the bot's own governor (a bot built without one gets the default limits)
+        self.governor: Governor = install_governor(bot, on_blocked=on_blocked)
         self.stats = SenderStats()
         self._chats: dict[int, _Chat] = {}
-        self._blocked: set[int] = set()
-        self._next_slot = 0.0
-        self._paused_until = 0.0
         self._closed = False
 
     # ------------------------------------------------------------ public
 
     def submit(
-        self, chat_id: int, text: str, *, photo: BufferedInputFile | None = None, **kwargs: Any
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        photo: BufferedInputFile | None = None,
+        lane: Lane = Lane.FANOUT,
+        **kwargs: Any,
     ) -> asyncio.Future[SendResult]:
         """Queue a message (or a photo captioned `text`); the future resolves when it is
         sent, skipped or given up."""
@@ -119,16 +101,12 @@ class TelegramSender:
         if self._closed:
             future.set_result(SendResult(Outcome.FAILED, error="sender closed"))
             return future
-        if chat_id in self._blocked:
+        if self.governor.is_blocked(chat_id):
             self.stats.blocked += 1
             future.set_result(SendResult(Outcome.BLOCKED))
             return future
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            chat = self._chats[chat_id] = _Chat(
-                tokens=self.chat_burst, refilled_at=time.monotonic()
-            )
-        chat.queue.append(_Item(text, kwargs, future, photo))
+        chat = self._chats.setdefault(chat_id, _Chat())
+        chat.queue.append(_Item(text, kwargs, future, lane, photo))
         if chat.worker is None or chat.worker.done():
             chat.worker = asyncio.get_running_loop().create_task(self._drain(chat_id, chat))
         return future
@@ -139,16 +117,16 @@ class TelegramSender:
     async def send_photo(
         self, chat_id: int, photo: bytes, filename: str, caption: str = "", **kwargs: Any
     ) -> SendResult:
-        """A photo, paced and ordered with the chat's messages like any of them."""
+        """A photo, in order with the chat's messages like any of them."""
         file = BufferedInputFile(photo, filename=filename)
         return await self.submit(chat_id, caption, photo=file, **kwargs)
 
     def is_blocked(self, chat_id: int) -> bool:
-        return chat_id in self._blocked
+        return self.governor.is_blocked(chat_id)
 
     def unblock(self, chat_id: int) -> None:
         """The user came back (/start): deliver to them again."""
-        self._blocked.discard(chat_id)
+        self.governor.unblock(chat_id)
 
     @property
     def queued(self) -> int:
@@ -174,39 +152,12 @@ class TelegramSender:
                 if not item.future.done():
                     item.future.set_result(SendResult(Outcome.FAILED, error="sender closed"))
 
-    # ------------------------------------------------------------ pacing
-
-    async def _global_slot(self) -> None:
-        """Wait for the next free slot of the overall rate (and any flood-control pause)."""
-        while True:
-            now = time.monotonic()
-            slot = max(now, self._next_slot, self._paused_until)
-            self._next_slot = slot + self.interval
-            if slot > now:
-                await asyncio.sleep(slot - now)
-            if time.monotonic() >= self._paused_until:
-                return
-
-    async def _chat_token(self, chat: _Chat) -> None:
-        while True:
-            now = time.monotonic()
-            chat.tokens = min(
-                self.chat_burst, chat.tokens + (now - chat.refilled_at) / self.chat_interval
-            )
-            chat.refilled_at = now
-            if chat.tokens >= 1:
-                chat.tokens -= 1
-                return
-            await asyncio.sleep((1 - chat.tokens) * self.chat_interval)
-
     # ------------------------------------------------------------ the work
 
     async def _drain(self, chat_id: int, chat: _Chat) -> None:
-        # the chat's state stays after its queue empties: its bucket must remember
-        # what was just sent (a few hundred bytes a chat)
         while chat.queue:
             item = chat.queue[0]
-            result = await self._deliver(chat_id, chat, item)
+            result = await self._deliver(chat_id, item)
             chat.queue.popleft()
             if not item.future.done():
                 item.future.set_result(result)
@@ -216,16 +167,12 @@ class TelegramSender:
                     self.stats.blocked += 1
                     if not dropped.future.done():
                         dropped.future.set_result(SendResult(Outcome.BLOCKED))
+        if not chat.queue and self._chats.get(chat_id) is chat:
+            del self._chats[chat_id]
 
-    async def _deliver(self, chat_id: int, chat: _Chat, item: _Item) -> SendResult:
-        attempt = 0
-        while True:
-            if chat_id in self._blocked:
-                self.stats.blocked += 1
-                return SendResult(Outcome.BLOCKED)
-            await self._chat_token(chat)
-            await self._global_slot()
-            try:
+    async def _deliver(self, chat_id: int, item: _Item) -> SendResult:
+        try:
+            with lane(item.lane):
                 if item.photo is not None:
                     message = await self.bot.send_photo(
                         chat_id=chat_id, photo=item.photo, caption=item.text or None, **item.kwargs
@@ -234,38 +181,12 @@ class TelegramSender:
                     message = await self.bot.send_message(
                         chat_id=chat_id, text=item.text, **item.kwargs
                     )
-            except TelegramRetryAfter as exc:
-                self.stats.retry_after += 1
-                wait = max(float(exc.retry_after), 0.0)
-                self._paused_until = max(self._paused_until, time.monotonic() + wait)
-                log.warning("flood control: retry after %ss (chat %s)", wait, chat_id)
-                continue
-            except TelegramForbiddenError as exc:
-                await self._mark_blocked(chat_id)
-                self.stats.blocked += 1
-                return SendResult(Outcome.BLOCKED, error=str(exc))
-            except (TelegramNetworkError, TelegramServerError, OSError, TimeoutError) as exc:
-                attempt += 1
-                if attempt > self.max_retries:
-                    self.stats.failed += 1
-                    log.error("giving up on chat %s after %s tries: %s", chat_id, attempt, exc)
-                    return SendResult(Outcome.FAILED, error=str(exc))
-                self.stats.network_retries += 1
-                await asyncio.sleep(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
-                continue
-            except TelegramAPIError as exc:  # a bad request: retrying would not help
-                self.stats.failed += 1
-                log.error("telegram refused a message to chat %s: %s", chat_id, exc)
-                return SendResult(Outcome.FAILED, error=str(exc))
-            self.stats.sent += 1
-            return SendResult(Outcome.SENT, message_id=message.message_id)
-
-    async def _mark_blocked(self, chat_id: int) -> None:
-        if chat_id in self._blocked:
-            return
-        self._blocked.add(chat_id)
-        if self.on_blocked is not None:
-            try:
-                await self.on_blocked(chat_id)
-            except Exception:  # marking must not break the sending of others
-                log.exception("could not mark chat %s as blocked", chat_id)
+        except TelegramForbiddenError as exc:
+            self.stats.blocked += 1
+            return SendResult(Outcome.BLOCKED, error=str(exc))
+        except TelegramAPIError as exc:  # the governor gave up, or a bad request
+            self.stats.failed += 1
+            log.error("could not send to chat %s: %s", chat_id, exc)
+            return SendResult(Outcome.FAILED, error=str(exc))
+        self.stats.sent += 1
+        return SendResult(Outcome.SENT, message_id=message.message_id)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.app import create_dispatcher
 from bot.fsm_storage import DatabaseStorage
+from bot.governor import Limits, install_governor
 from crm.models import Manager
 from crm.models.enums import Role
 from crm.settings import Settings
@@ -46,6 +47,7 @@ async def stub() -> AsyncIterator[BotAPIStub]:
 @pytest.fixture
 async def bot(stub: BotAPIStub) -> AsyncIterator[Bot]:
     client = stub.bot()
+    install_governor(client, Limits.fast())
     try:
         yield client
     finally:
@@ -53,9 +55,9 @@ async def bot(stub: BotAPIStub) -> AsyncIterator[Bot]:
 
 
 def fast_sender(bot: Bot, **options: Any) -> TelegramSender:
-    """The real sender, paced for tests rather than for Telegram."""
-    defaults: dict[str, Any] = {"rate": 2000.0, "chat_interval": 0.005, "chat_burst": 5}
-    return TelegramSender(bot, **{**defaults, **options})
+    """The real sender, on a governor paced for tests rather than for Telegram."""
+    install_governor(bot, Limits.fast())
+    return TelegramSender(bot, **options)
 
 
 @pytest.fixture
@@ -63,6 +65,8 @@ async def harness(db: Database) -> AsyncIterator[Harness]:
     async with BotAPIStub() as stub:
         settings = Settings(_env_file=None, bot_token=stub.token)  # type: ignore[call-arg]
         bot = stub.bot()
+        # every call goes through the governor, as in the bot, paced for tests
+        install_governor(bot, Limits.fast())
         dp = create_dispatcher(settings, db, storage=DatabaseStorage(db))
         try:
             yield Harness(stub, bot, dp, db)

@@ -6,10 +6,18 @@
         sent = await stub.wait_sent(ANNA.id)               # what the user saw
         stub.fail_next(2, retry_after=1)                   # next 2 calls answer 429
 
+    async with BotAPIStub(limits=TelegramLimits()) as stub:   # Telegram's limits enforced
+
 It answers `POST /bot<token>/<method>` with realistic results (message ids increase per
 chat), records every call (`stub.calls`), and serves pushed updates to getUpdates.
 For `dp.feed_update(bot, update)` tests, `stub.bot()` gives a Bot pointed at the stub and
 `as_update(payload, bot)` turns the dict builders below into aiogram Updates.
+
+Telegram's limits are opt-in (`limits=TelegramLimits(...)`), so that the hundreds of
+handler tests, which are not about them, do not wait: per chat a bucket of `chat_burst`
+messages refilled at `chat_per_second`, `global_per_second` in any second overall, and
+`group_per_minute` in any minute in a group. Over a limit the call answers 429 with
+`retry_after`, as Telegram does, and nothing is delivered.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +41,7 @@ from aiohttp import web
 
 BOT_ID = 424242
 BOT_USERNAME = "chatcrm_test_bot"
+TOKEN = f"{BOT_ID}:AAHtestTOKENforTheStandIn_0123456789ab"  # the shape @BotFather gives
 TEXT_KEYS = {"text", "caption", "description", "short_description", "name", "title", "url"}
 
 
@@ -56,6 +66,58 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    status: int = 200  # the HTTP status answered (429, 403 ... when refused)
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+def counted(method: str) -> bool:
+    """The calls Telegram's message limits count: those that put a message in a chat."""
+    return method != "sendChatAction" and method.startswith(
+        ("send", "edit", "copy", "forward", "stop")
+    )
+
+
+@dataclass
+class TelegramLimits:
+    """Telegram's limits (Bot FAQ), as the stand-in enforces them when asked to."""
+
+    global_per_second: int = 30
+    chat_per_second: float = 1.0
+    chat_burst: int = 5  # "short bursts are tolerated"
+    group_per_minute: int = 20
+    _window: deque[float] = field(default_factory=deque)
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # chat: tokens, at
+    _groups: dict[str, deque[float]] = field(default_factory=dict)
+
+    def admit(self, chat_id: Any, now: float) -> int | None:
+        """None if a message to `chat_id` may go now (and count it), else retry_after."""
+        waits: list[float] = []
+        while self._window and self._window[0] <= now - 1.0:
+            self._window.popleft()
+        if len(self._window) >= self.global_per_second:
+            waits.append(self._window[0] + 1.0 - now)
+        key = str(chat_id)
+        tokens, at = self._buckets.get(key, (float(self.chat_burst), now))
+        tokens = min(float(self.chat_burst), tokens + (now - at) * self.chat_per_second)
+        if tokens < 1:
+            waits.append((1 - tokens) / self.chat_per_second)
+        group = self._groups.setdefault(key, deque()) if key.startswith(("-", "@")) else None
+        if group is not None:
+            while group and group[0] <= now - 60.0:
+                group.popleft()
+            if len(group) >= self.group_per_minute:
+                waits.append(group[0] + 60.0 - now)
+        if waits:
+            return max(1, math.ceil(max(waits)))
+        self._window.append(now)
+        self._buckets[key] = (tokens - 1, now)
+        if group is not None:
+            group.append(now)
+        return None
 
 
 @dataclass
@@ -169,8 +231,12 @@ def _decode(key: str, value: str) -> Any:
 
 
 class BotAPIStub:
-    def __init__(self, token: str = f"{BOT_ID}:TEST-token_stub") -> None:
+    def __init__(
+        self, token: str = TOKEN, *, limits: TelegramLimits | None = None, port: int = 0
+    ) -> None:
         self.token = token
+        self.limits = limits
+        self.rejected = 0  # 429 answers for going over `limits`
         self.calls: list[Call] = []
         self._updates: list[dict[str, Any]] = []
         self._new_update = asyncio.Condition()
@@ -183,7 +249,7 @@ class BotAPIStub:
         self._shown: dict[tuple[str, str], tuple[Any, str]] = {}
         self._runner: web.AppRunner | None = None
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
-        self.port = 0
+        self.port = port
 
     @property
     def url(self) -> str:
@@ -195,7 +261,7 @@ class BotAPIStub:
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
@@ -283,6 +349,10 @@ class BotAPIStub:
     def texts_to(self, chat_id: int) -> list[str]:
         return [s.text for s in self.sent_to(chat_id)]
 
+    def delivered_to(self, chat_id: int) -> list[Sent]:
+        """What the user really got: sends and edits the stand-in accepted (not 429/403)."""
+        return [s for s in self.sent_to(chat_id) if "_message_id" in s.params]
+
     def alerts(self) -> list[str]:
         return [str(c.params.get("text", "")) for c in self.calls_of("answerCallbackQuery")]
 
@@ -339,6 +409,13 @@ class BotAPIStub:
         if failure is None and method.startswith("send") and params.get("chat_id") is not None:
             if int(params["chat_id"]) in self._blocked:
                 failure = {"code": 403, "retry_after": None, "desc": "Forbidden: bot was blocked"}
+        if failure is None and self.limits is not None and counted(method):
+            chat = params.get("chat_id", params.get("inline_message_id"))
+            wait = self.limits.admit(chat, time.monotonic())
+            if wait is not None:
+                self.rejected += 1
+                desc = f"Too Many Requests: retry after {wait}"
+                failure = {"code": 429, "retry_after": wait, "desc": desc}
         if failure is None and method == "editMessageText" and self._unchanged(params):
             failure = {
                 "code": 400,
@@ -347,7 +424,7 @@ class BotAPIStub:
                 "and reply markup are exactly the same as a current content and reply markup "
                 "of the message",
             }
-        call = Call(method, params, files)
+        call = Call(method, params, files, status=failure["code"] if failure else 200)
         result: Any = None
         if failure is None:
             result = self._result(method, params)

@@ -44,6 +44,7 @@ from crm.settings import Settings, get_settings
 from crm.storage import Database
 
 ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # the shape @BotFather gives
 runner = CliRunner()
 
 
@@ -140,13 +141,14 @@ def test_run_migrates_then_starts_the_bot(
         assert count(operator_env, "companies") == 0  # the schema exists when the bot starts
         started.append(settings)
 
-    monkeypatch.setitem(sys.modules, "bot.app", types.SimpleNamespace(run=fake_run))
-    monkeypatch.setenv("BOT_TOKEN", "123:abc")
+    fake_app = types.SimpleNamespace(run=fake_run, configure_logging=lambda settings: None)
+    monkeypatch.setitem(sys.modules, "bot.app", fake_app)
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
     result = invoke("run")
     assert result.exit_code == 0, result.output
     assert len(started) == 1
     assert started[0].bot_token is not None
-    assert started[0].bot_token.get_secret_value() == "123:abc"
+    assert started[0].bot_token.get_secret_value() == TOKEN
 
 
 def test_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

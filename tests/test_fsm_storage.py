@@ -12,6 +12,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
+from bot.fsm_resilience import ResilientStorage
 from bot.fsm_storage import DatabaseStorage, create_storage, default_key_builder
 from crm.settings import Settings
 from crm.storage import Database
@@ -84,7 +85,7 @@ async def test_redis_storage_survives_a_restart() -> None:
     key = StorageKey(bot_id=1, chat_id=int(uuid.uuid4().int % 10**9), user_id=7)
     settings = Settings(_env_file=None, redis_url=REDIS_URL)  # type: ignore[call-arg]
     first = create_storage(settings, Database.from_url("sqlite+aiosqlite://"))
-    assert isinstance(first, RedisStorage)
+    assert isinstance(first, ResilientStorage) and isinstance(first.inner, RedisStorage)
     try:
         await first.redis.ping()
     except (RedisError, OSError) as exc:

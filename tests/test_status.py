@@ -51,7 +51,7 @@ async def add_tasks(db: Database, actor: Actor, stuck: int = 0, pending: int = 0
 @pytest.fixture
 async def runtime(harness: Harness) -> AsyncIterator[ReminderRuntime]:
     """The runtime the bot's startup hook makes, put where the hook puts it."""
-    sender = TelegramSender(harness.bot, rate=1000.0, chat_interval=0.001)
+    sender = TelegramSender(harness.bot)  # on the harness's fast governor
     reminders = ReminderRuntime(harness.db, harness.bot, sender=sender, retry_seconds=0.2)
     harness.dp["reminders"] = reminders
     await reminders.start()

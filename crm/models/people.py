@@ -37,7 +37,10 @@ class Manager(Base):
     commission_pct: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal(0))
     max_discount_pct: Mapped[Decimal] = mapped_column(PERCENT, default=Decimal(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the user blocked the bot (Telegram answered 403): nothing is sent to them until they
+    # write to it again; since when, for /team
     bot_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    bot_blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     department: Mapped[Department | None] = relationship(lazy="joined")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Collection
-from datetime import time, timedelta
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crm import validation
@@ -350,7 +351,7 @@ async def mark_reachable(uow: UnitOfWork, actor: Actor) -> bool:
             await uow.session.execute(
                 update(Manager)
                 .where(Manager.id == actor.id, Manager.bot_blocked.is_(True))
-                .values(bot_blocked=False)
+                .values(bot_blocked=False, bot_blocked_at=None)
                 .execution_options(synchronize_session=False)
             )
         ).rowcount == 1  # type: ignore[attr-defined]
@@ -358,6 +359,58 @@ async def mark_reachable(uow: UnitOfWork, actor: Actor) -> bool:
             uow.audit(actor.id, ("managers", actor.id), "update", {"bot_blocked": [True, False]})
         await uow.commit()
     return changed
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    """A member of staff just found to block the bot, and the leaders to tell (once)."""
+
+    manager_id: int
+    name: str
+    leaders: list[Manager]
+
+
+async def mark_unreachable(
+    uow: UnitOfWork, tg_id: int, now: datetime | None = None
+) -> Unreachable | None:
+    """Telegram refused to deliver to `tg_id` (403): the member of staff is unreachable.
+
+    A conditional UPDATE, audited: of several processes (or attempts) one changes the row
+    and gets the result; None if nobody with that id is on staff or they are marked
+    already. The leaders are their department's heads and the directors, active and
+    reachable, never themselves.
+    """
+    async with uow:
+        changed = (
+            await uow.session.execute(
+                update(Manager)
+                .where(Manager.tg_id == tg_id, Manager.bot_blocked.is_(False))
+                .values(bot_blocked=True, bot_blocked_at=now or utcnow())
+                .returning(Manager.id, Manager.name, Manager.department_id)
+                .execution_options(synchronize_session=False)
+            )
+        ).first()
+        if changed is None:
+            return None
+        manager_id, name, department_id = changed
+        uow.audit(None, ("managers", manager_id), "update", {"bot_blocked": [False, True]})
+        heads = (Manager.role == Role.HEAD.value) & (Manager.department_id == department_id)
+        leaders = list(
+            await uow.session.scalars(
+                select(Manager)
+                .where(
+                    Manager.active.is_(True),
+                    Manager.bot_blocked.is_(False),
+                    Manager.id != manager_id,
+                    or_(Manager.role == Role.DIRECTOR.value, heads)
+                    if department_id is not None
+                    else Manager.role == Role.DIRECTOR.value,
+                )
+                .order_by(Manager.id)
+            )
+        )
+        await uow.commit()
+    return Unreachable(manager_id, name, leaders)
 
 
 # --- own settings ------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, select
@@ -24,6 +25,8 @@ class Member:
     open_deals: int
     open_amount: Decimal
     overdue_tasks: int
+    bot_blocked: bool = False  # blocked the bot: gets no messages ...
+    bot_blocked_at: datetime | None = None  # ... since then (None: from before it was recorded)
 
 
 def _scope(actor: Actor) -> ColumnElement[bool]:
@@ -65,6 +68,8 @@ async def overview(
                 func.coalesce(deals.c.n, 0),
                 func.coalesce(deals.c.amount, 0),
                 func.coalesce(overdue.c.n, 0),
+                Manager.bot_blocked,
+                Manager.bot_blocked_at,
             )
             .outerjoin(deals, deals.c.manager_id == Manager.id)
             .outerjoin(overdue, overdue.c.manager_id == Manager.id)
@@ -82,8 +87,10 @@ async def overview(
                 open_deals=int(n),
                 open_amount=Decimal(str(amount)).quantize(Decimal("0.01")),
                 overdue_tasks=int(late),
+                bot_blocked=bool(blocked),
+                bot_blocked_at=blocked_at if blocked else None,
             )
-            for mid, name, username, role, n, amount, late in rows
+            for mid, name, username, role, n, amount, late, blocked, blocked_at in rows
         ]
     return members, int(total or 0)
 

@@ -1,0 +1,134 @@
+"""What /healthz, /readyz, /status and `chatcrm status` report, checked one way for all.
+
+Each check returns a dict with "ok" (and what it found). The dependencies (`database`,
+`redis` when REDIS_URL is set, `bot_api`) say whether this instance can serve at all;
+`scheduler` and `outbox` say whether the work gets done: reminders overdue, emails
+stuck in sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramUnauthorizedError
+from sqlalchemy import func, select, text
+
+from bot.governor import governor_of
+from crm.models import OutboundEmail, utcnow
+from crm.models.enums import EmailStatus
+from crm.services import outbox, tasks
+from crm.storage import Database
+from notifications.reminders import ReminderRuntime, health
+
+CHECK_TIMEOUT = 5.0
+DEPENDENCIES = ("database", "redis", "bot_api")
+STUCK_AFTER = timedelta(minutes=2)  # a reminder due longer ago and still unsent is stuck
+
+
+def failure(exc: BaseException) -> dict[str, Any]:
+    detail = str(exc).strip().splitlines()
+    error = f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
+    return {"ok": False, "error": error[:300]}
+
+
+async def database_check(database: Database) -> dict[str, Any]:
+    async with database.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return {"ok": True}
+
+
+async def redis_check(redis: Any) -> dict[str, Any]:
+    await asyncio.wait_for(redis.ping(), CHECK_TIMEOUT)
+    return {"ok": True}
+
+
+class BotApiCheck:
+    """Can this instance reach the Bot API? The governor's last answer when it is recent;
+    otherwise getMe, its result kept for `ttl` seconds (a health check every few seconds
+    must not become a stream of requests)."""
+
+    def __init__(self, bot: Bot, ttl: float = 15.0) -> None:
+        self.bot = bot
+        self.ttl = ttl
+        self._cached: tuple[float, dict[str, Any]] | None = None
+
+    async def __call__(self) -> dict[str, Any]:
+        now = time.monotonic()
+        governor = governor_of(self.bot)
+        if (
+            governor is not None
+            and governor.reachable
+            and governor.last_ok_at is not None
+            and now - governor.last_ok_at < self.ttl
+        ):
+            return {"ok": True}
+        if self._cached is not None and now - self._cached[0] < self.ttl:
+            return self._cached[1]
+        try:
+            await asyncio.wait_for(self.bot.get_me(), CHECK_TIMEOUT)
+            result: dict[str, Any] = {"ok": True}
+        except TelegramUnauthorizedError:
+            result = {"ok": False, "error": "the token is refused (401 Unauthorized)"}
+        except Exception as exc:
+            result = failure(exc)
+        self._cached = (now, result)
+        return result
+
+
+async def outbox_check(database: Database, now: datetime | None = None) -> dict[str, Any]:
+    """The emails waiting (pending or being sent) and those stuck in sending for longer
+    than the outbox's STUCK_AFTER (a worker that died mid-send); ok when none is stuck."""
+    now = now or utcnow()
+    waiting = OutboundEmail.status.in_([EmailStatus.PENDING.value, EmailStatus.SENDING.value])
+    stuck = (OutboundEmail.status == EmailStatus.SENDING.value) & (
+        OutboundEmail.claimed_at < now - outbox.STUCK_AFTER
+    )
+    async with database.uow().read_only() as uow:
+        backlog = await uow.session.scalar(select(func.count()).where(waiting))
+        stuck_rows = await uow.session.scalar(select(func.count()).where(stuck))
+        oldest = await uow.session.scalar(select(func.min(OutboundEmail.created_at)).where(waiting))
+    return {
+        "ok": not stuck_rows,
+        "backlog": int(backlog or 0),
+        "stuck": int(stuck_rows or 0),
+        "oldest_waiting_since": oldest.isoformat() if oldest else None,
+    }
+
+
+async def scheduler_health(
+    database: Database, runtime: ReminderRuntime | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """{ok, leader, last_run_at, pending, overdue_undelivered} of the reminder scheduler.
+
+    Not ok when reminders due more than STUCK_AFTER ago are still unsent (no process runs
+    the scheduler, or it cannot send), or when this process leads but its sweep stalled.
+    """
+    now = now or utcnow()
+    report = (await health(database, runtime, now)).as_dict()
+    stuck = (await tasks.delivery_stats(database.uow(), now - STUCK_AFTER)).overdue_undelivered
+    stalled = False
+    if runtime is not None and report["leader"]:
+        last = runtime.scheduler.last_run_at
+        stalled = last is None or now - last > 3 * timedelta(
+            seconds=runtime.scheduler.sweep_seconds
+        )
+    return {"ok": stuck == 0 and not stalled, **report}
+
+
+async def run_checks(checks: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Run the checks side by side, each within CHECK_TIMEOUT; a failing one is reported."""
+
+    async def one(check: Any) -> dict[str, Any]:
+        try:
+            return dict(await asyncio.wait_for(check(), CHECK_TIMEOUT))
+        except TimeoutError:
+            return {"ok": False, "error": f"no answer within {CHECK_TIMEOUT:.0f} s"}
+        except Exception as exc:
+            return failure(exc)
+
+    results = await asyncio.gather(*(one(check) for check in checks.values()))
+    return dict(zip(checks, results, strict=True))
