@@ -264,12 +264,24 @@ async def main(
             runner = await _serve(app, settings.http_port)
             await bot.delete_webhook(drop_pending_updates=False)
             logger.info("long polling; HTTP on port %s", settings.http_port)
-            await dp.start_polling(
-                bot,
-                handle_signals=handle_signals,
-                polling_timeout=polling_timeout,
-                close_bot_session=False,
+            polling = asyncio.ensure_future(
+                dp.start_polling(
+                    bot,
+                    handle_signals=handle_signals,
+                    polling_timeout=polling_timeout,
+                    close_bot_session=False,
+                )
             )
+            try:
+                await asyncio.shield(polling)
+            except asyncio.CancelledError:
+                # cancelled from outside (tests, an embedding program): stop polling the
+                # way aiogram does on a signal, or its polling task outlives this one
+                if not polling.done():
+                    with contextlib.suppress(RuntimeError):
+                        await dp.stop_polling()
+                    await polling
+                raise
     finally:
         if runner is not None:
             await runner.cleanup()

@@ -10,8 +10,10 @@ stop*; not sendChatAction). For each:
   waiting calls in lane order, then arrival order (so a chat's answers keep their order);
 - the chat's bucket (`Limits.chat_burst`, then one per `chat_interval`), a group's
   minute (`group_per_minute`) and any pause of the chat must allow it;
-- then it takes the next slot of the overall rate; when several chats are ready, the
-  best lane gets the slot (answers, then notices, then fan-outs).
+- then it takes the next slot of the overall rate (spaced `1 / rate` apart, and only
+  while fewer than `rate` requests are in flight or were answered in the last second:
+  see bot/governor/limits.py); when several chats are ready, the best lane gets the
+  slot (answers, then notices, then fan-outs).
 Other calls (answerCallbackQuery, getMe, setMyCommands, ...) go at once; getUpdates is
 left to aiogram's polling loop, which has its own backoff.
 
@@ -37,6 +39,7 @@ import heapq
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -125,6 +128,8 @@ class Governor(BaseRequestMiddleware):
         self._timed: list[tuple[float, int, ChatKey, int]] = []
         self._lane_paused_until = [0.0 for _ in Lane]
         self._next_slot = 0.0
+        self._in_flight = 0
+        self._answered_at: deque[float] = deque()  # paced requests answered, last second
         self._seq = itertools.count()
         self._tiebreak = itertools.count()
         self._wake: asyncio.Event | None = None
@@ -266,6 +271,8 @@ class Governor(BaseRequestMiddleware):
                     self._blocked.discard(chat_id)
                 return result
             finally:
+                self._in_flight -= 1
+                self._answered_at.append(self.clock())
                 chat.busy = False
                 self._reschedule(chat)
             if self.clock() + delay - started > self.limits.deadline:
@@ -332,6 +339,7 @@ class Governor(BaseRequestMiddleware):
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
                 chat.busy = False  # granted just as the caller gave up: free the chat
+                self._in_flight -= 1
             else:
                 ticket.cancelled = True
             self._reschedule(chat)
@@ -378,6 +386,7 @@ class Governor(BaseRequestMiddleware):
         _lane, _seq, ticket = heapq.heappop(chat.tickets)
         chat.busy = True
         chat.version += 1
+        self._in_flight += 1
         chat.pace.take(now, self.limits)
         interval = self.limits.interval
         self._next_slot = max(self._next_slot, now - interval) + interval
@@ -405,11 +414,14 @@ class Governor(BaseRequestMiddleware):
                 if paused > now:
                     delays.append(paused - now)
                     continue
-                if now >= self._next_slot:
+                free_at = self._slot_free_at(now)
+                if free_at is None:
+                    pass  # the window is full of requests in flight: one's answer wakes us
+                elif free_at <= now:
                     self._grant(chat, lane, now)
                     granted = True
                 else:
-                    delays.append(self._next_slot - now)
+                    delays.append(free_at - now)
                 break
             if granted:
                 continue
@@ -422,6 +434,19 @@ class Governor(BaseRequestMiddleware):
             wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), max(min(delays), 0.0005))
+
+    def _slot_free_at(self, now: float) -> float | None:
+        """When the overall rate lets the next request leave (None: when one in flight
+        is answered and leaves the window a second later)."""
+        answered = self._answered_at
+        while answered and answered[0] <= now - 1.0:
+            answered.popleft()
+        at = self._next_slot
+        if self._in_flight + len(answered) >= self.limits.per_second:
+            if not answered:
+                return None
+            at = max(at, answered[0] + 1.0)
+        return at
 
     def _forget_idle(self, now: float) -> None:
         for key in [

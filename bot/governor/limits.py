@@ -1,10 +1,16 @@
 """Telegram's limits as the governor keeps them, and one chat's pacing state.
 
 Telegram (Bot FAQ): about 1 message a second in a chat (short bursts tolerated), about
-30 a second overall, 20 a minute in a group. The governor keeps inside those with a
-margin, because what it paces is when a request leaves, while Telegram counts when it
-arrives: network jitter bunches requests spaced exactly at the limit (a stand-in
-enforcing 30/s answered 429 to a sender at exactly 30/s, none at 29/s).
+30 a second overall, 20 a minute in a group. The governor decides when a request
+leaves, while Telegram counts when it arrives, somewhere between the request leaving and
+its answer. Spaced exactly at the limit, network and event-loop jitter bunch requests
+into 31 a second (a stand-in enforcing 30/s answered 429 to a sender at exactly 30/s).
+So overall, besides spacing the requests, a request leaves only while fewer than `rate`
+others are in flight or were answered within the last second: whatever the latency,
+no second of arrivals can then hold more than `rate` (a request that arrived in a
+second was answered after it began). The cost is the latency: about rate / (1 + RTT).
+Per chat and per group the margins are in the numbers (a bucket of 3 where Telegram
+tolerates more, a minute plus `group_margin`).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from bot.governor.lanes import ChatKey
 @dataclass(frozen=True)
 class Limits:
     rate: float = 30.0  # messages a second in all (TELEGRAM_RATE)
-    headroom: float = 0.97  # the share of `rate` actually used (see the module docstring)
+    headroom: float = 1.0  # the share of `rate` used (lower it to leave room for another bot)
     chat_interval: float = 1.0  # one message a second in a chat, sustained ...
     chat_burst: int = 3  # ... after a burst of this many
     group_per_minute: int = 20  # messages in a group ...
@@ -32,6 +38,11 @@ class Limits:
     @property
     def interval(self) -> float:
         return 1.0 / (self.rate * self.headroom)
+
+    @property
+    def per_second(self) -> int:
+        """Requests that may be in flight or answered within any one second."""
+        return max(1, int(self.rate * self.headroom))
 
     @classmethod
     def fast(cls, **changes: float) -> Limits:
