@@ -32,7 +32,7 @@ from bot.commands import set_bot_commands
 from bot.errors import setup_errors
 from bot.fsm_resilience import DialogGuard, ResilientStorage
 from bot.fsm_storage import create_storage
-from bot.governor import Governor, Limits, install_governor
+from bot.governor import Governor, Limits, governor_of, install_governor
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import (
     AnswerLaneMiddleware,
@@ -286,6 +286,9 @@ async def main(
         if runner is not None:
             await runner.cleanup()
         if bot is not None:
+            governor = governor_of(bot)
+            if governor is not None:
+                await governor.close()
             await bot.session.close()
         await database.dispose()
 

@@ -38,7 +38,7 @@ log = logging.getLogger("chatcrm.fsm")
 UNKNOWN_STATE = "chatcrm:dialogs-unavailable"
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 # a Redis that does not answer must not hold an update for long
-CONNECTION_KWARGS = {"socket_connect_timeout": 2.0, "socket_timeout": 2.0}
+CONNECTION_KWARGS: dict[str, Any] = {"socket_connect_timeout": 2.0, "socket_timeout": 2.0}
 T = TypeVar("T")
 
 

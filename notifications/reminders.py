@@ -194,7 +194,7 @@ class ReminderScheduler:
         self.delivered = 0
         self._scheduled: dict[int, datetime] = {}
         self._sweep_lock = asyncio.Lock()
-        self._sends: set[asyncio.Task[None]] = set()
+        self._sends: set[asyncio.Future[Any]] = set()  # sends queued, releases running
         self._periodic: dict[str, tuple[Callable[[], Awaitable[Any]], float]] = {}
 
     @property
@@ -330,27 +330,38 @@ class ReminderScheduler:
             return await self._sweep() or None
 
     def _send_soon(self, delivery: Delivery, claimed_at: datetime) -> None:
-        """Queue the send without waiting for it, so one sweep can hand thousands over."""
+        """Queue the send without waiting for it, so one sweep can hand thousands over.
 
-        async def run() -> None:
-            await self._send(delivery, claimed_at)
+        The text and buttons are rendered by the sender just before the message leaves:
+        rendering 5,000 reminders at once held the event loop for seconds, and every
+        user's answer with it (bench/bench_reminders.py --interactive).
+        """
 
-        job = asyncio.get_running_loop().create_task(run())
-        self._sends.add(job)
-        job.add_done_callback(self._sends.discard)
+        def render() -> tuple[str, dict[str, Any]]:
+            return reminder_text(delivery, self.i18n), {
+                "reply_markup": reminder_keyboard(delivery, self.i18n)
+            }
 
-    async def _send(self, delivery: Delivery, claimed_at: datetime) -> SendResult:
-        result = await self.sender.send(
-            delivery.chat_id,
-            reminder_text(delivery, self.i18n),
-            reply_markup=reminder_keyboard(delivery, self.i18n),
-        )
-        if result.outcome is Outcome.FAILED:
-            # not lost: the next sweep claims it again (late by then)
-            await tasks.release_delivery(self.db.uow(), delivery.task_id, claimed_at)
-        elif result.ok:
+        future = self.sender.submit_rendered(delivery.chat_id, render)
+        self._sends.add(future)
+        future.add_done_callback(lambda done: self._settled(done, delivery, claimed_at))
+
+    def _settled(
+        self, done: asyncio.Future[SendResult], delivery: Delivery, claimed_at: datetime
+    ) -> None:
+        self._sends.discard(done)
+        if done.cancelled():
+            return
+        result = done.result()
+        if result.ok:
             self.delivered += 1
-        return result
+        elif result.outcome is Outcome.FAILED:
+            # not lost: the next sweep claims it again (late by then)
+            release = asyncio.get_running_loop().create_task(
+                tasks.release_delivery(self.db.uow(), delivery.task_id, claimed_at)
+            )
+            self._sends.add(release)
+            release.add_done_callback(self._sends.discard)
 
     async def forgotten_clients(self) -> int:
         days = self.forgotten_days
@@ -364,6 +375,11 @@ class ReminderScheduler:
     @property
     def jobs(self) -> int:
         return len(self._scheduled)
+
+    @property
+    def sending(self) -> int:
+        """Reminders handed to the sender and not settled yet."""
+        return len(self._sends)
 
     async def drain(self) -> None:
         """Wait until every reminder handed to the sender is settled."""

@@ -48,6 +48,9 @@ class SendResult:
         return self.outcome is Outcome.SENT
 
 
+Render = Callable[[], tuple[str, dict[str, Any]]]
+
+
 @dataclass
 class _Item:
     text: str
@@ -55,6 +58,7 @@ class _Item:
     future: asyncio.Future[SendResult]
     lane: Lane
     photo: BufferedInputFile | None = None  # a photo, `text` its caption
+    render: Render | None = None  # the text and kwargs, made just before sending
 
 
 @dataclass
@@ -97,19 +101,31 @@ class TelegramSender:
     ) -> asyncio.Future[SendResult]:
         """Queue a message (or a photo captioned `text`); the future resolves when it is
         sent, skipped or given up."""
-        future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
+        return self._queue(chat_id, _Item(text, kwargs, self._future(), lane, photo))
+
+    def submit_rendered(
+        self, chat_id: int, render: Render, *, lane: Lane = Lane.FANOUT
+    ) -> asyncio.Future[SendResult]:
+        """Like `submit`, the message's text and send_message kwargs made by `render()`
+        just before it leaves, not when thousands are queued at once."""
+        return self._queue(chat_id, _Item("", {}, self._future(), lane, render=render))
+
+    def _future(self) -> asyncio.Future[SendResult]:
+        return asyncio.get_running_loop().create_future()
+
+    def _queue(self, chat_id: int, item: _Item) -> asyncio.Future[SendResult]:
         if self._closed:
-            future.set_result(SendResult(Outcome.FAILED, error="sender closed"))
-            return future
+            item.future.set_result(SendResult(Outcome.FAILED, error="sender closed"))
+            return item.future
         if self.governor.is_blocked(chat_id):
             self.stats.blocked += 1
-            future.set_result(SendResult(Outcome.BLOCKED))
-            return future
+            item.future.set_result(SendResult(Outcome.BLOCKED))
+            return item.future
         chat = self._chats.setdefault(chat_id, _Chat())
-        chat.queue.append(_Item(text, kwargs, future, lane, photo))
+        chat.queue.append(item)
         if chat.worker is None or chat.worker.done():
             chat.worker = asyncio.get_running_loop().create_task(self._drain(chat_id, chat))
-        return future
+        return item.future
 
     async def send(self, chat_id: int, text: str, **kwargs: Any) -> SendResult:
         return await self.submit(chat_id, text, **kwargs)
@@ -171,6 +187,13 @@ class TelegramSender:
             del self._chats[chat_id]
 
     async def _deliver(self, chat_id: int, item: _Item) -> SendResult:
+        if item.render is not None:
+            try:
+                item.text, item.kwargs = item.render()
+            except Exception as exc:  # one bad message must not stop its chat's queue
+                log.exception("could not render a message to chat %s", chat_id)
+                self.stats.failed += 1
+                return SendResult(Outcome.FAILED, error=str(exc))
         try:
             with lane(item.lane):
                 if item.photo is not None:

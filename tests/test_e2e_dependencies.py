@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from aiogram import Bot
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -56,7 +57,7 @@ def closed_port() -> int:
 async def redis_down(db: Database, stub: BotAPIStub, bot: Bot) -> AsyncIterator[object]:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        bot_token=stub.token,
+        bot_token=SecretStr(stub.token),
         redis_url=f"redis://127.0.0.1:{closed_port()}/0",
     )
     dp = create_dispatcher(settings, db)
@@ -156,7 +157,7 @@ async def test_bot_api_down_at_start_is_waited_for(
     port = closed_port()
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        bot_token=TOKEN,
+        bot_token=SecretStr(TOKEN),
         database_url=sqlite_db.engine.url.render_as_string(hide_password=False),
         telegram_api_url=f"http://127.0.0.1:{port}",
         http_port=free_port(),

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+from pydantic import SecretStr
 from sqlalchemy import insert, select
 
 from bot.app import main
@@ -36,7 +37,7 @@ ANNA = TgUser(9303, "Anna", language_code="en")  # a manager in sales
 async def running_bot(db: Database, stub: BotAPIStub) -> AsyncIterator[Settings]:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        bot_token=stub.token,
+        bot_token=SecretStr(stub.token),
         database_url=db.engine.url.render_as_string(hide_password=False),
         telegram_api_url=stub.url,
         http_port=free_port(),

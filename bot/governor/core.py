@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -88,6 +89,11 @@ class GovernorStats:
     skipped: int = 0  # sends not made to a chat known to block the bot
     gave_up: int = 0  # deadline passed
     sent_by_lane: dict[str, int] = field(default_factory=lambda: {lane.name: 0 for lane in Lane})
+    # seconds from a paced call entering the governor to its first turn, by lane
+    waited: dict[str, float] = field(default_factory=lambda: {lane.name: 0.0 for lane in Lane})
+    longest_wait: dict[str, float] = field(
+        default_factory=lambda: {lane.name: 0.0 for lane in Lane}
+    )
 
 
 @dataclass(eq=False)
@@ -198,6 +204,7 @@ class Governor(BaseRequestMiddleware):
         deadline = self.limits.answer_callback_deadline if interactive else self.limits.deadline
         started = self.clock()
         attempt = 0
+        error: TelegramAPIError
         while True:
             try:
                 result = await make_request(bot, method)
@@ -236,8 +243,15 @@ class Governor(BaseRequestMiddleware):
         ticket = _Ticket(lane, next(self._seq))
         started = self.clock()
         attempt = 0
+        error: TelegramAPIError
+        first_turn = True
         while True:
             await self._turn(chat, ticket)
+            if first_turn:
+                first_turn = False
+                wait = self.clock() - started
+                self.stats.waited[lane.name] += wait
+                self.stats.longest_wait[lane.name] = max(self.stats.longest_wait[lane.name], wait)
             try:
                 result = await make_request(bot, method)
             except TelegramRetryAfter as exc:
