@@ -78,7 +78,7 @@ async def _retrying(
         except transient as exc:
             delay = backoff.delay(attempt)
             log.warning(
-                "%s not reachable (attempt %d: %s); retrying in %.0f s",
+                "%s not reachable (attempt %d: %s); retrying in %g s",
                 what,
                 attempt,
                 describe(exc),

@@ -163,12 +163,18 @@ async def test_bot_api_down_at_start_is_waited_for(
         http_port=free_port(),
     )
     caplog.set_level(logging.INFO, "chatcrm.startup")
+
+    def attempts() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == "chatcrm.startup"]
+
     async with bot_main(settings) as task:
-        await asyncio.sleep(1.2)  # attempts at 0, 0.2, 0.6, 1.0 s
+        for _ in range(100):  # attempts at 0, 0.2, 0.6, 1.0 s ...
+            if len(attempts()) >= 3 or task.done():
+                break
+            await asyncio.sleep(0.1)
         assert not task.done()
-        attempts = [r for r in caplog.records if r.name == "chatcrm.startup"]
-        assert len(attempts) >= 3
-        for n, record in enumerate(attempts, start=1):
+        assert len(attempts()) >= 3
+        for n, record in enumerate(attempts(), start=1):
             line = record.getMessage()
             assert line.startswith(f"the Bot API not reachable (attempt {n}: TelegramNetworkError")
             assert "\n" not in line and record.exc_info is None and TOKEN not in line
@@ -188,7 +194,10 @@ async def test_database_down_at_start_is_waited_for(caplog: pytest.LogCaptureFix
     caplog.set_level(logging.INFO, "chatcrm.startup")
     waiting = asyncio.ensure_future(wait_for_database(database, Backoff(0.1, 0.2)))
     try:
-        await asyncio.sleep(0.7)
+        for _ in range(100):
+            if len([r for r in caplog.records if r.name == "chatcrm.startup"]) >= 3:
+                break
+            await asyncio.sleep(0.1)
         assert not waiting.done()
     finally:
         waiting.cancel()

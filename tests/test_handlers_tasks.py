@@ -464,7 +464,7 @@ async def test_start_clears_bot_blocked(harness: Harness) -> None:
         )
         await uow.commit()
     sender = TelegramSender(h.bot)
-    sender._blocked.add(OLGA.id)  # as the sender left it after a 403
+    sender.governor._blocked.add(OLGA.id)  # as the governor left it after a 403
     h.dp["reminders"] = SimpleNamespace(sender=sender)
     [hello] = await h.send(message_update(OLGA, "/start"))
     assert hello.text.startswith("С возвращением, Olga! Ваша роль: менеджер.")

@@ -23,7 +23,9 @@ Failures:
   what should yield), then the call is retried in its place, until `Limits.deadline`;
 - network errors and 5xx: retried with exponential backoff for paced calls and
   answerCallbackQuery, until the deadline (other calls fail at once: their callers,
-  the start-up loop for one, retry and log in their own way);
+  the start-up loop for one, retry and log in their own way). A request that timed out
+  may have reached Telegram, so its retry can show a message twice: a lost answer is
+  the worse of the two;
 - 403 to a private chat: the user blocked the bot. The blocked listeners are awaited once
   (the composition root marks the member of staff unreachable and tells their leaders);
   later notices and fan-outs to that chat fail at once with TelegramForbiddenError
