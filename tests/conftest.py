@@ -28,7 +28,7 @@ from crm.storage import Database
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 T = TypeVar("T")
-pytest_plugins = ["tests.bot_harness"]  # the `harness` fixture for handler tests
+pytest_plugins = ["tests.fixtures.bot_harness"]  # the `harness` fixture for handler tests
 REQUIRE_SERVICES = os.environ.get("CHATCRM_REQUIRE_SERVICES") == "1"
 
 
