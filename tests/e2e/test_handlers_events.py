@@ -16,7 +16,7 @@ from handlers.events import EventCb
 from tests.fixtures import factories
 from tests.fixtures.bot_harness import Harness, only_a_hint, press
 from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update
-from tests.integration.test_events import company, contact
+from tests.fixtures.events import company, contact
 
 ANNA = TgUser(7201, "Anna", language_code="ru")  # manager, Russian
 BORIS = TgUser(7202, "Boris", language_code="en")  # manager of another department, English

@@ -7,29 +7,29 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from crm.access import Actor
 from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import (
     AuditEntry,
     Claim,
-    ClaimAttachment,
     ClaimCause,
     Company,
     Contact,
     Deal,
-    Task,
 )
 from crm.models.enums import Role
 from crm.services import claims, playbooks
-from crm.services.claims import AttachmentInput, ClaimInput, PlanTaskInput
+from crm.services.claims import AttachmentInput, PlanTaskInput
 from crm.services.playbooks import PlaybookInput
 from crm.storage import Database
 from notifications import claims_escalation
 from tests.fixtures import factories
+from tests.fixtures.claims import T0, at, file, set_status, written
+from tests.fixtures.queries import count
+from tests.fixtures.worlds import two_departments
 
-T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 STATUSES = ["new", "investigating", "resolved", "rejected"]
 ALLOWED = {
     ("new", "investigating"),
@@ -40,73 +40,12 @@ ALLOWED = {
 REOPEN = {("resolved", "investigating"), ("rejected", "investigating")}
 
 
-def at(utc: str) -> datetime:
-    return datetime.strptime(utc, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-async def written(db: Database) -> tuple[int, ...]:
-    return tuple([await count(db, m) for m in (Claim, ClaimAttachment, Task, AuditEntry)])
-
-
-class World:
-    """A department with a head and two managers, a director, and Anna's client."""
-
-    dept_id: int
-    anna: Actor
-    boris: Actor
-    head: Actor
-    other_head: Actor
-    director: Actor
-    company: Company
-
-
-async def world(db: Database) -> World:
-    w = World()
-    dept = await factories.department(db)
-    other = await factories.department(db, "Other")
-    w.dept_id = dept.id
-    w.anna = await factories.staff(db, department_id=dept.id, name="Anna")
-    w.boris = await factories.staff(db, department_id=other.id, name="Boris")
-    w.head = await factories.staff(db, Role.HEAD, department_id=dept.id, name="Helen")
-    w.other_head = await factories.staff(db, Role.HEAD, department_id=other.id, name="Oleg")
-    w.director = await factories.staff(db, Role.DIRECTOR, name="Dina")
-    w.company = await company(db, w.anna, "Romashka")
-    return w
-
-
 async def company(db: Database, curator: Actor, name: str) -> Company:
-    # factories.raw_company leaves out name_key (NOT NULL), so it is done here.
     async with db.uow() as uow:
         row = Company(name=name, name_key=name.lower(), curator_id=curator.id, tags=[])
         uow.session.add(row)
         await uow.commit()
     return row
-
-
-async def file(db: Database, actor: Actor, company_id: int, **kw: object) -> claims.ClaimView:
-    kw.setdefault("text", "Broken pallets")
-    now = kw.pop("now", T0)
-    return await claims.file(
-        db.uow(),
-        actor,
-        ClaimInput(company_id=company_id, **kw),  # type: ignore[arg-type]
-        now=now,  # type: ignore[arg-type]
-    )
-
-
-async def set_status(db: Database, claim_id: int, status: str, *, close_plan: bool) -> None:
-    async with db.uow() as uow:
-        await uow.session.execute(update(Claim).where(Claim.id == claim_id).values(status=status))
-        if close_plan:
-            await uow.session.execute(
-                update(Task).where(Task.claim_id == claim_id).values(status="done")
-            )
-        await uow.commit()
 
 
 async def status_of(db: Database, claim_id: int) -> str:
@@ -118,7 +57,7 @@ async def status_of(db: Database, claim_id: int) -> str:
 
 
 async def test_file_creates_claim_attachments_plan_and_audit(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     async with db.uow() as uow:
         contact = Contact(name="Ivan", company_id=w.company.id, curator_id=w.anna.id)
         deal = Deal(company_id=w.company.id, curator_id=w.anna.id, title="Pallets")
@@ -175,21 +114,21 @@ async def test_file_creates_claim_attachments_plan_and_audit(db: Database) -> No
 
 
 async def test_plan_steps_never_fall_after_the_claims_due_date(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id, priority="critical")
     assert view.claim.due_at == T0 + timedelta(days=1)
     assert [t.due_at for t in view.plan] == [T0, at("2026-03-03 06:00"), T0 + timedelta(days=1)]
 
 
 async def test_plan_titles_follow_the_language_of_who_files(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     russian = Actor(w.anna.id, Role.MANAGER, w.dept_id, language="ru")
     view = await file(db, russian, w.company.id)
     assert view.plan[0].title == "Связаться с клиентом"
 
 
 async def test_a_directors_claims_playbook_is_the_plan(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     await playbooks.create(
         db.uow(),
         w.director,
@@ -209,7 +148,7 @@ async def test_a_directors_claims_playbook_is_the_plan(db: Database) -> None:
 
 
 async def test_responsible_can_be_another_manager_of_the_team(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     colleague = await factories.staff(db, department_id=w.dept_id, name="Vera")
     view = await file(db, w.head, w.company.id, responsible_id=colleague.id)
     assert view.claim.responsible_id == colleague.id
@@ -240,7 +179,7 @@ async def test_responsible_can_be_another_manager_of_the_team(db: Database) -> N
 async def test_bad_input_is_refused_and_nothing_written(
     db: Database, data: dict[str, object], error: type[Exception], field: str
 ) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     with pytest.raises(error) as err:
         await file(db, w.anna, w.company.id, **data)
     assert getattr(err.value, "field", None) == field
@@ -248,7 +187,7 @@ async def test_bad_input_is_refused_and_nothing_written(
 
 
 async def test_too_large_photo_names_the_limit(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     big = AttachmentInput("AgAD", "photo", 25_000_000)
     with pytest.raises(InvalidInput) as err:
         await file(db, w.anna, w.company.id, attachments=[big])
@@ -260,7 +199,7 @@ async def test_too_large_photo_names_the_limit(db: Database) -> None:
 
 
 async def test_unknown_or_foreign_company_is_refused_alike(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     with pytest.raises(AccessDenied) as unknown:
         await file(db, w.anna, w.company.id + 999)
     with pytest.raises(AccessDenied) as foreign:
@@ -270,7 +209,7 @@ async def test_unknown_or_foreign_company_is_refused_alike(db: Database) -> None
 
 
 async def test_contact_and_deal_must_belong_to_the_company(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     elsewhere = await company(db, w.anna, "Lютик")
     async with db.uow() as uow:
         contact = Contact(name="Petr", company_id=elsewhere.id, curator_id=w.anna.id)
@@ -288,7 +227,7 @@ async def test_contact_and_deal_must_belong_to_the_company(db: Database) -> None
 
 
 async def test_default_causes_are_seeded_once_and_directors_add_more(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     for _ in range(2):
         async with db.uow() as uow:
             await claims.ensure_default_causes(uow)
@@ -311,14 +250,14 @@ async def test_default_causes_are_seeded_once_and_directors_add_more(db: Databas
     ("priority", "days"), [("critical", 1), ("high", 3), ("normal", 7), ("low", 14)]
 )
 async def test_due_date_follows_the_default_sla(db: Database, priority: str, days: int) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id, priority=priority)
     assert view.claim.due_at == T0 + timedelta(days=days)
     assert view.claim.created_at == T0
 
 
 async def test_director_changes_the_sla(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     with pytest.raises(AccessDenied):
         await claims.set_sla_days(db.uow(), w.head, {"normal": 2})
     with pytest.raises(InvalidInput):
@@ -349,7 +288,7 @@ async def test_director_changes_the_sla(db: Database) -> None:
 async def test_due_date_in_the_users_timezone(
     db: Database, tz: str, filed_local: str, due_local: str
 ) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     zone = ZoneInfo(tz)
     filed = datetime.strptime(filed_local, "%Y-%m-%d %H:%M").replace(tzinfo=zone)
     view = await file(db, w.anna, w.company.id, priority="critical", now=filed.astimezone(UTC))
@@ -364,7 +303,7 @@ async def test_due_date_in_the_users_timezone(
 
 @pytest.mark.parametrize(("current", "target"), list(itertools.product(STATUSES, STATUSES)))
 async def test_every_transition(db: Database, current: str, target: str) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id)
     claim_id = view.claim.id
     await set_status(db, claim_id, current, close_plan=True)
@@ -406,7 +345,7 @@ async def test_every_transition(db: Database, current: str, target: str) -> None
 
 
 async def test_allowed_transitions_for_the_buttons(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     assert claims.allowed_transitions(w.anna, "new") == ["investigating", "rejected"]
     assert claims.allowed_transitions(w.anna, "investigating") == ["rejected", "resolved"]
     assert claims.allowed_transitions(w.anna, "resolved") == []
@@ -414,7 +353,7 @@ async def test_allowed_transitions_for_the_buttons(db: Database) -> None:
 
 
 async def test_resolving_needs_a_resolution_and_closed_plan(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id)
     claim_id = view.claim.id
     await claims.change_status(db.uow(), w.anna, claim_id, "investigating")
@@ -461,7 +400,7 @@ async def test_resolving_needs_a_resolution_and_closed_plan(db: Database) -> Non
 
 
 async def test_resolving_with_the_plan_done_needs_no_override(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id)
     await claims.change_status(db.uow(), w.anna, view.claim.id, "investigating")
     await set_status(db, view.claim.id, "investigating", close_plan=True)
@@ -473,7 +412,7 @@ async def test_resolving_with_the_plan_done_needs_no_override(db: Database) -> N
 
 
 async def test_status_change_by_someone_without_access_writes_nothing(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id)
     before = await written(db)
     for intruder in (w.boris, w.other_head):
@@ -490,7 +429,7 @@ async def test_status_change_by_someone_without_access_writes_nothing(db: Databa
 
 
 async def test_manager_sees_only_claims_of_their_clients(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     bcompany = await company(db, w.boris, "Lyutik")
     mine = await file(db, w.anna, w.company.id, priority="high")
     theirs = await file(db, w.boris, bcompany.id)
@@ -521,7 +460,7 @@ async def test_manager_sees_only_claims_of_their_clients(db: Database) -> None:
 
 
 async def test_curator_keeps_seeing_a_claim_handed_to_someone_else(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     colleague = await factories.staff(db, department_id=w.dept_id, name="Vera")
     view = await file(db, w.head, w.company.id, responsible_id=colleague.id)
     assert (await claims.get(db.uow(), w.anna, view.claim.id)).responsible.name == "Vera"
@@ -533,7 +472,7 @@ async def test_curator_keeps_seeing_a_claim_handed_to_someone_else(db: Database)
 
 
 async def test_edit_plan_adds_and_cancels_tasks(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id)
     first = view.plan[0].id
     later = T0 + timedelta(hours=5)
@@ -562,7 +501,7 @@ async def test_edit_plan_adds_and_cancels_tasks(db: Database) -> None:
 
 
 async def test_add_attachment_later(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id)
     await claims.add_attachment(
         db.uow(), w.anna, view.claim.id, AttachmentInput("BQAD", "document", None)
@@ -583,7 +522,7 @@ async def test_add_attachment_later(db: Database) -> None:
 
 
 async def test_urgent_claims_notify_the_manager_and_head_at_once(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     second_head = await factories.staff(db, Role.HEAD, department_id=w.dept_id, name="Hugo")
     for priority in ("high", "critical"):
         view = await file(db, w.anna, w.company.id, priority=priority)
@@ -606,7 +545,7 @@ async def escalate(db: Database, now: datetime) -> list[tuple[int, int, list[int
 async def test_escalation_to_the_head_at_due_then_the_director_as_long_again(
     db: Database,
 ) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id)  # normal: 7 days, due T0 + 7 d
     cid = view.claim.id
     due = T0 + timedelta(days=7)
@@ -632,7 +571,7 @@ async def test_escalation_to_the_head_at_due_then_the_director_as_long_again(
 async def test_escalation_after_downtime_jumps_to_the_director_and_tells_the_head(
     db: Database,
 ) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id, priority="critical")  # due T0 + 1 d
     assert await escalate(db, T0 + timedelta(days=5)) == [
         (view.claim.id, 2, [w.head.id, w.director.id])
@@ -643,7 +582,7 @@ async def test_escalation_after_downtime_jumps_to_the_director_and_tells_the_hea
 async def test_closed_claims_do_not_escalate_and_headless_departments_go_to_director(
     db: Database,
 ) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     closed = await file(db, w.anna, w.company.id, priority="critical")
     await claims.change_status(db.uow(), w.anna, closed.claim.id, "rejected", resolution="Dup")
     loner = await factories.staff(db, name="Lone")  # no department, so no head
@@ -654,7 +593,7 @@ async def test_closed_claims_do_not_escalate_and_headless_departments_go_to_dire
 
 
 async def test_two_schedulers_racing_escalate_once(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id, priority="critical")
     results = await asyncio.gather(
         *(claims.mark_escalated(db.uow(), view.claim.id, 1) for _ in range(4))

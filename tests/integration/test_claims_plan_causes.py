@@ -13,7 +13,9 @@ from crm.models import AuditEntry, Claim, ClaimCause, Task
 from crm.services import claims
 from crm.services.claims import PlanTaskInput
 from crm.storage import Database
-from tests.integration.test_claims import T0, at, count, file, set_status, world, written
+from tests.fixtures.claims import T0, at, file, set_status, written
+from tests.fixtures.queries import count
+from tests.fixtures.worlds import two_departments
 
 
 async def audit_of(db: Database, entity: str, action: str) -> list[dict]:  # type: ignore[type-arg]
@@ -27,7 +29,7 @@ async def audit_of(db: Database, entity: str, action: str) -> list[dict]:  # typ
 
 
 async def test_a_step_at_an_exact_time_and_its_checks(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id, priority="critical")
     later = T0 + timedelta(hours=2)
     due = at("2026-03-10 12:15")  # after the claim's own due: an explicit time is not capped
@@ -68,7 +70,7 @@ async def test_a_step_at_an_exact_time_and_its_checks(db: Database) -> None:
 
 
 async def test_complete_a_step_through_the_claim(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     view = await file(db, w.anna, w.company.id)
     first, second = view.plan[0].id, view.plan[1].id
     done = await claims.complete_step(db.uow(), w.head, view.claim.id, first, now=T0)
@@ -102,7 +104,7 @@ async def test_complete_a_step_through_the_claim(db: Database) -> None:
 
 
 async def test_rename_a_cause_keeps_the_claims_on_it(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     await claims.add_cause(db.uow(), w.director, "packaging", "Packaging")
     view = await file(db, w.anna, w.company.id, cause="packaging")
     assert view.cause_title == "Packaging"
@@ -135,7 +137,7 @@ async def test_rename_a_cause_keeps_the_claims_on_it(db: Database) -> None:
 
 
 async def test_remove_only_an_unused_cause_of_the_directors(db: Database) -> None:
-    w = await world(db)
+    w = await two_departments(db)
     await claims.add_cause(db.uow(), w.director, "packaging", "Packaging")
     await claims.add_cause(db.uow(), w.director, "labels", "Labels")
     view = await file(db, w.anna, w.company.id, cause="packaging")

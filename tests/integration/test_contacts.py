@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -9,12 +8,13 @@ from sqlalchemy import func, select
 from crm.access import Actor
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import AuditEntry, Company, Contact, SearchEntry
-from crm.models.enums import Role, SearchKind
+from crm.models.enums import SearchKind
 from crm.services import companies, contacts
 from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
 from crm.storage import Database
 from tests.fixtures import factories
+from tests.fixtures.worlds import office
 
 
 async def count(db: Database, model: type) -> int:
@@ -43,27 +43,6 @@ async def indexed(db: Database, kind: SearchKind, entity_id: int) -> SearchEntry
                 SearchEntry.kind == kind.value, SearchEntry.entity_id == entity_id
             )
         )
-
-
-@dataclass
-class World:
-    anna: Actor
-    boris: Actor
-    head: Actor
-    outsider_head: Actor
-    director: Actor
-
-
-async def world(db: Database) -> World:
-    dept = await factories.department(db)
-    other = await factories.department(db, "Other")
-    return World(
-        anna=await factories.staff(db, department_id=dept.id),
-        boris=await factories.staff(db, department_id=dept.id, name="Boris"),
-        head=await factories.staff(db, Role.HEAD, department_id=dept.id, name="Head"),
-        outsider_head=await factories.staff(db, Role.HEAD, department_id=other.id, name="Olga"),
-        director=await factories.staff(db, Role.DIRECTOR, name="Dina"),
-    )
 
 
 async def test_create_links_existing_company_audits_and_indexes(db: Database) -> None:
@@ -153,7 +132,7 @@ async def test_failure_after_company_creation_rolls_both_back(
 
 
 async def test_company_name_of_someone_elses_company_makes_a_new_one(db: Database) -> None:
-    w = await world(db)
+    w = await office(db)
     theirs = await companies.create(db.uow(), w.boris, CompanyInput(name="Romashka"))
     mine = await contacts.create(
         db.uow(), w.anna, ContactInput(name="Ivan", company_name="romashka")
@@ -165,7 +144,7 @@ async def test_company_name_of_someone_elses_company_makes_a_new_one(db: Databas
 
 
 async def test_contact_takes_the_curator_of_its_company(db: Database) -> None:
-    w = await world(db)
+    w = await office(db)
     company = await companies.create(db.uow(), w.anna, CompanyInput(name="Romashka"))
     by_head = await contacts.create(
         db.uow(), w.head, ContactInput(name="Ivan", company_id=company.id)
@@ -205,7 +184,7 @@ async def test_bad_input_writes_nothing(db: Database, data: ContactInput, field:
 async def test_manager_reaches_only_own_contacts_head_the_department_director_all(
     db: Database,
 ) -> None:
-    w = await world(db)
+    w = await office(db)
     company = await companies.create(db.uow(), w.anna, CompanyInput(name="Romashka"))
     contact = await contacts.create(
         db.uow(),
@@ -276,7 +255,7 @@ async def test_update_audits_old_and_new_and_reindexes(db: Database) -> None:
 
 
 async def test_moving_to_another_company_follows_its_curator(db: Database) -> None:
-    w = await world(db)
+    w = await office(db)
     annas = await companies.create(db.uow(), w.anna, CompanyInput(name="Romashka"))
     boris = await companies.create(db.uow(), w.boris, CompanyInput(name="Vasilek"))
     contact = await contacts.create(
@@ -319,7 +298,7 @@ async def test_list_for_company_pages_by_name(db: Database) -> None:
 
 
 async def test_find_by_telegram(db: Database) -> None:
-    w = await world(db)
+    w = await office(db)
     by_id = await contacts.create(db.uow(), w.anna, ContactInput(name="Ivan", tg_user_id=42))
     by_name = await contacts.create(
         db.uow(), w.anna, ContactInput(name="Pyotr", tg_username="t.me/Pyotr_K")

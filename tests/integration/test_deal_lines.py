@@ -14,7 +14,7 @@ from crm.services import deals
 from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
 from tests.fixtures import factories
-from tests.integration.test_deals import World, world
+from tests.fixtures.worlds import OfficeWithCatalogue, office_with_catalogue
 
 
 async def count(db: Database, model: type) -> int:
@@ -33,7 +33,9 @@ async def stored(db: Database, deal_id: int) -> tuple[Decimal, list[tuple[Decima
         return amount, [tuple(row) for row in lines]  # type: ignore[misc]
 
 
-async def deal_with_widget(db: Database, w: World, amount: int | None = None) -> tuple[int, int]:
+async def deal_with_widget(
+    db: Database, w: OfficeWithCatalogue, amount: int | None = None
+) -> tuple[int, int]:
     deal = await deals.open(
         db.uow(),
         w.anna,
@@ -45,7 +47,7 @@ async def deal_with_widget(db: Database, w: World, amount: int | None = None) ->
 
 
 async def test_change_quantity_recomputes_the_amount_and_is_audited(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     deal_id, line_id = await deal_with_widget(db, w)
     assert (await stored(db, deal_id))[0] == Decimal("190.00")
     line = await deals.change_quantity(db.uow(), w.anna, line_id, "3,5")
@@ -91,7 +93,7 @@ async def test_change_quantity_recomputes_the_amount_and_is_audited(db: Database
     ],
 )
 async def test_bad_quantity_writes_nothing(db: Database, value: str, reason: str) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     deal_id, line_id = await deal_with_widget(db, w)
     before, audits = await stored(db, deal_id), await count(db, AuditEntry)
     with pytest.raises(InvalidInput) as err:
@@ -102,7 +104,7 @@ async def test_bad_quantity_writes_nothing(db: Database, value: str, reason: str
 
 
 async def test_change_quantity_of_another_or_closed_deal_is_refused(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     deal_id, line_id = await deal_with_widget(db, w)
     before = await stored(db, deal_id)
     for intruder in (w.boris, w.outsider_head):
@@ -122,7 +124,7 @@ async def test_change_quantity_of_another_or_closed_deal_is_refused(db: Database
 
 
 async def test_pending_page_scope_paging_and_who_asked(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     other = await factories.department(db, "Third")
     vera = await factories.staff(db, Role.MANAGER, other.id, "Vera", max_discount=Decimal("3.5"))
     vera_company = await factories.raw_company(db, vera, "Vera Co")
@@ -196,7 +198,7 @@ async def test_pending_page_scope_paging_and_who_asked(db: Database) -> None:
 
 
 async def test_pending_page_never_shows_ones_own_deals(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     async with db.uow() as uow:
         head = await uow.session.get(Manager, w.head.id)
         assert head is not None
@@ -215,7 +217,7 @@ async def test_pending_page_never_shows_ones_own_deals(db: Database) -> None:
 
 
 async def test_nobody_decides_a_discount_they_set_themselves(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     deal_id, _ = await deal_with_widget(db, w)
     async with db.uow() as uow:
         head_limit = await uow.session.scalar(

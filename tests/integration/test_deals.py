@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -16,18 +15,18 @@ from crm.models import (
     Deal,
     DealLine,
     DealStageChange,
-    Product,
     Sale,
     SearchEntry,
     Task,
 )
-from crm.models.enums import Role, SearchKind
+from crm.models.enums import SearchKind
 from crm.services import companies, deals
 from crm.services.companies import CompanyInput
 from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
 from crm.uow import UnitOfWork
 from tests.fixtures import factories
+from tests.fixtures.worlds import office_with_catalogue
 
 
 async def count(db: Database, model: type) -> int:
@@ -49,37 +48,8 @@ async def new_company(db: Database, curator: Actor, name: str) -> Company:
     return await companies.create(db.uow(), curator, CompanyInput(name=name))
 
 
-@dataclass
-class World:
-    anna: Actor  # manager, limit 10 %
-    boris: Actor  # manager of the same department
-    head: Actor
-    outsider_head: Actor
-    director: Actor
-    company: Company
-    widget: Product
-    gadget: Product
-
-
-async def world(db: Database) -> World:
-    dept = await factories.department(db)
-    other = await factories.department(db, "Other")
-    anna = await factories.staff(db, department_id=dept.id)
-    w = World(
-        anna=anna,
-        boris=await factories.staff(db, department_id=dept.id, name="Boris"),
-        head=await factories.staff(db, Role.HEAD, department_id=dept.id, name="Head"),
-        outsider_head=await factories.staff(db, Role.HEAD, department_id=other.id, name="Out"),
-        director=await factories.staff(db, Role.DIRECTOR, name="Dir"),
-        company=await new_company(db, anna, "Ромашка"),
-        widget=await factories.catalogue_product(db, "Widget", "100.00", cost="60.00"),
-        gadget=await factories.catalogue_product(db, "Gadget", "250.00", cost="100.00"),
-    )
-    return w
-
-
 async def test_open_and_walk_to_won(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     t0 = datetime(2030, 3, 1, 9, 0, tzinfo=UTC)
     with time_machine.travel(t0, tick=False):
         deal = await deals.open(
@@ -145,7 +115,7 @@ async def test_open_and_walk_to_won(db: Database) -> None:
 
 
 async def test_lost_needs_a_reason(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     deal = await deals.open(db.uow(), w.anna, DealInput(w.company.id, "Deal", amount=5))
     for reason in (None, "   "):
         with pytest.raises(InvalidInput) as err:
@@ -160,7 +130,7 @@ async def test_lost_needs_a_reason(db: Database) -> None:
 
 
 async def test_unknown_stage_writes_nothing(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     deal = await deals.open(db.uow(), w.anna, DealInput(w.company.id, "Deal", amount=5))
     audits, changes = await count(db, AuditEntry), await count(db, DealStageChange)
     for bogus in ("bogus", "", None):
@@ -186,7 +156,7 @@ async def test_unknown_stage_writes_nothing(db: Database) -> None:
 async def test_bad_input_writes_nothing(
     db: Database, data: dict[str, object], field: str, reason: str
 ) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     audits = await count(db, AuditEntry)
     with pytest.raises(InvalidInput) as err:
         await deals.open(db.uow(), w.anna, DealInput(company_id=w.company.id, **data))  # type: ignore[arg-type]
@@ -195,7 +165,7 @@ async def test_bad_input_writes_nothing(
 
 
 async def test_contact_must_belong_to_the_company(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     other = await new_company(db, w.anna, "Other")
     stranger = await factories.raw_contact(db, w.anna, "Stranger", company_id=other.id)
     own = await factories.raw_contact(db, w.anna, "Own", company_id=w.company.id)
@@ -213,7 +183,7 @@ async def test_contact_must_belong_to_the_company(db: Database) -> None:
 
 
 async def test_discount_above_limit_needs_a_heads_approval(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     data = DealInput(w.company.id, "Big", lines=[LineInput(w.widget.id, 10, discount_pct=25)])
     audits = await count(db, AuditEntry)
     with pytest.raises(ApprovalRequired) as err:
@@ -256,7 +226,7 @@ async def test_discount_above_limit_needs_a_heads_approval(db: Database) -> None
 
 
 async def test_rejected_discount_is_cut_and_must_be_confirmed(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     deal = await deals.open(db.uow(), w.anna, DealInput(w.company.id, "Small"))
     assert deal.amount == Decimal("0.00")
     with pytest.raises(ApprovalRequired):
@@ -285,7 +255,7 @@ async def test_rejected_discount_is_cut_and_must_be_confirmed(db: Database) -> N
 
 
 async def test_reach_of_managers_heads_and_directors(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     deal = await deals.open(db.uow(), w.anna, DealInput(w.company.id, "Mine", amount=5))
     for intruder in (w.boris, w.outsider_head):
         with pytest.raises(AccessDenied) as foreign:
@@ -312,7 +282,7 @@ async def test_reach_of_managers_heads_and_directors(db: Database) -> None:
 
 
 async def test_only_heads_and_directors_reopen(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     deal = await deals.open(db.uow(), w.anna, DealInput(w.company.id, "Deal", amount=5))
     await deals.move(db.uow(), w.anna, deal.id, "won")
     with pytest.raises(AccessDenied):
@@ -336,7 +306,7 @@ async def test_only_heads_and_directors_reopen(db: Database) -> None:
 
 
 async def test_update_audits_old_and_new_and_reindexes(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     deal = await deals.open(db.uow(), w.anna, DealInput(w.company.id, "Поставка", amount=5))
     with pytest.raises(InvalidInput) as err:
         await deals.update(db.uow(), w.anna, deal.id, stage="won")
@@ -358,7 +328,7 @@ async def test_update_audits_old_and_new_and_reindexes(db: Database) -> None:
 
 
 async def test_pipeline_by_stage(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     boris_company = await new_company(db, w.boris, "Boris Ltd")
     opened = {}
     for title, amount, stage, close in [
@@ -397,7 +367,7 @@ async def test_pipeline_by_stage(db: Database) -> None:
 
 
 async def test_opened_hook_runs_in_the_same_transaction(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
 
     async def plan(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
         uow.session.add(
@@ -416,7 +386,7 @@ async def test_opened_hook_runs_in_the_same_transaction(db: Database) -> None:
 
 
 async def test_nobody_approves_their_own_discount(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_catalogue(db)
     heads_company = await new_company(db, w.head, "Head's client")
     deal = await deals.open(
         db.uow(),

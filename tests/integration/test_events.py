@@ -11,7 +11,6 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
-from crm.access import Actor
 from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import (
     AuditEntry,
@@ -22,99 +21,18 @@ from crm.models import (
     OutboundEmail,
     Task,
 )
-from crm.models.enums import Role
-from crm.search import normalise
 from crm.services import events, playbooks
-from crm.services.events import EventInput, Segment
+from crm.services.events import Segment
 from crm.services.playbooks import PlaybookInput
 from crm.storage import Database
-from tests.fixtures import factories
-
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a Monday; 12:30 in Moscow
-BASE = "https://crm.example.com"
-SENDER = "Events <events@example.com>"
-
-
-async def count(db: Database, model: type, *where: object) -> int:
-    async with db.uow() as uow:
-        stmt = select(func.count()).select_from(model)
-        if where:
-            stmt = stmt.where(*where)
-        return int(await uow.session.scalar(stmt) or 0)
-
-
-async def company(
-    db: Database,
-    curator: Actor,
-    name: str,
-    *,
-    stage: str = "potential",
-    industry: str | None = None,
-    territory: str | None = None,
-) -> Company:
-    async with db.uow() as uow:
-        item = Company(
-            name=name,
-            name_key=normalise(name),
-            curator_id=curator.id,
-            tags=[],
-            stage=stage,
-            industry=industry,
-            territory=territory,
-        )
-        uow.session.add(item)
-        await uow.commit()
-    return item
-
-
-async def contact(
-    db: Database,
-    curator: Actor,
-    name: str,
-    email_addr: str | None,
-    company_id: int | None = None,
-    *,
-    opted_out: bool = False,
-) -> Contact:
-    async with db.uow() as uow:
-        item = Contact(
-            name=name,
-            curator_id=curator.id,
-            company_id=company_id,
-            email=email_addr,
-            email_opt_out=opted_out,
-        )
-        uow.session.add(item)
-        await uow.commit()
-    return item
-
-
-class World:
-    anna: Actor
-    boris: Actor
-    head: Actor
-    director: Actor
+from tests.fixtures.events import BASE, NOW, SENDER, company, contact, new_event
+from tests.fixtures.queries import count
+from tests.fixtures.worlds import DepartmentAndLoner, department_and_loner
 
 
 @pytest.fixture
-async def world(db: Database) -> World:
-    w = World()
-    dept = await factories.department(db)
-    w.anna = await factories.staff(db, department_id=dept.id, name="Anna", language="en")
-    w.boris = await factories.staff(db, department_id=None, name="Boris", language="ru")
-    w.head = await factories.staff(db, Role.HEAD, department_id=dept.id, name="Helen")
-    w.director = await factories.staff(db, Role.DIRECTOR, name="Dora")
-    return w
-
-
-async def new_event(db: Database, actor: Actor, **kwargs: object) -> events.EventView:
-    data = EventInput(
-        title=str(kwargs.pop("title", "Spring seminar")),
-        when=str(kwargs.pop("when", "05.03 15:00")),
-        place=str(kwargs.pop("place", "Moscow, Tverskaya 1")),
-        **kwargs,  # type: ignore[arg-type]
-    )
-    return await events.create(db.uow(), actor, data, now=NOW)
+async def world(db: Database) -> DepartmentAndLoner:
+    return await department_and_loner(db)
 
 
 # ---------------------------------------------------------------- creating
@@ -190,7 +108,7 @@ async def test_russian_plan_and_natural_language(db, world):
 # ---------------------------------------------------------------- invitees
 
 
-async def anna_clients(db: Database, w: World) -> dict[str, Contact]:
+async def anna_clients(db: Database, w: DepartmentAndLoner) -> dict[str, Contact]:
     steel = await company(db, w.anna, "Steel", stage="regular", industry="Metal", territory="Ural")
     bread = await company(
         db, w.anna, "Bread", stage="potential", industry="Food", territory="Moscow"
@@ -367,7 +285,7 @@ async def test_no_invitations_after_the_start(db, world):
 # ---------------------------------------------------------------- RSVP and attendance
 
 
-async def invited(db: Database, w: World) -> tuple[Event, list[EventInvitee]]:
+async def invited(db: Database, w: DepartmentAndLoner) -> tuple[Event, list[EventInvitee]]:
     await anna_clients(db, w)
     event = (await new_event(db, w.anna)).event
     await events.add_invitees(db.uow(), w.anna, event.id, Segment(), now=NOW)

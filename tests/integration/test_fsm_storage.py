@@ -15,7 +15,7 @@ from sqlalchemy import text
 from bot.fsm_storage import DatabaseStorage, create_storage, default_key_builder
 from crm.settings import Settings
 from crm.storage import Database
-from tests.conftest import REDIS_URL, service_missing
+from tests.fixtures.services import REDIS_URL, service_missing
 
 
 class Form(StatesGroup):

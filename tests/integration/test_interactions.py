@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -9,13 +8,13 @@ from sqlalchemy import func, select
 from crm.access import Actor
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import AuditEntry, Company, Deal, Interaction, utcnow
-from crm.models.enums import Role
 from crm.services import companies, contacts, interactions
 from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
 from crm.services.interactions import InteractionInput
 from crm.storage import Database
 from tests.fixtures import factories
+from tests.fixtures.worlds import office_with_client
 
 MSK = timezone(timedelta(hours=3))
 
@@ -38,30 +37,6 @@ async def deal_of(db: Database, company: Company, title: str = "Supply") -> Deal
         uow.session.add(deal)
         await uow.commit()
     return deal
-
-
-@dataclass
-class World:
-    anna: Actor
-    boris: Actor
-    head: Actor
-    outsider_head: Actor
-    director: Actor
-    company: Company
-
-
-async def world(db: Database) -> World:
-    dept = await factories.department(db)
-    other = await factories.department(db, "Other")
-    anna = await factories.staff(db, department_id=dept.id)
-    return World(
-        anna=anna,
-        boris=await factories.staff(db, department_id=dept.id, name="Boris"),
-        head=await factories.staff(db, Role.HEAD, department_id=dept.id, name="Head"),
-        outsider_head=await factories.staff(db, Role.HEAD, department_id=other.id, name="Olga"),
-        director=await factories.staff(db, Role.DIRECTOR, name="Dina"),
-        company=await companies.create(db.uow(), anna, CompanyInput(name="Romashka")),
-    )
 
 
 async def test_log_by_contact_takes_its_company_audits_and_touches_it(db: Database) -> None:
@@ -201,7 +176,7 @@ async def test_bad_input_writes_nothing(db: Database, changes: dict, field: str)
 
 
 async def test_access_to_company_contact_and_deal(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_client(db)
     contact = await contacts.create(
         db.uow(), w.anna, ContactInput(name="Ivan", company_id=w.company.id)
     )
@@ -284,7 +259,7 @@ async def test_history_newest_first_paged_per_subject(db: Database) -> None:
 
 
 async def test_planned_for_window_and_completion(db: Database) -> None:
-    w = await world(db)
+    w = await office_with_client(db)
     start = utcnow().replace(microsecond=0) + timedelta(hours=1)
     end = start + timedelta(days=1)
 

@@ -22,7 +22,7 @@ from crm.settings import Settings
 from crm.storage import Database
 from notifications import email as mailer
 from tests.fixtures import factories
-from tests.integration.test_events import company, contact
+from tests.fixtures.events import company, contact
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 BASE = "https://crm.example.com"

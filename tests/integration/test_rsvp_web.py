@@ -14,7 +14,7 @@ from crm.services.events import EventInput, Segment
 from crm.settings import Settings
 from crm.storage import Database
 from tests.fixtures import factories
-from tests.integration.test_events import company, contact
+from tests.fixtures.events import company, contact
 
 BASE = "https://crm.example.com"
 
