@@ -8,29 +8,16 @@ from sqlalchemy import func, select
 from crm import when
 from crm.errors import InvalidInput
 from crm.models import AuditEntry, Claim, ClaimCause, Task, utcnow
-from crm.models.enums import Role
 from crm.services import claims
 from crm.storage import Database
 from handlers.claim_settings import ClaimSetCb
 from handlers.claims import PlanCb
 from handlers.ui import local_time
 from notifications.claims_notify import ClaimCb
-from tests.e2e.test_handlers_claims import (
-    ANNA,
-    BORIS,
-    DINA,
-    HELEN,
-    button_texts,
-    file,
-    plan_states,
-    replay,
-    world,
-)
-from tests.fixtures import factories
-from tests.fixtures.bot_harness import Harness, press
+from tests.fixtures.bilingual import ANNA, BORIS, DINA, EVA, HELEN, team_with_client
+from tests.fixtures.bot_harness import Harness, labels, last_alert, press, replay
 from tests.fixtures.botapi_stub import Sent, TgUser, message_update
-
-EVA = TgUser(7105, "Eva", language_code="en")  # a director writing English
+from tests.fixtures.claim_cards import file, plan_states
 
 
 async def tasks_of(db: Database, claim_id: int) -> list[tuple[str, str]]:
@@ -56,10 +43,6 @@ async def titles(db: Database) -> dict[str, str]:
         return {c.code: c.title for c in await uow.session.scalars(select(ClaimCause))}
 
 
-def last_alert(h: Harness) -> str:
-    return str(h.stub.calls_of("answerCallbackQuery")[-1].params.get("text", ""))
-
-
 async def open_card(h: Harness, user: TgUser, claim_id: int) -> Sent:
     [card] = await h.send(replay(user, ClaimCb(action="open", claim_id=claim_id).pack()))
     return card
@@ -70,13 +53,13 @@ async def open_card(h: Harness, user: TgUser, claim_id: int) -> Sent:
 
 async def test_plan_editor_in_russian_add_done_remove(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     claim_id = await file(h.db, w.anna, w.company.id)
     card = await open_card(h, ANNA, claim_id)
-    assert "✏ План" in button_texts(card)
+    assert "✏ План" in labels(card)
     [plan] = await h.send(press(ANNA, card, "✏ План"))
     assert plan.text.startswith(f"<b>План по претензии №{claim_id}</b> — 🏢 Ромашка\n☐ Связаться")
-    assert button_texts(plan) == [
+    assert labels(plan) == [
         "✔ Связаться с клиентом",
         "🗑",
         "✔ Выяснить причину",
@@ -134,7 +117,7 @@ async def test_plan_editor_in_russian_add_done_remove(harness: Harness) -> None:
     [done] = await h.send(press(ANNA, added, "✔ Связаться с клиентом"))
     assert done.text.startswith("Выполнено: Связаться с клиентом\n\n")
     assert "☑ Связаться с клиентом" in done.text
-    assert "✔ Связаться с клиентом" not in button_texts(done)
+    assert "✔ Связаться с клиентом" not in labels(done)
 
     # remove a step: a confirmation, Back keeps it, Yes cancels it
     [confirm] = await h.send(press(ANNA, done, "🗑"))
@@ -163,7 +146,7 @@ async def test_plan_editor_in_russian_add_done_remove(harness: Harness) -> None:
 
 async def test_plan_step_in_one_message_in_english_by_the_head(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     claim_id = await file(h.db, w.anna, w.company.id)
     card = await open_card(h, HELEN, claim_id)
     [plan] = await h.send(press(HELEN, card, "✏ Plan"))
@@ -205,7 +188,7 @@ async def test_crafted_plan_buttons_of_another_manager_and_a_closed_claim(
     harness: Harness,
 ) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     claim_id = await file(h.db, w.anna, w.company.id)
     task_id = (await claims.get(h.db.uow(), w.anna, claim_id)).plan[0].id
     before = await written(h.db)
@@ -230,10 +213,10 @@ async def test_crafted_plan_buttons_of_another_manager_and_a_closed_claim(
     # a closed claim: no ✏ Plan on the card, the plan is read-only, crafted buttons refused
     await claims.change_status(h.db.uow(), w.anna, claim_id, "rejected", resolution="Unfounded")
     card = await open_card(h, ANNA, claim_id)
-    assert "✏ План" not in button_texts(card)
+    assert "✏ План" not in labels(card)
     [plan] = await h.send(replay(ANNA, PlanCb(action="show", claim_id=claim_id).pack()))
     assert "Претензия закрыта: её план больше нельзя менять." in plan.text
-    assert button_texts(plan) == ["« Назад к претензии"]
+    assert labels(plan) == ["« Назад к претензии"]
     before = await written(h.db)
     for data in [
         PlanCb(action="add", claim_id=claim_id),
@@ -249,8 +232,7 @@ async def test_crafted_plan_buttons_of_another_manager_and_a_closed_claim(
 
 
 async def causes_world(h: Harness) -> tuple[int, int]:
-    w = await world(h.db)
-    await factories.staff(h.db, Role.DIRECTOR, name="Eva", language="en", tg_id=EVA.id)
+    w = await team_with_client(h.db)
     await claims.add_cause(h.db.uow(), w.dina, "upakovka", "Упаковка")
     await claims.add_cause(h.db.uow(), w.dina, "labels", "Этикетки")
     used = await file(h.db, w.anna, w.company.id, cause="upakovka")
@@ -262,14 +244,14 @@ async def test_rename_and_remove_causes_with_buttons_in_russian(harness: Harness
     h = harness
     used, other = await causes_world(h)
     [screen] = await h.send(message_update(DINA, "/claims_settings"))
-    assert button_texts(screen)[:3] == [
+    assert labels(screen)[:3] == [
         "➕ Добавить причину",
         "✏ Переименовать причину",
         "🗑 Удалить причину",
     ]
     [pick] = await h.send(press(DINA, screen, "Переименовать причину"))
     assert pick.text == "Какую причину переименовать?"
-    assert {"Упаковка", "Этикетки", "Другое", "Качество"} <= set(button_texts(pick))
+    assert {"Упаковка", "Этикетки", "Другое", "Качество"} <= set(labels(pick))
     [ask] = await h.send(press(DINA, pick, "Упаковка"))
     assert ask.text == "Напишите новое название причины «Упаковка». Претензии с ней её сохранят."
     before = await written(h.db)

@@ -5,28 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from crm.models import AppSetting, AuditEntry, ClaimCause
-from crm.models.enums import Role
 from crm.services import claims
 from crm.storage import Database
 from handlers.claim_settings import ClaimSetCb, code_from
-from tests.fixtures import factories
-from tests.fixtures.bot_harness import Harness
-from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update, press
+from tests.fixtures.bilingual import ANNA, DINA, EVA, HELEN, team
+from tests.fixtures.bot_harness import Harness, labels, last_alert, replay
+from tests.fixtures.botapi_stub import message_update, press
 
-DINA = TgUser(9201, "Dina", language_code="ru")  # director, Russian
-EVA = TgUser(9202, "Eva", language_code="en")  # director, English
-ANNA = TgUser(9203, "Anna", language_code="ru")  # manager
-HELEN = TgUser(9204, "Helen", language_code="en")  # head
 DEFAULT_SLA = {"critical": 1, "high": 3, "normal": 7, "low": 14}
-
-
-async def world(db: Database) -> None:
-    sales = await factories.department(db)
-    await factories.staff(db, Role.DIRECTOR, name="Dina", language="ru", tg_id=DINA.id)
-    await factories.staff(db, Role.DIRECTOR, name="Eva", language="en", tg_id=EVA.id)
-    await factories.staff(db, Role.MANAGER, sales.id, "Anna", language="ru", tg_id=ANNA.id)
-    await factories.staff(db, Role.HEAD, sales.id, "Helen", language="en", tg_id=HELEN.id)
-    await claims.list_causes(db.uow())  # the default causes, as after the first claim
 
 
 async def written(db: Database) -> tuple[int, ...]:
@@ -43,18 +29,6 @@ async def causes(db: Database) -> dict[str, str]:
     return {c.code: c.title for c in await claims.list_causes(db.uow())}
 
 
-def texts(sent: Sent) -> list[str]:
-    return [b["text"] for row in sent.buttons for b in row]
-
-
-def replay(user: TgUser, data: str) -> dict:  # type: ignore[type-arg]
-    return callback_update(user, data, 1, user.id, "...")
-
-
-def last_alert(h: Harness) -> str:
-    return str(h.stub.calls_of("answerCallbackQuery")[-1].params.get("text", ""))
-
-
 def test_codes_from_names() -> None:
     assert code_from("Упаковка", set()) == "upakovka"
     assert code_from("Сроки поставки!", set()) == "sroki_postavki"
@@ -66,7 +40,8 @@ def test_codes_from_names() -> None:
 
 async def test_screen_add_a_cause_and_change_an_sla_with_buttons(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await team(h.db)
+    await claims.list_causes(h.db.uow())  # the default causes, as after the first claim
     [screen] = await h.send(message_update(DINA, "/claims_settings"))
     assert screen.text.startswith(
         "<b>Настройки претензий</b>\n\n<b>Причины</b>\n"
@@ -74,7 +49,7 @@ async def test_screen_add_a_cause_and_change_an_sla_with_buttons(harness: Harnes
         "<b>SLA</b>, дней на решение претензии:\n"
         "🔴 критический: 1\n🟠 высокий: 3\n🔵 обычный: 7\n⚪ низкий: 14"
     )
-    assert texts(screen) == [
+    assert labels(screen) == [
         "➕ Добавить причину",
         "✏ Переименовать причину",
         "🗑 Удалить причину",
@@ -110,7 +85,7 @@ async def test_screen_add_a_cause_and_change_an_sla_with_buttons(harness: Harnes
         "SLA претензий с приоритетом 🟠 высокий, сейчас 3 дн. Сколько дней? "
         "Нажмите или напишите число от 1 до 365."
     )
-    assert texts(ask)[:9] == ["1", "2", "3", "5", "7", "10", "14", "21", "30"]
+    assert labels(ask)[:9] == ["1", "2", "3", "5", "7", "10", "14", "21", "30"]
     [saved] = await h.send(press(DINA, ask, "2"))
     assert saved.text.startswith("SLA претензий с приоритетом «высокий»: 2 дн.")
     assert "🟠 высокий: 2" in saved.text
@@ -130,7 +105,8 @@ async def test_screen_add_a_cause_and_change_an_sla_with_buttons(harness: Harnes
 
 async def test_one_line_in_english_and_russian_with_bad_input(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await team(h.db)
+    await claims.list_causes(h.db.uow())  # the default causes, as after the first claim
     before = await written(h.db)
     for command, answer in [
         ("/claims_settings sla; urgent; 2", "Priority: this must be one of: low, normal, high"),
@@ -163,7 +139,8 @@ async def test_one_line_in_english_and_russian_with_bad_input(harness: Harness) 
 
 async def test_others_are_refused_also_with_replayed_buttons(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await team(h.db)
+    await claims.list_causes(h.db.uow())  # the default causes, as after the first claim
     before = await written(h.db)
     [refused] = await h.send(message_update(ANNA, "/claims_settings"))
     assert refused.text == "Настройки претензий может менять только директор."
@@ -189,11 +166,12 @@ async def test_others_are_refused_also_with_replayed_buttons(harness: Harness) -
 
 async def test_settings_button_of_claims_for_directors_only(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await team(h.db)
+    await claims.list_causes(h.db.uow())  # the default causes, as after the first claim
     [listed] = await h.send(message_update(DINA, "/claims"))
-    assert texts(listed)[-1] == "⚙ Настройки"
+    assert labels(listed)[-1] == "⚙ Настройки"
     [screen] = await h.send(press(DINA, listed, "⚙ Настройки"))
     assert screen.method == "sendMessage"  # the list stays where it was
     assert screen.text.startswith("<b>Настройки претензий</b>")
     [mine] = await h.send(message_update(ANNA, "/claims"))
-    assert "⚙ Настройки" not in texts(mine)
+    assert "⚙ Настройки" not in labels(mine)

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from bot.i18n import create_i18n
-from crm.access import Actor
-from crm.models import AuditEntry, Claim, ClaimAttachment, Company, Manager, Task
-from crm.models.enums import Role
+from crm.models import AuditEntry, Claim, ClaimAttachment, Manager, Task
 from crm.services import claims, companies
-from crm.services.claims import ClaimInput
 from crm.services.companies import CompanyInput
 from crm.storage import Database
 from handlers.claims import ClaimFormCb, ClaimsListCb, NewClaimCb
@@ -25,46 +21,14 @@ from notifications.claims_notify import ClaimCb
 from notifications.reminders import ReminderScheduler
 from notifications.telegram_sender import TelegramSender
 from tests.fixtures import factories
-from tests.fixtures.bot_harness import Harness, only_a_hint, press
-from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update
+from tests.fixtures.bilingual import ANNA, BORIS, DINA, HELEN, team_with_client
+from tests.fixtures.bot_harness import Harness, labels, only_a_hint, press, replay
+from tests.fixtures.botapi_stub import message_update
+from tests.fixtures.claim_cards import file, plan_states
+from tests.fixtures.queries import count
 
-ANNA = TgUser(7101, "Anna", language_code="ru")  # manager, Russian
-BORIS = TgUser(7102, "Boris", language_code="en")  # manager of another department
-HELEN = TgUser(7103, "Helen", language_code="en")  # Anna's head, English
-DINA = TgUser(7104, "Dina", language_code="ru")  # director
 MB = 1024 * 1024
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-
-
-@dataclass
-class World:
-    anna: Actor
-    boris: Actor
-    helen: Actor
-    dina: Actor
-    company: Company
-
-
-async def world(db: Database) -> World:
-    sales = await factories.department(db)
-    other = await factories.department(db, "Other")
-    anna = await factories.staff(
-        db, department_id=sales.id, name="Anna", language="ru", tg_id=ANNA.id
-    )
-    boris = await factories.staff(
-        db, department_id=other.id, name="Boris", language="en", tg_id=BORIS.id
-    )
-    helen = await factories.staff(
-        db, Role.HEAD, department_id=sales.id, name="Helen", language="en", tg_id=HELEN.id
-    )
-    dina = await factories.staff(db, Role.DIRECTOR, name="Dina", language="ru", tg_id=DINA.id)
-    company = await companies.create(db.uow(), anna, CompanyInput(name="Ромашка"))
-    return World(anna, boris, helen, dina, company)
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def written(db: Database) -> tuple[int, ...]:
@@ -81,35 +45,6 @@ async def read_claim(db: Database, claim_id: int) -> Claim:
         claim = await uow.session.get(Claim, claim_id)
         assert claim is not None
         return claim
-
-
-async def plan_states(db: Database, claim_id: int) -> list[str]:
-    async with db.uow() as uow:
-        rows = await uow.session.scalars(
-            select(Task.status).where(Task.claim_id == claim_id).order_by(Task.id)
-        )
-        return list(rows)
-
-
-async def file(db: Database, actor: Actor, company_id: int, **kw: object) -> int:
-    kw.setdefault("text", "Разбиты поддоны")
-    now = kw.pop("now", None)
-    view = await claims.file(
-        db.uow(),
-        actor,
-        ClaimInput(company_id=company_id, **kw),  # type: ignore[arg-type]
-        now=now,  # type: ignore[arg-type]
-    )
-    return view.claim.id
-
-
-def button_texts(sent: Sent) -> list[str]:
-    return [b["text"] for row in sent.buttons for b in row]
-
-
-def replay(user: TgUser, data: str) -> dict:  # type: ignore[type-arg]
-    """A callback built by hand (a replayed or crafted button)."""
-    return callback_update(user, data, 1, user.id, "...")
 
 
 def photo(file_id: str, size: int) -> list[dict]:  # type: ignore[type-arg]
@@ -139,7 +74,7 @@ def document(file_id: str, size: int) -> dict:  # type: ignore[type-arg]
 
 async def test_one_line_claim_with_an_exact_name_files_it_at_once(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     [card] = await h.send(message_update(ANNA, "/claim ромашка; Половина поддонов разбита; мокрые"))
     claim = await only_claim(h.db)
     assert card.text.startswith(f"<b>Претензия №{claim.id}</b> — 🏢 Ромашка")
@@ -151,8 +86,8 @@ async def test_one_line_claim_with_an_exact_name_files_it_at_once(harness: Harne
     assert "☐ Связаться с клиентом" in card.text
     assert "Вложения: 0" in card.text
     # a manager's new claim: investigate or reject, nothing else
-    assert button_texts(card)[:2] == ["🔍 Расследовать", "🚫 Отклонить"]
-    assert not any("Решить" in t for t in button_texts(card))
+    assert labels(card)[:2] == ["🔍 Расследовать", "🚫 Отклонить"]
+    assert not any("Решить" in t for t in labels(card))
     assert (claim.company_id, claim.responsible_id, claim.priority, claim.cause) == (
         w.company.id,
         w.anna.id,
@@ -167,7 +102,7 @@ async def test_one_line_claim_with_an_exact_name_files_it_at_once(harness: Harne
 
 async def test_one_line_near_name_asks_which_company(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     await companies.create(h.db.uow(), w.anna, CompanyInput(name="Ромашка Плюс"))
     [which] = await h.send(message_update(ANNA, "/claim Ромашк; Сломан станок"))
     assert which.text == "Какую компанию вы имеете в виду?"
@@ -184,7 +119,7 @@ async def test_one_line_near_name_asks_which_company(harness: Harness) -> None:
 
 async def test_one_line_bad_input_writes_nothing(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await team_with_client(h.db)
     before = await written(h.db)
     [unknown] = await h.send(message_update(ANNA, "/claim Неведомая ООО; текст"))
     assert unknown.text.startswith("Среди ваших клиентов нет компании «Неведомая ООО».")
@@ -206,7 +141,7 @@ async def test_one_line_bad_input_writes_nothing(harness: Harness) -> None:
 
 async def test_dialog_in_english_with_back_cancel_photos_and_notices(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     anna_contact = await factories.raw_contact(h.db, w.anna, "Ivan Petrov", w.company.id)
     # Helen (a head, English) files for Anna's client: Anna, responsible, hears of it
     [ask] = await h.send(message_update(HELEN, "/claim"))
@@ -221,13 +156,13 @@ async def test_dialog_in_english_with_back_cancel_photos_and_notices(harness: Ha
     [contact] = await h.send(message_update(HELEN, "ромашка"))
     assert "Company: Ромашка" in contact.text
     assert "Who complains? Choose the contact, or skip." in contact.text
-    assert button_texts(contact) == ["Ivan Petrov", "Skip", "« Back", "Cancel"]
+    assert labels(contact) == ["Ivan Petrov", "Skip", "« Back", "Cancel"]
     [back] = await h.send(press(HELEN, contact, "« Back"))
     assert back.text == "Which company is the claim from? Type a part of its name."
     [contact] = await h.send(message_update(HELEN, "Ромашка"))
     [cause] = await h.send(press(HELEN, contact, "Ivan Petrov"))
     assert "Contact: Ivan Petrov" in cause.text
-    assert {"Quality", "Delivery", "Billing", "Service", "Other"} <= set(button_texts(cause))
+    assert {"Quality", "Delivery", "Billing", "Service", "Other"} <= set(labels(cause))
     [prio] = await h.send(press(HELEN, cause, "Delivery"))
     [cause] = await h.send(press(HELEN, prio, "« Back"))
     assert "What is the cause?" in cause.text
@@ -298,7 +233,7 @@ async def test_dialog_in_english_with_back_cancel_photos_and_notices(harness: Ha
 
 async def test_dialog_with_only_the_company_named_and_no_contacts(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await team_with_client(h.db)
     [contact] = await h.send(message_update(ANNA, "/claim Ромашка"))
     assert "У компании пока нет контактов: нажмите «Пропустить»." in contact.text
     [cause] = await h.send(press(ANNA, contact, "Пропустить"))
@@ -325,7 +260,7 @@ async def test_dialog_with_only_the_company_named_and_no_contacts(harness: Harne
 
 async def test_company_card_button_starts_the_dialog_at_the_contact(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     [company_card] = await h.send(replay(ANNA, CardCb(kind="co", id=w.company.id).pack()))
     [contact] = await h.send(press(ANNA, company_card, "⚠ Зарегистрировать претензию"))
     assert contact.text.startswith("<b>Новая претензия</b>\nКомпания: Ромашка")
@@ -357,16 +292,16 @@ async def test_recipients_skip_the_inactive_and_those_who_blocked_the_bot(db: Da
 
 async def test_status_buttons_resolve_with_open_plan_and_head_override(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     claim_id = await file(h.db, w.anna, w.company.id)
     [card] = await h.send(replay(ANNA, ClaimCb(action="open", claim_id=claim_id).pack()))
     [card] = await h.send(press(ANNA, card, "Расследовать"))
     assert "Статус: расследуется" in card.text
     assert h.stub.alerts()[-1] == "Статус: расследуется"
     assert (await read_claim(h.db, claim_id)).status == "investigating"
-    assert button_texts(card)[:2] == ["✅ Решить", "🚫 Отклонить"]
+    assert labels(card)[:2] == ["✅ Решить", "🚫 Отклонить"]
     # three plan tasks, each with a Done button
-    assert [t for t in button_texts(card) if t.startswith("✔")] == [
+    assert [t for t in labels(card) if t.startswith("✔")] == [
         "✔ Связаться с клиентом",
         "✔ Выяснить причину",
         "✔ Предложить решение",
@@ -375,7 +310,7 @@ async def test_status_buttons_resolve_with_open_plan_and_head_override(harness: 
     # a manager cannot resolve while the plan has open tasks, nor override
     [refused] = await h.send(press(ANNA, card, "Решить"))
     assert refused.text.startswith("В плане расследования есть открытые задачи (3)")
-    assert button_texts(refused) == ["« Назад"]
+    assert labels(refused) == ["« Назад"]
     before = await written(h.db)
     await h.send(replay(ANNA, ClaimCb(action="over", claim_id=claim_id).pack()))
     assert h.stub.alerts()[-1] == "Не найдено, или у вас нет к этому доступа."
@@ -396,7 +331,7 @@ async def test_status_buttons_resolve_with_open_plan_and_head_override(harness: 
     assert "Resolution: Replaced the pallets" in done.text
     assert "Compensation: 1 500.00" in done.text
     # a closed claim: a head may reopen it
-    assert button_texts(done)[0] == "↩ Reopen"
+    assert labels(done)[0] == "↩ Reopen"
     claim = await read_claim(h.db, claim_id)
     assert (claim.status, claim.resolution, claim.compensation) == (
         "resolved",
@@ -406,7 +341,7 @@ async def test_status_buttons_resolve_with_open_plan_and_head_override(harness: 
     assert await plan_states(h.db, claim_id) == ["cancelled"] * 3
     # Anna (a manager) sees no status buttons on the closed claim
     [closed] = await h.send(replay(ANNA, ClaimCb(action="open", claim_id=claim_id).pack()))
-    assert not any(t in button_texts(closed) for t in ("↩ Открыть заново", "✅ Решить"))
+    assert not any(t in labels(closed) for t in ("↩ Открыть заново", "✅ Решить"))
     await h.send(
         replay(ANNA, ClaimCb(action="st", claim_id=claim_id, value="investigating").pack())
     )
@@ -416,7 +351,7 @@ async def test_status_buttons_resolve_with_open_plan_and_head_override(harness: 
 
 async def test_manager_closes_the_plan_then_resolves_or_rejects(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     first = await file(h.db, w.anna, w.company.id)
     [card] = await h.send(replay(ANNA, ClaimCb(action="open", claim_id=first).pack()))
     [card] = await h.send(press(ANNA, card, "Расследовать"))
@@ -453,7 +388,7 @@ async def test_replayed_callbacks_of_another_managers_claim_change_nothing(
     harness: Harness,
 ) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     claim_id = await file(h.db, w.anna, w.company.id, attachments=[claims.AttachmentInput("Ag1")])
     before = await written(h.db)
     refusal = "Not found, or you have no access to it."
@@ -482,7 +417,7 @@ async def test_replayed_callbacks_of_another_managers_claim_change_nothing(
 
 async def test_claims_list_scoped_filtered_and_paged(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     ids = [
         await file(h.db, w.anna, w.company.id, priority="critical" if i < 2 else "normal")
         for i in range(10)
@@ -497,18 +432,18 @@ async def test_claims_list_scoped_filtered_and_paged(harness: Harness) -> None:
 
     [page] = await h.send(message_update(ANNA, "/claims"))
     assert page.text.startswith("<b>Ваши претензии</b>\nСтатус: открытые\nНайдено: 8")
-    claim_buttons = [t for t in button_texts(page) if "#" in t]
+    claim_buttons = [t for t in labels(page) if "#" in t]
     assert len(claim_buttons) == 8
     assert claim_buttons[0].startswith(f"🔴 #{ids[0]} Ромашка · новая · ")
-    assert "• открытые" in button_texts(page)
+    assert "• открытые" in labels(page)
     [resolved] = await h.send(press(ANNA, page, "решена"))
     assert "Найдено: 2" in resolved.text
-    assert len([t for t in button_texts(resolved) if "#" in t]) == 2
+    assert len([t for t in labels(resolved) if "#" in t]) == 2
     [everything] = await h.send(press(ANNA, resolved, "все"))
     assert "Найдено: 10" in everything.text
-    assert "1/2" in button_texts(everything)
+    assert "1/2" in labels(everything)
     [second] = await h.send(press(ANNA, everything, "»"))
-    assert len([t for t in button_texts(second) if "#" in t]) == 2
+    assert len([t for t in labels(second) if "#" in t]) == 2
     [critical] = await h.send(press(ANNA, second, "критический"))
     assert "Статус: все · Приоритет: критический\nНайдено: 2" in critical.text
     [card] = await h.send(press(ANNA, critical, f"#{ids[1]} "))
@@ -531,7 +466,7 @@ async def test_claims_list_scoped_filtered_and_paged(harness: Harness) -> None:
 
 async def test_urgent_claim_notice_goes_through_the_reminders_sender(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await team_with_client(h.db)
     sender = TelegramSender(h.bot)
     h.dp["reminders"] = SimpleNamespace(sender=sender)
     h.stub.block(HELEN.id)  # the head blocked the bot: the others still hear of it
@@ -560,7 +495,7 @@ async def test_escalation_to_the_head_then_the_director_with_a_controlled_clock(
     harness: Harness,
 ) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     critical = await file(h.db, w.anna, w.company.id, priority="critical", now=T0)
     normal = await file(h.db, w.anna, w.company.id, now=T0)
     resolved = await file(h.db, w.anna, w.company.id, priority="critical", now=T0)
@@ -605,7 +540,7 @@ async def test_escalation_to_the_head_then_the_director_with_a_controlled_clock(
 
 async def test_escalation_job_runs_in_the_leaders_reminder_scheduler(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     claim_id = await file(
         h.db,
         w.anna,
@@ -637,7 +572,7 @@ async def test_escalation_job_runs_in_the_leaders_reminder_scheduler(harness: Ha
 
 async def test_escalation_job_without_the_reminders_runtime(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team_with_client(h.db)
     claim_id = await file(
         h.db, w.anna, w.company.id, priority="critical", now=datetime.now(UTC) - timedelta(days=3)
     )

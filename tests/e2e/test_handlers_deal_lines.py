@@ -16,22 +16,11 @@ from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
 from handlers.deal_lines import ApprovalsPageCb, LineCb
 from handlers.deals import ApprovalCb, DealCb
-from tests.e2e.test_handlers_deals import (
-    ANNA,
-    BORIS,
-    DIMA,
-    OLGA,
-    PETR,
-    REFUSAL,
-    World,
-    button_texts,
-    count,
-    last_alert,
-    world,
-)
 from tests.fixtures import factories
-from tests.fixtures.bot_harness import Harness, only_a_hint
+from tests.fixtures.bot_harness import REFUSAL, Harness, labels, last_alert, only_a_hint
 from tests.fixtures.botapi_stub import Sent, callback_update, message_update, press
+from tests.fixtures.deal_team import ANNA, BORIS, DIMA, OLGA, PETR, DealTeam, deal_team
+from tests.fixtures.queries import count
 
 Snapshot = tuple[Decimal, list[tuple[int, Decimal, Decimal, str]]]
 
@@ -48,7 +37,7 @@ async def snapshot(db: Database, deal_id: int) -> Snapshot:
         return amount, [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-async def pumps(h: Harness, w: World, discount: int = 5) -> Deal:
+async def pumps(h: Harness, w: DealTeam, discount: int = 5) -> Deal:
     """Anna's open deal: 2 Widgets at `discount` %, the amount following the lines."""
     return await deals.open(
         h.db.uow(),
@@ -66,7 +55,7 @@ async def open_lines(h: Harness, user, deal_id: int) -> Sent:  # type: ignore[no
 
 async def test_lines_view_and_changing_the_quantity(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     deal = await pumps(h, w)
     view = await open_lines(h, ANNA, deal.id)
     assert view.method == "editMessageText"
@@ -76,10 +65,10 @@ async def test_lines_view_and_changing_the_quantity(harness: Harness) -> None:
         "",
         "Amount: 190.00",
     ]
-    assert button_texts(view) == ["✏ 1. Widget", "➕ Add a product", "« Back"]
+    assert labels(view) == ["✏ 1. Widget", "➕ Add a product", "« Back"]
     [menu] = await h.send(press(ANNA, view, "1. Widget"))
     assert menu.text == ("<b>Widget</b> in the deal «Pumps»\nWidget × 2 × 100.00 −5% = 190.00")
-    assert button_texts(menu) == ["🔢 Quantity", "％ Discount", "🗑 Remove", "« Back"]
+    assert labels(menu) == ["🔢 Quantity", "％ Discount", "🗑 Remove", "« Back"]
     [ask] = await h.send(press(ANNA, menu, "Quantity"))
     assert ask.text == "The quantity of «Widget» now is 2. Type the new quantity."
     before = await snapshot(h.db, deal.id)
@@ -112,7 +101,7 @@ async def test_lines_view_and_changing_the_quantity(harness: Harness) -> None:
 
 async def test_changing_the_discount_within_and_above_the_limit(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     deal = await pumps(h, w)
     view = await open_lines(h, ANNA, deal.id)
     [menu] = await h.send(press(ANNA, view, "1. Widget"))
@@ -142,7 +131,7 @@ async def test_changing_the_discount_within_and_above_the_limit(harness: Harness
     assert question.text == (
         "A discount of 25% is above your limit of 10%. Send it to your head for approval?"
     )
-    assert button_texts(question) == ["Send for approval", "Cancel"]
+    assert labels(question) == ["Send for approval", "Cancel"]
     assert (await snapshot(h.db, deal.id))[1][0][2:] == (Decimal("10.00"), "not_needed")
     [view, note] = await h.send(press(ANNA, question, "Send for approval"))
     assert "1. Widget × 2 × 100.00 −25% = 150.00 ⏳ awaiting approval" in view.text
@@ -153,7 +142,7 @@ async def test_changing_the_discount_within_and_above_the_limit(harness: Harness
     )
     [request] = h.stub.sent_to(OLGA.id)
     assert "25%" in request.text and "Widget" in request.text and "Anna" in request.text
-    assert button_texts(request) == ["✅ Одобрить", "❌ Отклонить"]
+    assert labels(request) == ["✅ Одобрить", "❌ Отклонить"]
     assert h.stub.sent_to(PETR.id) == []
     # the approval button pressed twice by Anna does nothing more
     await h.send(press(ANNA, question, "Send for approval"))
@@ -163,7 +152,7 @@ async def test_changing_the_discount_within_and_above_the_limit(harness: Harness
 
 async def test_cancel_asking_for_approval_writes_nothing(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     deal = await pumps(h, w)
     before = await snapshot(h.db, deal.id)
     view = await open_lines(h, ANNA, deal.id)
@@ -179,7 +168,7 @@ async def test_cancel_asking_for_approval_writes_nothing(harness: Harness) -> No
 
 async def test_removing_a_line_asks_first(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     gadget = await factories.catalogue_product(h.db, "Gadget", "250.00")
     deal = await deals.open(
         h.db.uow(),
@@ -217,7 +206,7 @@ async def test_removing_a_line_asks_first(harness: Harness) -> None:
 
 async def test_adding_a_catalogue_product(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     for n in range(9):
         await factories.catalogue_product(h.db, f"Item {n}", "10.00")
     gadget = await factories.catalogue_product(h.db, "Gadget", "250.00")
@@ -226,11 +215,11 @@ async def test_adding_a_catalogue_product(harness: Harness) -> None:
     assert "No products in this deal yet." in view.text
     [catalogue] = await h.send(press(ANNA, view, "Add a product"))
     assert catalogue.text == "Which product to add to the deal «Empty»?"
-    texts = button_texts(catalogue)
+    texts = labels(catalogue)
     assert texts[0] == "Gadget — 250.00" and "Widget — 100.00" not in texts
     assert texts[-3:] == ["1/2", "»", "Cancel"]
     [page2] = await h.send(press(ANNA, catalogue, "»"))
-    assert button_texts(page2)[:2] == ["Item 7 — 10.00", "Item 8 — 10.00"]
+    assert labels(page2)[:2] == ["Item 7 — 10.00", "Item 8 — 10.00"]
     [qty] = await h.send(press(ANNA, page2, "Widget"))
     assert qty.text == "How many of «Widget»? Press or type a number."
     [bad] = await h.send(message_update(ANNA, "-1"))
@@ -271,7 +260,7 @@ async def test_adding_a_catalogue_product(harness: Harness) -> None:
 
 async def test_a_crafted_product_button_is_refused(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     hidden = await factories.catalogue_product(h.db, "Hidden", "1.00")
     async with h.db.uow() as uow:
         from crm.models import Product
@@ -291,13 +280,13 @@ async def test_a_crafted_product_button_is_refused(harness: Harness) -> None:
 
 async def test_a_closed_deal_shows_its_lines_read_only(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     deal = await pumps(h, w)
     line_id = deal.lines[0].id
     await deals.move(h.db.uow(), w.anna, deal.id, "won")
     view = await open_lines(h, ANNA, deal.id)
     assert view.text.splitlines()[-1] == "The deal is closed: its lines cannot be changed."
-    assert button_texts(view) == ["« Back"]
+    assert labels(view) == ["« Back"]
     before = await snapshot(h.db, deal.id)
     for data in (
         LineCb(action="line", deal_id=deal.id, line_id=line_id),
@@ -314,12 +303,12 @@ async def test_a_closed_deal_shows_its_lines_read_only(harness: Harness) -> None
     empty = await deals.open(h.db.uow(), w.anna, DealInput(w.company, "Nothing", amount=1))
     await deals.move(h.db.uow(), w.anna, empty.id, "lost", "price")
     await h.send(callback_update(ANNA, DealCb(action="open", deal_id=empty.id).pack()))
-    assert not [t for t in button_texts(h.stub.sent_to(ANNA.id)[-1]) if "📦" in t]
+    assert not [t for t in labels(h.stub.sent_to(ANNA.id)[-1]) if "📦" in t]
 
 
 async def test_another_managers_deal_is_refused_and_unchanged(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     deal = await pumps(h, w)
     line_id = deal.lines[0].id
     boris_company = await companies.create(h.db.uow(), w.boris, CompanyInput(name="Secret Co"))
@@ -357,21 +346,21 @@ async def test_another_managers_deal_is_refused_and_unchanged(harness: Harness) 
 
 async def test_the_head_sees_the_lines_in_russian(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     deal = await pumps(h, w)
     await deals.change_discount(h.db.uow(), w.anna, deal.lines[0].id, "20", request_approval=True)
     view = await open_lines(h, OLGA, deal.id)
     assert view.text.splitlines()[0] == "📦 <b>Строки сделки «Pumps»</b>"
     assert "⏳ ждёт согласования" in view.text
-    assert button_texts(view) == ["✏ 1. Widget", "➕ Добавить товар", "« Назад"]
+    assert labels(view) == ["✏ 1. Widget", "➕ Добавить товар", "« Назад"]
     [menu] = await h.send(press(OLGA, view, "1. Widget"))
-    assert button_texts(menu)[2] == "🗑 Удалить"
+    assert labels(menu)[2] == "🗑 Удалить"
 
 
 # --- /approvals ---------------------------------------------------------------------------
 
 
-async def pending_deals(h: Harness, w: World, n: int) -> list[int]:
+async def pending_deals(h: Harness, w: DealTeam, n: int) -> list[int]:
     """`n` deals of Anna's, each with one Widget at 20 + i % waiting for approval; line ids."""
     ids = []
     for i in range(n):
@@ -387,7 +376,7 @@ async def pending_deals(h: Harness, w: World, n: int) -> list[int]:
 
 async def test_approvals_for_a_head_in_russian(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     [line_a, line_b] = await pending_deals(h, w, 2)
     shown = await h.send(message_update(OLGA, "/approvals"))
     assert [s.text.splitlines()[0] for s in shown] == [
@@ -401,7 +390,7 @@ async def test_approvals_for_a_head_in_russian(harness: Harness) -> None:
         "Скидка: 20% (лимит: 10%)",
         "Запросил(а): Anna",
     ]
-    assert button_texts(shown[1]) == ["✅ Одобрить", "❌ Отклонить"]
+    assert labels(shown[1]) == ["✅ Одобрить", "❌ Отклонить"]
     assert ApprovalCb.unpack(shown[2].button("Одобрить")["callback_data"]).line_id == line_b
     [decided] = await h.send(press(OLGA, shown[1], "Одобрить"))
     assert decided.text.startswith("Одобрено")
@@ -416,7 +405,7 @@ async def test_approvals_for_a_head_in_russian(harness: Harness) -> None:
 
 async def test_approvals_paged_for_a_director_and_refused_to_others(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     await factories.staff(h.db, Role.DIRECTOR, None, "Dima", tg_id=DIMA.id)
     ids = await pending_deals(h, w, 7)
     shown = await h.send(message_update(DIMA, "/approvals"))
@@ -430,7 +419,7 @@ async def test_approvals_paged_for_a_director_and_refused_to_others(harness: Har
         "Asked by: Anna",
     ]
     assert shown[-1].text == "Shown 1–5 of 7."
-    assert button_texts(shown[-1]) == ["1/2", "»"]
+    assert labels(shown[-1]) == ["1/2", "»"]
     more = await h.send(press(DIMA, shown[-1], "»"))
     assert [s.text.splitlines()[1] for s in more[1:-1]] == [
         "Deal: «Deal 5» (Romashka)",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from crm.access import Actor
 from crm.models import Deal, DealLine, DealStageChange, Sale
 from crm.models.enums import Role
 from crm.services import companies, deals
@@ -19,42 +17,10 @@ from crm.storage import Database
 from handlers.deals import ApprovalCb, DealCb, LostCb
 from handlers.ui import NewDealCb
 from tests.fixtures import factories
-from tests.fixtures.bot_harness import Harness, only_a_hint
+from tests.fixtures.bot_harness import REFUSAL, Harness, labels, last_alert, only_a_hint
 from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update, press
-
-ANNA = TgUser(8101, "Anna", language_code="en")
-BORIS = TgUser(8102, "Boris", language_code="en")
-OLGA = TgUser(8103, "Olga", language_code="ru")
-PETR = TgUser(8104, "Petr", language_code="en")
-DIMA = TgUser(8105, "Dima", language_code="en")
-REFUSAL = "Not found, or you have no access to it."
-
-
-@dataclass
-class World:
-    anna: Actor
-    boris: Actor
-    olga: Actor
-    petr: Actor
-    company: int
-    widget: int
-
-
-async def world(db: Database) -> World:
-    sales = await factories.department(db, "Sales")
-    other = await factories.department(db, "Other")
-    anna = await factories.staff(db, Role.MANAGER, sales.id, "Anna", tg_id=ANNA.id)
-    boris = await factories.staff(db, Role.MANAGER, other.id, "Boris", tg_id=BORIS.id)
-    olga = await factories.staff(db, Role.HEAD, sales.id, "Olga", language="ru", tg_id=OLGA.id)
-    petr = await factories.staff(db, Role.HEAD, other.id, "Petr", tg_id=PETR.id)
-    company = await companies.create(db.uow(), anna, CompanyInput(name="Romashka"))
-    widget = await factories.catalogue_product(db, "Widget", "100.00")
-    return World(anna, boris, olga, petr, company.id, widget.id)
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
+from tests.fixtures.deal_team import ANNA, BORIS, DIMA, OLGA, PETR, deal_team
+from tests.fixtures.queries import count
 
 
 async def the_deal(db: Database, deal_id: int | None = None) -> Deal:
@@ -65,24 +31,16 @@ async def the_deal(db: Database, deal_id: int | None = None) -> Deal:
         return (await uow.session.scalars(stmt)).first()  # type: ignore[return-value]
 
 
-def last_alert(h: Harness) -> str:
-    return str(h.stub.calls_of("answerCallbackQuery")[-1].params.get("text", ""))
-
-
-def button_texts(sent: Sent) -> list[str]:
-    return [b["text"] for row in sent.buttons for b in row]
-
-
 # --- /deal on one line --------------------------------------------------------------------------
 
 
 async def test_one_line_deal_with_exact_and_near_company_names(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     [card] = await h.send(message_update(ANNA, "/deal romashka; Pumps 🔥; 150 000,50"))
     assert card.text.startswith("💼 <b>Pumps 🔥</b>\nCompany: Romashka")
     assert "Amount: 150 000.50" in card.text
-    assert "Qualified ▶" in button_texts(card) and "✅ Won" in button_texts(card)
+    assert "Qualified ▶" in labels(card) and "✅ Won" in labels(card)
     deal = await the_deal(h.db)
     assert (deal.title, deal.amount, deal.stage, deal.curator_id) == (
         "Pumps 🔥",
@@ -94,7 +52,7 @@ async def test_one_line_deal_with_exact_and_near_company_names(harness: Harness)
     # a typo: the bot asks which company, then confirms before writing
     [which] = await h.send(message_update(ANNA, "/deal Romashk; Valves; 200"))
     assert which.text == "Which company do you mean?"
-    assert button_texts(which) == ["Romashka", "Cancel"]
+    assert labels(which) == ["Romashka", "Cancel"]
     [confirm] = await h.send(press(ANNA, which, "Romashka"))
     assert confirm.text == ("Company: Romashka\nTitle: Valves\nAmount: 200.00\n\nOpen this deal?")
     assert await count(h.db, Deal) == 1
@@ -124,7 +82,7 @@ async def test_one_line_bad_input_is_answered_and_nothing_written(
     harness: Harness, text: str, answer: str
 ) -> None:
     h = harness
-    await world(h.db)
+    await deal_team(h.db)
     [reply] = await h.send(message_update(ANNA, text))
     assert reply.text.startswith(answer), reply.text
     assert await count(h.db, Deal) == 0
@@ -132,7 +90,7 @@ async def test_one_line_bad_input_is_answered_and_nothing_written(
 
 async def test_another_managers_company_is_unknown(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await deal_team(h.db)
     [reply] = await h.send(message_update(BORIS, "/deal Romashka; Pumps; 5"))
     assert reply.text.startswith("No company like «Romashka»")
     assert await count(h.db, Deal) == 0
@@ -143,16 +101,16 @@ async def test_another_managers_company_is_unknown(harness: Harness) -> None:
 
 async def test_dialog_with_products_back_and_errors(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     await factories.catalogue_product(h.db, "Gadget", "250.00")
     [ask] = await h.send(message_update(ANNA, "/deal"))
     assert ask.text == "<b>New deal</b>\nWhich company? Type a part of its name."
-    assert button_texts(ask) == ["Cancel"]
+    assert labels(ask) == ["Cancel"]
     [unknown] = await h.send(message_update(ANNA, "Zzyzx"))
     assert unknown.text.startswith("No company like «Zzyzx»")
     [title] = await h.send(message_update(ANNA, "ROMASHKA"))
     assert title.text == "Company: Romashka\n\nWhat is the deal? Type its title."
-    assert button_texts(title) == ["« Back", "Cancel"]
+    assert labels(title) == ["« Back", "Cancel"]
     [too_long] = await h.send(message_update(ANNA, "t" * 10_000))
     assert too_long.text == "Title: this is too long (at most 200 characters)."
     [amount] = await h.send(message_update(ANNA, "Pumps"))
@@ -161,7 +119,7 @@ async def test_dialog_with_products_back_and_errors(harness: Harness) -> None:
     assert bad.text == "Amount: this is not a number."
     [catalogue] = await h.send(message_update(ANNA, "1000"))
     assert "Amount: 1 000.00" in catalogue.text
-    assert button_texts(catalogue)[:3] == ["Gadget — 250.00", "Widget — 100.00", "Done"]
+    assert labels(catalogue)[:3] == ["Gadget — 250.00", "Widget — 100.00", "Done"]
 
     [qty] = await h.send(press(ANNA, catalogue, "Widget"))
     assert qty.method == "editMessageText"
@@ -198,7 +156,7 @@ async def test_dialog_with_products_back_and_errors(harness: Harness) -> None:
 
 async def test_dialog_back_to_the_start_and_cancel(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await deal_team(h.db)
     await h.send(message_update(ANNA, "/deal"))
     [title] = await h.send(message_update(ANNA, "Romashka"))
     [amount] = await h.send(message_update(ANNA, "Pumps"))
@@ -217,7 +175,7 @@ async def test_dialog_back_to_the_start_and_cancel(harness: Harness) -> None:
 
 async def test_crafted_dialog_buttons_are_refused(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     bob_company = await companies.create(h.db.uow(), w.boris, CompanyInput(name="Secret Co"))
     [ask] = await h.send(message_update(ANNA, "/deal Romash; X; 5"))
     # a company id that was not among the offered buttons
@@ -244,7 +202,7 @@ async def deal_with_discount(h: Harness, discount: str) -> Sent:
 
 async def test_discount_approval_round_trip(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     sales_id = w.anna.department_id
     blocked = TgUser(8106, "Ivan", language_code="en")
     await factories.staff(h.db, Role.HEAD, sales_id, "Ivan", tg_id=blocked.id)
@@ -266,7 +224,7 @@ async def test_discount_approval_round_trip(harness: Harness) -> None:
     # Olga gets the request in Russian with Approve / Reject; Petr (another department) nothing
     [request] = h.stub.sent_to(OLGA.id)
     assert "25%" in request.text and "Widget" in request.text and "Anna" in request.text
-    assert button_texts(request) == ["✅ Одобрить", "❌ Отклонить"]
+    assert labels(request) == ["✅ Одобрить", "❌ Отклонить"]
     assert h.stub.sent_to(PETR.id) == []
     approve = request.button("Одобрить")["callback_data"]
     assert ApprovalCb.unpack(approve).line_id == line.id
@@ -290,7 +248,7 @@ async def test_discount_approval_round_trip(harness: Harness) -> None:
 
 async def test_rejected_discount_is_cut_and_blocks_winning(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await deal_team(h.db)
     director = await factories.staff(h.db, Role.DIRECTOR, None, "Dima", tg_id=DIMA.id)
     # Anna without a department: the directors decide
     async with h.db.uow() as uow:
@@ -304,7 +262,7 @@ async def test_rejected_discount_is_cut_and_blocks_winning(harness: Harness) -> 
     [card, note] = await h.send(press(ANNA, question, "Send for approval"))
     assert note.text == "Sent for approval to: Dima."
     [request] = h.stub.sent_to(DIMA.id)
-    assert button_texts(request) == ["✅ Approve", "❌ Reject"]
+    assert labels(request) == ["✅ Approve", "❌ Reject"]
     assert await h.send(press(ANNA, card, "Won")) == []
     assert last_alert(h).startswith("A discount in this deal waits for approval")
     assert (await the_deal(h.db)).stage == "lead"
@@ -338,7 +296,7 @@ async def test_rejected_discount_is_cut_and_blocks_winning(harness: Harness) -> 
 
 async def test_deals_grouped_by_stage_and_paged(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     for n in range(10):
         await deals.open(h.db.uow(), w.anna, DealInput(w.company, f"Deal {n:02}", amount=100))
     first = await the_deal(h.db)
@@ -351,11 +309,11 @@ async def test_deals_grouped_by_stage_and_paged(harness: Harness) -> None:
         "Proposal: 1 — 100.00",
         "Negotiation: 0 — 0.00",
     ]
-    texts = button_texts(page)
+    texts = labels(page)
     assert len([t for t in texts if t.startswith("Lead · ")]) == 8
     assert texts[-2:] == ["1/2", "»"]
     [page2] = await h.send(press(ANNA, page, "»"))
-    texts = button_texts(page2)
+    texts = labels(page2)
     assert texts[0] == "Lead · Deal 08 · Romashka · 100.00"
     assert texts[1] == "Proposal · Deal 09 · Romashka · 100.00"
     assert texts[-2:] == ["«", "2/2"]
@@ -372,13 +330,13 @@ async def test_deals_grouped_by_stage_and_paged(harness: Harness) -> None:
 
 async def test_card_buttons_walk_to_won_with_history(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     deal = await deals.open(h.db.uow(), w.anna, DealInput(w.company, "Pumps", amount=500))
     [page] = await h.send(message_update(ANNA, "/deals"))
     [card] = await h.send(press(ANNA, page, "Pumps"))
     assert card.method == "sendMessage"
     ours = ["Qualified ▶", "✅ Won", "❌ Lost", "📈 Stage history"]
-    assert [t for t in button_texts(card) if t in ours] == ours
+    assert [t for t in labels(card) if t in ours] == ours
     [card] = await h.send(press(ANNA, card, "Qualified ▶"))
     assert card.method == "editMessageText"
     assert last_alert(h) == "Stage: Qualified"
@@ -386,14 +344,14 @@ async def test_card_buttons_walk_to_won_with_history(harness: Harness) -> None:
     assert (await the_deal(h.db)).stage == "lead"
     for target in ("Qualified ▶", "Proposal ▶", "Negotiation ▶"):
         [card] = await h.send(press(ANNA, card, target))
-    assert "Proposal ▶" not in button_texts(card) and "◀ Proposal" in button_texts(card)
+    assert "Proposal ▶" not in labels(card) and "◀ Proposal" in labels(card)
     # a double tap on an old button moves nothing twice
     await h.send(
         callback_update(ANNA, DealCb(action="move", deal_id=deal.id, stage="negotiation").pack())
     )
     [card] = await h.send(press(ANNA, card, "Won"))
     assert last_alert(h) == "Stage: Won"
-    texts = button_texts(card)
+    texts = labels(card)
     assert not [t for t in texts if "▶" in t or "Won" in t or "Lost" in t or "Reopen" in t]
     stored = await the_deal(h.db, deal.id)
     assert (stored.stage, stored.probability) == ("won", 100)
@@ -425,7 +383,7 @@ async def test_card_buttons_walk_to_won_with_history(harness: Harness) -> None:
     assert olga_page.text.splitlines()[0].endswith(": 0 — 0.00</b>")
     await h.send(callback_update(OLGA, DealCb(action="open", deal_id=deal.id).pack()))
     olga_card = h.stub.sent_to(OLGA.id)[-1]
-    assert "↩ Вернуть в работу" in button_texts(olga_card)
+    assert "↩ Вернуть в работу" in labels(olga_card)
     await h.send(press(OLGA, olga_card, "Вернуть в работу"))
     stored = await the_deal(h.db, deal.id)
     assert stored.stage == "negotiation"
@@ -434,14 +392,14 @@ async def test_card_buttons_walk_to_won_with_history(harness: Harness) -> None:
 
 async def test_lost_asks_for_a_reason(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     one = await deals.open(h.db.uow(), w.anna, DealInput(w.company, "One", amount=1))
     two = await deals.open(h.db.uow(), w.anna, DealInput(w.company, "Two", amount=2))
     await h.send(callback_update(ANNA, DealCb(action="open", deal_id=one.id).pack()))
     card = h.stub.sent_to(ANNA.id)[-1]
     [reasons] = await h.send(press(ANNA, card, "Lost"))
     assert reasons.text == "Why was the deal «One» lost?"
-    assert button_texts(reasons) == [
+    assert labels(reasons) == [
         "Price",
         "Competitor",
         "No budget",
@@ -468,7 +426,7 @@ async def test_lost_asks_for_a_reason(harness: Harness) -> None:
 
 async def test_another_manager_cannot_see_or_move_the_deal(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     deal = await deals.open(h.db.uow(), w.anna, DealInput(w.company, "Pumps", amount=5))
     changes = await count(h.db, DealStageChange)
     replays = [
@@ -497,7 +455,7 @@ async def test_another_manager_cannot_see_or_move_the_deal(harness: Harness) -> 
 
 async def test_new_deal_button_of_a_company_card(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     [card] = await h.send(callback_update(ANNA, f"card:co:{w.company}"))
     [title] = await h.send(press(ANNA, card, "New deal"))
     assert title.text == "Company: Romashka\n\nWhat is the deal? Type its title."
@@ -522,7 +480,7 @@ async def test_card_names_the_stage_and_russian_percentages_have_a_decimal_comma
     harness: Harness,
 ) -> None:
     h = harness
-    w = await world(h.db)
+    w = await deal_team(h.db)
     line = LineInput(w.widget, 2, discount_pct=Decimal("7.5"))
     deal = await deals.open(h.db.uow(), w.anna, DealInput(w.company, "Pumps", lines=[line]))
     [card] = await h.send(callback_update(ANNA, DealCb(action="open", deal_id=deal.id).pack()))

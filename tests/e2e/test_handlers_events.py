@@ -4,43 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from crm.access import Actor
 from crm.models import AuditEntry, Event, EventInvitee, OutboundEmail, Task, utcnow
-from crm.models.enums import Role
 from crm.services import events
 from crm.services.events import EventInput, Segment
 from crm.storage import Database
 from handlers.events import EventCb
-from tests.fixtures import factories
-from tests.fixtures.bot_harness import Harness, only_a_hint, press
-from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update
-from tests.fixtures.events import company, contact
-
-ANNA = TgUser(7201, "Anna", language_code="ru")  # manager, Russian
-BORIS = TgUser(7202, "Boris", language_code="en")  # manager of another department, English
-DINA = TgUser(7204, "Dina", language_code="ru")  # director
-
-
-class World:
-    anna: Actor
-    boris: Actor
-    dina: Actor
-
-
-async def world(db: Database) -> World:
-    w = World()
-    sales = await factories.department(db)
-    other = await factories.department(db, "Other")
-    w.anna = await factories.staff(
-        db, department_id=sales.id, name="Anna", language="ru", tg_id=ANNA.id
-    )
-    w.boris = await factories.staff(
-        db, department_id=other.id, name="Boris", language="en", tg_id=BORIS.id
-    )
-    w.dina = await factories.staff(db, Role.DIRECTOR, name="Dina", language="ru", tg_id=DINA.id)
-    return w
+from tests.fixtures.bilingual import ANNA, BORIS, DINA, team
+from tests.fixtures.bot_harness import Harness, labels, only_a_hint, press, replay
+from tests.fixtures.botapi_stub import message_update
+from tests.fixtures.events import company, contact, future_day
+from tests.fixtures.queries import count
 
 
 async def clients_of(db: Database, actor: Actor) -> None:
@@ -48,11 +24,6 @@ async def clients_of(db: Database, actor: Actor) -> None:
     await contact(db, actor, "Ivan", "ivan@steel.example", steel.id)
     await contact(db, actor, "Olga", "olga@steel.example", steel.id)
     await contact(db, actor, "Petr", None, steel.id)
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def written(db: Database) -> tuple[int, ...]:
@@ -64,24 +35,12 @@ async def only_event(db: Database) -> Event:
         return (await uow.session.scalars(select(Event))).one()
 
 
-def button_texts(sent: Sent) -> list[str]:
-    return [b["text"] for row in sent.buttons for b in row]
-
-
-def replay(user: TgUser, data: str) -> dict:  # type: ignore[type-arg]
-    return callback_update(user, data, 1, user.id, "...")
-
-
-def future_day(days: int = 10) -> str:
-    return (utcnow() + timedelta(days=days)).strftime("%d.%m.%Y")
-
-
 # ---------------------------------------------------------------- one line
 
 
 async def test_one_line_creates_the_event_in_russian(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await team(h.db)
     day = future_day()
     [card] = await h.send(message_update(ANNA, f"/event Весенний семинар; {day} 15:00; Зал А"))
     event = await only_event(h.db)
@@ -91,7 +50,7 @@ async def test_one_line_creates_the_event_in_russian(harness: Harness) -> None:
     assert "Ответственный: Anna" in card.text
     assert "Никто ещё не приглашён." in card.text
     assert "Подготовка: выполнено 0 из 4 задач" in card.text
-    assert button_texts(card) == [
+    assert labels(card) == [
         "➕ Добавить приглашённых",
         "✉ Разослать приглашения",
         "👥 Приглашённые (0)",
@@ -112,7 +71,7 @@ async def test_one_line_bad_input_is_answered_politely_and_writes_nothing(
     harness: Harness,
 ) -> None:
     h = harness
-    await world(h.db)
+    await team(h.db)
     before = await written(h.db)
     [usage] = await h.send(message_update(ANNA, "/event ; завтра 10:00"))
     assert usage.text.startswith("Напишите <code>/event название; когда; место</code>")
@@ -140,7 +99,7 @@ async def test_one_line_bad_input_is_answered_politely_and_writes_nothing(
 
 async def test_dialog_in_english_with_back_and_cancel(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team(h.db)
     [listing] = await h.send(message_update(BORIS, "/event"))
     assert listing.text.startswith("<b>Upcoming events</b>")
     assert "No upcoming events." in listing.text
@@ -173,7 +132,7 @@ async def test_dialog_in_english_with_back_and_cancel(harness: Harness) -> None:
     event = await only_event(h.db)
     assert (event.title, event.place, event.responsible_id) == ("Open house", None, w.boris.id)
     [listing] = await h.send(message_update(BORIS, "/event"))
-    assert any("Open house" in t for t in button_texts(listing))
+    assert any("Open house" in t for t in labels(listing))
 
 
 # ---------------------------------------------------------------- invitees and sending
@@ -181,12 +140,12 @@ async def test_dialog_in_english_with_back_and_cancel(harness: Harness) -> None:
 
 async def test_add_invitees_and_send_invitations(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team(h.db)
     await clients_of(h.db, w.boris)
     [card] = await h.send(message_update(BORIS, f"/event Seminar; {future_day()} 15:00; Hall A"))
     [menu] = await h.send(press(BORIS, card, "➕ Add invitees"))
     assert "Whom to invite?" in menu.text
-    assert button_texts(menu) == [
+    assert labels(menu) == [
         "All my clients",
         "Potential clients",
         "One-time clients",
@@ -218,12 +177,12 @@ async def test_add_invitees_and_send_invitations(harness: Harness) -> None:
     [people] = await h.send(press(BORIS, twice, "👥 Invitees (2)"))
     assert "✉ Ivan (Steel) — invited" in people.text
     assert "✉ Olga (Steel) — invited" in people.text
-    assert not any(t.startswith("✅") for t in button_texts(people))  # not started yet
+    assert not any(t.startswith("✅") for t in labels(people))  # not started yet
 
 
 async def test_attendance_after_the_start_in_russian(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team(h.db)
     await clients_of(h.db, w.anna)
     view = await events.create(
         h.db.uow(),
@@ -237,7 +196,7 @@ async def test_attendance_after_the_start_in_russian(harness: Harness) -> None:
         )
         await uow.commit()
     [card] = await h.send(replay(ANNA, EventCb(action="open", event_id=view.event.id).pack()))
-    assert "➕ Добавить приглашённых" not in button_texts(card)  # the event started
+    assert "➕ Добавить приглашённых" not in labels(card)  # the event started
     [people] = await h.send(press(ANNA, card, "👥 Приглашённые (2)"))
     assert "Отметьте, кто пришёл (✅), а кто нет (🚫)." in people.text
     [people] = await h.send(press(ANNA, people, "✅ Ivan"))
@@ -256,7 +215,7 @@ async def test_attendance_after_the_start_in_russian(harness: Harness) -> None:
 
 async def test_someone_elses_event_is_refused(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team(h.db)
     await clients_of(h.db, w.anna)
     await clients_of(h.db, w.boris)
     view = await events.create(

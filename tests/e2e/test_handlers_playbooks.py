@@ -2,48 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import func, select
 
-from crm.access import Actor
 from crm.models import AuditEntry, Deal, Playbook, PlaybookStep, Task
-from crm.models.enums import Role
 from crm.services import companies, playbooks
 from crm.services.companies import CompanyInput
 from crm.services.playbooks import PlaybookInput
 from crm.storage import Database
 from handlers.playbooks import PlaybookCb, PlaybookFormCb, PlaybookListCb, parse_step
-from tests.fixtures import factories
-from tests.fixtures.bot_harness import Harness
-from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update, press
+from tests.fixtures.bilingual import ANNA, DINA, EVA, HELEN, team
+from tests.fixtures.bot_harness import Harness, labels, last_alert, replay
+from tests.fixtures.botapi_stub import message_update, press
 
-DINA = TgUser(9101, "Dina", language_code="ru")  # director, Russian
-EVA = TgUser(9102, "Eva", language_code="en")  # director, English
-ANNA = TgUser(9103, "Anna", language_code="ru")  # manager
-HELEN = TgUser(9104, "Helen", language_code="en")  # head
 PLAN = [("Call", 1), ("Send offer", 3), ("Follow up", 7)]
-
-
-@dataclass
-class World:
-    dina: Actor
-    eva: Actor
-    anna: Actor
-    helen: Actor
-
-
-async def world(db: Database) -> World:
-    sales = await factories.department(db)
-    dina = await factories.staff(db, Role.DIRECTOR, name="Dina", language="ru", tg_id=DINA.id)
-    eva = await factories.staff(db, Role.DIRECTOR, name="Eva", language="en", tg_id=EVA.id)
-    anna = await factories.staff(
-        db, Role.MANAGER, sales.id, name="Anna", language="ru", tg_id=ANNA.id
-    )
-    helen = await factories.staff(
-        db, Role.HEAD, sales.id, name="Helen", language="en", tg_id=HELEN.id
-    )
-    return World(dina, eva, anna, helen)
 
 
 async def written(db: Database) -> tuple[int, ...]:
@@ -66,18 +37,6 @@ async def stored(db: Database) -> list[tuple[str, str, bool, list[tuple[str, int
     return result
 
 
-def texts(sent: Sent) -> list[str]:
-    return [b["text"] for row in sent.buttons for b in row]
-
-
-def replay(user: TgUser, data: str) -> dict:  # type: ignore[type-arg]
-    return callback_update(user, data, 1, user.id, "...")
-
-
-def last_alert(h: Harness) -> str:
-    return str(h.stub.calls_of("answerCallbackQuery")[-1].params.get("text", ""))
-
-
 def test_step_parsing() -> None:
     assert parse_step("позвонить +1") == ("позвонить", 1)
     assert parse_step("send offer +3") == ("send offer", 3)
@@ -93,7 +52,7 @@ def test_step_parsing() -> None:
 
 async def test_one_line_in_russian_and_english(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await team(h.db)
     [card] = await h.send(
         message_update(
             DINA, "/playbook сделка; Новый клиент; позвонить +1; отправить КП +3; перезвонить +7"
@@ -105,12 +64,12 @@ async def test_one_line_in_russian_and_english(harness: Harness) -> None:
         "<b>Шаги</b> (дни от начала):\n"
         "1. позвонить — через 1 дн.\n2. отправить КП — через 3 дн.\n3. перезвонить — через 7 дн."
     )
-    assert texts(card) == ["✏ Шаги", "🗑 Удалить", "« Сценарии"]  # already the default
+    assert labels(card) == ["✏ Шаги", "🗑 Удалить", "« Сценарии"]  # already the default
     # the second of a kind is not the default; a step without +N is due at once
     [en] = await h.send(message_update(EVA, "/playbook deals; Big client; meeting; offer +2d"))
     assert "Not the default." in en.text
     assert "1. meeting — at once\n2. offer — in 2 d." in en.text
-    assert texts(en)[0] == "⭐ Make default"
+    assert labels(en)[0] == "⭐ Make default"
     [claim] = await h.send(message_update(EVA, "/playbook claim; Complaint; call the client"))
     assert "Kind: Claims" in claim.text
     assert await stored(h.db) == [
@@ -122,7 +81,7 @@ async def test_one_line_in_russian_and_english(harness: Harness) -> None:
 
 async def test_one_line_bad_input_names_the_field_and_writes_nothing(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await team(h.db)
     before = await written(h.db)
     cases = [
         ("/playbook сделка; Новый клиент", "Шаги: значение не может быть пустым."),
@@ -162,12 +121,12 @@ async def test_one_line_bad_input_names_the_field_and_writes_nothing(harness: Ha
 
 async def test_list_card_default_and_delete_with_confirmation(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team(h.db)
     [empty] = await h.send(message_update(EVA, "/playbook"))
     assert empty.text.startswith(
         "<b>Playbooks</b> · Deals\nNo default yet: new deals get no tasks.\nFound: 0"
     )
-    assert texts(empty) == ["• Deals", "Claims", "Events", "➕ New playbook"]
+    assert labels(empty) == ["• Deals", "Claims", "Events", "➕ New playbook"]
     [claims_tab] = await h.send(press(EVA, empty, "Claims"))
     assert "No default yet: new claims get the built-in plan." in claims_tab.text
 
@@ -180,10 +139,10 @@ async def test_list_card_default_and_delete_with_confirmation(harness: Harness) 
         "<b>Сценарии работы</b> · Сделки\n"
         "⭐ По умолчанию: каждая новая сделка получает его задачи.\nНайдено: 11"
     )
-    assert texts(listed)[:3] == ["⭐ Alpha · шагов: 3", "Beta · шагов: 1", "Z0 · шагов: 2"]
-    assert "1/2" in texts(listed) and "»" in texts(listed)
+    assert labels(listed)[:3] == ["⭐ Alpha · шагов: 3", "Beta · шагов: 1", "Z0 · шагов: 2"]
+    assert "1/2" in labels(listed) and "»" in labels(listed)
     [page2] = await h.send(press(DINA, listed, "»"))
-    assert texts(page2)[:3] == ["Z6 · шагов: 2", "Z7 · шагов: 2", "Z8 · шагов: 2"]
+    assert labels(page2)[:3] == ["Z6 · шагов: 2", "Z7 · шагов: 2", "Z8 · шагов: 2"]
 
     [card] = await h.send(press(DINA, listed, "Beta"))
     assert card.method == "editMessageText"
@@ -212,7 +171,7 @@ async def test_list_card_default_and_delete_with_confirmation(harness: Harness) 
 
 async def test_a_manager_replaying_director_buttons_is_refused(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team(h.db)
     made = await playbooks.create(h.db.uow(), w.dina, PlaybookInput("Alpha", "deal", PLAN))
     other = await playbooks.create(h.db.uow(), w.dina, PlaybookInput("Beta", "deal", PLAN))
     before = await written(h.db)
@@ -242,12 +201,12 @@ async def test_a_manager_replaying_director_buttons_is_refused(harness: Harness)
 
 async def test_dialog_with_back_undo_errors_and_create_as_default(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team(h.db)
     await playbooks.create(h.db.uow(), w.eva, PlaybookInput("Old", "deal", PLAN, True))
     [listed] = await h.send(message_update(EVA, "/playbook"))
     [kind] = await h.send(press(EVA, listed, "New playbook"))
     assert kind.text == "<b>New playbook</b>\nWhat is it for?"
-    assert texts(kind) == ["Deals", "Claims", "Events", "Cancel"]
+    assert labels(kind) == ["Deals", "Claims", "Events", "Cancel"]
     [name] = await h.send(press(EVA, kind, "Claims"))
     assert name.text.endswith("The name of the playbook? E.g. “New client”.")
     [back] = await h.send(press(EVA, name, "« Back"))
@@ -258,7 +217,7 @@ async def test_dialog_with_back_undo_errors_and_create_as_default(harness: Harne
     assert too_long.text == "Name: this is too long (at most 200 characters)."
     [steps] = await h.send(message_update(EVA, "Big 🔥 клиент"))
     assert "Name: Big 🔥 клиент" in steps.text
-    assert texts(steps) == ["« Back", "Cancel"]  # no Done before a step
+    assert labels(steps) == ["« Back", "Cancel"]  # no Done before a step
     [bad] = await h.send(message_update(EVA, "call +tomorrow"))
     assert bad.text == "Day of the step: this is not a number."
     [bad] = await h.send(message_update(EVA, "call +366"))
@@ -273,7 +232,7 @@ async def test_dialog_with_back_undo_errors_and_create_as_default(harness: Harne
     assert steps.text.count("\n1. ") == 1 and "3. Follow up — in 7 d." in steps.text
     [confirm] = await h.send(press(EVA, steps, "Done"))
     assert confirm.text.endswith("Create this playbook?")
-    assert texts(confirm) == ["✅ Create", "⭐ Create as the default", "« Back", "Cancel"]
+    assert labels(confirm) == ["✅ Create", "⭐ Create as the default", "« Back", "Cancel"]
     [steps] = await h.send(press(EVA, confirm, "« Back"))
     assert "3. Follow up" in steps.text
     [confirm] = await h.send(press(EVA, steps, "Done"))
@@ -292,7 +251,7 @@ async def test_dialog_with_back_undo_errors_and_create_as_default(harness: Harne
 
 async def test_dialog_cancel_and_a_command_end_it(harness: Harness) -> None:
     h = harness
-    await world(h.db)
+    await team(h.db)
     before = await written(h.db)
     [listed] = await h.send(message_update(DINA, "/playbook"))
     [kind] = await h.send(press(DINA, listed, "Новый сценарий"))
@@ -313,14 +272,14 @@ async def test_dialog_cancel_and_a_command_end_it(harness: Harness) -> None:
 
 async def test_edit_steps(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team(h.db)
     made = await playbooks.create(h.db.uow(), w.dina, PlaybookInput("Alpha", "claim", PLAN))
     [listed] = await h.send(message_update(DINA, "/playbook"))
     [tab] = await h.send(press(DINA, listed, "Претензии"))
     [card] = await h.send(press(DINA, tab, "Alpha"))
     [steps] = await h.send(press(DINA, card, "Шаги"))
     assert steps.text.startswith("<b>Сценарий «Alpha»: новые шаги</b>\nСейчас:\n1. Call")
-    assert texts(steps) == ["Отмена"]
+    assert labels(steps) == ["Отмена"]
     [steps] = await h.send(message_update(DINA, "Связаться с клиентом\nВыяснить причину +1"))
     assert "Новые шаги:\n1. Связаться с клиентом — сразу\n2. Выяснить причину" in steps.text
     [confirm] = await h.send(press(DINA, steps, "Готово"))
@@ -340,24 +299,24 @@ async def test_edit_steps(harness: Harness) -> None:
 
 async def test_deal_dialog_cycles_through_the_deal_playbooks(harness: Harness) -> None:
     h = harness
-    w = await world(h.db)
+    w = await team(h.db)
     company = await companies.create(h.db.uow(), w.anna, CompanyInput(name="Ромашка"))
     # one playbook: no choice to make, the default applies
     await playbooks.create(h.db.uow(), w.dina, PlaybookInput("Alpha", "deal", PLAN, True))
     [which] = await h.send(message_update(ANNA, "/deal Ромашк; Насосы; 100"))
     [confirm] = await h.send(press(ANNA, which, "Ромашка"))
-    assert not any(t.startswith("План") for t in texts(confirm))
+    assert not any(t.startswith("План") for t in labels(confirm))
     [cancelled] = await h.send(press(ANNA, confirm, "Отмена"))
     del cancelled
 
     await playbooks.create(h.db.uow(), w.dina, PlaybookInput("Quick", "deal", [("Звонок", 0)]))
     [which] = await h.send(message_update(ANNA, "/deal Ромашк; Насосы; 100"))
     [confirm] = await h.send(press(ANNA, which, "Ромашка"))
-    assert "План: Alpha ▸" in texts(confirm)
+    assert "План: Alpha ▸" in labels(confirm)
     [confirm] = await h.send(press(ANNA, confirm, "План: Alpha"))
-    assert "План: Quick ▸" in texts(confirm)
+    assert "План: Quick ▸" in labels(confirm)
     [confirm] = await h.send(press(ANNA, confirm, "План: Quick"))
-    assert "План: Alpha ▸" in texts(confirm)  # round again
+    assert "План: Alpha ▸" in labels(confirm)  # round again
     [confirm] = await h.send(press(ANNA, confirm, "План: Alpha"))
     [card] = await h.send(press(ANNA, confirm, "Открыть сделку"))
     assert "Насосы" in card.text

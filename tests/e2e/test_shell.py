@@ -16,7 +16,7 @@ from crm.services import deals
 from crm.services.deals import DealInput, LineInput
 from crm.settings import Settings, get_settings
 from crm.storage import Database
-from tests.e2e.test_handlers_deals import ANNA, OLGA, World, world
+from tests.fixtures.deal_team import ANNA, OLGA, DealTeam, deal_team
 
 
 def shell_as(db: Database, tg_user: object, out: list[str]) -> Shell:
@@ -45,7 +45,7 @@ async def lines(db: Database, deal_id: int) -> list[tuple[str, object]]:
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-async def pumps(db: Database, w: World, title: str = "Pumps", discount: int = 5) -> int:
+async def pumps(db: Database, w: DealTeam, title: str = "Pumps", discount: int = 5) -> int:
     deal = await deals.open(
         db.uow(),
         w.anna,
@@ -109,7 +109,7 @@ def test_shell_command_reads_lines_until_end_of_input(
 async def test_messages_to_others_are_marked_and_do_not_take_the_users_buttons(
     sqlite_db: Database,
 ) -> None:
-    w = await world(sqlite_db)
+    w = await deal_team(sqlite_db)
     deal = await pumps(sqlite_db, w)
     out: list[str] = []
     shell = shell_as(sqlite_db, ANNA, out)
@@ -152,7 +152,7 @@ async def test_messages_to_others_are_marked_and_do_not_take_the_users_buttons(
 async def test_buttons_are_numbered_across_every_message_of_the_answer(
     sqlite_db: Database,
 ) -> None:
-    w = await world(sqlite_db)
+    w = await deal_team(sqlite_db)
     first = await pumps(sqlite_db, w, "Deal A", discount=20)
     second = await pumps(sqlite_db, w, "Deal B", discount=21)
     out: list[str] = []
@@ -189,7 +189,7 @@ async def test_buttons_are_numbered_across_every_message_of_the_answer(
 async def test_a_quoted_number_is_sent_as_text_and_so_is_one_without_buttons(
     sqlite_db: Database,
 ) -> None:
-    w = await world(sqlite_db)
+    w = await deal_team(sqlite_db)
     deal = await pumps(sqlite_db, w)
     out: list[str] = []
     shell = shell_as(sqlite_db, ANNA, out)
