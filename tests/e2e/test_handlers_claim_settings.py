@@ -175,3 +175,38 @@ async def test_settings_button_of_claims_for_directors_only(harness: Harness) ->
     assert screen.text.startswith("<b>Настройки претензий</b>")
     [mine] = await h.send(message_update(ANNA, "/claims"))
     assert "⚙ Настройки" not in labels(mine)
+
+
+# ---------------------------------------------------------------- /claims_settings order
+
+
+async def test_claim_causes_are_listed_by_their_shown_name(harness: Harness) -> None:
+    h = harness
+    await team(h.db)
+    await claims.list_causes(h.db.uow())
+    [added] = await h.send(message_update(EVA, "/claims_settings cause; acoustics"))
+    causes = added.text.split("<b>Causes</b>\n", 1)[1].split("\n\n", 1)[0]
+    # case-insensitively by the name shown, the catch-all "Other" last
+    assert causes.splitlines() == [
+        "• acoustics",
+        "• Billing",
+        "• Delivery",
+        "• Quality",
+        "• Service",
+        "• Other",
+    ]
+    [pick] = await h.send(press(EVA, added, "✏ Rename a cause"))
+    assert labels(pick)[:6] == ["acoustics", "Billing", "Delivery", "Quality", "Service", "Other"]
+    [screen] = await h.send(message_update(DINA, "/claims_settings"))
+    assert "• acoustics\n• Доставка\n• Качество\n• Обслуживание\n• Счета и оплата\n• Другое" in (
+        screen.text
+    )
+    [pick_ru] = await h.send(press(DINA, screen, "🗑 Удалить причину"))
+    assert labels(pick_ru)[:6] == [
+        "acoustics",
+        "Доставка",
+        "Качество",
+        "Обслуживание",
+        "Счета и оплата",
+        "Другое",
+    ]

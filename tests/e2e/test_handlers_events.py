@@ -12,10 +12,11 @@ from crm.services import events
 from crm.services.events import EventInput, Segment
 from crm.storage import Database
 from handlers.events import EventCb
-from tests.fixtures.bilingual import ANNA, BORIS, DINA, team
+from tests.fixtures.bilingual import ANNA, BORIS, DINA, EMILY, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels, only_a_hint, press, replay
 from tests.fixtures.botapi_stub import message_update
-from tests.fixtures.events import company, contact, future_day
+from tests.fixtures.events import company, contact, future_day, invitees_of
+from tests.fixtures.factories import add_company
 from tests.fixtures.queries import count
 
 
@@ -232,3 +233,125 @@ async def test_someone_elses_event_is_refused(harness: Harness) -> None:
     # the director sees it
     [card] = await h.send(replay(DINA, EventCb(action="open", event_id=view.event.id).pack()))
     assert "📅 <b>Закрытый</b>" in card.text
+
+
+# ---------------------------------------------------------------- /event: attendance after the end
+
+
+async def test_an_ended_event_stays_reachable_to_mark_attendance(harness: Harness) -> None:
+    w = await team(harness.db)
+    view = await events.create(
+        harness.db.uow(),
+        w.emily,
+        EventInput(title="Product day", starts_at=utcnow() + timedelta(days=2)),
+    )
+    async with harness.db.uow() as uow:
+        await uow.session.execute(
+            update(Event)
+            .where(Event.id == view.event.id)
+            .values(
+                starts_at=utcnow() - timedelta(days=3),
+                ends_at=utcnow() - timedelta(days=3) + timedelta(hours=2),
+            )
+        )
+        await uow.commit()
+    [page] = await harness.send(message_update(EMILY, "/event"))
+    assert "No upcoming events" in page.text
+    assert "Recently held: open one to mark who came." in page.text
+    [recent] = [label for label in labels(page) if "Product day" in label]
+    assert recent.startswith("✅ ")
+    [card] = await harness.send(press(EMILY, page, recent))
+    assert "Product day" in card.text
+    assert "👥 Invitees (0)" in labels(card) and "➕ Add invitees" not in labels(card)
+    # Russian, and an event that ended long ago is not offered any more
+    [ru] = await harness.send(message_update(ANNA, "/event"))
+    assert "Недавно прошли" not in ru.text  # Anna does not see Emily's event
+    async with harness.db.uow() as uow:
+        await uow.session.execute(update(Event).values(responsible_id=w.anna.id))
+        await uow.commit()
+    [ru] = await harness.send(message_update(ANNA, "/event"))
+    assert "Недавно прошли — откройте, чтобы отметить, кто пришёл:" in ru.text
+    async with harness.db.uow() as uow:
+        await uow.session.execute(
+            update(Event).values(
+                starts_at=utcnow() - timedelta(days=30), ends_at=utcnow() - timedelta(days=29)
+            )
+        )
+        await uow.commit()
+    [old] = await harness.send(message_update(ANNA, "/event"))
+    assert "Недавно прошли" not in old.text and not any("✅" in x for x in labels(old))
+
+
+# ---------------------------------------------------------------- /event: a company by its name
+
+
+async def test_event_company_is_found_by_a_typed_name(harness: Harness) -> None:
+    w = await team(harness.db)
+    for name in ("Атлас Логистик", "Атлас Трейд", "Бета", "Гамма 100%"):
+        company = await add_company(harness.db, w.anna.id, name)
+        await contact(
+            harness.db, w.anna, f"Контакт {name}", f"c{company.id}@example.com", company.id
+        )
+    await harness.send(message_update(ANNA, f"/event Семинар; {future_day()} 10:00; Зал"))
+    [card] = harness.stub.sent_to(ANNA.id)[-1:]
+    [menu] = await harness.send(press(ANNA, card, "➕ Добавить приглашённых"))
+    [companies] = await harness.send(press(ANNA, menu, "По компании"))
+    assert companies.text == "Выберите компанию или напишите часть её названия:"
+    [found] = await harness.send(message_update(ANNA, "атлас"))
+    assert found.text == "Найдено по запросу «атлас» — выберите компанию:"
+    assert labels(found) == ["Атлас Логистик", "Атлас Трейд", "« Назад"]
+    [none] = await harness.send(message_update(ANNA, "Омега"))
+    assert none.text.startswith("Среди ваших компаний с почтой нет похожих на «Омега».")
+    [percent] = await harness.send(message_update(ANNA, "100%"))
+    assert labels(percent) == ["Гамма 100%", "« Назад"]  # % is a letter, not a wildcard
+    [added] = await harness.send(press(ANNA, found, "Атлас Трейд"))
+    assert added.text.startswith("Добавлено приглашённых: 1.")
+    # the search is over: a text is chatter again
+    assert only_a_hint(await harness.send(message_update(ANNA, "атлас")))
+    # English, and the Back button ends the search too
+    await events.create(
+        harness.db.uow(), w.emily, EventInput(title="Demo", starts_at=utcnow() + timedelta(days=5))
+    )
+    beta = await add_company(harness.db, w.emily.id, "Zeta Foods")
+    await contact(harness.db, w.emily, "Zed", "zed@example.com", beta.id)
+    [page] = await harness.send(message_update(EMILY, "/event"))
+    [card] = await harness.send(press(EMILY, page, next(x for x in labels(page) if "Demo" in x)))
+    [menu] = await harness.send(press(EMILY, card, "➕ Add invitees"))
+    [companies] = await harness.send(press(EMILY, menu, "By company"))
+    assert companies.text == "Choose the company, or type a part of its name:"
+    [found] = await harness.send(message_update(EMILY, "zeta"))
+    assert found.text == "Found for “zeta”: choose the company." and "Zeta Foods" in labels(found)
+    await harness.send(press(EMILY, found, "« Back"))
+    assert only_a_hint(await harness.send(message_update(EMILY, "zeta")))
+
+
+# ---------------------------------------------------------------- invitees and sending
+
+
+async def test_the_all_clients_segment_is_named_for_the_role(harness: Harness) -> None:
+    h = harness
+    await team(h.db)
+    for user in (EMILY, HELEN, DINA):
+        [card] = await h.send(message_update(user, f"/event Seminar; {future_day()} 15:00; Hall"))
+        add = "➕ Add invitees" if user.language_code == "en" else "➕ Добавить приглашённых"
+        [menu] = await h.send(press(user, card, add))
+        first = labels(menu)[0]
+        expected = {
+            EMILY.id: "All my clients",
+            HELEN.id: "All clients you can see",
+            DINA.id: "Все доступные вам клиенты",
+        }[user.id]
+        assert first == expected
+
+
+async def test_the_event_card_counts_the_step_done_after_sending(harness: Harness) -> None:
+    h = harness
+    s = await team(h.db)
+    await invitees_of(h.db, s.helen)
+    [card] = await h.send(message_update(HELEN, f"/event Seminar; {future_day()} 15:00; Hall"))
+    assert "Preparation: 0 of 4 tasks done" in card.text
+    [menu] = await h.send(press(HELEN, card, "➕ Add invitees"))
+    [added] = await h.send(press(HELEN, menu, "All clients you can see"))
+    [sent] = await h.send(press(HELEN, added, "✉ Send invitations"))
+    assert sent.text.startswith("Invitations queued: 1.")
+    assert "Preparation: 1 of 4 tasks done" in sent.text

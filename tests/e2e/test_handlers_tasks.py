@@ -14,16 +14,17 @@ import time_machine
 from sqlalchemy import func, select, update
 
 from crm.access import Actor
-from crm.models import Deal, Interaction, Manager, Task
+from crm.models import Deal, Interaction, Manager, Task, utcnow
 from crm.models.enums import Role, TaskStatus
-from crm.services import tasks
+from crm.services import events, tasks
+from crm.services.events import EventInput
 from crm.services.tasks import TaskInput
 from crm.storage import Database
 from handlers.tasks import RemindWhenCb, TaskCb
 from handlers.ui import RemindCb
 from notifications.reminders import TaskAction
 from notifications.telegram_sender import TelegramSender
-from tests.fixtures import factories
+from tests.fixtures import bilingual, factories
 from tests.fixtures.bot_harness import Harness, only_a_hint, person
 from tests.fixtures.botapi_stub import TgUser, callback_update, message_update, press
 
@@ -531,3 +532,19 @@ async def test_running_bot_delivers_a_reminder_once_with_its_buttons(db: Databas
     done_task = await stored(db, task.id)
     assert done_task.status == TaskStatus.DONE.value and done_task.reminded_at is not None
     assert dispatchers[0].get("reminders") is None  # the shutdown hook stopped it
+
+
+# ---------------------------------------------------------------- event tasks in /today
+
+
+async def test_event_tasks_name_their_event(harness: Harness) -> None:
+    w = await bilingual.team(harness.db)
+    await events.create(
+        harness.db.uow(),
+        w.anna,
+        EventInput(title="Весенний семинар", starts_at=utcnow() + timedelta(hours=20)),
+    )
+    [today] = await harness.send(message_update(bilingual.ANNA, "/today"))
+    assert "Забронировать площадку · 📅 Весенний семинар" in today.text
+    [listed] = await harness.send(message_update(bilingual.ANNA, "/tasks"))
+    assert "📅 Весенний семинар" in listed.text

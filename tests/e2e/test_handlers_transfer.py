@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from crm.models import AuditEntry, Company, Contact, Sale
-from crm.models.enums import Role
-from crm.storage import Database
+from crm.models import AuditEntry, Company, Contact, Sale, utcnow
+from crm.services import events
+from crm.services.events import EventInput
 from handlers import transfer
 from handlers.transfer import ImportCb
-from tests.fixtures import factories
-from tests.fixtures.bot_harness import Harness, press
-from tests.fixtures.botapi_stub import TgUser, callback_update, message_update
-
-ANNA = TgUser(7301, "Anna", language_code="ru")  # manager, Russian
-HELEN = TgUser(7302, "Helen", language_code="en")  # head, English
+from tests.fixtures.bilingual import ANNA, EMILY, HELEN, team
+from tests.fixtures.bot_harness import Harness, labels, press
+from tests.fixtures.botapi_stub import callback_update, message_update
+from tests.fixtures.queries import count
 
 CONTACTS_CSV = (
     "ФИО;Телефон;Почта;Компания\n"
@@ -27,14 +26,6 @@ CONTACTS_CSV = (
     "Мария Сидорова;12;;Ромашка\n"
     "Олег Смирнов;;oleg@example.com;Лютик\n"
 ).encode("cp1251")
-
-
-async def staff(h: Harness) -> None:
-    dept = await factories.department(h.db)
-    await factories.staff(h.db, department_id=dept.id, name="Anna", language="ru", tg_id=ANNA.id)
-    await factories.staff(
-        h.db, Role.HEAD, department_id=dept.id, name="Helen", language="en", tg_id=HELEN.id
-    )
 
 
 def document(
@@ -49,16 +40,11 @@ def document(
     }
 
 
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
-
-
 async def test_an_export_too_big_for_telegram_is_explained_not_sent(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = harness
-    await staff(h)
+    await team(h.db)
     monkeypatch.setattr(transfer, "MAX_DOCUMENT", 1024)  # any workbook is bigger than 1 KB
     [told] = await h.send(message_update(ANNA, "/export"))
     assert told.method == "sendMessage"
@@ -69,7 +55,7 @@ async def test_an_export_too_big_for_telegram_is_explained_not_sent(
 
 async def test_export_sends_a_workbook_of_what_the_user_sees(harness: Harness) -> None:
     h = harness
-    await staff(h)
+    await team(h.db)
     await h.send(message_update(ANNA, "/import"))
     await h.send(message_update(ANNA, document=document(h, "f1", "c.csv", CONTACTS_CSV)))
 
@@ -98,7 +84,7 @@ async def test_export_sends_a_workbook_of_what_the_user_sees(harness: Harness) -
 
 async def test_import_dialog_in_russian(harness: Harness) -> None:
     h = harness
-    await staff(h)
+    await team(h.db)
     [ask] = await h.send(message_update(ANNA, "/import"))
     assert ask.text.startswith("Что загружаем?")
     labels = [b["text"] for row in ask.buttons for b in row]
@@ -138,7 +124,7 @@ async def test_import_dialog_in_russian(harness: Harness) -> None:
 
 async def test_bad_file_writes_nothing_and_cancel_ends(harness: Harness) -> None:
     h = harness
-    await staff(h)
+    await team(h.db)
     await h.send(message_update(ANNA, "/import"))
     bad = "Город;Отрасль\nМосква;Опт\n".encode()
     [hint] = await h.send(message_update(ANNA, document=document(h, "b", "b.csv", bad)))
@@ -154,7 +140,7 @@ async def test_bad_file_writes_nothing_and_cancel_ends(harness: Harness) -> None
 
 async def test_sales_by_a_head_in_english_and_refused_to_a_manager(harness: Harness) -> None:
     h = harness
-    await staff(h)
+    await team(h.db)
     await h.send(message_update(HELEN, "/company Romashka"))
     sales = b"Date,Company,Amount,Number\n01.03.2026,Romashka,1000,A-1\n02.03.2026,Nobody,5,A-2\n"
     [ask] = await h.send(message_update(HELEN, "/import"))
@@ -181,10 +167,69 @@ async def test_sales_by_a_head_in_english_and_refused_to_a_manager(harness: Harn
 
 async def test_document_with_the_import_caption(harness: Harness) -> None:
     h = harness
-    await staff(h)
+    await team(h.db)
     companies = "Название;ИНН\nРомашка;7701234567\n".encode()
     doc = document(h, "cap", "companies.csv", companies)
     [report] = await h.send(message_update(ANNA, caption="/import", document=doc))
     assert report.text.startswith("<b>Загрузка: компании</b> — прочитано строк: 1")
     assert "✅ Добавлено: 1" in report.text
     assert await count(h.db, Company) == 1
+
+
+# ---------------------------------------------------------------- /import
+
+
+async def test_import_with_a_kind_not_allowed_or_unknown(harness: Harness) -> None:
+    await team(harness.db)
+    [sales] = await harness.send(message_update(ANNA, "/import продажи"))
+    assert sales.text.startswith("Продажи загружают только руководители и директор.\n")
+    assert "Что загружаем?" in sales.text
+    assert labels(sales) == ["🏢 Компании", "👤 Контакты", "Отмена"]
+    [odd] = await harness.send(message_update(ANNA, "/import 😀"))
+    assert odd.text.startswith("Не знаю, что такое «😀».\nЧто загружаем?")
+    assert "companies" not in odd.text
+    [en] = await harness.send(message_update(EMILY, "/import sales"))
+    assert en.text.startswith("Only heads and directors import sales.\nWhat do you import?")
+    [cancelled] = await harness.send(press(EMILY, en, "Cancel"))
+    assert "Nothing was saved" in cancelled.text or cancelled.text
+
+
+# ---------------------------------------------------------------- /export: words, not codes
+
+
+def workbook_of(harness: Harness, index: int) -> Workbook:
+    call = harness.stub.calls_of("sendDocument")[index]
+    attached = str(call.params["document"]).removeprefix("attach://")
+    return load_workbook(io.BytesIO(call.files[attached]))
+
+
+async def test_export_shows_stages_and_statuses_in_words(harness: Harness) -> None:
+    w = await team(harness.db)
+    await harness.send(message_update(ANNA, "/company Ромашка"))
+    await harness.send(message_update(ANNA, "/deal Ромашка; Плёнка; 1000"))
+    await harness.send(message_update(ANNA, "/claim Ромашка; Мятая плёнка"))
+    await events.create(
+        harness.db.uow(),
+        w.anna,
+        EventInput(title="Семинар", starts_at=utcnow() + timedelta(days=9)),
+    )
+    [sent] = await harness.send(message_update(ANNA, "/export"))
+    assert sent.method == "sendDocument"
+    book = workbook_of(harness, 0)
+    companies = list(book["Компании"].iter_rows(min_row=2, values_only=True))
+    assert companies[0][1] == "Ромашка" and companies[0][5] == "потенциальный"
+    deals = list(book["Сделки"].iter_rows(min_row=2, values_only=True))
+    assert deals[0][3] == "лид"
+    claims = list(book["Претензии"].iter_rows(min_row=2, values_only=True))
+    assert claims[0][3:6] == ("Другое", "обычный", "новая")
+    kinds = {row[4] for row in book["Задачи"].iter_rows(min_row=2, values_only=True)}
+    assert kinds == {"подготовка мероприятия", "план по претензии"}
+    statuses = {row[3] for row in book["Задачи"].iter_rows(min_row=2, values_only=True)}
+    assert statuses == {"к выполнению"}
+    # English words for an English user
+    await harness.send(message_update(HELEN, "/export"))
+    english = workbook_of(harness, 1)
+    rows = list(english["Companies"].iter_rows(min_row=2, values_only=True))
+    assert rows[0][5] == "potential"
+    claim = next(english["Claims"].iter_rows(min_row=2, values_only=True))
+    assert claim[3:6] == ("Other", "normal", "new")

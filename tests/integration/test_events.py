@@ -21,11 +21,21 @@ from crm.models import (
     OutboundEmail,
     Task,
 )
+from crm.models.enums import TaskStatus
 from crm.services import events, playbooks
 from crm.services.events import Segment
 from crm.services.playbooks import PlaybookInput
 from crm.storage import Database
-from tests.fixtures.events import BASE, NOW, SENDER, company, contact, new_event
+from tests.fixtures.bilingual import team
+from tests.fixtures.events import (
+    BASE,
+    NOW,
+    SENDER,
+    company,
+    contact,
+    invitees_of,
+    new_event,
+)
 from tests.fixtures.queries import count
 from tests.fixtures.worlds import DepartmentAndLoner, department_and_loner
 
@@ -360,3 +370,69 @@ async def test_attendance_after_the_start_and_participation_rate(db, world):
         db, AuditEntry, AuditEntry.entity == "event_invitees", AuditEntry.action == "update"
     )
     assert audits == 2
+
+
+# ---------------------------------------------------------------- sending closes the plan's step
+
+
+async def plan_of(db: Database, event_id: int) -> dict[str, tuple[str, object]]:
+    async with db.uow() as uow:
+        rows = await uow.session.scalars(select(Task).where(Task.event_id == event_id))
+        return {t.title: (t.status, t.done_at) for t in rows}
+
+
+async def test_sending_invitations_closes_the_built_in_step(db: Database) -> None:
+    s = await team(db)
+    await invitees_of(db, s.emily)
+    event = (await new_event(db, s.emily)).event
+    await events.add_invitees(db.uow(), s.emily, event.id, events.Segment(), now=NOW)
+    sent = await events.send_invitations(  # a head sends: the step of Emily's plan
+        db.uow(), s.helen, event.id, base_url=BASE, sender=SENDER, now=NOW
+    )
+    assert sent.queued == 1
+    plan = await plan_of(db, event.id)
+    assert plan["Send the invitations"][0] == TaskStatus.DONE.value
+    assert plan["Send the invitations"][1] is not None
+    others = [status for title, (status, _) in plan.items() if title != "Send the invitations"]
+    assert others == [TaskStatus.OPEN.value] * 3
+    async with db.uow() as uow:
+        audit = (
+            await uow.session.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.entity == "tasks", AuditEntry.action == "update"
+                )
+            )
+        ).one()
+    assert audit.actor_id == s.helen.id
+    assert audit.changes["status"] == ["open", "done"]
+    again = await events.send_invitations(
+        db.uow(), s.emily, event.id, base_url=BASE, sender=SENDER, now=NOW
+    )
+    assert (again.queued, again.already) == (0, 1)  # nothing new, the step stays done
+
+
+async def test_sending_with_nothing_queued_or_a_playbook_plan_closes_nothing(db: Database) -> None:
+    s = await team(db)
+    # Russian built-in plan, but no invitee with an email: no invitation, the step stays open
+    event = (await new_event(db, s.anna)).event
+    await events.send_invitations(db.uow(), s.anna, event.id, base_url=BASE, sender=SENDER, now=NOW)
+    assert (await plan_of(db, event.id))["Разослать приглашения"][0] == TaskStatus.OPEN.value
+    await invitees_of(db, s.anna)
+    await events.add_invitees(db.uow(), s.anna, event.id, events.Segment(), now=NOW)
+    await events.send_invitations(db.uow(), s.anna, event.id, base_url=BASE, sender=SENDER, now=NOW)
+    assert (await plan_of(db, event.id))["Разослать приглашения"][0] == TaskStatus.DONE.value
+    # a director's own events playbook: its steps are theirs to close
+    await playbooks.create(
+        db.uow(),
+        s.dina,
+        PlaybookInput(
+            name="Seminar", kind="event", steps=[("Mail the guests", 5)], is_default=True
+        ),
+    )
+    own = (await new_event(db, s.anna, title="Autumn seminar")).event
+    await events.add_invitees(db.uow(), s.anna, own.id, events.Segment(), now=NOW)
+    sent = await events.send_invitations(
+        db.uow(), s.anna, own.id, base_url=BASE, sender=SENDER, now=NOW
+    )
+    assert sent.queued == 1
+    assert await plan_of(db, own.id) == {"Mail the guests": (TaskStatus.OPEN.value, None)}
