@@ -2,62 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
-from collections.abc import AsyncIterator
-
 import aiohttp
 from sqlalchemy import func, select
 
-from bot.app import main
 from crm.models import Manager
 from crm.services import people
-from crm.settings import Settings
 from crm.storage import Database
-from tests.fixtures.botapi_stub import BotAPIStub, TgUser, callback_update, message_update, press
+from tests.fixtures.botapi_stub import TgUser, callback_update, message_update, press
+from tests.fixtures.running_bot import BOSS, running_bot
 
-BOSS = TgUser(9001, "Olga", "Ivanova", "olga", "ru")
 ANNA = TgUser(9002, "Anna", None, "anna", "en-US")
 BORIS = TgUser(9003, "Boris", None, None, "ru")
 STRANGER = TgUser(9004, "Eve", None, None, "en")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def running_bot(
-    db: Database, webhook: bool = False
-) -> AsyncIterator[tuple[BotAPIStub, Settings]]:
-    port = free_port()
-    async with BotAPIStub() as stub:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            bot_token=stub.token,
-            database_url=db.engine.url.render_as_string(hide_password=False),
-            telegram_api_url=stub.url,
-            admin_ids=frozenset({BOSS.id}),
-            http_port=port,
-            redis_url=None,
-            webhook_url=f"http://127.0.0.1:{port}/tg/hook" if webhook else None,
-        )
-        task = asyncio.create_task(main(settings, handle_signals=False, polling_timeout=1))
-        try:
-            ready = "setWebhook" if webhook else "getUpdates"
-            polling = asyncio.ensure_future(stub.wait_calls(ready))
-            await asyncio.wait({polling, task}, return_when=asyncio.FIRST_COMPLETED)
-            if task.done():
-                polling.cancel()
-                task.result()  # the bot could not start: show why
-            yield stub, settings
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 async def managers(db: Database) -> int:

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from crm.models import Company, Contact, Deal, DealStageChange, Sale
 from crm.storage import Database
-from tests.e2e.test_bot_start import BOSS, running_bot
 from tests.fixtures.botapi_stub import (
     BOT_USERNAME,
     BotAPIStub,
@@ -24,6 +23,7 @@ from tests.fixtures.botapi_stub import (
     message_update,
 )
 from tests.fixtures.botapi_stub import press as press_button
+from tests.fixtures.running_bot import BOSS, running_bot
 
 ANNA = TgUser(9102, "Anna", "Smirnova", "anna_s", "en-US")
 BORIS = TgUser(9103, "Boris", None, None, "en")

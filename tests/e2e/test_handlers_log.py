@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from crm.access import Actor
-from crm.models import Company, Contact, Interaction, utcnow
+from crm.models import Interaction, utcnow
 from crm.services import companies, contacts, interactions
 from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
@@ -18,6 +18,7 @@ from handlers.interactions import LogFormCb
 from tests.fixtures import factories
 from tests.fixtures.bot_harness import Harness, only_a_hint, press
 from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update
+from tests.fixtures.worlds import client_with_contact
 
 ANNA = TgUser(8201, "Anna", language_code="en")
 BORIS = TgUser(8202, "Boris", language_code="en")
@@ -38,18 +39,10 @@ async def logged(db: Database) -> list[tuple[str, str, str, int | None, int | No
         return [(i.kind, i.direction, i.summary, i.company_id, i.contact_id) for i in rows]
 
 
-async def world(db: Database, actor: Actor) -> tuple[Company, Contact]:
-    company = await companies.create(db.uow(), actor, CompanyInput(name="Romashka"))
-    contact = await contacts.create(
-        db.uow(), actor, ContactInput(name="Ivan Petrov", company_id=company.id)
-    )
-    return company, contact
-
-
 async def test_log_on_one_line_in_english(harness: Harness) -> None:
     h = harness
     anna = await staff(h.db, ANNA)
-    company, contact = await world(h.db, anna)
+    company, contact = await client_with_contact(h.db, anna)
 
     [done] = await h.send(
         message_update(ANNA, "/log Romashka; call; out; agreed; a meeting on Friday")
@@ -85,7 +78,7 @@ async def test_log_on_one_line_in_russian(harness: Harness) -> None:
 async def test_an_ambiguous_name_is_asked_with_buttons(harness: Harness) -> None:
     h = harness
     anna = await staff(h.db, ANNA)
-    company, ivan = await world(h.db, anna)
+    company, ivan = await client_with_contact(h.db, anna)
     await contacts.create(h.db.uow(), anna, ContactInput(name="Ivan Sidorov"))
 
     [ask] = await h.send(message_update(ANNA, "/log Ivan; visit; out; brought samples"))
@@ -105,7 +98,7 @@ async def test_an_ambiguous_name_is_asked_with_buttons(harness: Harness) -> None
 async def test_log_dialog_with_back_and_cancel(harness: Harness) -> None:
     h = harness
     anna = await staff(h.db, ANNA)
-    company, ivan = await world(h.db, anna)
+    company, ivan = await client_with_contact(h.db, anna)
 
     [who] = await h.send(message_update(ANNA, "/log"))
     assert who.text == "Who was it with? Send a part of the name of a contact or a company."
@@ -158,7 +151,7 @@ async def test_log_dialog_with_back_and_cancel(harness: Harness) -> None:
 async def test_log_from_a_card_skipping_the_summary(harness: Harness) -> None:
     h = harness
     anna = await staff(h.db, ANNA)
-    company, ivan = await world(h.db, anna)
+    company, ivan = await client_with_contact(h.db, anna)
     [results] = await h.send(message_update(ANNA, "/find ivan"))
     [card] = await h.send(press(ANNA, results, "Ivan Petrov"))
     [kind] = await h.send(press(ANNA, card, "Log interaction"))
@@ -174,7 +167,7 @@ async def test_log_from_a_card_skipping_the_summary(harness: Harness) -> None:
 async def test_bad_one_line_input_is_explained_and_nothing_is_written(harness: Harness) -> None:
     h = harness
     anna = await staff(h.db, ANNA)
-    await world(h.db, anna)
+    await client_with_contact(h.db, anna)
     cases = {
         "/log Romashka": "Write it on one line: /log who;",
         "/log Romashka; call": "Write it on one line: /log who;",
@@ -202,7 +195,7 @@ async def test_history_is_paged_and_guarded(harness: Harness) -> None:
     h = harness
     anna = await staff(h.db, ANNA)
     await staff(h.db, BORIS)
-    company, ivan = await world(h.db, anna)
+    company, ivan = await client_with_contact(h.db, anna)
     now = utcnow()
     for i in range(10):
         await interactions.log(

@@ -484,7 +484,7 @@ async def test_running_bot_delivers_a_reminder_once_with_its_buttons(db: Databas
     import aiohttp
 
     import bot.app
-    from tests.e2e.test_bot_start import BOSS, running_bot
+    from tests.fixtures.running_bot import BOSS, running_bot
 
     boss = await factories.staff(db, Role.DIRECTOR, name="Olga", language="ru", tg_id=BOSS.id)
     # due two seconds after the bot starts: the startup sweep schedules its job

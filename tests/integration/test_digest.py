@@ -22,115 +22,22 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.i18n import create_i18n
-from crm.access import Actor
 from crm.analytics.digest import DueDigest, build_digest, claim_digest, due_digests
-from crm.models import Claim, Company, Deal, DigestLog, Manager, Task
-from crm.models.enums import Role
+from crm.models import DigestLog, Manager
 from crm.services import company_settings
 from crm.settings import get_settings
 from crm.storage import Database
 from notifications import digests
 from notifications.reminders import ReminderScheduler
-from tests.fixtures import factories
 from tests.fixtures.bot_harness import Harness, fast_sender
-from tests.fixtures.botapi_stub import BotAPIStub, TgUser, message_update
+from tests.fixtures.botapi_stub import BotAPIStub, message_update
+from tests.fixtures.digest_day import ANNA, BORIS, DINA, HELEN, DigestDay, at, digest_day
 
-JOINED = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 NOW = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)  # 09:00 in Moscow: "yesterday" is 9 March
-DINA = TgUser(7401, "Dina", language_code="ru")
-HELEN = TgUser(7402, "Helen", language_code="en")
-ANNA = TgUser(7403, "Anna", language_code="en")
-BORIS = TgUser(7404, "Boris", language_code="en")
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-class World:
-    dina: Actor
-    helen: Actor
-    anna: Actor
-    boris: Actor
-
-
-async def arrange(db: Database) -> World:
-    w = World()
-    sales = await factories.department(db)
-    other = await factories.department(db, "Other")
-    w.dina = await factories.staff(db, Role.DIRECTOR, name="Dina", language="ru", tg_id=DINA.id)
-    w.helen = await factories.staff(
-        db, Role.HEAD, department_id=sales.id, name="Helen", tg_id=HELEN.id
-    )
-    w.anna = await factories.staff(db, department_id=sales.id, name="Anna", tg_id=ANNA.id)
-    w.boris = await factories.staff(db, department_id=other.id, name="Boris", tg_id=BORIS.id)
-    async with db.uow() as uow:
-        # on the staff since January: every digest day of these tests is theirs
-        await uow.session.execute(update(Manager).values(created_at=JOINED))
-        alfa = Company(
-            name="Alfa",
-            name_key="alfa",
-            curator_id=w.anna.id,
-            tags=[],
-            created_at=at("2025-01-01"),
-            last_interaction_at=at("2026-01-01"),
-        )
-        gamma = Company(
-            name="Gamma",
-            name_key="gamma",
-            curator_id=w.boris.id,
-            tags=[],
-            created_at=at("2026-03-01"),
-        )
-        uow.session.add_all([alfa, gamma])
-        await uow.flush()
-        # key: curator, company, stage, amount, probability, expected close, created, closed
-        for curator, company, stage, amount, prob, close, created, closed in [
-            (w.anna, alfa, "won", 1000, 100, None, "2026-03-01", "2026-03-09 10:00"),
-            (w.boris, gamma, "won", 500, 100, None, "2026-03-09 12:00", "2026-03-08 22:00"),
-            (w.anna, alfa, "lead", 2000, 10, "2026-03-25", "2026-03-09 20:59", None),
-            (w.anna, alfa, "proposal", 1000, 50, "2026-04-02", "2026-03-08 20:00", None),
-            (w.boris, gamma, "negotiation", 400, 75, "2026-03-31", "2026-03-09 22:00", None),
-        ]:
-            uow.session.add(
-                Deal(
-                    company_id=company.id,
-                    curator_id=curator.id,
-                    title="deal",
-                    stage=stage,
-                    amount=Decimal(amount),
-                    probability=prob,
-                    expected_close=date.fromisoformat(close) if close else None,
-                    created_at=at(created),
-                    closed_at=at(closed) if closed else None,
-                )
-            )
-        for who, due, status in [
-            (w.anna, "2026-03-09", "open"),
-            (w.boris, "2026-03-01", "open"),
-            (w.anna, "2026-03-01", "done"),
-        ]:
-            uow.session.add(Task(title="t", due_at=at(due), assignee_id=who.id, status=status))
-        for company, who, status, due in [
-            (alfa, w.anna, "new", "2026-03-09"),
-            (alfa, w.anna, "resolved", "2026-03-01"),
-            (gamma, w.boris, "investigating", "2026-03-11"),
-        ]:
-            uow.session.add(
-                Claim(
-                    company_id=company.id,
-                    text="c",
-                    status=status,
-                    due_at=at(due),
-                    responsible_id=who.id,
-                )
-            )
-        await uow.commit()
-    return w
 
 
 async def test_digest_figures(db: Database) -> None:
-    w = await arrange(db)
+    w = await digest_day(db)
     d = await build_digest(db.uow(), w.dina, now=NOW)
     assert d.day == date(2026, 3, 9)
     # won on 9 March Moscow time: 10:00 UTC and 22:00 UTC on the 8th (01:00 on the 9th)
@@ -153,7 +60,7 @@ async def test_digest_figures(db: Database) -> None:
 
 
 async def test_digest_counts_forgotten_clients_by_the_company_setting(db: Database) -> None:
-    w = await arrange(db)  # Alfa's last interaction: 68 days before NOW
+    w = await digest_day(db)  # Alfa's last interaction: 68 days before NOW
     assert (await build_digest(db.uow(), w.dina, now=NOW)).forgotten == 1
     await company_settings.set_forgotten_days(db.uow(), w.dina, 90)
     d = await build_digest(db.uow(), w.dina, now=NOW)
@@ -162,7 +69,7 @@ async def test_digest_counts_forgotten_clients_by_the_company_setting(db: Databa
 
 
 async def test_digest_text_in_both_languages(db: Database) -> None:
-    w = await arrange(db)
+    w = await digest_day(db)
     d = await build_digest(db.uow(), w.dina, now=NOW)
     i18n = create_i18n()
     with i18n.context(), i18n.use_locale("en"):
@@ -178,7 +85,7 @@ async def test_digest_text_in_both_languages(db: Database) -> None:
 
 
 async def test_claim_is_once_per_manager_and_day(db: Database) -> None:
-    w = await arrange(db)
+    w = await digest_day(db)
     due = DueDigest(w.dina.id, date(2026, 3, 10))
     assert await claim_digest(db.uow(), due) is True
     assert await claim_digest(db.uow(), due) is False
@@ -189,7 +96,7 @@ async def test_claim_is_once_per_manager_and_day(db: Database) -> None:
 async def test_who_joins_after_the_digest_time_has_the_first_digest_tomorrow(
     db: Database,
 ) -> None:
-    w = await arrange(db)
+    w = await digest_day(db)
     async with db.uow() as uow:  # Helen (09:00 Moscow) joined at 10:00 Moscow on 10 March
         await uow.session.execute(
             update(Manager)
@@ -205,7 +112,7 @@ async def test_who_joins_after_the_digest_time_has_the_first_digest_tomorrow(
 
 
 async def test_digest_command(harness: Harness) -> None:
-    await arrange(harness.db)
+    await digest_day(harness.db)
     shown = await harness.send(message_update(DINA, "/digest"))
     assert "Сводка" in shown[0].text and shown[-1].method == "sendPhoto"
     [refused] = await harness.send(message_update(ANNA, "/digest"))
@@ -217,8 +124,8 @@ async def test_digest_command(harness: Harness) -> None:
 FEB = datetime(2026, 2, 10, 3, 0, tzinfo=UTC)  # no DST change near: Moscow +3, New York −5
 
 
-async def leaders(db: Database) -> World:
-    w = await arrange(db)
+async def leaders(db: Database) -> DigestDay:
+    w = await digest_day(db)
     async with db.uow() as uow:
         await uow.session.execute(
             update(Manager)
@@ -316,7 +223,7 @@ def test_cli_prints_the_digest(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     async def fill() -> None:
         db = Database.from_url(url)
         try:
-            await arrange(db)
+            await digest_day(db)
         finally:
             await db.dispose()
 
@@ -403,6 +310,6 @@ def test_cli_sends_the_digests_now(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 async def _arranged(url: str) -> None:
     db = Database.from_url(url)
     try:
-        await arrange(db)
+        await digest_day(db)
     finally:
         await db.dispose()
