@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from crm.models import AppSetting, AuditEntry, ClaimCause
 from crm.services import claims
 from crm.storage import Database
-from handlers.claim_settings import ClaimSetCb, code_from
+from handlers.claim_settings import ClaimSetCb
 from tests.fixtures.bilingual import ANNA, DINA, EVA, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels, last_alert, replay
 from tests.fixtures.botapi_stub import message_update, press
@@ -27,15 +27,6 @@ async def written(db: Database) -> tuple[int, ...]:
 
 async def causes(db: Database) -> dict[str, str]:
     return {c.code: c.title for c in await claims.list_causes(db.uow())}
-
-
-def test_codes_from_names() -> None:
-    assert code_from("Упаковка", set()) == "upakovka"
-    assert code_from("Сроки поставки!", set()) == "sroki_postavki"
-    assert code_from("Packaging", {"packaging"}) == "packaging_2"
-    assert code_from("📦", set()) == "cause"
-    assert code_from("1С", set()) == "c_1s"
-    assert len(code_from("Очень " * 20, set())) <= 32
 
 
 async def test_screen_add_a_cause_and_change_an_sla_with_buttons(harness: Harness) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
-from bot.commands import commands_for
 from crm.models import AuditEntry, Deal, DealLine
 from crm.models.enums import Role
 from crm.services import companies, deals
@@ -445,9 +443,3 @@ async def test_approvals_paged_for_a_director_and_refused_to_others(harness: Har
             await uow.session.scalars(select(DealLine.id).where(DealLine.approval == "pending"))
         )
     assert waiting == ids[:6]
-
-
-@pytest.mark.parametrize("role", [Role.HEAD, Role.DIRECTOR])
-def test_approvals_in_the_command_menu_of_leaders_only(role: Role) -> None:
-    assert "approvals" in [c.name for c in commands_for(role)]
-    assert "approvals" not in [c.name for c in commands_for(Role.MANAGER)]

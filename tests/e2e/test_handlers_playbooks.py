@@ -9,7 +9,7 @@ from crm.services import companies, playbooks
 from crm.services.companies import CompanyInput
 from crm.services.playbooks import PlaybookInput
 from crm.storage import Database
-from handlers.playbooks import PlaybookCb, PlaybookFormCb, PlaybookListCb, parse_step
+from handlers.playbooks import PlaybookCb, PlaybookFormCb, PlaybookListCb
 from tests.fixtures.bilingual import ANNA, DINA, EVA, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels, last_alert, replay
 from tests.fixtures.botapi_stub import message_update, press
@@ -35,16 +35,6 @@ async def stored(db: Database) -> list[tuple[str, str, bool, list[tuple[str, int
                 (p.kind, p.name, p.is_default, [(s.title, s.offset_days) for s in p.steps])
             )
     return result
-
-
-def test_step_parsing() -> None:
-    assert parse_step("позвонить +1") == ("позвонить", 1)
-    assert parse_step("send offer +3") == ("send offer", 3)
-    assert parse_step("follow up + 7 d") == ("follow up", 7)
-    assert parse_step("встреча +10 дней") == ("встреча", 10)
-    assert parse_step("call") == ("call", 0)
-    assert parse_step("call +7 912 345-67-89") == ("call +7 912 345-67-89", 0)
-    assert parse_step("read C++ docs") == ("read C++ docs", 0)
 
 
 # --- one line ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 from crm.analytics import abc_xyz, forecast, forgotten, funnel, inquiries, managers
 from crm.analytics.abc_xyz import AbcMetric
-from crm.analytics.scope import Period, current_month, last_full_months
+from crm.analytics.scope import Period
 from crm.errors import InvalidInput
 from crm.storage import Database
 from tests.fixtures.first_quarter import first_quarter
@@ -22,15 +22,6 @@ APRIL_START = datetime(2026, 4, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 
 # the data set the figures below are worked out from: tests/fixtures/first_quarter.py
-
-
-def test_periods() -> None:
-    assert last_full_months(date(2026, 4, 15), 3) == QUARTER
-    assert last_full_months(date(2026, 1, 31)) == Period(date(2025, 1, 1), date(2026, 1, 1))
-    assert current_month(date(2026, 12, 7)) == Period(date(2026, 12, 1), date(2027, 1, 1))
-    assert QUARTER.months == 3
-    with pytest.raises(InvalidInput):
-        Period(date(2026, 2, 1), date(2026, 2, 1))
 
 
 async def test_abc_by_revenue_margin_and_count(db: Database) -> None:
