@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.models import Company, Contact, Deal, DealStageChange, Sale
 from crm.storage import Database
@@ -23,6 +23,7 @@ from tests.fixtures.botapi_stub import (
     message_update,
 )
 from tests.fixtures.botapi_stub import press as press_button
+from tests.fixtures.queries import count
 from tests.fixtures.running_bot import BOSS, running_bot
 
 ANNA = TgUser(9102, "Anna", "Smirnova", "anna_s", "en-US")
@@ -30,11 +31,6 @@ BORIS = TgUser(9103, "Boris", None, None, "en")
 STRANGER = TgUser(9104, "Eve", None, None, "en")
 LINK = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=([\w-]+)")
 REFUSAL = "Not found, or you have no access to it."
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def stage_of(db: Database) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.access import Actor
 from crm.models import Company, Deal, Invite, Manager, Task, utcnow
@@ -18,17 +18,13 @@ from handlers.team import ReassignCb
 from tests.fixtures import factories
 from tests.fixtures.bot_harness import Harness
 from tests.fixtures.botapi_stub import BOT_USERNAME, TgUser, callback_update, message_update, press
+from tests.fixtures.queries import count
 
 HEAD = TgUser(8201, "Olga", language_code="en")
 DIRECTOR = TgUser(8202, "Dima", language_code="en")
 ANNA = TgUser(8203, "Anna", username="anna_k", language_code="en")
 BORIS = TgUser(8204, "Boris", language_code="en")
 REFUSAL = "Only heads of department and directors can do this."
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def team(db: Database) -> dict[str, int]:

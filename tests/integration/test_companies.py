@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import AuditEntry, Company
@@ -12,11 +12,7 @@ from crm.services import companies
 from crm.services.companies import CompanyInput
 from crm.storage import Database
 from tests.fixtures import factories
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
+from tests.fixtures.queries import count
 
 
 async def test_create_audits_and_reads_back(db: Database) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.access import Actor
 from crm.errors import AccessDenied, InvalidInput
@@ -14,12 +14,8 @@ from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
 from crm.storage import Database
 from tests.fixtures import factories
+from tests.fixtures.queries import count
 from tests.fixtures.worlds import office
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def audit_rows(db: Database, entity: str | None = None) -> list[AuditEntry]:

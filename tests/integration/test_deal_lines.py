@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import AuditEntry, Deal, DealLine, Manager
@@ -14,12 +14,8 @@ from crm.services import deals
 from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
 from tests.fixtures import factories
+from tests.fixtures.queries import count
 from tests.fixtures.worlds import OfficeWithCatalogue, office_with_catalogue
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def stored(db: Database, deal_id: int) -> tuple[Decimal, list[tuple[Decimal, Decimal, str]]]:

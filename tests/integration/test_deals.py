@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.access import Actor
 from crm.errors import AccessDenied, ApprovalRequired, Conflict, InvalidInput
@@ -26,12 +26,8 @@ from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
 from crm.uow import UnitOfWork
 from tests.fixtures import factories
+from tests.fixtures.queries import count
 from tests.fixtures.worlds import office_with_catalogue
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def rows(db: Database, model: type, *where: object) -> list:  # type: ignore[type-arg]

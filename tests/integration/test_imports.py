@@ -18,11 +18,7 @@ from crm.services import imports
 from crm.services.imports import Rejected
 from crm.storage import Database
 from tests.fixtures import factories
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
+from tests.fixtures.queries import count
 
 
 async def audited(db: Database, entity: str) -> int:

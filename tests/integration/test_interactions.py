@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.access import Actor
 from crm.errors import AccessDenied, InvalidInput
@@ -14,14 +14,10 @@ from crm.services.contacts import ContactInput
 from crm.services.interactions import InteractionInput
 from crm.storage import Database
 from tests.fixtures import factories
+from tests.fixtures.queries import count
 from tests.fixtures.worlds import office_with_client
 
 MSK = timezone(timedelta(hours=3))
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def last_touch(db: Database, company_id: int) -> datetime | None:

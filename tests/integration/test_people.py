@@ -6,7 +6,7 @@ from datetime import time, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.errors import AccessDenied, InvalidInput, InviteInvalid, NotRegistered
 from crm.models import AuditEntry, Invite, Manager
@@ -14,6 +14,7 @@ from crm.models.enums import Role
 from crm.services import people
 from crm.storage import Database
 from tests.fixtures import factories
+from tests.fixtures.queries import count
 
 ADMIN = 777
 
@@ -30,12 +31,6 @@ async def register(db: Database, tg_id: int, code: str | None = None, language: 
         default_timezone="Europe/Moscow",
         digest_time=time(9, 0),
     )
-
-
-async def count(db: Database, model: type, *where) -> int:  # type: ignore[no-untyped-def]
-    async with db.uow() as uow:
-        stmt = select(func.count()).select_from(model).where(*where)
-        return int(await uow.session.scalar(stmt) or 0)
 
 
 async def test_admin_becomes_director_once_and_stranger_is_refused(db: Database) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.access import Actor
 from crm.errors import AccessDenied, Conflict, InvalidInput
@@ -13,11 +13,7 @@ from crm.services import products
 from crm.services.products import ProductInput
 from crm.storage import Database
 from tests.fixtures import factories
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.uow() as uow:
-        return int(await uow.session.scalar(select(func.count()).select_from(model)) or 0)
+from tests.fixtures.queries import count
 
 
 async def audit_rows(db: Database) -> list[AuditEntry]:

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from crm.access import Actor
 from crm.errors import AccessDenied, Conflict, InvalidInput
@@ -15,16 +15,9 @@ from crm.services import tasks
 from crm.services.tasks import TaskInput
 from crm.storage import Database
 from tests.fixtures import factories
+from tests.fixtures.queries import count
 
 NOW = datetime(2025, 3, 5, 7, 30, tzinfo=UTC)  # Wed 10:30 Moscow
-
-
-async def count(db: Database, model: type, *where: object) -> int:
-    async with db.uow() as uow:
-        stmt = select(func.count()).select_from(model)
-        for cond in where:
-            stmt = stmt.where(cond)  # type: ignore[arg-type]
-        return int(await uow.session.scalar(stmt) or 0)
 
 
 async def set_timezone(db: Database, actor: Actor, tz: str) -> Actor:
