@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,78 +10,15 @@ from crm.access import Actor
 from crm.analytics import claims as report
 from crm.analytics.claims import CauseCount, CompanyCount
 from crm.errors import InvalidInput
-from crm.models import Claim, Company
-from crm.models.enums import Role
-from crm.services import claims as claim_service
+from crm.models import Claim
 from crm.storage import Database
-from tests.fixtures import factories
+from tests.fixtures.claims_quarter import claims_quarter
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 END = datetime(2026, 4, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 31, tzinfo=UTC)
-SLA_HOURS = {"critical": 24, "high": 72, "normal": 168, "low": 336}
 
-# company, created (UTC), priority, cause, status, hours from creation to resolved/rejected
-DATA = [
-    ("Alfa", "2026-01-05 10:00", "critical", "quality", "resolved", 10),  # on time (24 h)
-    ("Alfa", "2026-01-20 08:00", "high", "quality", "resolved", 80),  # late (72 h)
-    ("Beta", "2026-02-03 12:00", "normal", "delivery", "resolved", 20),  # on time
-    ("Gamma", "2026-02-10 09:00", "normal", "billing", "resolved", 200),  # late (168 h)
-    ("Gamma", "2026-02-14 00:00", "low", "delivery", "rejected", 5),
-    ("Delta", "2026-03-01 00:00", "critical", "quality", "investigating", None),  # overdue
-    ("Alfa", "2026-03-30 12:00", "normal", "service", "new", None),  # due 6 Apr
-    ("Gamma", "2026-03-15 06:00", "high", "quality", "resolved", 40),  # on time
-    # outside the period (end is exclusive)
-    ("Alfa", "2025-12-31 23:59", "critical", "quality", "resolved", 1),
-    ("Beta", "2026-04-01 00:00", "normal", "other", "new", None),
-]
-
-
-class People:
-    anna: Actor
-    vera: Actor
-    boris: Actor
-    head: Actor
-    director: Actor
-    loner: Actor
-
-
-async def arrange(db: Database) -> People:
-    p = People()
-    sales = await factories.department(db)
-    other = await factories.department(db, "Other")
-    p.anna = await factories.staff(db, department_id=sales.id, name="Anna")
-    p.vera = await factories.staff(db, department_id=sales.id, name="Vera")
-    p.boris = await factories.staff(db, department_id=other.id, name="Boris")
-    p.head = await factories.staff(db, Role.HEAD, department_id=sales.id, name="Helen")
-    p.director = await factories.staff(db, Role.DIRECTOR, name="Dina")
-    p.loner = await factories.staff(db, name="Lone")
-    curators = {"Alfa": p.anna, "Beta": p.anna, "Gamma": p.boris, "Delta": p.vera}
-    async with db.uow() as uow:
-        await claim_service.ensure_default_causes(uow)
-        companies = {
-            name: Company(name=name, name_key=name.lower(), curator_id=c.id, tags=[])
-            for name, c in curators.items()
-        }
-        uow.session.add_all(companies.values())
-        await uow.flush()
-        for name, created_s, priority, cause, status, hours in DATA:
-            created = datetime.strptime(created_s, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-            uow.session.add(
-                Claim(
-                    company_id=companies[name].id,
-                    text="claim",
-                    cause=cause,
-                    priority=priority,
-                    status=status,
-                    created_at=created,
-                    due_at=created + timedelta(hours=SLA_HOURS[priority]),
-                    resolved_at=created + timedelta(hours=hours) if hours is not None else None,
-                    responsible_id=curators[name].id,
-                )
-            )
-        await uow.commit()
-    return p
+# the claims the figures below are worked out from: tests/fixtures/claims_quarter.py
 
 
 async def run(db: Database, actor: Actor, top: int = 5) -> report.ClaimsReport:
@@ -89,7 +26,7 @@ async def run(db: Database, actor: Actor, top: int = 5) -> report.ClaimsReport:
 
 
 async def test_director_sees_the_whole_company(db: Database) -> None:
-    p = await arrange(db)
+    p = await claims_quarter(db)
     r = await run(db, p.director, top=2)
     assert (r.total, r.open, r.resolved, r.rejected, r.overdue_open) == (8, 2, 5, 1, 1)
     # resolved: 10, 80, 20, 200, 40 h; on time: 10 (≤24), 20 (≤168), 40 (≤72)
@@ -113,7 +50,7 @@ async def test_director_sees_the_whole_company(db: Database) -> None:
 
 
 async def test_head_sees_the_department(db: Database) -> None:
-    p = await arrange(db)
+    p = await claims_quarter(db)
     r = await run(db, p.head)
     # Alfa and Beta (Anna) and Delta (Vera): claims 1, 2, 3, 6, 7
     assert (r.total, r.open, r.resolved, r.rejected, r.overdue_open) == (5, 2, 3, 0, 1)
@@ -136,7 +73,7 @@ async def test_head_sees_the_department(db: Database) -> None:
 
 
 async def test_manager_sees_own_clients(db: Database) -> None:
-    p = await arrange(db)
+    p = await claims_quarter(db)
     r = await run(db, p.boris)
     # Gamma: claims 4, 5, 8; resolved 200 and 40 h: median 120, p90 40 + 0.9 * 160 = 184
     assert (r.total, r.resolved, r.rejected, r.resolved_within_sla) == (3, 2, 1, 1)
@@ -158,7 +95,7 @@ async def test_manager_sees_own_clients(db: Database) -> None:
 
 async def test_window_percentiles_agree_on_both_databases(db: Database) -> None:
     """The portable window query gives what percentile_cont gives (checked on PostgreSQL)."""
-    p = await arrange(db)
+    p = await claims_quarter(db)
     async with db.uow().read_only() as uow:
         hours = report._hours(db.dialect, Claim.created_at, Claim.resolved_at)
         cases = ((p.director, 5, (40, 152)), (p.head, 3, (20, 68)), (p.boris, 2, (120, 184)))
@@ -173,7 +110,7 @@ async def test_window_percentiles_agree_on_both_databases(db: Database) -> None:
 
 
 async def test_bad_period_is_refused(db: Database) -> None:
-    p = await arrange(db)
+    p = await claims_quarter(db)
     with pytest.raises(InvalidInput):
         await report.claims_report(db.uow(), p.director, END, START)
     with pytest.raises(InvalidInput):
