@@ -68,7 +68,7 @@ from crm.models import Manager, Task
 from crm.models.enums import Role, TaskStatus
 from crm.settings import Settings
 from crm.storage import Database
-from tests.botapi_stub import TelegramLimits, counted
+from tests.fixtures.botapi_stub import TelegramLimits, counted
 
 TOKEN = "4242:AAHbenchTOKENforTheStandIn_0123456789ab"
 BATCH = 5_000
