@@ -5,15 +5,10 @@ reminders, digests, claim notices, approvals and the outbox's notices all go thr
 it without knowing.
 
 Paced calls are the ones that put a message in a chat (send*, edit*, copy*, forward*,
-stop*; not sendChatAction). For each:
-- it waits for its turn in its chat: one request in flight per chat, the chat's
-  waiting calls in lane order, then arrival order (so a chat's answers keep their order);
-- the chat's bucket (`Limits.chat_burst`, then one per `chat_interval`), a group's
-  minute (`group_per_minute`) and any pause of the chat must allow it;
-- then it takes the next slot of the overall rate (spaced `1 / rate` apart, and only
-  while fewer than `rate` requests are in flight or were answered in the last second:
-  see bot/governor/limits.py); when several chats are ready, the best lane gets the
-  slot (answers, then notices, then fan-outs).
+stop*; not sendChatAction). Each waits for its turn (bot/governor/turns.py): one request
+in flight per chat, in lane then arrival order; the chat's bucket, a group's minute and
+the overall rate must allow it; at a free slot the best lane goes first (answers, then
+notices, then fan-outs).
 Other calls (answerCallbackQuery, getMe, setMyCommands, ...) go at once; getUpdates is
 left to aiogram's polling loop, which has its own backoff.
 
@@ -36,12 +31,8 @@ Failures:
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import heapq
-import itertools
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -57,7 +48,8 @@ from aiogram.exceptions import (
 )
 
 from bot.governor.lanes import ChatKey, Lane, lane_for
-from bot.governor.limits import ChatPace, Limits, is_group
+from bot.governor.limits import Limits, is_group
+from bot.governor.turns import Turns
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -98,23 +90,6 @@ class GovernorStats:
     )
 
 
-@dataclass(eq=False)
-class _Ticket:
-    lane: Lane
-    seq: int
-    future: asyncio.Future[None] | None = None
-    cancelled: bool = False
-
-
-@dataclass(eq=False)
-class _Chat:
-    key: ChatKey
-    pace: ChatPace
-    tickets: list[tuple[int, int, _Ticket]] = field(default_factory=list)  # (lane, seq, t)
-    busy: bool = False
-    version: int = 0
-
-
 class Governor(BaseRequestMiddleware):
     def __init__(
         self,
@@ -131,17 +106,7 @@ class Governor(BaseRequestMiddleware):
         self.last_error: str | None = None
         self._listeners: list[BlockedListener] = [on_blocked] if on_blocked else []
         self._blocked: set[ChatKey] = set()
-        self._chats: dict[ChatKey, _Chat] = {}
-        self._ready: list[list[tuple[int, int, ChatKey]]] = [[] for _ in Lane]
-        self._timed: list[tuple[float, int, ChatKey, int]] = []
-        self._lane_paused_until = [0.0 for _ in Lane]
-        self._next_slot = 0.0
-        self._in_flight = 0
-        self._answered_at: deque[float] = deque()  # paced requests answered, last second
-        self._seq = itertools.count()
-        self._tiebreak = itertools.count()
-        self._wake: asyncio.Event | None = None
-        self._pump: asyncio.Task[None] | None = None
+        self.turns = Turns(self.limits, clock)
 
     # ------------------------------------------------------------ public
 
@@ -158,12 +123,7 @@ class Governor(BaseRequestMiddleware):
 
     def waiting(self) -> dict[str, int]:
         """Calls waiting for their turn, by lane."""
-        counts = {lane.name: 0 for lane in Lane}
-        for chat in self._chats.values():
-            for lane, _seq, ticket in chat.tickets:
-                if not ticket.cancelled:
-                    counts[Lane(lane).name] += 1
-        return counts
+        return self.turns.waiting()
 
     @property
     def reachable(self) -> bool | None:
@@ -175,11 +135,7 @@ class Governor(BaseRequestMiddleware):
         )
 
     async def close(self) -> None:
-        if self._pump is not None and not self._pump.done():
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
-        self._pump = None
+        await self.turns.close()
 
     # ------------------------------------------------------------ the middleware
 
@@ -241,14 +197,14 @@ class Governor(BaseRequestMiddleware):
         if chat_id in self._blocked and lane is not Lane.ANSWER:
             self.stats.skipped += 1
             raise TelegramForbiddenError(method=method, message=SKIPPED)
-        chat = self._chat(chat_id)
-        ticket = _Ticket(lane, next(self._seq))
+        chat = self.turns.chat(chat_id)
+        ticket = self.turns.ticket(lane)
         started = self.clock()
         attempt = 0
         error: TelegramAPIError
         first_turn = True
         while True:
-            await self._turn(chat, ticket)
+            await self.turns.wait(chat, ticket)
             if first_turn:
                 first_turn = False
                 wait = self.clock() - started
@@ -259,7 +215,8 @@ class Governor(BaseRequestMiddleware):
             except TelegramRetryAfter as exc:
                 self.stats.retry_after += 1
                 delay, error = float(exc.retry_after), exc
-                self._pause(chat, lane, delay)
+                # Telegram does not say whose flood it is: the bulk yields too
+                self.turns.pause(chat, delay, Lane.FANOUT if lane is Lane.FANOUT else None)
                 log.warning(
                     "flood control: %s to chat %s waits %.0f s",
                     method.__api_method__,
@@ -273,7 +230,7 @@ class Governor(BaseRequestMiddleware):
                 attempt += 1
                 self.stats.network_retries += 1
                 delay, error = self._backoff(attempt), exc
-                chat.pace.paused_until = max(chat.pace.paused_until, self.clock() + delay)
+                self.turns.pause(chat, delay)
             except TelegramForbiddenError:
                 self._answered()
                 if not is_group(chat_id):
@@ -287,10 +244,7 @@ class Governor(BaseRequestMiddleware):
                     self._blocked.discard(chat_id)
                 return result
             finally:
-                self._in_flight -= 1
-                self._answered_at.append(self.clock())
-                chat.busy = False
-                self._reschedule(chat)
+                self.turns.done(chat)
             if self.clock() + delay - started > self.limits.deadline:
                 self.stats.gave_up += 1
                 log.error(
@@ -314,12 +268,6 @@ class Governor(BaseRequestMiddleware):
     def _backoff(self, attempt: int) -> float:
         return float(min(self.limits.backoff * 2 ** (attempt - 1), self.limits.max_backoff))
 
-    def _pause(self, chat: _Chat, lane: Lane, seconds: float) -> None:
-        until = self.clock() + seconds
-        chat.pace.paused_until = max(chat.pace.paused_until, until)
-        if lane is Lane.FANOUT:
-            self._lane_paused_until[Lane.FANOUT] = max(self._lane_paused_until[Lane.FANOUT], until)
-
     async def _mark_blocked(self, chat_id: int) -> None:
         if chat_id in self._blocked:
             return
@@ -330,147 +278,6 @@ class Governor(BaseRequestMiddleware):
                 await listener(chat_id)
             except Exception:  # marking must not break the sending to others
                 log.exception("could not record that chat %s blocked the bot", chat_id)
-
-    # ------------------------------------------------------------ turns
-
-    def _chat(self, chat_id: ChatKey) -> _Chat:
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            pace = ChatPace(
-                group=is_group(chat_id),
-                tokens=float(self.limits.chat_burst),
-                refilled_at=self.clock(),
-            )
-            chat = self._chats[chat_id] = _Chat(chat_id, pace)
-        return chat
-
-    async def _turn(self, chat: _Chat, ticket: _Ticket) -> None:
-        """Wait until the pump grants this ticket its chat and a slot of the overall rate."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        ticket.future = future
-        heapq.heappush(chat.tickets, (ticket.lane, ticket.seq, ticket))
-        self._reschedule(chat)
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                chat.busy = False  # granted just as the caller gave up: free the chat
-                self._in_flight -= 1
-            else:
-                ticket.cancelled = True
-            self._reschedule(chat)
-            raise
-
-    def _reschedule(self, chat: _Chat) -> None:
-        """Put the chat's best waiting ticket where the pump looks: ready now, or at a time."""
-        chat.version += 1
-        if chat.busy:
-            return
-        while chat.tickets and chat.tickets[0][2].cancelled:
-            heapq.heappop(chat.tickets)
-        if not chat.tickets:
-            return
-        lane, seq, _ticket = chat.tickets[0]
-        now = self.clock()
-        at = chat.pace.ready_at(now, self.limits)
-        if at <= now:
-            heapq.heappush(self._ready[lane], (seq, chat.version, chat.key))
-        else:
-            heapq.heappush(self._timed, (at, next(self._tiebreak), chat.key, chat.version))
-        self._kick()
-
-    def _kick(self) -> None:
-        if self._wake is None:
-            self._wake = asyncio.Event()
-        self._wake.set()
-        if self._pump is None or self._pump.done():
-            self._pump = asyncio.get_running_loop().create_task(self._run())
-
-    def _top(self, lane: int) -> _Chat | None:
-        """The chat whose ticket is first in `lane`'s ready heap (stale entries dropped)."""
-        heap = self._ready[lane]
-        while heap:
-            _seq, version, key = heap[0]
-            chat = self._chats.get(key)
-            if chat is not None and chat.version == version and not chat.busy:
-                return chat
-            heapq.heappop(heap)
-        return None
-
-    def _grant(self, chat: _Chat, lane: int, now: float) -> None:
-        heapq.heappop(self._ready[lane])
-        _lane, _seq, ticket = heapq.heappop(chat.tickets)
-        chat.busy = True
-        chat.version += 1
-        self._in_flight += 1
-        chat.pace.take(now, self.limits)
-        interval = self.limits.interval
-        self._next_slot = max(self._next_slot, now - interval) + interval
-        assert ticket.future is not None
-        ticket.future.set_result(None)
-
-    async def _run(self) -> None:
-        """The pump: hands out slots of the overall rate, best lane first."""
-        assert self._wake is not None
-        wake = self._wake
-        while True:
-            now = self.clock()
-            while self._timed and self._timed[0][0] <= now:
-                _at, _n, key, version = heapq.heappop(self._timed)
-                chat = self._chats.get(key)
-                if chat is not None and chat.version == version:
-                    self._reschedule(chat)
-            delays: list[float] = []
-            granted = False
-            for lane in Lane:
-                chat = self._top(lane)
-                if chat is None:
-                    continue
-                paused = self._lane_paused_until[lane]
-                if paused > now:
-                    delays.append(paused - now)
-                    continue
-                free_at = self._slot_free_at(now)
-                if free_at is None:
-                    pass  # the window is full of requests in flight: one's answer wakes us
-                elif free_at <= now:
-                    self._grant(chat, lane, now)
-                    granted = True
-                else:
-                    delays.append(free_at - now)
-                break
-            if granted:
-                continue
-            if self._timed:
-                delays.append(self._timed[0][0] - now)
-            if not delays:
-                self._forget_idle(now)
-                self._pump = None
-                return
-            wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), max(min(delays), 0.0005))
-
-    def _slot_free_at(self, now: float) -> float | None:
-        """When the overall rate lets the next request leave (None: when one in flight
-        is answered and leaves the window a second later)."""
-        answered = self._answered_at
-        while answered and answered[0] <= now - 1.0:
-            answered.popleft()
-        at = self._next_slot
-        if self._in_flight + len(answered) >= self.limits.per_second:
-            if not answered:
-                return None
-            at = max(at, answered[0] + 1.0)
-        return at
-
-    def _forget_idle(self, now: float) -> None:
-        for key in [
-            key
-            for key, chat in self._chats.items()
-            if not chat.busy and not chat.tickets and chat.pace.idle(now, self.limits)
-        ]:
-            del self._chats[key]
 
 
 def governor_of(bot: Bot) -> Governor | None:

@@ -43,9 +43,16 @@ async def stored(db: Database, task_id: int) -> Task:
 
 
 async def settle(scheduler: ReminderScheduler, pause: float = 0.15) -> None:
-    """Let due jobs run after the clock moved, and their sends finish."""
+    """Let due jobs run after the clock moved, and their sends finish (on a busy machine a
+    job's claim can take longer than `pause`: wait while one is due or a sweep runs)."""
     scheduler.wakeup()
     await asyncio.sleep(pause)
+    for _ in range(100):
+        jobs = scheduler.scheduler.get_jobs() if scheduler.scheduler is not None else []
+        due = [j for j in jobs if j.next_run_time and j.next_run_time <= scheduler.clock()]
+        if not due and not scheduler._sweep_lock.locked():
+            break
+        await asyncio.sleep(0.05)
     await scheduler.drain()
 
 
