@@ -31,8 +31,9 @@ from crm.models import ClaimCause
 from crm.models.enums import ClaimPriority, Role
 from crm.services import claims
 from crm.uow import UnitOfWork
-from handlers.ui import button, cancel_text, h, short, show, split_args
-from notifications.claims_notify import PRIORITY_ICONS, cause_name, priority_name
+from handlers.dialog import cancel, stale
+from handlers.ui import button, h, short, show, split_args
+from handlers.words import PRIORITY_ICONS, cause_name, priority_name
 
 router = Router(name="claim_settings")
 
@@ -91,17 +92,12 @@ def usage_text() -> str:
     )
 
 
-def cause_label(code: str, title: str | None = None) -> str:
-    """A cause as users read it (notifications.claims_notify.cause_name)."""
-    return cause_name(code, title)
-
-
 def as_read(causes: list[ClaimCause]) -> list[ClaimCause]:
     """Causes in the order users read them: by the shown name, case-insensitively
     (the built-in catch-all "other" stays last)."""
     return sorted(
         causes,
-        key=lambda c: (c.code == "other", cause_label(c.code, c.title).casefold(), c.code),
+        key=lambda c: (c.code == "other", cause_name(c.code, c.title).casefold(), c.code),
     )
 
 
@@ -109,7 +105,7 @@ def find_cause(causes: list[ClaimCause], name: str) -> ClaimCause:
     """The cause named so (as shown, by its title or by its code), in any case."""
     key = " ".join(name.split()).casefold()
     for cause in causes:
-        if key in (cause_label(cause.code, cause.title).casefold(), cause.title.casefold()):
+        if key in (cause_name(cause.code, cause.title).casefold(), cause.title.casefold()):
             return cause
     for cause in causes:
         if key == cause.code:
@@ -160,7 +156,7 @@ async def settings_screen(uow: UnitOfWork) -> tuple[str, InlineKeyboardMarkup]:
     causes = await claims.list_causes(uow)
     sla = await claims.sla_days(uow)
     lines = [_("<b>Claim settings</b>"), "", _("<b>Causes</b>")]
-    lines += [f"• {h(cause_label(c.code, c.title))}" for c in as_read(causes)]
+    lines += [f"• {h(cause_name(c.code, c.title))}" for c in as_read(causes)]
     lines += ["", _("<b>SLA</b>, days to resolve a claim:")]
     for priority in reversed(PRIORITIES):
         lines.append(f"{PRIORITY_ICONS[priority]} {priority_name(priority)}: {sla[priority]}")
@@ -193,7 +189,7 @@ async def add_cause(uow: UnitOfWork, actor: Actor, text: str) -> str:
         raise InvalidInput("title", "invalid")
     title = validation.text("title", parts[-1], max_len=validation.SHORT_MAX)
     causes = await claims.list_causes(uow)
-    if title.casefold() in {cause_label(c.code, c.title).casefold() for c in causes} | {
+    if title.casefold() in {cause_name(c.code, c.title).casefold() for c in causes} | {
         c.title.casefold() for c in causes
     }:
         raise Conflict("duplicate", field="title", value=title)
@@ -210,12 +206,12 @@ async def rename_cause(uow: UnitOfWork, actor: Actor, code: str, text: str) -> s
     old = next((c for c in causes if c.code == code), None)
     if old is None:
         raise InvalidInput("cause", "not_found")
-    label = cause_label(old.code, old.title)
+    label = cause_name(old.code, old.title)
     taken = {
         name.casefold()
         for c in causes
         if c.code != code
-        for name in (cause_label(c.code, c.title), c.title)
+        for name in (cause_name(c.code, c.title), c.title)
     }
     if title.casefold() in taken:
         raise InvalidInput("title", "duplicate")
@@ -240,7 +236,7 @@ def builtin_text(title: str) -> str:
 
 async def remove_cause(uow: UnitOfWork, actor: Actor, cause: ClaimCause) -> str:
     """The note after removing the cause, or the reason why it stays."""
-    label = cause_label(cause.code, cause.title)
+    label = cause_name(cause.code, cause.title)
     try:
         await claims.remove_cause(uow, actor, cause.code)
     except Conflict as err:
@@ -256,7 +252,7 @@ def causes_markup(causes: list[ClaimCause], action: str) -> InlineKeyboardMarkup
     kb = InlineKeyboardBuilder()
     for cause in as_read(causes):
         kb.button(
-            text=short(cause_label(cause.code, cause.title), 40),
+            text=short(cause_name(cause.code, cause.title), 40),
             callback_data=ClaimSetCb(action=action, code=cause.code),
         )
     kb.adjust(2)
@@ -353,9 +349,7 @@ async def settings_button(
 ) -> None:
     action = callback_data.action
     if action == "cancel":
-        await state.clear()
-        await show(callback, cancel_text())
-        await callback.answer()
+        await cancel(callback, state)
         return
     require_role(actor, Role.DIRECTOR, entity="settings")
     if action == "open":
@@ -409,13 +403,13 @@ async def settings_button(
         await show(
             callback,
             _("Type the new name of the cause «{title}». Its claims keep it.").format(
-                title=h(cause_label(cause.code, cause.title))
+                title=h(cause_name(cause.code, cause.title))
             ),
             nav_markup(),
         )
     elif action == "rm":
         cause = await chosen_cause(uow, callback_data.code)
-        label = cause_label(cause.code, cause.title)
+        label = cause_name(cause.code, cause.title)
         used = await claims.claims_with_cause(uow, actor, cause.code)
         if cause.code in claims.DEFAULT_CAUSES or used:
             builtin = cause.code in claims.DEFAULT_CAUSES
@@ -438,7 +432,7 @@ async def settings_button(
         await state.clear()
         await show_settings(callback, uow, note)
     else:
-        await callback.answer(_("This button is from an earlier step."), show_alert=True)
+        await stale(callback)
         return
     await callback.answer()
 

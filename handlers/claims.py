@@ -15,6 +15,7 @@ High and critical claims are announced at once to the responsible manager and th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,28 +39,22 @@ from crm.services import cards, claims, companies, contacts, tasks
 from crm.services.cards import CompanyCard
 from crm.services.claims import AttachmentInput, ClaimInput, ClaimView, PlanTaskInput
 from crm.uow import UnitOfWork
-from handlers.claim_settings import ClaimSetCb, cause_label
+from handlers.claim_settings import ClaimSetCb
+from handlers.dialog import Wizard, ask_when_again, over, stale, when_examples
 from handlers.find import CARD_ROWS, COMPANY, CardCb
-from handlers.ui import (
-    PAGE,
-    button,
-    cancel_text,
-    h,
+from handlers.ui import PAGE, button, h, markup, pager_row, short, show, snippet, split_args
+from handlers.words import (
+    CLAIM_STATUSES,
+    PRIORITY_ICONS,
+    TASK_MARKS,
+    cause_name,
+    claim_status,
     local_time,
     money,
-    pager_row,
-    short,
-    show,
-    split_args,
-)
-from notifications.claims_notify import (
-    PRIORITY_ICONS,
-    ClaimCb,
-    notify_filed,
+    priority_badge,
     priority_name,
-    snippet,
-    status_name,
 )
+from notifications.claims_notify import ClaimCb, notify_filed
 from notifications.reminders import ReminderRuntime
 
 router = Router(name="claims")
@@ -69,14 +64,7 @@ CARD_TEXT = 1500
 PLAN_SHOWN = 15
 PRIORITIES = [p.value for p in ClaimPriority]
 # the /claims status filter: "open" = new or investigating, "all" = no filter
-LIST_STATUSES: dict[str, str] = {
-    "open": N_("open"),
-    ClaimStatus.NEW: N_("new"),
-    ClaimStatus.INVESTIGATING: N_("investigating"),
-    ClaimStatus.RESOLVED: N_("resolved"),
-    ClaimStatus.REJECTED: N_("rejected"),
-    "all": N_("all"),
-}
+LIST_STATUSES: dict[str, str] = {"open": N_("open"), **CLAIM_STATUSES, "all": N_("all")}
 
 
 class ClaimFormCb(CallbackData, prefix="clf"):
@@ -131,11 +119,9 @@ def render_card(actor: Actor, view: ClaimView) -> tuple[str, InlineKeyboardMarku
     if view.contact is not None:
         lines.append(_("Contact: {name}").format(name=h(view.contact.name)))
     lines += [
-        _("Cause: {cause}").format(cause=h(cause_label(claim.cause, view.cause_title))),
-        _("Priority: {priority}").format(
-            priority=f"{PRIORITY_ICONS.get(claim.priority, '')} {priority_name(claim.priority)}"
-        ),
-        _("Status: {status}").format(status=status_name(claim.status)),
+        _("Cause: {cause}").format(cause=h(cause_name(claim.cause, view.cause_title))),
+        _("Priority: {priority}").format(priority=priority_badge(claim.priority)),
+        _("Status: {status}").format(status=claim_status(claim.status)),
         (_("Due: {due} ⚠ overdue") if overdue else _("Due: {due}")).format(due=due),
         _("Responsible: {name}").format(name=h(view.responsible.name)),
         "",
@@ -147,10 +133,9 @@ def render_card(actor: Actor, view: ClaimView) -> tuple[str, InlineKeyboardMarku
         lines.append(_("Compensation: {amount}").format(amount=money(claim.compensation)))
     if view.plan:
         lines += ["", _("<b>Plan</b>")]
-        marks = {TaskStatus.OPEN: "☐", TaskStatus.DONE: "☑", TaskStatus.CANCELLED: "✖"}
         for task in view.plan[:PLAN_SHOWN]:
             lines.append(
-                f"{marks.get(TaskStatus(task.status), '·')} {h(task.title)} — "
+                f"{TASK_MARKS.get(task.status, '·')} {h(task.title)} — "
                 f"{local_time(actor, task.due_at)}"
             )
         if len(view.plan) > PLAN_SHOWN:
@@ -243,7 +228,7 @@ async def set_status(
     view = await claims.change_status(uow, actor, callback_data.claim_id, callback_data.value)
     text, markup = render_card(actor, view)
     await show(callback, text, markup)
-    await callback.answer(_("Status: {status}").format(status=status_name(view.claim.status)))
+    await callback.answer(_("Status: {status}").format(status=claim_status(view.claim.status)))
 
 
 @router.callback_query(ClaimCb.filter(F.action == "task"))
@@ -292,12 +277,6 @@ def open_tasks_markup(actor: Actor, claim_id: int) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def cancel_markup() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[button(_("Cancel"), ClaimFormCb(action="cancel"))]]
-    )
-
-
 async def ask_resolution(
     callback: CallbackQuery, state: FSMContext, claim_id: int, status: str, override: bool
 ) -> None:
@@ -308,7 +287,9 @@ async def ask_resolution(
     else:
         prompt = _("Claim #{id}: write why the claim is rejected.")
     if isinstance(callback.message, Message):
-        await callback.message.answer(prompt.format(id=claim_id), reply_markup=cancel_markup())
+        await callback.message.answer(
+            prompt.format(id=claim_id), reply_markup=FILING.nav_markup(back=False)
+        )
 
 
 @router.callback_query(ClaimCb.filter(F.action == "ask"))
@@ -367,7 +348,7 @@ async def typed_resolution(
         kb.row(
             button(_("No compensation"), ClaimCb(action="nocomp", claim_id=int(data["claim_id"])))
         )
-        kb.row(button(_("Cancel"), ClaimFormCb(action="cancel")))
+        kb.row(*FILING.nav_buttons(back=False))
         await message.answer(
             _("Compensation to the client? Type an amount, or press No compensation."),
             reply_markup=kb.as_markup(),
@@ -398,7 +379,7 @@ async def no_compensation(
         await state.get_state() != ResolveForm.compensation.state
         or int(data.get("claim_id", 0)) != callback_data.claim_id
     ):
-        await callback.answer(_("This dialog is over."), show_alert=True)
+        await over(callback)
         return
     await close_claim(callback, uow, actor, state, data, None)
     await callback.answer()
@@ -473,7 +454,7 @@ async def claims_page(
         kb.row(
             button(
                 f"{PRIORITY_ICONS.get(claim.priority, '')} #{claim.id} "
-                f"{short(row.company_name, 24)} · {status_name(claim.status)} · "
+                f"{short(row.company_name, 24)} · {claim_status(claim.status)} · "
                 f"{local_time(actor, claim.due_at)}{late}",
                 ClaimCb(action="open", claim_id=claim.id),
             )
@@ -495,7 +476,7 @@ async def claims_page(
         button(mark(not prio, _("any")), ClaimsListCb(status=status, prio="")),
         *[
             button(
-                mark(p == prio, PRIORITY_ICONS[p] + " " + priority_name(p)),
+                mark(p == prio, priority_badge(p)),
                 ClaimsListCb(status=status, prio=p),
             )
             for p in PRIORITIES[:2]
@@ -504,7 +485,7 @@ async def claims_page(
     kb.row(
         *[
             button(
-                mark(p == prio, PRIORITY_ICONS[p] + " " + priority_name(p)),
+                mark(p == prio, priority_badge(p)),
                 ClaimsListCb(status=status, prio=p),
             )
             for p in PRIORITIES[2:]
@@ -611,73 +592,56 @@ async def choose_company(
             await state.clear()
             await message.answer(not_found_text(name))
         else:
-            await state.set_state(ClaimForm.company)
-            await state.set_data(data)
-            await message.answer(not_found_text(name), reply_markup=nav_markup(back=False))
+            await FILING.save(state, data)
+            await message.answer(not_found_text(name), reply_markup=FILING.nav_markup(back=False))
         return
     data["choices"] = {str(hit.entity_id): hit.title for hit in hits}
-    await state.set_state(ClaimForm.company)
-    await state.set_data(data)
+    await FILING.save(state, data)
     kb = InlineKeyboardBuilder()
     for hit in hits:
         kb.row(
             button(short(hit.title, 60), ClaimFormCb(action="company", value=str(hit.entity_id)))
         )
-    kb.row(*nav_buttons(back=False))
+    kb.row(*FILING.nav_buttons(back=False))
     await message.answer(_("Which company do you mean?"), reply_markup=kb.as_markup())
 
 
 # --- /claim: the dialog ---------------------------------------------------------------------
 
 
-STATES = {
-    "company": ClaimForm.company,
-    "contact": ClaimForm.contact,
-    "cause": ClaimForm.cause,
-    "priority": ClaimForm.priority,
-    "text": ClaimForm.text,
-    "files": ClaimForm.files,
-}
-BACK_DROPS: dict[str, tuple[str, ...]] = {
-    "contact": ("company_id", "company_name", "offset"),
-    "cause": ("contact", "contact_name", "offset"),
-    "priority": ("cause",),
-    "text": ("priority",),
-    "files": ("text", "files"),
-}
-
-
-def step_of(data: dict[str, Any]) -> str:
-    if "company_id" not in data:
-        return "company"
-    if "contact" not in data:
-        return "contact"
-    if "cause" not in data:
-        return "cause"
-    if "priority" not in data:
-        return "priority"
-    if "text" not in data:
-        return "text"
+def step_of(data: Mapping[str, Any]) -> str:
+    for step, key in (
+        ("company", "company_id"),
+        ("contact", "contact"),
+        ("cause", "cause"),
+        ("priority", "priority"),
+        ("text", "text"),
+    ):
+        if key not in data:
+            return step
     return "files"
 
 
-def step_back(data: dict[str, Any]) -> dict[str, Any]:
-    data = dict(data)
-    for key in BACK_DROPS.get(step_of(data), ()):
-        data.pop(key, None)
-    return data
-
-
-def nav_buttons(back: bool = True) -> list[InlineKeyboardButton]:
-    row = []
-    if back:
-        row.append(button(_("« Back"), ClaimFormCb(action="back")))
-    row.append(button(_("Cancel"), ClaimFormCb(action="cancel")))
-    return row
-
-
-def nav_markup(back: bool = True) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[nav_buttons(back)])
+FILING = Wizard(
+    steps={
+        "company": ClaimForm.company,
+        "contact": ClaimForm.contact,
+        "cause": ClaimForm.cause,
+        "priority": ClaimForm.priority,
+        "text": ClaimForm.text,
+        "files": ClaimForm.files,
+    },
+    step_of=step_of,
+    back_drops={
+        "contact": ("company_id", "company_name", "offset"),
+        "cause": ("contact", "contact_name", "offset"),
+        "priority": ("cause",),
+        "text": ("priority",),
+        "files": ("text", "files"),
+    },
+    nav=ClaimFormCb,
+    restart="/claim",
+)
 
 
 def draft_summary(data: dict[str, Any]) -> list[str]:
@@ -728,7 +692,7 @@ async def ask(
         kb.row(button(_("Skip"), ClaimFormCb(action="contact", value="")))
     elif step == "cause":
         causes = await claims.list_causes(uow)
-        data["causes"] = {c.code: cause_label(c.code, c.title) for c in causes}
+        data["causes"] = {c.code: cause_name(c.code, c.title) for c in causes}
         text = _("What is the cause?")
         for code, label in data["causes"].items():
             kb.button(text=short(label, 40), callback_data=ClaimFormCb(action="cause", value=code))
@@ -738,7 +702,7 @@ async def ask(
         kb.row(
             *[
                 button(
-                    PRIORITY_ICONS[p] + " " + priority_name(p),
+                    priority_badge(p),
                     ClaimFormCb(action="prio", value=p),
                 )
                 for p in PRIORITIES
@@ -758,9 +722,8 @@ async def ask(
             )
         )
         kb.row(button(_("Done"), ClaimFormCb(action="done")))
-    kb.row(*nav_buttons(back=step != "company"))
-    await state.set_state(STATES[step])
-    await state.set_data(data)
+    kb.row(*FILING.nav_buttons(back=step != "company"))
+    await FILING.save(state, data)
     head = "\n".join(draft_summary(data)) + "\n\n" if "company_id" in data else ""
     await show(target, head + text, kb.as_markup())
 
@@ -821,7 +784,9 @@ async def got_file(message: Message, uow: UnitOfWork, actor: Actor, state: FSMCo
 
 @router.message(ClaimForm.files, F.text, ~F.text.startswith("/"))
 async def text_instead_of_file(message: Message) -> None:
-    await message.answer(_("Send photos or documents, or press Done."), reply_markup=nav_markup())
+    await message.answer(
+        _("Send photos or documents, or press Done."), reply_markup=FILING.nav_markup()
+    )
 
 
 @router.callback_query(ClaimFormCb.filter())
@@ -836,19 +801,12 @@ async def dialog_button(
     reminders: ReminderRuntime | None = None,
 ) -> None:
     action, value = callback_data.action, callback_data.value
-    current = await state.get_state()
-    data = await state.get_data()
-    if action == "cancel":
-        await state.clear()
-        await show(callback, cancel_text())
-        await callback.answer()
-        return
-    if current not in ClaimForm.__all_states_names__:
-        await callback.answer(_("This dialog is over. Start again with /claim."), show_alert=True)
+    data = await FILING.pressed(callback, action, state)
+    if data is None:
         return
     step = step_of(data)
     if action == "back":
-        await ask(callback, uow, actor, state, step_back(data))
+        await ask(callback, uow, actor, state, FILING.back(data))
     elif action == "company" and step == "company":
         choices = data.pop("choices", {})
         if value not in choices:
@@ -879,7 +837,7 @@ async def dialog_button(
     elif action == "done" and step == "files":
         await file_claim(callback, uow, actor, state, bot, i18n, data, reminders)
     else:
-        await callback.answer(_("This button is from an earlier step."), show_alert=True)
+        await stale(callback)
         return
     await callback.answer()
 
@@ -923,7 +881,6 @@ async def file_claim(
 
 
 PLAN_BUTTONS = 10
-PLAN_MARKS = {TaskStatus.OPEN: "☐", TaskStatus.DONE: "☑", TaskStatus.CANCELLED: "✖"}
 
 
 class PlanCb(CallbackData, prefix="cpl"):
@@ -938,10 +895,6 @@ class PlanForm(StatesGroup):
     when = State()
 
 
-def plan_when_examples() -> str:
-    return _("For example: tomorrow 15:00, in 2 hours, on Friday, 25.12 10:00, next monday 9am.")
-
-
 def render_plan(actor: Actor, view: ClaimView, note: str = "") -> tuple[str, InlineKeyboardMarkup]:
     claim = view.claim
     editable = claim.status in claims.OPEN_STATUSES
@@ -953,8 +906,7 @@ def render_plan(actor: Actor, view: ClaimView, note: str = "") -> tuple[str, Inl
     )
     for task in view.plan:
         lines.append(
-            f"{PLAN_MARKS.get(TaskStatus(task.status), '·')} {h(task.title)} — "
-            f"{local_time(actor, task.due_at)}"
+            f"{TASK_MARKS.get(task.status, '·')} {h(task.title)} — {local_time(actor, task.due_at)}"
         )
     if not view.plan:
         lines.append(_("The plan is empty."))
@@ -993,25 +945,49 @@ def back_to_plan(claim_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def ask_when_markup(actor: Actor, claim_id: int) -> InlineKeyboardMarkup:
+def ask_when_rows(actor: Actor, claim_id: int) -> list[list[InlineKeyboardButton]]:
     tomorrow = when.parse_when("tomorrow 09:00", actor.timezone, utcnow())
-    kb = InlineKeyboardBuilder()
-    kb.row(
-        button(
-            _("Tomorrow 9:00"),
-            PlanCb(action="at", claim_id=claim_id, at=int(tomorrow.timestamp())),
-        )
-    )
-    kb.row(button(_("« Back"), PlanCb(action="show", claim_id=claim_id)))
-    return kb.as_markup()
+    return [
+        [button(_("Tomorrow 9:00"), PlanCb(action="at", claim_id=claim_id, at=at(tomorrow)))],
+        [button(_("« Back"), PlanCb(action="show", claim_id=claim_id))],
+    ]
+
+
+def at(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def step_when_text(title: str) -> str:
+    return _("When is the step «{title}» due?").format(title=h(title))
 
 
 async def ask_step_when(
-    target: Message | CallbackQuery, actor: Actor, claim_id: int, title: str, problem: str = ""
+    target: Message | CallbackQuery,
+    actor: Actor,
+    claim_id: int,
+    title: str,
+    problem: InvalidInput | None = None,
+    typed: str = "",
 ) -> None:
-    head = problem + "\n" if problem else ""
-    text = head + _("When is the step «{title}» due?").format(title=h(title))
-    await show(target, text + "\n" + plan_when_examples(), ask_when_markup(actor, claim_id))
+    """When the step is due; asked again, with what was wrong, after a time that did not do."""
+    if problem is None:
+        text = step_when_text(title) + "\n" + when_examples()
+        await show(target, text, markup(ask_when_rows(actor, claim_id)))
+        return
+    back = [button(_("« Back"), PlanCb(action="show", claim_id=claim_id))]
+    await show(
+        target,
+        *ask_when_again(
+            actor,
+            problem,
+            typed,
+            pick=lambda option: PlanCb(action="at", claim_id=claim_id, at=at(option)),
+            rows=ask_when_rows(actor, claim_id),
+            choice_rows=[back],
+            question=step_when_text(title),
+            label=local_time,
+        ),
+    )
 
 
 async def add_step(
@@ -1053,35 +1029,7 @@ async def when_typed(
     except InvalidInput as err:
         await state.set_state(PlanForm.when)
         await state.set_data({"claim_id": claim_id, "title": title})
-        if err.reason == "ambiguous" and err.params.get("options"):
-            kb = InlineKeyboardBuilder()
-            for option in err.params["options"]:
-                kb.row(
-                    button(
-                        local_time(actor, option),
-                        PlanCb(action="at", claim_id=claim_id, at=int(option.timestamp())),
-                    )
-                )
-            kb.row(button(_("« Back"), PlanCb(action="show", claim_id=claim_id)))
-            await message.answer(
-                _("“{text}” can mean more than one time. Which one?").format(
-                    text=h(short(typed, 100))
-                ),
-                reply_markup=kb.as_markup(),
-            )
-            return
-        if err.reason == "past":
-            at = err.params.get("at")
-            problem = (
-                _("{time} has already passed.").format(time=local_time(actor, at))
-                if isinstance(at, datetime)
-                else _("This time has already passed.")
-            )
-        else:
-            problem = _("I could not understand “{text}” as a date and time.").format(
-                text=h(short(typed, 100))
-            )
-        await ask_step_when(message, actor, claim_id, title, problem)
+        await ask_step_when(message, actor, claim_id, title, err, typed)
         return
     await add_step(message, uow, actor, state, claim_id, title, due_at, reminders)
 
@@ -1147,17 +1095,17 @@ async def plan_button(
             await state.get_state() != PlanForm.when.state
             or int(data.get("claim_id", 0)) != claim_id
         ):
-            await callback.answer(_("This dialog is over."), show_alert=True)
+            await over(callback)
             return
         due_at = datetime.fromtimestamp(callback_data.at, UTC)
         title = str(data.get("title", ""))
         if due_at <= utcnow():
-            problem = _("{time} has already passed.").format(time=local_time(actor, due_at))
-            await ask_step_when(callback, actor, claim_id, title, problem)
+            past = InvalidInput("when", "past", at=due_at)
+            await ask_step_when(callback, actor, claim_id, title, past)
         else:
             await add_step(callback, uow, actor, state, claim_id, title, due_at, reminders)
     else:
-        await callback.answer(_("This button is from an earlier step."), show_alert=True)
+        await stale(callback)
         return
     await callback.answer()
 

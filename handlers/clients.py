@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,19 +26,10 @@ from crm.services import cards, companies, contacts
 from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
 from crm.uow import UnitOfWork
-from handlers.find import (
-    COMPANY,
-    CONTACT,
-    CardCb,
-    Rows,
-    cancel_button,
-    card_view,
-    edit_or_answer,
-    hit_button,
-    markup,
-)
+from handlers.dialog import Wizard, over, stale
+from handlers.find import COMPANY, CONTACT, CardCb, Rows, cancel_button, card_view, hit_button
 from handlers.interactions import log_and_report
-from handlers.ui import button, h, short, split_args
+from handlers.ui import button, h, markup, short, show, split_args
 
 router = Router(name="clients")
 
@@ -115,13 +107,32 @@ async def create_company(
     await message.answer(_("Company added.") + "\n\n" + text, reply_markup=keyboard)
 
 
+def company_step(data: Mapping[str, Any]) -> str:
+    return next((key for key in ("name", "industry", "territory") if key not in data), "confirm")
+
+
+COMPANY_DIALOG = Wizard(
+    steps={
+        "name": CompanyForm.name,
+        "industry": CompanyForm.industry,
+        "territory": CompanyForm.territory,
+        "confirm": CompanyForm.confirm,
+    },
+    step_of=company_step,
+    back_drops={"industry": ("name",), "territory": ("industry",), "confirm": ("territory",)},
+    nav=CompanyFormCb,
+    restart="/company",
+    cancel_button=cancel_button,
+)
+
+
 @router.message(Command("company"))
 async def company_command(
     message: Message, command: CommandObject, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
     await state.clear()
     if not command.args or not command.args.strip():
-        await ask_company_step(message, state, CompanyForm.name)
+        await ask_company(message, state, {})
         return
     parts = [*split_args(command.args), "", ""]
     values = companies.clean(CompanyInput(name=parts[0], industry=parts[1], territory=parts[2]))
@@ -139,95 +150,86 @@ def company_summary(data: dict[str, Any]) -> str:
     )
 
 
-async def ask_company_step(event: Message | CallbackQuery, state: FSMContext, step: State) -> None:
-    await state.set_state(step)
-    back = button(_("« Back"), CompanyFormCb(action="back"))
+async def ask_company(
+    event: Message | CallbackQuery, state: FSMContext, data: dict[str, Any]
+) -> None:
+    step = await COMPANY_DIALOG.save(state, data)
     skip = [button(_("Skip"), CompanyFormCb(action="skip"))]
-    if step == CompanyForm.name:
-        text, rows = _("New company. What is its name?"), [[cancel_button()]]
-    elif step == CompanyForm.industry:
-        text, rows = _("Industry? e.g. construction, retail"), [skip, [back, cancel_button()]]
-    elif step == CompanyForm.territory:
-        text, rows = _("Territory? e.g. Moscow, North-West"), [skip, [back, cancel_button()]]
+    if step == "name":
+        text, rows = _("New company. What is its name?"), [COMPANY_DIALOG.nav_buttons(back=False)]
+    elif step == "industry":
+        text, rows = _("Industry? e.g. construction, retail"), [skip, COMPANY_DIALOG.nav_buttons()]
+    elif step == "territory":
+        text, rows = _("Territory? e.g. Moscow, North-West"), [skip, COMPANY_DIALOG.nav_buttons()]
     else:
-        text = _("Save this company?") + "\n\n" + company_summary(await state.get_data())
-        rows = [[button(_("✅ Save"), CompanyFormCb(action="save"))], [back, cancel_button()]]
-    await edit_or_answer(event, text, markup(rows))
-
-
-COMPANY_STEPS = [CompanyForm.name, CompanyForm.industry, CompanyForm.territory, CompanyForm.confirm]
-
-
-async def next_company_step(event: Message | CallbackQuery, state: FSMContext, step: int) -> None:
-    await ask_company_step(event, state, COMPANY_STEPS[step])
+        text = _("Save this company?") + "\n\n" + company_summary(data)
+        rows = [
+            [button(_("✅ Save"), CompanyFormCb(action="save"))],
+            COMPANY_DIALOG.nav_buttons(),
+        ]
+    await show(event, text, markup(rows))
 
 
 @router.message(CompanyForm.name, F.text, ~F.text.startswith("/"))
 async def company_name(message: Message, state: FSMContext) -> None:
-    await state.update_data(name=validation.text("name", message.text))
-    await next_company_step(message, state, 1)
+    data = await state.get_data()
+    data["name"] = validation.text("name", message.text)
+    await ask_company(message, state, data)
 
 
 @router.message(CompanyForm.industry, F.text, ~F.text.startswith("/"))
 async def company_industry(message: Message, state: FSMContext) -> None:
-    value = validation.optional_text("industry", message.text, validation.SHORT_MAX)
-    await state.update_data(industry=value)
-    await next_company_step(message, state, 2)
+    data = await state.get_data()
+    data["industry"] = validation.optional_text("industry", message.text, validation.SHORT_MAX)
+    await ask_company(message, state, data)
 
 
 @router.message(CompanyForm.territory, F.text, ~F.text.startswith("/"))
 async def company_territory(message: Message, state: FSMContext) -> None:
-    value = validation.optional_text("territory", message.text, validation.SHORT_MAX)
-    await state.update_data(territory=value)
-    await next_company_step(message, state, 3)
+    data = await state.get_data()
+    data["territory"] = validation.optional_text("territory", message.text, validation.SHORT_MAX)
+    await ask_company(message, state, data)
 
 
-@router.callback_query(CompanyFormCb.filter(F.action.in_({"skip", "back"})))
-async def company_skip_or_back(
-    callback: CallbackQuery, callback_data: CompanyFormCb, state: FSMContext
-) -> None:
-    current = await state.get_state()
-    steps = [s.state for s in COMPANY_STEPS]
-    if current not in steps[1:]:
-        await stale(callback)
-        return
-    index = steps.index(current)
-    if callback_data.action == "back":
-        await next_company_step(callback, state, index - 1)
-        return
-    if index == 3:
-        await stale(callback)
-        return
-    await state.update_data({("industry" if index == 1 else "territory"): None})
-    await next_company_step(callback, state, index + 1)
-
-
-@router.callback_query(CompanyForm.confirm, CompanyFormCb.filter(F.action == "save"))
-async def company_save(
-    callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext
-) -> None:
-    await callback.answer()
-    assert isinstance(callback.message, Message)
-    await create_company(callback.message, uow, actor, state, await state.get_data())
-
-
-@router.callback_query(CompanyForm.duplicate, CompanyFormCb.filter(F.action == "anyway"))
+@router.callback_query(CompanyFormCb.filter(F.action == "anyway"))
 async def company_anyway(
     callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
+    if await state.get_state() != CompanyForm.duplicate.state:
+        await over(callback, COMPANY_DIALOG.restart)
+        return
     await callback.answer()
     assert isinstance(callback.message, Message)
     data = {**(await state.get_data()), "anyway": True}
     await create_company(callback.message, uow, actor, state, data)
 
 
-async def stale(callback: CallbackQuery) -> None:
-    await callback.answer(_("This step is over. Start the command again."), show_alert=True)
-
-
 @router.callback_query(CompanyFormCb.filter())
-async def company_stale(callback: CallbackQuery) -> None:
-    await stale(callback)
+async def company_button(
+    callback: CallbackQuery,
+    callback_data: CompanyFormCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    action = callback_data.action
+    data = await COMPANY_DIALOG.pressed(callback, action, state)
+    if data is None:
+        return
+    step = company_step(data)
+    if action == "back" and step != "name":
+        await ask_company(callback, state, COMPANY_DIALOG.back(data))
+    elif action == "skip" and step in ("industry", "territory"):
+        await ask_company(callback, state, {**data, step: None})
+    elif action == "save" and step == "confirm":
+        await callback.answer()
+        assert isinstance(callback.message, Message)
+        await create_company(callback.message, uow, actor, state, data)
+        return
+    else:
+        await stale(callback)
+        return
+    await callback.answer()
 
 
 # --- /contact -----------------------------------------------------------------------------
@@ -239,7 +241,7 @@ async def contact_command(
 ) -> None:
     await state.clear()
     if not command.args or not command.args.strip():
-        await ask_contact_step(message, uow, actor, state, ContactForm.name)
+        await ask_contact(message, uow, actor, state, {})
         return
     parts = [*split_args(command.args), "", "", ""]
     contact = await contacts.create(
@@ -262,26 +264,40 @@ async def show_new_contact(
     await message.answer(_("Contact added.") + "\n\n" + text, reply_markup=keyboard)
 
 
-CONTACT_STEPS = [ContactForm.name, ContactForm.phone, ContactForm.email, ContactForm.company]
+def contact_step(data: Mapping[str, Any]) -> str:
+    return next((key for key in ("name", "phone", "email") if key not in data), "company")
 
 
-async def ask_contact_step(
+CONTACT_DIALOG = Wizard(
+    steps={
+        "name": ContactForm.name,
+        "phone": ContactForm.phone,
+        "email": ContactForm.email,
+        "company": ContactForm.company,
+    },
+    step_of=contact_step,
+    back_drops={"phone": ("name",), "email": ("phone",), "company": ("email",)},
+    nav=ContactFormCb,
+    restart="/contact",
+    cancel_button=cancel_button,
+)
+
+
+async def ask_contact(
     event: Message | CallbackQuery,
     uow: UnitOfWork,
     actor: Actor,
     state: FSMContext,
-    step: State,
+    data: dict[str, Any],
 ) -> None:
-    await state.set_state(step)
-    data = await state.get_data()
-    back = [button(_("« Back"), ContactFormCb(action="back"))] if not data.get("shared") else []
-    nav = [*back, cancel_button()]
+    step = await CONTACT_DIALOG.save(state, data)
+    nav = CONTACT_DIALOG.nav_buttons(back=not data.get("shared"))
     skip = [button(_("Skip"), ContactFormCb(action="skip"))]
-    if step == ContactForm.name:
+    if step == "name":
         text, rows = _("New contact. What is the person's name?"), [[cancel_button()]]
-    elif step == ContactForm.phone:
+    elif step == "phone":
         text, rows = _("Phone? e.g. +7 912 345-67-89"), [skip, nav]
-    elif step == ContactForm.email:
+    elif step == "email":
         text, rows = _("Email?"), [skip, nav]
     else:
         text = _("Which company does {name} work for? Send a part of its name to search.").format(
@@ -292,31 +308,28 @@ async def ask_contact_step(
             [button(f"🏢 {short(c.name, 40)}", ContactFormCb(action="co", id=c.id))] for c in own
         ]
         rows += [[button(_("No company"), ContactFormCb(action="noco"))], nav]
-    await edit_or_answer(event, text, markup(rows))
-
-
-async def next_contact_step(
-    event: Message | CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext, step: int
-) -> None:
-    await ask_contact_step(event, uow, actor, state, CONTACT_STEPS[step])
+    await show(event, text, markup(rows))
 
 
 @router.message(ContactForm.name, F.text, ~F.text.startswith("/"))
 async def contact_name(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
-    await state.update_data(name=validation.text("name", message.text))
-    await next_contact_step(message, uow, actor, state, 1)
+    data = await state.get_data()
+    data["name"] = validation.text("name", message.text)
+    await ask_contact(message, uow, actor, state, data)
 
 
 @router.message(ContactForm.phone, F.text, ~F.text.startswith("/"))
 async def contact_phone(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
-    await state.update_data(phone=validation.phone(message.text))
-    await next_contact_step(message, uow, actor, state, 2)
+    data = await state.get_data()
+    data["phone"] = validation.phone(message.text)
+    await ask_contact(message, uow, actor, state, data)
 
 
 @router.message(ContactForm.email, F.text, ~F.text.startswith("/"))
 async def contact_email(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
-    await state.update_data(email=validation.email(message.text))
-    await next_contact_step(message, uow, actor, state, 3)
+    data = await state.get_data()
+    data["email"] = validation.email(message.text)
+    await ask_contact(message, uow, actor, state, data)
 
 
 @router.message(ContactForm.company, F.text, ~F.text.startswith("/"))
@@ -343,17 +356,41 @@ async def contact_company_search(
     await message.answer(text, reply_markup=markup(rows))
 
 
-@router.callback_query(
-    ContactForm.company, ContactFormCb.filter(F.action.in_({"co", "newco", "noco"}))
-)
-async def contact_company_chosen(
+@router.callback_query(ContactFormCb.filter())
+async def contact_button(
     callback: CallbackQuery,
     callback_data: ContactFormCb,
     uow: UnitOfWork,
     actor: Actor,
     state: FSMContext,
 ) -> None:
-    data = await state.get_data()
+    action = callback_data.action
+    data = await CONTACT_DIALOG.pressed(callback, action, state)
+    if data is None:
+        return
+    step = contact_step(data)
+    if action == "back" and step != "name":
+        await ask_contact(callback, uow, actor, state, CONTACT_DIALOG.back(data))
+    elif action == "skip" and step in ("phone", "email"):
+        await ask_contact(callback, uow, actor, state, {**data, step: None})
+    elif action in ("co", "newco", "noco") and step == "company":
+        await callback.answer()
+        await save_contact(callback, uow, actor, state, data, callback_data)
+        return
+    else:
+        await stale(callback)
+        return
+    await callback.answer()
+
+
+async def save_contact(
+    callback: CallbackQuery,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    data: dict[str, Any],
+    callback_data: ContactFormCb,
+) -> None:
     company_id = callback_data.id if callback_data.action == "co" else None
     company_name = data.get("company_name") if callback_data.action == "newco" else None
     contact = await contacts.create(
@@ -370,35 +407,8 @@ async def contact_company_chosen(
         ),
     )
     await state.clear()
-    await callback.answer()
     assert isinstance(callback.message, Message)
     await show_new_contact(callback.message, uow, actor, contact.id)
-
-
-@router.callback_query(ContactFormCb.filter(F.action.in_({"skip", "back"})))
-async def contact_skip_or_back(
-    callback: CallbackQuery,
-    callback_data: ContactFormCb,
-    uow: UnitOfWork,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    current = await state.get_state()
-    steps = [s.state for s in CONTACT_STEPS]
-    if current not in steps[1:] or (callback_data.action == "skip" and current == steps[3]):
-        await stale(callback)
-        return
-    index = steps.index(current)
-    if callback_data.action == "back":
-        await next_contact_step(callback, uow, actor, state, index - 1)
-        return
-    await state.update_data({("phone" if index == 1 else "email"): None})
-    await next_contact_step(callback, uow, actor, state, index + 1)
-
-
-@router.callback_query(ContactFormCb.filter())
-async def contact_stale(callback: CallbackQuery) -> None:
-    await stale(callback)
 
 
 # --- a shared Telegram contact card ---------------------------------------------------------
@@ -428,8 +438,8 @@ async def shared_contact(
             _("This contact is already in your CRM.") + "\n\n" + text, reply_markup=keyboard
         )
         return
-    await state.set_data({"name": name, "phone": phone, "tg_user_id": card.user_id, "shared": True})
-    await ask_contact_step(message, uow, actor, state, ContactForm.company)
+    data = {"name": name, "phone": phone, "email": None, "tg_user_id": card.user_id, "shared": True}
+    await ask_contact(message, uow, actor, state, data)
 
 
 # --- a forwarded message --------------------------------------------------------------------
@@ -593,11 +603,12 @@ async def forward_new_contact(
 @router.callback_query(ForwardForm.search, ForwardCb.filter(F.action == "search"))
 async def forward_search(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(ForwardForm.search)
-    await edit_or_answer(
+    await show(
         callback,
         _("Send a part of the contact's name, and I will find them."),
         markup([[cancel_button()]]),
     )
+    await callback.answer()
 
 
 @router.message(ForwardForm.search, F.text, ~F.text.startswith("/"))
@@ -622,5 +633,5 @@ async def forward_typed_name(
 
 
 @router.callback_query(ForwardCb.filter())
-async def forward_stale(callback: CallbackQuery) -> None:
-    await stale(callback)
+async def forward_over(callback: CallbackQuery) -> None:
+    await over(callback)

@@ -12,7 +12,6 @@ decision: one message per discount with the Approve / Reject buttons of handlers
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -28,7 +27,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from crm.access import Actor
 from crm.errors import AccessDenied, ApprovalRequired, Conflict
 from crm.models import DealLine
-from crm.models.enums import ApprovalStatus, DealStage
+from crm.models.enums import DealStage
 from crm.services import cards, deals, products
 from crm.services.cards import DealCard
 from crm.services.deals import LineInput, PendingApproval
@@ -40,8 +39,10 @@ from handlers.deals import (
     approval_markup,
     request_approvals,
 )
+from handlers.dialog import stale
 from handlers.find import CARD_ROWS, DEAL
-from handlers.ui import PAGE, button, cancel_text, h, money, pager_row, percent, short, show
+from handlers.ui import PAGE, button, cancel_text, h, pager_row, short, show
+from handlers.words import approval_note, money, number, plain
 
 router = Router(name="deal_lines")
 
@@ -80,28 +81,14 @@ class LineForm(StatesGroup):
 ADD_STATES = {LineForm.product.state, LineForm.add_quantity.state, LineForm.add_discount.state}
 
 
-def _num(value: Decimal | str) -> str:
-    return f"{Decimal(value).normalize():f}"
-
-
 # --- rendering ----------------------------------------------------------------------------
 
 
-def _approval_note(line: DealLine) -> str:
-    if line.approval == ApprovalStatus.PENDING.value:
-        return " " + _("⏳ awaiting approval")
-    if line.approval == ApprovalStatus.REJECTED.value:
-        return " " + _("❗ discount rejected: confirm the new price")
-    if line.approval == ApprovalStatus.APPROVED.value:
-        return " " + _("✅ approved")
-    return ""
-
-
 def line_text(line: DealLine) -> str:
-    discount = f" −{percent(line.discount_pct)}%" if line.discount_pct else ""
+    discount = f" −{number(line.discount_pct)}%" if line.discount_pct else ""
     return (
-        f"{h(line.product.name)} × {_num(line.quantity)} × {money(line.unit_price)}{discount}"
-        f" = {money(line.total)}{_approval_note(line)}"
+        f"{h(line.product.name)} × {number(line.quantity)} × {money(line.unit_price)}{discount}"
+        f" = {money(line.total)}{approval_note(line.approval)}"
     )
 
 
@@ -225,7 +212,7 @@ async def ask_remove(
     )
     text = _("Remove «{product}» ({quantity} × {price}) from the deal «{title}»?").format(
         product=h(line.product.name),
-        quantity=_num(line.quantity),
+        quantity=number(line.quantity),
         price=money(line.unit_price),
         title=h(card.deal.title),
     )
@@ -255,12 +242,12 @@ async def ask_number(
     if callback_data.action == "qty":
         await state.set_state(LineForm.quantity)
         text = _("The quantity of «{name}» now is {value}. Type the new quantity.").format(
-            name=name, value=_num(line.quantity)
+            name=name, value=number(line.quantity)
         )
     else:
         await state.set_state(LineForm.discount)
         text = _("The discount on «{name}» now is {value}%. Type the new discount, %.").format(
-            name=name, value=percent(line.discount_pct)
+            name=name, value=number(line.discount_pct)
         )
     await state.set_data({"deal_id": card.deal.id, "line_id": line.id})
     await show(callback, text, cancel_markup(card.deal.id))
@@ -351,7 +338,7 @@ async def _same_dialog(
     data = await state.get_data()
     if await state.get_state() in states and data.get("deal_id") == deal_id:
         return data
-    await callback.answer(_("This button is from an earlier step."), show_alert=True)
+    await stale(callback)
     return None
 
 
@@ -486,7 +473,7 @@ async def save_discount(
     try:
         await _write(uow, actor, data, request_approval=False)
     except ApprovalRequired as exc:
-        data["discount"] = _num(exc.params["discount"])
+        data["discount"] = plain(exc.params["discount"])
         await state.set_state(LineForm.approve)
         await state.set_data(data)
         kb = InlineKeyboardBuilder()
@@ -495,7 +482,7 @@ async def save_discount(
         text = _(
             "A discount of {discount}% is above your limit of {limit}%. "
             "Send it to your head for approval?"
-        ).format(discount=percent(data["discount"]), limit=percent(exc.params["limit"]))
+        ).format(discount=number(data["discount"]), limit=number(exc.params["limit"]))
         await show(target, text, kb.as_markup())
         return
     await state.clear()
@@ -555,12 +542,12 @@ def pending_text(item: PendingApproval) -> str:
         title=h(item.deal_title),
         company=h(item.company_name),
         product=h(item.product_name),
-        quantity=_num(item.quantity),
+        quantity=number(item.quantity),
         price=money(item.unit_price),
         total=money(item.total),
-        discount=percent(item.discount_pct),
+        discount=number(item.discount_pct),
         manager=h(item.asked_by),
-        limit=percent(item.limit_pct),
+        limit=number(item.limit_pct),
     )
 
 

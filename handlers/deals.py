@@ -34,26 +34,14 @@ from crm.services import cards, companies, deals, playbooks, products, team
 from crm.services.cards import DealCard
 from crm.services.deals import DealInput, DealOpenedHook, LineInput
 from crm.uow import UnitOfWork
-from handlers.find import CARD_ROWS, DEAL, DEAL_STAGE_NAMES, render_deal_card
-from handlers.ui import (
-    PAGE,
-    NewDealCb,
-    button,
-    cancel_text,
-    h,
-    local_time,
-    money,
-    pager_row,
-    percent,
-    short,
-    show,
-    split_args,
-)
+from handlers.dialog import Wizard, stale
+from handlers.find import CARD_ROWS, DEAL, render_deal_card
+from handlers.ui import PAGE, NewDealCb, button, h, pager_row, short, show, split_args
+from handlers.words import deal_stage, local_time, money, number, plain
 
 logger = logging.getLogger("chatcrm.bot")
 router = Router(name="deals")
 
-STAGE_NAMES: dict[DealStage, str] = {DealStage(k): v for k, v in DEAL_STAGE_NAMES.items()}
 # typical reasons of a loss: stored in the words of the manager who lost the deal, like "other"
 LOST_REASONS: dict[str, str] = {
     "price": N_("Price"),
@@ -82,9 +70,10 @@ class DealsPageCb(CallbackData, prefix="ds"):
 
 
 class DealFormCb(CallbackData, prefix="df"):
-    # company | amount_sum | product | page | qty | disc | done | confirm | approve | back | cancel
+    # company | amount_sum | product | page | qty | disc | done | plan | confirm | approve
+    # | back | cancel
     action: str
-    value: str = ""
+    value: str = ""  # page: the first product of the catalogue page
 
 
 class ApprovalCb(CallbackData, prefix="ap"):
@@ -113,14 +102,6 @@ class LostForm(StatesGroup):
     reason = State()
 
 
-def stage_name(stage: str | DealStage) -> str:
-    return _(STAGE_NAMES[DealStage(stage)])
-
-
-def _pct(value: Decimal | str) -> str:
-    return f"{Decimal(value).normalize():f}"
-
-
 # --- the deal card (rendered by handlers/find.py; the buttons are ours) ----------------------
 
 
@@ -144,10 +125,10 @@ def deal_rows(actor: Actor, card: DealCard) -> list[list[InlineKeyboardButton]]:
         moves = []
         if index > 0:
             before = OPEN_STAGES[index - 1]
-            moves.append(button("◀ " + stage_name(before), _move(deal.id, before)))
+            moves.append(button("◀ " + deal_stage(before), _move(deal.id, before)))
         if index + 1 < len(OPEN_STAGES):
             after = OPEN_STAGES[index + 1]
-            moves.append(button(stage_name(after) + " ▶", _move(deal.id, after)))
+            moves.append(button(deal_stage(after) + " ▶", _move(deal.id, after)))
         rows.append(moves)
         rows.append(
             [
@@ -190,14 +171,14 @@ async def deals_page(
     else:
         head = _("<b>Your open deals: {count} — {amount}</b>")
     lines = [head.format(count=pipeline.total, amount=money(total_amount))]
-    lines += [f"{stage_name(s.stage)}: {s.count} — {money(s.amount)}" for s in pipeline.stages]
+    lines += [f"{deal_stage(s.stage)}: {s.count} — {money(s.amount)}" for s in pipeline.stages]
     if not pipeline.total:
         lines += ["", _("No open deals. Open one with /deal.")]
     kb = InlineKeyboardBuilder()
     for deal in pipeline.deals:
         kb.row(
             InlineKeyboardButton(
-                text=f"{stage_name(deal.stage)} · {short(deal.title, BUTTON_TITLE)} · "
+                text=f"{deal_stage(deal.stage)} · {short(deal.title, BUTTON_TITLE)} · "
                 f"{short(deal.company.name, 20)} · {money(deal.amount)}",
                 callback_data=DealCb(action="open", deal_id=deal.id).pack(),
             )
@@ -242,7 +223,7 @@ async def move_deal(
 ) -> None:
     card = await cards.move_deal(uow, actor, callback_data.deal_id, callback_data.stage)
     await show(callback, *render_deal_card(actor, card))
-    await callback.answer(_("Stage: {stage}").format(stage=stage_name(card.deal.stage)))
+    await callback.answer(_("Stage: {stage}").format(stage=deal_stage(card.deal.stage)))
 
 
 @router.callback_query(DealCb.filter(F.action == "lose"))
@@ -289,7 +270,7 @@ async def lost_with_reason(
         await state.set_data({"deal_id": callback_data.deal_id})
         if isinstance(callback.message, Message):
             await callback.message.answer(
-                _("Write the reason in a few words."), reply_markup=cancel_markup()
+                _("Write the reason in a few words."), reply_markup=DIALOG.nav_markup(back=False)
             )
         await callback.answer()
         return
@@ -300,7 +281,7 @@ async def lost_with_reason(
         uow, actor, callback_data.deal_id, DealStage.LOST, lost_reason=_(reason)
     )
     await show(callback, *render_deal_card(actor, card))
-    await callback.answer(_("Stage: {stage}").format(stage=stage_name(card.deal.stage)))
+    await callback.answer(_("Stage: {stage}").format(stage=deal_stage(card.deal.stage)))
 
 
 @router.message(LostForm.reason, F.text, ~F.text.startswith("/"))
@@ -323,9 +304,9 @@ async def history(
     lines = [_("<b>Stage history</b>")]
     for change in changes[-30:]:
         moved = (
-            f"{stage_name(change.from_stage)} → {stage_name(change.to_stage)}"
+            f"{deal_stage(change.from_stage)} → {deal_stage(change.to_stage)}"
             if change.from_stage
-            else stage_name(change.to_stage)
+            else deal_stage(change.to_stage)
         )
         lines.append(f"{local_time(actor, change.changed_at)} — {moved}")
     kb = InlineKeyboardBuilder()
@@ -357,9 +338,7 @@ async def new_deal(
 ) -> None:
     await state.clear()
     if not command.args:
-        await state.set_state(DealForm.company)
-        text, markup = prompt("company", {})
-        await message.answer(text, reply_markup=markup)
+        await ask(message, uow, actor, state, {})
         return
     parts = split_args(command.args)
     if len(parts) < 3 or not all(parts[:3]):
@@ -400,8 +379,7 @@ async def offer_companies(
     if not hits:
         return False
     data["choices"] = {str(hit.entity_id): hit.title for hit in hits}
-    await state.set_state(DealForm.company)
-    await state.set_data(data)
+    await DIALOG.save(state, data)
     kb = InlineKeyboardBuilder()
     for hit in hits:
         kb.button(
@@ -409,7 +387,7 @@ async def offer_companies(
             callback_data=DealFormCb(action="company", value=str(hit.entity_id)),
         )
     kb.adjust(1)
-    kb.row(*nav_buttons(back=False))
+    kb.row(*DIALOG.nav_buttons(back=False))
     await message.answer(_("Which company do you mean?"), reply_markup=kb.as_markup())
     return True
 
@@ -431,56 +409,40 @@ def step_of(data: dict[str, Any]) -> str:
     return "confirm"
 
 
-STATES = {
-    "company": DealForm.company,
-    "title": DealForm.title,
-    "amount": DealForm.amount,
-    "products": DealForm.products,
-    "quantity": DealForm.quantity,
-    "discount": DealForm.discount,
-    "confirm": DealForm.confirm,
-}
-
-
-def step_back(data: dict[str, Any]) -> dict[str, Any]:
-    """The dialog's data one step earlier."""
-    data = dict(data)
-    step = step_of(data)
-    drop = {
+DIALOG = Wizard(
+    steps={
+        "company": DealForm.company,
+        "title": DealForm.title,
+        "amount": DealForm.amount,
+        "products": DealForm.products,
+        "quantity": DealForm.quantity,
+        "discount": DealForm.discount,
+        "confirm": DealForm.confirm,
+    },
+    step_of=step_of,
+    back_drops={
         "title": ("company_id", "company_name"),
         "amount": ("title",),
         "products": ("amount",),
         "quantity": ("product",),
         "discount": ("quantity",),
         "confirm": ("products_done", "needs_approval"),
-    }.get(step, ())
-    for key in drop:
-        data.pop(key, None)
-    return data
+    },
+    nav=DealFormCb,
+    restart="/deal",
+)
 
 
-def nav_buttons(back: bool = True) -> list[InlineKeyboardButton]:
-    row = []
-    if back:
-        row.append(
-            InlineKeyboardButton(text=_("« Back"), callback_data=DealFormCb(action="back").pack())
-        )
-    row.append(
-        InlineKeyboardButton(text=_("Cancel"), callback_data=DealFormCb(action="cancel").pack())
-    )
-    return row
-
-
-def cancel_markup() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[nav_buttons(back=False)])
+def catalogue_page(offset: int) -> DealFormCb:
+    return DealFormCb(action="page", value=str(offset))
 
 
 def lines_summary(data: dict[str, Any]) -> list[str]:
     result = []
     for line in data.get("lines", []):
-        discount = f" −{percent(line['discount'])}%" if Decimal(line["discount"]) else ""
+        discount = f" −{number(line['discount'])}%" if Decimal(line["discount"]) else ""
         result.append(
-            f"• {h(line['name'])} × {_pct(line['quantity'])} × {money(Decimal(line['price']))}"
+            f"• {h(line['name'])} × {number(line['quantity'])} × {money(Decimal(line['price']))}"
             f"{discount}"
         )
     return result
@@ -504,7 +466,7 @@ def prompt(
     kb = InlineKeyboardBuilder()
     head = "\n".join(draft_summary(data)) + "\n\n" if "company_id" in data else ""
     if step == "company":
-        kb.row(*nav_buttons(back=False))
+        kb.row(*DIALOG.nav_buttons(back=False))
         return _("<b>New deal</b>\nWhich company? Type a part of its name."), kb.as_markup()
     if step == "title":
         text = _("What is the deal? Type its title.")
@@ -531,7 +493,7 @@ def prompt(
                     callback_data=DealFormCb(action="product", value=str(product.id)).pack(),
                 )
             )
-        pager = pager_row(DealFormCb, offset, total, action="page") if total else []
+        pager = pager_row(catalogue_page, offset, total) if total else []
         if pager:
             kb.row(*pager)
         kb.row(InlineKeyboardButton(text=_("Done"), callback_data=DealFormCb(action="done").pack()))
@@ -563,8 +525,8 @@ def prompt(
                 "A discount of {discount}% is above your limit of {limit}%. "
                 "Send it to your head for approval?"
             ).format(
-                discount=percent(data["needs_approval"][0]),
-                limit=percent(data["needs_approval"][1]),
+                discount=number(data["needs_approval"][0]),
+                limit=number(data["needs_approval"][1]),
             )
             label, action = _("Send for approval"), "approve"
         else:
@@ -582,7 +544,7 @@ def prompt(
                     callback_data=DealFormCb(action="plan").pack(),
                 )
             )
-    kb.row(*nav_buttons())
+    kb.row(*DIALOG.nav_buttons())
     return head + text, kb.as_markup()
 
 
@@ -608,8 +570,7 @@ async def ask(
         if books and not books[0].is_default:
             data["plans"].insert(0, [0, ""])  # no default: no plan unless one is chosen
         data["plan"] = data["plans"][0][0] if books else 0
-    await state.set_state(STATES[step])
-    await state.set_data(data)
+    await DIALOG.save(state, data)
     text, markup = prompt(step, data, catalogue)
     await show(target, text, markup)
 
@@ -625,10 +586,7 @@ async def new_deal_for_company(
     card = await cards.company_card(uow, actor, callback_data.company_id)  # refuses another's
     data = {"company_id": card.company.id, "company_name": card.company.name}
     if isinstance(callback.message, Message):
-        await state.set_state(DealForm.title)
-        await state.set_data(data)
-        text, markup = prompt("title", data)
-        await callback.message.answer(text, reply_markup=markup)
+        await ask(callback.message, uow, actor, state, data)
     await callback.answer()
 
 
@@ -643,7 +601,7 @@ async def typed_company(message: Message, uow: UnitOfWork, actor: Actor, state: 
         await ask(message, uow, actor, state, data)
         return
     if not await offer_companies(message, uow, actor, state, name, data):
-        await message.answer(not_found_text(name), reply_markup=cancel_markup())
+        await message.answer(not_found_text(name), reply_markup=DIALOG.nav_markup(back=False))
 
 
 @router.message(DealForm.title, F.text, ~F.text.startswith("/"))
@@ -682,8 +640,6 @@ async def set_quantity(
     value: str,
 ) -> None:
     data = await state.get_data()
-    if step_of(data) != "quantity":
-        raise AccessDenied("deal")  # a stale button of a finished dialog
     checked = deals.clean_line(LineInput(int(data["product"]["id"]), quantity=value))
     data["quantity"] = str(checked["quantity"])
     await ask(target, uow, actor, state, data)
@@ -697,8 +653,6 @@ async def set_discount(
     value: str,
 ) -> None:
     data = await state.get_data()
-    if step_of(data) != "discount":
-        raise AccessDenied("deal")
     product = data.pop("product")
     checked = deals.clean_line(
         LineInput(int(product["id"]), quantity=data.pop("quantity"), discount_pct=value)
@@ -739,19 +693,12 @@ async def dialog_button(
     deal_opened: DealOpenedHook | None = None,
 ) -> None:
     action, value = callback_data.action, callback_data.value
-    current = await state.get_state()
-    data = await state.get_data()
-    if action == "cancel":
-        await state.clear()
-        await show(callback, cancel_text())
-        await callback.answer()
-        return
-    if current not in DealForm.__all_states_names__:
-        await callback.answer(_("This dialog is over. Start again with /deal."), show_alert=True)
+    data = await DIALOG.pressed(callback, action, state)
+    if data is None:
         return
     step = step_of(data)
     if action == "back":
-        await ask(callback, uow, actor, state, step_back(data))
+        await ask(callback, uow, actor, state, DIALOG.back(data))
     elif action == "company" and step == "company":
         choices = data.pop("choices", {})
         if value not in choices:
@@ -762,7 +709,7 @@ async def dialog_button(
         data["amount"] = ""
         await ask(callback, uow, actor, state, data)
     elif action == "page" and step == "products":
-        data["offset"] = max(0, int(value or 0))
+        data["offset"] = max(0, int(value) if value.isdigit() else 0)
         await ask(callback, uow, actor, state, data)
     elif action == "product" and step == "products":
         shown = data.get("shown", {})
@@ -771,24 +718,24 @@ async def dialog_button(
         name, price = shown[value]
         data["product"] = {"id": int(value), "name": name, "price": price}
         await ask(callback, uow, actor, state, data)
-    elif action == "qty":
+    elif action == "qty" and step == "quantity":
         await set_quantity(callback, uow, actor, state, value)
-    elif action == "disc":
+    elif action == "disc" and step == "discount":
         await set_discount(callback, uow, actor, state, value)
     elif action == "done" and step == "products":
         data["products_done"] = True
         await ask(callback, uow, actor, state, data)
     elif action == "plan" and step == "confirm" and data.get("plans"):
         ids = [plan_id for plan_id, _name in data["plans"]]
-        current = ids.index(data["plan"]) if data.get("plan") in ids else -1
-        data["plan"] = ids[(current + 1) % len(ids)]
+        chosen = ids.index(data["plan"]) if data.get("plan") in ids else -1
+        data["plan"] = ids[(chosen + 1) % len(ids)]
         await ask(callback, uow, actor, state, data)
     elif action in ("confirm", "approve") and step == "confirm":
         await open_from_dialog(
             callback, uow, actor, state, bot, i18n, data, action == "approve", deal_opened
         )
     else:
-        await callback.answer(_("This button is from an earlier step."), show_alert=True)
+        await stale(callback)
         return
     await callback.answer()
 
@@ -816,7 +763,7 @@ async def open_from_dialog(
             on_opened=deal_opened,
         )
     except ApprovalRequired as exc:
-        data["needs_approval"] = [_pct(exc.params["discount"]), _pct(exc.params["limit"])]
+        data["needs_approval"] = [plain(exc.params["discount"]), plain(exc.params["limit"])]
         await ask(callback, uow, actor, state, data)
         return
     await state.clear()
@@ -843,11 +790,11 @@ def approval_request_text(actor: Actor, deal: Deal, line: DealLine) -> str:
         "in the deal «{title}» ({company}): {quantity} × {price}, total {total}."
     ).format(
         manager=h(actor.name),
-        discount=percent(line.discount_pct),
+        discount=number(line.discount_pct),
         product=h(line.product.name),
         title=h(deal.title),
         company=h(deal.company.name),
-        quantity=_pct(line.quantity),
+        quantity=number(line.quantity),
         price=money(line.unit_price),
         total=money(line.total),
     )
@@ -911,7 +858,7 @@ async def decide(
     else:
         verdict = _("Rejected: the discount on «{product}» in «{title}» is cut to {discount}%.")
     params = {
-        "discount": percent(line.discount_pct),
+        "discount": number(line.discount_pct),
         "product": h(line.product.name),
         "title": h(deal.title),
     }
@@ -930,7 +877,7 @@ async def decide(
             kb = InlineKeyboardBuilder()
             kb.button(
                 text=_("Accept {discount}%").format(discount=params["discount"]),
-                callback_data=AcceptCb(line_id=line.id, pct=_pct(line.discount_pct)),
+                callback_data=AcceptCb(line_id=line.id, pct=plain(line.discount_pct)),
             )
             markup = kb.as_markup()
         await send_quietly(

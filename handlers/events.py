@@ -10,6 +10,7 @@ paged invitees (after the start, attended / no-show buttons) and the preparation
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,6 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.errors import describe
-from bot.i18n import N_
 from crm import validation, when
 from crm.access import Actor
 from crm.errors import Conflict, InvalidInput
@@ -33,32 +33,22 @@ from crm.services import events, tasks
 from crm.services.events import EventInput, EventView, Segment
 from crm.settings import Settings
 from crm.uow import UnitOfWork
-from handlers.ui import PAGE, button, cancel_text, h, local_time, pager_row, short, show, split_args
+from handlers.dialog import Wizard, ask_when_again, stale
+from handlers.ui import PAGE, button, h, markup, pager_row, short, show, split_args
+from handlers.words import (
+    CLIENT_GROUPS,
+    INVITEE_ICONS,
+    INVITEE_STATUSES,
+    TASK_MARKS,
+    label,
+    local_time,
+    share,
+)
 
 router = Router(name="events")
 
 BUTTON_TITLE = 40
 TASKS_SHOWN = 15
-
-STATUS_NAMES: dict[str, str] = {
-    InviteeStatus.INVITED: N_("invited"),
-    InviteeStatus.ACCEPTED: N_("accepted"),
-    InviteeStatus.DECLINED: N_("declined"),
-    InviteeStatus.ATTENDED: N_("attended"),
-    InviteeStatus.NO_SHOW: N_("no-show"),
-}
-STATUS_ICONS: dict[str, str] = {
-    InviteeStatus.INVITED: "✉",
-    InviteeStatus.ACCEPTED: "👍",
-    InviteeStatus.DECLINED: "👎",
-    InviteeStatus.ATTENDED: "✅",
-    InviteeStatus.NO_SHOW: "🚫",
-}
-STAGE_NAMES: dict[str, str] = {
-    "potential": N_("Potential clients"),
-    "one_time": N_("One-time clients"),
-    "regular": N_("Regular clients"),
-}
 
 
 class EventCb(CallbackData, prefix="ev"):
@@ -92,7 +82,7 @@ class EventCompanyForm(StatesGroup):
 
 
 def status_name(status: str) -> str:
-    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+    return label(INVITEE_STATUSES, status)
 
 
 def span(actor: Actor, event: Event) -> str:
@@ -101,10 +91,6 @@ def span(actor: Actor, event: Event) -> str:
         return start
     end = local_time(actor, event.ends_at)
     return f"{start} – {end[-5:] if end[:10] == start[:10] else end}"
-
-
-def percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.0f}%"
 
 
 def render_card(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarkup]:
@@ -121,15 +107,15 @@ def render_card(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarku
     lines.append("")
     if view.invited:
         by_status = " · ".join(
-            f"{STATUS_ICONS[s]} {status_name(s)} {view.counts[s]}"
-            for s in STATUS_NAMES
+            f"{INVITEE_ICONS[s]} {status_name(s)} {view.counts[s]}"
+            for s in INVITEE_STATUSES
             if view.counts.get(s)
         )
         lines.append(_("Invitees: {count}").format(count=view.invited) + f" — {by_status}")
         if event.starts_at <= utcnow():  # before the start only the answers mean anything
             lines.append(
                 _("Participation: {rate} ({attended} of {invited})").format(
-                    rate=percent(view.participation_rate),
+                    rate=share(view.participation_rate),
                     attended=view.counts.get(InviteeStatus.ATTENDED, 0),
                     invited=view.invited,
                 )
@@ -233,9 +219,7 @@ async def event_command(
     place = "; ".join(p for p in parts[2:] if p) or None
     if not when_text:  # only the title: the dialog goes on from the time
         title = validation.text("title", title, max_len=events.TITLE_MAX)
-        await state.set_state(EventForm.when)
-        await state.set_data({"title": title})
-        await message.answer(ask_when_text(title), reply_markup=form_markup(back=True))
+        await ask(message, actor, state, {"title": title})
         return
     view = await events.create(uow, actor, EventInput(title=title, when=when_text, place=place))
     text, markup = render_card(actor, view)
@@ -272,83 +256,85 @@ async def card_here(
 # --- the New event dialog -------------------------------------------------------------------
 
 
-def form_markup(*, back: bool = False, skip: bool = False) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    if skip:
-        kb.row(button(_("Skip"), EventFormCb(action="skip")))
-    row = []
-    if back:
-        row.append(button(_("« Back"), EventFormCb(action="back")))
-    row.append(button(_("Cancel"), EventFormCb(action="cancel")))
-    kb.row(*row)
-    return kb.as_markup()
+def step_of(data: Mapping[str, Any]) -> str:
+    if "title" not in data:
+        return "title"
+    return "place" if "starts_at" in data else "when"
 
 
-def ask_title_text() -> str:
-    return _("New event. What is its title?")
+DIALOG = Wizard(
+    steps={"title": EventForm.title, "when": EventForm.when, "place": EventForm.place},
+    step_of=step_of,
+    back_drops={"when": ("title",), "place": ("starts_at",)},
+    nav=EventFormCb,
+    restart="/event",
+)
+
+
+def form_markup(step: str) -> InlineKeyboardMarkup:
+    rows = [[button(_("Skip"), EventFormCb(action="skip"))]] if step == "place" else []
+    return markup([*rows, DIALOG.nav_buttons(back=step != "title")])
 
 
 def examples() -> str:
     return _("For example: 25.04 15:00, tomorrow 10:00, next friday 18:00.")
 
 
-def ask_when_text(title: str) -> str:
-    return (
-        _("Event: {title}").format(title=f"<b>{h(title)}</b>")
-        + "\n"
-        + _("When does it start?")
-        + "\n"
-        + examples()
+def question(actor: Actor, data: Mapping[str, Any]) -> str:
+    step = step_of(data)
+    if step == "title":
+        return _("New event. What is its title?")
+    lines = [_("Event: {title}").format(title=f"<b>{h(data['title'])}</b>")]
+    if step == "when":
+        return "\n".join([*lines, _("When does it start?"), examples()])
+    starts_at = datetime.fromisoformat(data["starts_at"])
+    lines.append(
+        _("When: {time} ({timezone})").format(
+            time=local_time(actor, starts_at), timezone=actor.timezone
+        )
     )
+    lines.append(_("Where will it be? Type the place, or press Skip."))
+    return "\n".join(lines)
 
 
-def ask_place_text(actor: Actor, title: str, starts_at: datetime) -> str:
-    return "\n".join(
-        [
-            _("Event: {title}").format(title=f"<b>{h(title)}</b>"),
-            _("When: {time} ({timezone})").format(
-                time=local_time(actor, starts_at), timezone=actor.timezone
-            ),
-            _("Where will it be? Type the place, or press Skip."),
-        ]
+async def ask(
+    target: Message | CallbackQuery, actor: Actor, state: FSMContext, data: dict[str, Any]
+) -> None:
+    step = await DIALOG.save(state, data)
+    await show(target, question(actor, data), form_markup(step))
+
+
+def ask_when_again_text(
+    actor: Actor, err: InvalidInput, typed: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    return ask_when_again(
+        actor,
+        err,
+        typed,
+        pick=lambda option: EventFormCb(action="at", value=str(int(option.timestamp()))),
+        rows=[DIALOG.nav_buttons()],
+        after_past=_("When does the event start?"),
+        examples=examples(),
+        label=local_time,
     )
 
 
 @router.callback_query(EventCb.filter(F.action == "new"))
-async def new_event(callback: CallbackQuery, state: FSMContext) -> None:
+async def new_event(callback: CallbackQuery, actor: Actor, state: FSMContext) -> None:
     await state.clear()
-    await state.set_state(EventForm.title)
     if isinstance(callback.message, Message):
-        await callback.message.answer(ask_title_text(), reply_markup=form_markup())
+        await ask(callback.message, actor, state, {})
     await callback.answer()
 
 
 @router.message(EventForm.title, F.text, ~F.text.startswith("/"))
-async def typed_title(message: Message, state: FSMContext) -> None:
+async def typed_title(message: Message, actor: Actor, state: FSMContext) -> None:
     try:
         title = validation.text("title", message.text, max_len=events.TITLE_MAX)
     except InvalidInput as err:
-        await message.answer(describe(err), reply_markup=form_markup())
+        await message.answer(describe(err), reply_markup=form_markup("title"))
         return
-    await state.set_state(EventForm.when)
-    await state.set_data({"title": title})
-    await message.answer(ask_when_text(title), reply_markup=form_markup(back=True))
-
-
-def when_options(actor: Actor, options: list[datetime]) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for option in options:
-        kb.row(
-            button(
-                local_time(actor, option),
-                EventFormCb(action="at", value=str(int(option.timestamp()))),
-            )
-        )
-    kb.row(
-        button(_("« Back"), EventFormCb(action="back")),
-        button(_("Cancel"), EventFormCb(action="cancel")),
-    )
-    return kb.as_markup()
+    await ask(message, actor, state, {"title": title})
 
 
 @router.message(EventForm.when, F.text, ~F.text.startswith("/"))
@@ -357,45 +343,11 @@ async def typed_when(message: Message, actor: Actor, state: FSMContext) -> None:
     try:
         starts_at = when.parse_when(typed, actor.timezone, utcnow())
     except InvalidInput as err:
-        if err.reason == "ambiguous" and err.params.get("options"):
-            await message.answer(
-                _("“{text}” can mean more than one time. Which one?").format(
-                    text=h(short(typed, 100))
-                ),
-                reply_markup=when_options(actor, err.params["options"]),
-            )
-            return
-        if err.reason == "past":
-            text = _("This time has already passed. When does the event start?")
-        else:
-            text = _("I could not understand “{text}” as a date and time.").format(
-                text=h(short(typed, 100))
-            )
-        await message.answer(text + "\n" + examples(), reply_markup=form_markup(back=True))
+        text, keyboard = ask_when_again_text(actor, err, typed)
+        await message.answer(text, reply_markup=keyboard)
         return
-    await when_chosen(message, actor, state, starts_at)
-
-
-async def when_chosen(
-    target: Message | CallbackQuery, actor: Actor, state: FSMContext, starts_at: datetime
-) -> None:
     data = await state.get_data()
-    await state.set_state(EventForm.place)
-    await state.update_data(starts_at=starts_at.isoformat())
-    await show(
-        target,
-        ask_place_text(actor, data["title"], starts_at),
-        form_markup(back=True, skip=True),
-    )
-
-
-@router.callback_query(EventFormCb.filter(F.action == "at"), EventForm.when)
-async def chosen_when(
-    callback: CallbackQuery, callback_data: EventFormCb, actor: Actor, state: FSMContext
-) -> None:
-    starts_at = datetime.fromtimestamp(int(callback_data.value), UTC)
-    await when_chosen(callback, actor, state, starts_at)
-    await callback.answer()
+    await ask(message, actor, state, {**data, "starts_at": starts_at.isoformat()})
 
 
 async def create_from_dialog(
@@ -403,9 +355,9 @@ async def create_from_dialog(
     uow: UnitOfWork,
     actor: Actor,
     state: FSMContext,
+    data: dict[str, Any],
     place: str | None,
 ) -> None:
-    data = await state.get_data()
     starts_at = datetime.fromisoformat(data["starts_at"])
     try:
         view = await events.create(
@@ -414,12 +366,8 @@ async def create_from_dialog(
     except InvalidInput as err:
         if err.field != "when":
             raise
-        await state.set_state(EventForm.when)  # the chosen time went by meanwhile
-        await show(
-            target,
-            _("This time has already passed. When does the event start?") + "\n" + examples(),
-            form_markup(back=True),
-        )
+        await DIALOG.save(state, DIALOG.back(data))  # the chosen time went by meanwhile
+        await show(target, *ask_when_again_text(actor, InvalidInput("when", "past"), ""))
         return
     await state.clear()
     text, markup = render_card(actor, view)
@@ -431,39 +379,34 @@ async def typed_place(message: Message, uow: UnitOfWork, actor: Actor, state: FS
     try:
         place = validation.text("place", message.text, max_len=events.PLACE_MAX)
     except InvalidInput as err:
-        await message.answer(describe(err), reply_markup=form_markup(back=True, skip=True))
+        await message.answer(describe(err), reply_markup=form_markup("place"))
         return
-    await create_from_dialog(message, uow, actor, state, place)
+    await create_from_dialog(message, uow, actor, state, await state.get_data(), place)
 
 
-@router.callback_query(EventFormCb.filter(F.action == "skip"), EventForm.place)
-async def skip_place(
-    callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext
+@router.callback_query(EventFormCb.filter())
+async def dialog_button(
+    callback: CallbackQuery,
+    callback_data: EventFormCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
 ) -> None:
-    await create_from_dialog(callback, uow, actor, state, None)
-    await callback.answer()
-
-
-@router.callback_query(EventFormCb.filter(F.action == "back"))
-async def back(callback: CallbackQuery, actor: Actor, state: FSMContext) -> None:
-    current = await state.get_state()
-    data = await state.get_data()
-    if current == EventForm.place.state:
-        await state.set_state(EventForm.when)
-        await show(callback, ask_when_text(data["title"]), form_markup(back=True))
-    elif current == EventForm.when.state:
-        await state.set_state(EventForm.title)
-        await show(callback, ask_title_text(), form_markup())
-    else:
-        await callback.answer(_("This dialog is over."), show_alert=True)
+    action = callback_data.action
+    data = await DIALOG.pressed(callback, action, state)
+    if data is None:
         return
-    await callback.answer()
-
-
-@router.callback_query(EventFormCb.filter(F.action == "cancel"))
-async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
-    await state.clear()
-    await show(callback, cancel_text())
+    step = step_of(data)
+    if action == "back" and step != "title":
+        await ask(callback, actor, state, DIALOG.back(data))
+    elif action == "at" and step == "when":
+        starts_at = datetime.fromtimestamp(int(callback_data.value), UTC)
+        await ask(callback, actor, state, {**data, "starts_at": starts_at.isoformat()})
+    elif action == "skip" and step == "place":
+        await create_from_dialog(callback, uow, actor, state, data, None)
+    else:
+        await stale(callback)
+        return
     await callback.answer()
 
 
@@ -475,8 +418,8 @@ def segment_markup(event_id: int, actor: Actor) -> InlineKeyboardMarkup:
     # a head or a director invites from every client they can see, not only their own
     everyone = _("All my clients") if actor.role is Role.MANAGER else _("All clients you can see")
     kb.row(button(everyone, EventCb(action="seg", event_id=event_id, value="all")))
-    for stage, label in STAGE_NAMES.items():
-        kb.row(button(_(label), EventCb(action="seg", event_id=event_id, value=f"stage.{stage}")))
+    for stage, group in CLIENT_GROUPS.items():
+        kb.row(button(_(group), EventCb(action="seg", event_id=event_id, value=f"stage.{stage}")))
     kb.row(
         button(_("By industry"), EventCb(action="inds", event_id=event_id)),
         button(_("By territory"), EventCb(action="ters", event_id=event_id)),
@@ -693,7 +636,7 @@ async def invitees_page(
     if started:
         lines.append(
             _("Participation: {rate} ({attended} of {invited})").format(
-                rate=percent(view.participation_rate),
+                rate=share(view.participation_rate),
                 attended=view.counts.get(InviteeStatus.ATTENDED, 0),
                 invited=view.invited,
             )
@@ -703,7 +646,7 @@ async def invitees_page(
     for row in rows:
         company = f" ({h(row.company_name)})" if row.company_name else ""
         status = row.invitee.status
-        icon = STATUS_ICONS.get(status, "·")
+        icon = INVITEE_ICONS.get(status, "·")
         lines.append(f"{icon} {h(row.contact_name)}{company} — {status_name(status)}")
         if started:
             name = short(row.contact_name, 24)
@@ -769,11 +712,9 @@ async def mark_attendance(
 
 def tasks_text(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarkup]:
     lines = [f"📅 <b>{h(view.event.title)}</b>", _("<b>Preparation tasks</b>")]
-    marks = {TaskStatus.OPEN: "☐", TaskStatus.DONE: "☑", TaskStatus.CANCELLED: "✖"}
     for task in view.plan[:TASKS_SHOWN]:
         lines.append(
-            f"{marks.get(TaskStatus(task.status), '·')} {h(task.title)} — "
-            f"{local_time(actor, task.due_at)}"
+            f"{TASK_MARKS.get(task.status, '·')} {h(task.title)} — {local_time(actor, task.due_at)}"
         )
     if len(view.plan) > TASKS_SHOWN:
         lines.append(_("…and {count} more").format(count=len(view.plan) - TASKS_SHOWN))

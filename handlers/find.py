@@ -8,11 +8,9 @@ a Remind button). `card_view()` renders any card; `render_deal_card()` takes ext
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -23,22 +21,24 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import N_
 from crm.access import Actor
 from crm.models import Interaction
-from crm.models.enums import SearchKind
+from crm.models.enums import ApprovalStatus, SearchKind
 from crm.search import Hit
 from crm.services import cards, companies, contacts
 from crm.services.cards import CompanyCard, ContactCard, DealCard
 from crm.uow import UnitOfWork
-from handlers.ui import (
-    PAGE,
-    NewDealCb,
-    button,
-    cancel_text,
-    h,
+from handlers.ui import PAGE, NewDealCb, button, cancel_text, h, markup, pager_row, short, show
+from handlers.words import (
+    COMPANY_STAGES,
+    DEAL_STATES,
+    DIRECTIONS,
+    INTERACTION_ICONS,
+    INTERACTION_KINDS,
+    approval_note,
+    deal_stage,
+    label,
     local_time,
     money,
-    pager_row,
-    percent,
-    short,
+    number,
 )
 
 router = Router(name="find")
@@ -50,38 +50,6 @@ QUERY_MIN = 2
 QUERY_MAX = 100
 RESULTS = 10
 
-KINDS = {
-    "call": N_("call"),
-    "meeting": N_("meeting"),
-    "email": N_("email"),
-    "message": N_("message"),
-    "visit": N_("visit"),
-}
-KIND_ICONS = {"call": "📞", "meeting": "🤝", "email": "✉️", "message": "💬", "visit": "🚗"}
-DIRECTIONS = {"in": N_("incoming"), "out": N_("outgoing")}
-COMPANY_STAGES = {
-    "potential": N_("potential"),
-    "one_time": N_("one-time"),
-    "regular": N_("regular"),
-    "lost": N_("lost client"),
-}
-DEAL_STAGES = {
-    "lead": N_("lead"),
-    "qualified": N_("qualified"),
-    "proposal": N_("proposal"),
-    "negotiation": N_("negotiation"),
-    "won": N_("won"),
-    "lost": N_("lost"),
-}
-# the deal's stage as a name (the card, /deals, the stage buttons): "Lead", not "lead"
-DEAL_STAGE_NAMES = {
-    "lead": N_("Lead"),
-    "qualified": N_("Qualified"),
-    "proposal": N_("Proposal"),
-    "negotiation": N_("Negotiation"),
-    "won": N_("Won"),
-    "lost": N_("Lost"),
-}
 COMPANY_FIELDS = {
     "name": N_("Name"),
     "industry": N_("Industry"),
@@ -164,15 +132,11 @@ def cancel_button() -> InlineKeyboardButton:
     return button(_("✖ Cancel"), CancelCb())
 
 
-def markup(rows: Rows) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
-
-
 def interaction_line(actor: Actor, item: Interaction, width: int = 120) -> str:
     head = "{at} {icon} {kind}, {direction}".format(
         at=local_time(actor, item.occurred_at),
-        icon=KIND_ICONS.get(item.kind, "•"),
-        kind=_(KINDS[item.kind]) if item.kind in KINDS else item.kind,
+        icon=INTERACTION_ICONS.get(item.kind, "•"),
+        kind=label(INTERACTION_KINDS, item.kind),
         direction=_(DIRECTIONS[item.direction]) if item.direction in DIRECTIONS else "",
     )
     if item.status == "planned":
@@ -191,16 +155,12 @@ def _extra(kind: str, actor: Actor, card: object) -> Rows:
     return [row for hook in CARD_ROWS[kind] for row in hook(actor, card)]
 
 
-def _quantity(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
 def render_company_card(actor: Actor, card: CompanyCard) -> tuple[str, InlineKeyboardMarkup]:
     c = card.company
     lines = [
         f"🏢 <b>{h(c.name)}</b>",
         _("Curator: {name}").format(name=h(card.curator_name)),
-        _("Stage: {stage}").format(stage=_(COMPANY_STAGES.get(c.stage, c.stage))),
+        _("Stage: {stage}").format(stage=label(COMPANY_STAGES, c.stage)),
     ]
     if c.industry:
         lines.append(_("Industry: {value}").format(value=h(c.industry)))
@@ -225,7 +185,7 @@ def render_company_card(actor: Actor, card: CompanyCard) -> tuple[str, InlineKey
             )
         )
         for deal in card.open_deals:
-            stage = _(DEAL_STAGES.get(deal.stage, deal.stage))
+            stage = label(DEAL_STATES, deal.stage)
             lines.append(f" • {h(deal.title)} — {money(deal.amount)}, {stage}")
     else:
         lines.append(_("No open deals."))
@@ -259,21 +219,21 @@ def render_contact_card(actor: Actor, card: ContactCard) -> tuple[str, InlineKey
     lines = [f"👤 <b>{h(c.name)}</b>"]
     if card.company_name:
         lines.append(_("Company: {name}").format(name=h(card.company_name)))
-    for label, value in (
+    for template, value in (
         (_("Position: {value}"), c.position),
         (_("Phone: {value}"), c.phone),
         (_("Email: {value}"), c.email),
         (_("Telegram: {value}"), f"@{c.tg_username}" if c.tg_username else None),
     ):
         if value:
-            lines.append(label.format(value=h(value)))
+            lines.append(template.format(value=h(value)))
     lines.append(_("Curator: {name}").format(name=h(card.curator_name)))
     lines.append("")
     lines += _interactions(actor, card.last_interactions)
     if card.open_deals:
         lines += ["", _("<b>Open deals</b>")]
         for deal in card.open_deals:
-            stage = _(DEAL_STAGES.get(deal.stage, deal.stage))
+            stage = label(DEAL_STATES, deal.stage)
             lines.append(f" • {h(deal.title)} — {money(deal.amount)}, {stage}")
     rows: Rows = [
         [
@@ -300,7 +260,7 @@ def render_deal_card(
     if card.contact_name:
         lines.append(_("Contact: {name}").format(name=h(card.contact_name)))
     lines += [
-        _("Stage: {stage}").format(stage=_(DEAL_STAGE_NAMES.get(d.stage, d.stage))),
+        _("Stage: {stage}").format(stage=deal_stage(d.stage)),
         _("Amount: {amount}").format(amount=money(d.amount)),
         _("Probability: {value}%").format(value=d.probability),
     ]
@@ -312,19 +272,17 @@ def render_deal_card(
     if card.lines:
         lines += ["", _("<b>Products</b>")]
         for line in card.lines:
-            text = f" • {h(line.product.name)} × {_quantity(line.quantity)} — {money(line.total)}"
+            text = f" • {h(line.product.name)} × {number(line.quantity)} — {money(line.total)}"
             if line.discount_pct:
-                text += " " + _("(discount {pct}%)").format(pct=percent(line.discount_pct))
-            if line.approval == "pending":
-                text += " " + _("⏳ awaiting approval")
+                text += " " + _("(discount {pct}%)").format(pct=number(line.discount_pct))
+            if line.approval == ApprovalStatus.PENDING:
+                text += approval_note(line.approval)
             lines.append(text)
     if card.history:
         lines += ["", _("<b>Stage changes</b>")]
         for change in card.history:
-            names = DEAL_STAGE_NAMES
-            before = _(names[change.from_stage]) if change.from_stage in names else ""
-            after = _(names.get(change.to_stage, change.to_stage))
-            arrow = f"{before} → {after}" if before else after
+            after = deal_stage(change.to_stage)
+            arrow = f"{deal_stage(change.from_stage)} → {after}" if change.from_stage else after
             lines.append(f" • {local_time(actor, change.changed_at)} {arrow}")
     rows: Rows = [
         [
@@ -354,22 +312,6 @@ def hit_button(hit: Hit, data: CallbackData | None = None) -> list[InlineKeyboar
     kind = KIND_OF_HIT[hit.kind]
     text = f"{ICONS[kind]} {short(hit.title, 60)}"
     return [button(text, data or CardCb(kind=kind, id=hit.entity_id))]
-
-
-async def edit_or_answer(
-    event: Message | CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """A button press replaces its own message; a typed answer gets a new one."""
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-        if isinstance(event.message, Message):
-            try:
-                await event.message.edit_text(text, reply_markup=reply_markup)
-            except TelegramBadRequest as exc:  # the page shown again (its own n/m button)
-                if "message is not modified" not in str(exc):
-                    raise
-    else:
-        await event.answer(text, reply_markup=reply_markup)
 
 
 # --- /find ----------------------------------------------------------------------------------
@@ -458,7 +400,8 @@ async def company_contacts(
     ]
     keyboard.append(pager_row(ContactsCb, offset, total, company_id=company_id))
     keyboard.append([button(_("« Back to the card"), CardBackCb(kind=COMPANY, id=company_id))])
-    await edit_or_answer(callback, "\n".join(lines), markup(keyboard))
+    await show(callback, "\n".join(lines), markup(keyboard))
+    await callback.answer()
 
 
 @router.callback_query(CardBackCb.filter())
@@ -466,7 +409,8 @@ async def back_to_card(
     callback: CallbackQuery, callback_data: CardBackCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     text, keyboard = await card_view(uow, actor, callback_data.kind, callback_data.id)
-    await edit_or_answer(callback, text, keyboard)
+    await show(callback, text, keyboard)
+    await callback.answer()
 
 
 def _fields(kind: str) -> dict[str, str]:
@@ -489,8 +433,8 @@ async def edit_menu(
         raise ValueError(kind)
     record = await _current(uow, actor, kind, entity_id)
     fields = [
-        button(_(label), EditCb(kind=kind, id=entity_id, field=name))
-        for name, label in _fields(kind).items()
+        button(_(title), EditCb(kind=kind, id=entity_id, field=name))
+        for name, title in _fields(kind).items()
     ]
     rows: Rows = [fields[i : i + 3] for i in range(0, len(fields), 3)]
     if kind == COMPANY:
@@ -525,7 +469,8 @@ async def edit_field(
         text += "\n" + _("Now: {value}").format(value=h(current))
     if field != "name":
         text += "\n" + _("Send “-” to clear it.")
-    await edit_or_answer(callback, text, markup([[cancel_button()]]))
+    await show(callback, text, markup([[cancel_button()]]))
+    await callback.answer()
 
 
 @router.message(EditForm.value, F.text, ~F.text.startswith("/"))
@@ -549,17 +494,18 @@ async def stage_menu(
 ) -> None:
     company = await _current(uow, actor, COMPANY, callback_data.company_id)
     rows: Rows = [
-        [button(_(label), StageCb(company_id=company.id, stage=stage))]
-        for stage, label in COMPANY_STAGES.items()
+        [button(_(name), StageCb(company_id=company.id, stage=stage))]
+        for stage, name in COMPANY_STAGES.items()
     ]
     rows.append([cancel_button()])
-    await edit_or_answer(
+    await show(
         callback,
         _("Stage of {name}: now {stage}.").format(
-            name=f"<b>{h(company.name)}</b>", stage=_(COMPANY_STAGES.get(company.stage, ""))
+            name=f"<b>{h(company.name)}</b>", stage=label(COMPANY_STAGES, company.stage)
         ),
         markup(rows),
     )
+    await callback.answer()
 
 
 @router.callback_query(StageCb.filter(F.stage != ""))
@@ -568,10 +514,12 @@ async def set_stage(
 ) -> None:
     await companies.update(uow, actor, callback_data.company_id, stage=callback_data.stage)
     text, keyboard = await card_view(uow, actor, COMPANY, callback_data.company_id)
-    await edit_or_answer(callback, _("Saved.") + "\n\n" + text, keyboard)
+    await show(callback, _("Saved.") + "\n\n" + text, keyboard)
+    await callback.answer()
 
 
 @router.callback_query(CancelCb.filter())
 async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
-    await edit_or_answer(callback, cancel_text())
+    await show(callback, cancel_text())
+    await callback.answer()

@@ -8,6 +8,7 @@ Just now, or Plan for later… (then the time in words).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from crm import search, validation
@@ -28,27 +29,23 @@ from crm.search import Hit
 from crm.services import cards, interactions
 from crm.services.interactions import InteractionInput
 from crm.uow import UnitOfWork
+from handlers.dialog import Wizard, ask_when_again, stale, when_examples
 from handlers.find import (
     COMPANY,
     CONTACT,
     DEAL,
-    DIRECTIONS,
-    KIND_ICONS,
     KIND_OF_HIT,
-    KINDS,
     CardBackCb,
     CardCb,
     HistoryCb,
     LogCb,
     Rows,
     cancel_button,
-    edit_or_answer,
     hit_button,
     interaction_line,
-    markup,
 )
-from handlers.tasks import examples, resolved
-from handlers.ui import PAGE, button, h, pager_row, short, split_args
+from handlers.ui import PAGE, button, h, markup, pager_row, short, show, split_args
+from handlers.words import DIRECTIONS, INTERACTION_ICONS, INTERACTION_KINDS, moment
 
 router = Router(name="interactions")
 
@@ -100,14 +97,15 @@ class LogFormCb(CallbackData, prefix="lgf"):
 def parse_kind(text: str) -> str:
     kind = KIND_WORDS.get(text.strip().lower().rstrip("."))
     if kind is None:
-        raise InvalidInput("kind", "unknown_value", allowed=[_(label) for label in KINDS.values()])
+        allowed = [_(name) for name in INTERACTION_KINDS.values()]
+        raise InvalidInput("kind", "unknown_value", allowed=allowed)
     return kind
 
 
 def parse_direction(text: str) -> str:
     direction = DIRECTION_WORDS.get(text.strip().lower().rstrip("."))
     if direction is None:
-        allowed = [_(label) for label in DIRECTIONS.values()]
+        allowed = [_(name) for name in DIRECTIONS.values()]
         raise InvalidInput("direction", "unknown_value", allowed=allowed)
     return direction
 
@@ -184,7 +182,10 @@ async def log_and_report(
     `at` later than now plans it then (with its reminder); earlier logs it done then."""
     subject_kind, subject_id, title = subject
     what = _("{icon} {kind}, {direction} — {title}").format(
-        icon=KIND_ICONS[kind], kind=_(KINDS[kind]), direction=_(DIRECTIONS[direction]), title=title
+        icon=INTERACTION_ICONS[kind],
+        kind=_(INTERACTION_KINDS[kind]),
+        direction=_(DIRECTIONS[direction]),
+        title=title,
     )
     interaction = await interactions.log_at(
         uow,
@@ -200,19 +201,19 @@ async def log_and_report(
         at,
     )
     params = {
-        "icon": KIND_ICONS[kind],
-        "kind": _(KINDS[kind]),
+        "icon": INTERACTION_ICONS[kind],
+        "kind": _(INTERACTION_KINDS[kind]),
         "direction": _(DIRECTIONS[direction]),
         "title": h(title),
     }
     if interaction.status == InteractionStatus.PLANNED.value:
         text = _("🗓 Planned: {icon} {kind}, {direction} — {title}, {time}.").format(
-            **params, time=resolved(actor, interaction.occurred_at)
+            **params, time=moment(actor, interaction.occurred_at)
         )
         text += "\n" + _("I will remind you at that time; it is also in /today on its day.")
     elif at is not None:
         text = _("✅ Logged: {icon} {kind}, {direction} — {title}, {time}.").format(
-            **params, time=resolved(actor, interaction.occurred_at)
+            **params, time=moment(actor, interaction.occurred_at)
         )
     else:
         text = _("✅ Logged: {icon} {kind}, {direction} — {title}.").format(**params)
@@ -240,9 +241,14 @@ async def proceed(
             if err.field != "when":
                 raise
             data = {k: v for k, v in data.items() if k not in ("when_text", "line")}
-            await state.set_state(LogForm.when_text)
-            await state.set_data(data)
-            text, keyboard = ask_when_again(actor, err, when_text)
+            await DIALOG.save(state, {**data, "later": True})
+            text, keyboard = ask_when_again(
+                actor,
+                err,
+                when_text,
+                pick=lambda option: LogFormCb(action="at", id=int(option.timestamp())),
+                rows=[[button(_("Just now"), LogFormCb(action="now"))], DIALOG.nav_buttons()],
+            )
             await message.answer(text, reply_markup=keyboard)
             return
     subject = (data["subject"], int(data["id"]), data["title"])
@@ -250,29 +256,6 @@ async def proceed(
         message, uow, actor, subject, data["kind"], data["direction"], data.get("summary"), at
     )
     await state.clear()
-
-
-def ask_when_again(actor: Actor, err: InvalidInput, typed: str) -> tuple[str, InlineKeyboardMarkup]:
-    """The polite question back for a time that cannot be taken as written; nothing is logged."""
-    rows: Rows = []
-    options = err.params.get("options") or []
-    if err.reason == "ambiguous" and options:
-        text = _("“{text}” can mean more than one time. Which one?").format(text=h(typed))
-        rows += [
-            [button(resolved(actor, option), LogFormCb(action="at", id=int(option.timestamp())))]
-            for option in options
-        ]
-    elif err.reason == "ambiguous":
-        text = _("“{text}” can mean more than one time: write it more exactly, e.g. 17:00.")
-        text = text.format(text=h(typed)) + "\n" + examples()
-    else:
-        text = _("I could not understand “{text}” as a date and time.").format(
-            text=h(short(typed, 100))
-        )
-        text += "\n" + examples()
-    rows.append([button(_("Just now"), LogFormCb(action="now"))])
-    rows.append(nav_row())
-    return text, markup(rows)
 
 
 # --- one line -----------------------------------------------------------------------------
@@ -284,7 +267,7 @@ async def log_command(
 ) -> None:
     await state.clear()
     if not command.args or not command.args.strip():
-        await ask_who(message, state)
+        await ask(message, state, {})
         return
     parts = split_args(command.args)
     if len(parts) < 3 or not all(parts[:3]):
@@ -310,8 +293,7 @@ async def log_command(
         data.update(subject=KIND_OF_HIT[hit.kind], id=hit.entity_id, title=hit.title)
         await proceed(message, uow, actor, state, data)
         return
-    await state.set_state(LogForm.who)
-    await state.set_data({**data, "line": True})
+    await DIALOG.save(state, {**data, "line": True})
     await message.answer(
         _("Several match “{query}”. Which one?").format(query=h(who)),
         reply_markup=who_buttons(hits),
@@ -337,58 +319,75 @@ def who_buttons(hits: list[Hit]) -> Any:
 # --- the dialog -----------------------------------------------------------------------------
 
 
-def nav_row(back: bool = True) -> list[Any]:
-    row = [button(_("« Back"), LogFormCb(action="back"))] if back else []
-    return [*row, cancel_button()]
+def step_of(data: Mapping[str, Any]) -> str:
+    for step, key in (("who", "subject"), ("kind", "kind"), ("direction", "direction")):
+        if key not in data:
+            return step
+    if "summary" not in data:
+        return "summary"
+    return "when_text" if data.get("later") else "when"
 
 
-async def ask_who(event: Message | CallbackQuery, state: FSMContext) -> None:
-    await state.set_state(LogForm.who)
-    await edit_or_answer(
-        event,
-        _("Who was it with? Send a part of the name of a contact or a company."),
-        markup([[cancel_button()]]),
-    )
+DIALOG = Wizard(
+    steps={
+        "who": LogForm.who,
+        "kind": LogForm.kind,
+        "direction": LogForm.direction,
+        "summary": LogForm.summary,
+        "when": LogForm.when,
+        "when_text": LogForm.when_text,
+    },
+    step_of=step_of,
+    back_drops={
+        "kind": ("subject", "id", "title"),
+        "direction": ("kind",),
+        "summary": ("direction",),
+        "when": ("summary",),
+        "when_text": ("later",),
+    },
+    nav=LogFormCb,
+    restart="/log",
+    cancel_button=cancel_button,
+)
 
 
-async def ask_kind(event: Message | CallbackQuery, state: FSMContext) -> None:
-    await state.set_state(LogForm.kind)
-    title = (await state.get_data()).get("title", "")
-    kinds = [
-        button(f"{KIND_ICONS[k]} {_(label)}", LogFormCb(action="kind", value=k))
-        for k, label in KINDS.items()
-    ]
-    await edit_or_answer(
-        event,
-        _("{title}: what was it?").format(title=f"<b>{h(title)}</b>"),
-        markup([kinds[:3], kinds[3:], nav_row()]),
-    )
-
-
-async def ask_direction(event: Message | CallbackQuery, state: FSMContext) -> None:
-    await state.set_state(LogForm.direction)
-    await edit_or_answer(
-        event,
-        _("Who started it?"),
-        markup(
+async def ask(event: Message | CallbackQuery, state: FSMContext, data: dict[str, Any]) -> None:
+    """Keep the data and ask for what is missing next."""
+    step = await DIALOG.save(state, data)
+    nav = DIALOG.nav_buttons()
+    if step == "who":
+        text = _("Who was it with? Send a part of the name of a contact or a company.")
+        rows = [[cancel_button()]]
+    elif step == "kind":
+        text = _("{title}: what was it?").format(title=f"<b>{h(data.get('title', ''))}</b>")
+        kinds = [
+            button(f"{INTERACTION_ICONS[k]} {_(name)}", LogFormCb(action="kind", value=k))
+            for k, name in INTERACTION_KINDS.items()
+        ]
+        rows = [kinds[:3], kinds[3:], nav]
+    elif step == "direction":
+        text = _("Who started it?")
+        rows = [
             [
-                [
-                    button(_("⬅ Incoming (they did)"), LogFormCb(action="dir", value="in")),
-                    button(_("➡ Outgoing (we did)"), LogFormCb(action="dir", value="out")),
-                ],
-                nav_row(),
-            ]
-        ),
-    )
-
-
-async def ask_summary(event: Message | CallbackQuery, state: FSMContext) -> None:
-    await state.set_state(LogForm.summary)
-    await edit_or_answer(
-        event,
-        _("Briefly, what was it about? Send the text, or press Skip."),
-        markup([[button(_("Skip"), LogFormCb(action="skip"))], nav_row()]),
-    )
+                button(_("⬅ Incoming (they did)"), LogFormCb(action="dir", value="in")),
+                button(_("➡ Outgoing (we did)"), LogFormCb(action="dir", value="out")),
+            ],
+            nav,
+        ]
+    elif step == "summary":
+        text = _("Briefly, what was it about? Send the text, or press Skip.")
+        rows = [[button(_("Skip"), LogFormCb(action="skip"))], nav]
+    elif step == "when":
+        text = _("When? Log it as just now, or plan it for later.")
+        rows = [
+            [button(_("Just now"), LogFormCb(action="now"))],
+            [button(_("Plan for later…"), LogFormCb(action="later"))],
+            nav,
+        ]
+    else:
+        text = _("When is it planned? Send the date and time.") + "\n" + when_examples()
+        rows = [nav]
+    await show(event, text, markup(rows))
 
 
 @router.message(LogForm.who, F.text, ~F.text.startswith("/"))
@@ -401,104 +400,23 @@ async def typed_who(message: Message, uow: UnitOfWork, actor: Actor) -> None:
     await message.answer(_("Which one?"), reply_markup=who_buttons(hits))
 
 
-@router.callback_query(LogForm.who, LogFormCb.filter(F.action == "who"))
-async def picked_who(
-    callback: CallbackQuery,
-    callback_data: LogFormCb,
-    uow: UnitOfWork,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    subject_kind, subject_id = callback_data.value, callback_data.id
-    title = await subject_title(uow, actor, subject_kind, subject_id)
-    data = await state.get_data()
-    if data.get("line"):
-        await callback.answer()
-        assert isinstance(callback.message, Message)
-        data.update(subject=subject_kind, id=subject_id, title=title)
-        await proceed(callback.message, uow, actor, state, data)
-        return
-    await state.update_data(subject=subject_kind, id=subject_id, title=title)
-    await ask_kind(callback, state)
-
-
 @router.callback_query(LogCb.filter())
 async def log_from_card(
     callback: CallbackQuery, callback_data: LogCb, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
     title = await subject_title(uow, actor, callback_data.kind, callback_data.id)
     await state.clear()
-    await state.set_data({"subject": callback_data.kind, "id": callback_data.id, "title": title})
     await callback.answer()
     assert isinstance(callback.message, Message)
-    await ask_kind(callback.message, state)
-
-
-@router.callback_query(LogForm.kind, LogFormCb.filter(F.action == "kind"))
-async def picked_kind(callback: CallbackQuery, callback_data: LogFormCb, state: FSMContext) -> None:
-    await state.update_data(kind=parse_kind(callback_data.value))
-    await ask_direction(callback, state)
-
-
-@router.callback_query(LogForm.direction, LogFormCb.filter(F.action == "dir"))
-async def picked_direction(
-    callback: CallbackQuery, callback_data: LogFormCb, state: FSMContext
-) -> None:
-    await state.update_data(direction=parse_direction(callback_data.value))
-    await ask_summary(callback, state)
-
-
-async def ask_when(event: Message | CallbackQuery, state: FSMContext) -> None:
-    await state.set_state(LogForm.when)
-    await edit_or_answer(
-        event,
-        _("When? Log it as just now, or plan it for later."),
-        markup(
-            [
-                [button(_("Just now"), LogFormCb(action="now"))],
-                [button(_("Plan for later…"), LogFormCb(action="later"))],
-                nav_row(),
-            ]
-        ),
-    )
-
-
-async def ask_when_text(event: Message | CallbackQuery, state: FSMContext) -> None:
-    await state.set_state(LogForm.when_text)
-    await edit_or_answer(
-        event,
-        _("When is it planned? Send the date and time.") + "\n" + examples(),
-        markup([nav_row()]),
-    )
+    data = {"subject": callback_data.kind, "id": callback_data.id, "title": title}
+    await ask(callback.message, state, data)
 
 
 @router.message(LogForm.summary, F.text, ~F.text.startswith("/"))
 async def typed_summary(message: Message, state: FSMContext) -> None:
-    summary = validation.optional_text("summary", message.text, validation.TEXT_MAX)
-    await state.update_data(summary=summary)
-    await ask_when(message, state)
-
-
-@router.callback_query(LogForm.summary, LogFormCb.filter(F.action == "skip"))
-async def skipped_summary(callback: CallbackQuery, state: FSMContext) -> None:
-    await state.update_data(summary=None)
-    await ask_when(callback, state)
-
-
-@router.callback_query(LogForm.when, LogFormCb.filter(F.action == "later"))
-async def plan_later(callback: CallbackQuery, state: FSMContext) -> None:
-    await ask_when_text(callback, state)
-
-
-@router.callback_query(LogForm.when, LogFormCb.filter(F.action == "now"))
-@router.callback_query(LogForm.when_text, LogFormCb.filter(F.action == "now"))
-async def just_now(
-    callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext
-) -> None:
-    await callback.answer()
-    assert isinstance(callback.message, Message)
-    data = {**(await state.get_data()), "when_text": None}
-    await proceed(callback.message, uow, actor, state, data)
+    data = await state.get_data()
+    data["summary"] = validation.optional_text("summary", message.text, validation.TEXT_MAX)
+    await ask(message, state, data)
 
 
 @router.message(LogForm.when_text, F.text, ~F.text.startswith("/"))
@@ -507,53 +425,59 @@ async def typed_when(message: Message, uow: UnitOfWork, actor: Actor, state: FSM
     await proceed(message, uow, actor, state, data)
 
 
-@router.callback_query(LogForm.when_text, LogFormCb.filter(F.action == "at"))
-async def picked_when(
+@router.callback_query(LogFormCb.filter())
+async def dialog_button(
     callback: CallbackQuery,
     callback_data: LogFormCb,
     uow: UnitOfWork,
     actor: Actor,
     state: FSMContext,
 ) -> None:
-    await callback.answer()
-    assert isinstance(callback.message, Message)
-    data = await state.get_data()
-    at = datetime.fromtimestamp(callback_data.id, UTC)
-    subject = (data["subject"], int(data["id"]), data["title"])
-    await log_and_report(
-        callback.message,
-        uow,
-        actor,
-        subject,
-        data["kind"],
-        data["direction"],
-        data.get("summary"),
-        at,
-    )
-    await state.clear()
-
-
-@router.callback_query(LogFormCb.filter(F.action == "back"))
-async def back(callback: CallbackQuery, state: FSMContext) -> None:
-    current = await state.get_state()
-    if current == LogForm.when_text.state:
-        await ask_when(callback, state)
-    elif current == LogForm.when.state:
-        await ask_summary(callback, state)
-    elif current == LogForm.summary.state:
-        await ask_direction(callback, state)
-    elif current == LogForm.direction.state:
-        await ask_kind(callback, state)
-    elif current == LogForm.kind.state:
-        await ask_who(callback, state)
+    action, value = callback_data.action, callback_data.value
+    data = await DIALOG.pressed(callback, action, state)
+    if data is None:
+        return
+    step = step_of(data)
+    if action == "back" and step != "who":
+        await ask(callback, state, DIALOG.back(data))
+    elif action == "who" and step == "who":
+        title = await subject_title(uow, actor, value, callback_data.id)
+        data.update(subject=value, id=callback_data.id, title=title)
+        if data.get("line"):
+            await callback.answer()
+            assert isinstance(callback.message, Message)
+            await proceed(callback.message, uow, actor, state, data)
+            return
+        await ask(callback, state, data)
+    elif action == "kind" and step == "kind":
+        await ask(callback, state, {**data, "kind": parse_kind(value)})
+    elif action == "dir" and step == "direction":
+        await ask(callback, state, {**data, "direction": parse_direction(value)})
+    elif action == "skip" and step == "summary":
+        await ask(callback, state, {**data, "summary": None})
+    elif action == "later" and step == "when":
+        await ask(callback, state, {**data, "later": True})
+    elif action in ("now", "at") and step in ("when", "when_text"):
+        await callback.answer()
+        assert isinstance(callback.message, Message)
+        at = datetime.fromtimestamp(callback_data.id, UTC) if action == "at" else None
+        subject = (data["subject"], int(data["id"]), data["title"])
+        await log_and_report(
+            callback.message,
+            uow,
+            actor,
+            subject,
+            data["kind"],
+            data["direction"],
+            data.get("summary"),
+            at,
+        )
+        await state.clear()
+        return
     else:
         await stale(callback)
-
-
-@router.callback_query(LogFormCb.filter())
-async def stale(callback: CallbackQuery) -> None:
-    """A button of a step that is over (the dialog moved on, was cancelled or finished)."""
-    await callback.answer(_("This step is over. Start again with /log."), show_alert=True)
+        return
+    await callback.answer()
 
 
 # --- history --------------------------------------------------------------------------------
@@ -574,4 +498,5 @@ async def history(
         pager_row(HistoryCb, offset, total, kind=kind, id=subject_id),
         [button(_("« Back to the card"), CardBackCb(kind=kind, id=subject_id))],
     ]
-    await edit_or_answer(callback, "\n\n".join(lines), markup(keyboard))
+    await show(callback, "\n\n".join(lines), markup(keyboard))
+    await callback.answer()

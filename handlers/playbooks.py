@@ -18,7 +18,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -31,16 +31,13 @@ from crm.models.enums import PlaybookKind, Role
 from crm.services import playbooks
 from crm.services.playbooks import PlaybookInput
 from crm.uow import UnitOfWork
-from handlers.ui import PAGE, button, cancel_text, h, pager_row, short, show
+from handlers.dialog import Wizard, stale
+from handlers.ui import PAGE, button, h, pager_row, short, show
+from handlers.words import PLAYBOOK_KINDS, label
 
 router = Router(name="playbooks")
 
 KINDS = [k.value for k in PlaybookKind]
-KIND_NAMES: dict[str, str] = {
-    PlaybookKind.DEAL: N_("Deals"),
-    PlaybookKind.CLAIM: N_("Claims"),
-    PlaybookKind.EVENT: N_("Events"),
-}
 # the words a one-line /playbook accepts for its kind
 KIND_WORDS: dict[str, str] = {
     **{word: "deal" for word in ("deal", "deals", "сделка", "сделки", "сделок")},
@@ -89,7 +86,7 @@ class PlaybookForm(StatesGroup):
 
 
 def kind_name(kind: str) -> str:
-    return _(KIND_NAMES[kind]) if kind in KIND_NAMES else kind
+    return label(PLAYBOOK_KINDS, kind)
 
 
 def only_directors_text() -> str:
@@ -343,21 +340,18 @@ def step_of(data: dict[str, Any]) -> str:
     return "confirm"
 
 
-STATES = {
-    "kind": PlaybookForm.kind,
-    "name": PlaybookForm.name,
-    "steps": PlaybookForm.steps,
-    "confirm": PlaybookForm.confirm,
-}
-BACK_DROPS = {"name": "kind", "steps": "name", "confirm": "steps_done"}
-
-
-def nav_buttons(back: bool = True) -> list[InlineKeyboardButton]:
-    row = []
-    if back:
-        row.append(button(_("« Back"), PlaybookFormCb(action="back")))
-    row.append(button(_("Cancel"), PlaybookFormCb(action="cancel")))
-    return row
+DIALOG = Wizard(
+    steps={
+        "kind": PlaybookForm.kind,
+        "name": PlaybookForm.name,
+        "steps": PlaybookForm.steps,
+        "confirm": PlaybookForm.confirm,
+    },
+    step_of=step_of,
+    back_drops={"name": ("kind",), "steps": ("name",), "confirm": ("steps_done",)},
+    nav=PlaybookFormCb,
+    restart="/playbook",
+)
 
 
 def draft(data: dict[str, Any]) -> list[str]:
@@ -383,7 +377,7 @@ def prompt(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     editing = bool(data.get("edit"))
     if step == "kind":
         kb.row(*[button(kind_name(k), PlaybookFormCb(action="kind", value=k)) for k in KINDS])
-        kb.row(*nav_buttons(back=False))
+        kb.row(*DIALOG.nav_buttons(back=False))
         return _("<b>New playbook</b>\nWhat is it for?"), kb.as_markup()
     if step == "name":
         question = _("The name of the playbook? E.g. “New client”.")
@@ -407,13 +401,12 @@ def prompt(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
             button(_("✅ Create"), PlaybookFormCb(action="create")),
             button(_("⭐ Create as the default"), PlaybookFormCb(action="default")),
         )
-    kb.row(*nav_buttons(back=not (editing and step == "steps")))
+    kb.row(*DIALOG.nav_buttons(back=not (editing and step == "steps")))
     return "\n".join(draft(data)) + "\n\n" + question, kb.as_markup()
 
 
 async def ask(target: Message | CallbackQuery, state: FSMContext, data: dict[str, Any]) -> None:
-    await state.set_state(STATES[step_of(data)])
-    await state.set_data(data)
+    await DIALOG.save(state, data)
     text, markup = prompt(data)
     await show(target, text, markup)
 
@@ -444,26 +437,17 @@ async def dialog_button(
     state: FSMContext,
 ) -> None:
     action, value = callback_data.action, callback_data.value
-    if action == "cancel":
-        await state.clear()
-        await show(callback, cancel_text())
-        await callback.answer()
-        return
     if action == "new":
         require_role(actor, Role.DIRECTOR, entity="playbook")
         await ask(callback, state, {})
         await callback.answer()
         return
-    if await state.get_state() not in PlaybookForm.__all_states_names__:
-        await callback.answer(
-            _("This dialog is over. Start again with /playbook."), show_alert=True
-        )
+    data = await DIALOG.pressed(callback, action, state)
+    if data is None:
         return
-    data = await state.get_data()
     step = step_of(data)
-    if action == "back" and step in BACK_DROPS:
-        data.pop(BACK_DROPS[step], None)
-        await ask(callback, state, data)
+    if action == "back" and step != "kind":
+        await ask(callback, state, DIALOG.back(data))
     elif action == "kind" and step == "kind" and value in KINDS:
         data["kind"] = value
         await ask(callback, state, data)
@@ -490,6 +474,6 @@ async def dialog_button(
         text, markup = render_card(updated)
         await show(callback, text, markup)
     else:
-        await callback.answer(_("This button is from an earlier step."), show_alert=True)
+        await stale(callback)
         return
     await callback.answer()

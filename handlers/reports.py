@@ -38,10 +38,19 @@ from crm.models import utcnow
 from crm.models.enums import Role
 from crm.uow import UnitOfWork
 from crm.when import to_local
-from handlers.deals import STAGE_NAMES
-from handlers.find import COMPANY_STAGES
-from handlers.ui import button, h, money, month_name, short, split_args
-from notifications.claims_notify import cause_name
+from handlers.ui import button, h, short, split_args
+from handlers.words import (
+    ABC_METRICS,
+    COMPANY_STAGES,
+    cause_name,
+    day,
+    deal_stage,
+    label,
+    money,
+    month_name,
+    share,
+    source_name,
+)
 from notifications.digests import digest_chart, digest_text
 
 router = Router(name="reports")
@@ -73,11 +82,6 @@ REPORT_TITLES: dict[str, str] = {
     "claims": N_("Claims"),
 }
 LEADERS_ONLY = {"managers"}
-METRIC_NAMES: dict[str, str] = {
-    AbcMetric.REVENUE: N_("revenue"),
-    AbcMetric.MARGIN: N_("margin"),
-    AbcMetric.COUNT: N_("number of sales"),
-}
 METRIC_WORDS = {
     "revenue": AbcMetric.REVENUE,
     "выручка": AbcMetric.REVENUE,
@@ -87,18 +91,6 @@ METRIC_WORDS = {
     "количество": AbcMetric.COUNT,
 }
 ALIASES = {"abcxyz": "matrix", "abc×xyz": "matrix", "abc-xyz": "matrix"}
-# the usual inquiry sources (free text in the database); any other is shown as written
-SOURCE_NAMES: dict[str, str] = {
-    "website": N_("Website"),
-    "phone": N_("Phone"),
-    "email": N_("Email"),
-    "exhibition": N_("Exhibition"),
-    "referral": N_("Referral"),
-    "telegram": N_("Telegram"),
-    "cold_call": N_("Cold call"),
-}
-
-
 # ------------------------------------------------------------------ formatting
 
 
@@ -113,14 +105,6 @@ def table(rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
         ]
         lines.append("  ".join(cells).rstrip())
     return "<pre>" + h("\n".join(lines)) + "</pre>"
-
-
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f} %"
-
-
-def day(value: date) -> str:
-    return value.strftime("%d.%m.%Y")
 
 
 def period_line(period: Period) -> str:
@@ -151,20 +135,9 @@ def nothing_yet(kind: str) -> Rendered:
     )
 
 
-def source_name(source: str) -> str:
-    msgid = SOURCE_NAMES.get(source.strip().lower())
-    return _(msgid) if msgid else source
-
-
-def stage_name(stage: str) -> str:
-    names = {str(k): v for k, v in STAGE_NAMES.items()}
-    return _(names.get(stage, stage))
-
-
 def xyz_name(column: str) -> str:
-    if column in COMPANY_STAGES:
-        return _(COMPANY_STAGES[column])
-    return column
+    """An XYZ column: X, Y, Z, or a relationship stage (one-time, potential, lost client)."""
+    return label(COMPANY_STAGES, column)
 
 
 # ------------------------------------------------------------------ periods
@@ -187,7 +160,7 @@ def metric_markup(current: AbcMetric) -> InlineKeyboardMarkup:
         inline_keyboard=[
             [
                 button(
-                    ("• " if metric is current else "") + _(METRIC_NAMES[metric]),
+                    ("• " if metric is current else "") + _(ABC_METRICS[metric]),
                     ReportCb(kind="abc", option=metric.value),
                 )
                 for metric in AbcMetric
@@ -209,18 +182,18 @@ async def abc_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
         return str(v) if metric is AbcMetric.COUNT else money(v)  # type: ignore[arg-type]
 
     classes = table(
-        [[_("Class"), _("Clients"), _(METRIC_NAMES[metric]), _("Share")]]
-        + [[c.abc, str(c.companies), value(c.value), pct(c.share)] for c in r.classes],
+        [[_("Class"), _("Clients"), _(ABC_METRICS[metric]), _("Share")]]
+        + [[c.abc, str(c.companies), value(c.value), share(c.share)] for c in r.classes],
         (False, True, True, True),
     )
     top = table(
-        [[_("Client"), "", _(METRIC_NAMES[metric]), _("Cum.")]]
-        + [[short(c.name, NAME_WIDTH), c.abc, value(c.value), pct(c.cumulative)] for c in r.top],
+        [[_("Client"), "", _(ABC_METRICS[metric]), _("Cum.")]]
+        + [[short(c.name, NAME_WIDTH), c.abc, value(c.value), share(c.cumulative)] for c in r.top],
         (False, False, True, True),
     )
     text = "\n".join(
         [
-            heading("abc", f" · {_(METRIC_NAMES[metric])}", period_line(period)),
+            heading("abc", f" · {_(ABC_METRICS[metric])}", period_line(period)),
             classes,
             _("Top clients:"),
             top,
@@ -229,7 +202,7 @@ async def abc_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
     )
     chart = partial(
         charts.pareto_chart,
-        f"ABC · {_(METRIC_NAMES[metric])}",
+        f"ABC · {_(ABC_METRICS[metric])}",
         [short(c.name, 12) for c in r.top],
         [float(c.value) for c in r.top],
         [c.cumulative for c in r.top],
@@ -253,7 +226,10 @@ async def xyz_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
             _("Regular clients, variation of monthly purchases:"),
             table(
                 [[_("Client"), "", _("Per month"), "CV"]]
-                + [[short(c.name, NAME_WIDTH), c.xyz, money(c.mean), pct(c.cv)] for c in r.regular],
+                + [
+                    [short(c.name, NAME_WIDTH), c.xyz, money(c.mean), share(c.cv)]
+                    for c in r.regular
+                ],
                 (False, False, True, True),
             ),
         ]
@@ -307,7 +283,7 @@ async def funnel_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
             _("Deals opened: {n}, lost: {lost}.").format(n=r.created, lost=r.lost),
             table(
                 [[_("Stage"), _("Deals"), _("From previous")]]
-                + [[stage_name(s.stage), str(s.reached), pct(s.conversion)] for s in r.steps],
+                + [[deal_stage(s.stage), str(s.reached), share(s.conversion)] for s in r.steps],
                 (False, True, True),
             ),
         ]
@@ -315,7 +291,7 @@ async def funnel_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
     chart = partial(
         charts.bar_chart,
         report_title("funnel"),
-        [stage_name(s.stage) for s in r.steps],
+        [deal_stage(s.stage) for s in r.steps],
         {_("Deals"): [s.reached for s in r.steps]},
         horizontal=True,
     )
@@ -389,7 +365,7 @@ async def managers_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
                     [
                         short(m.name, 14),
                         money(m.revenue),
-                        pct(m.plan_pct / 100 if m.plan_pct is not None else None),
+                        share(m.plan_pct / 100 if m.plan_pct is not None else None),
                         money(m.commission),
                         str(m.activity),
                         str(m.overdue_tasks),
@@ -432,7 +408,7 @@ async def inquiries_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered
                         short(source_name(s.source), 16),
                         str(s.inquiries),
                         str(s.deals),
-                        pct(s.conversion),
+                        share(s.conversion),
                         str(s.won),
                     ]
                     for s in r.sources
@@ -530,7 +506,9 @@ async def claims_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
                 "Resolved within SLA: {share}. "
                 "Time to resolve, hours: median {median}, 90 % within {p90}."
             ).format(
-                share=pct(r.share_within_sla), median=hours(r.median_hours), p90=hours(r.p90_hours)
+                share=share(r.share_within_sla),
+                median=hours(r.median_hours),
+                p90=hours(r.p90_hours),
             ),
             table(
                 [[_("Cause"), _("Claims")]]

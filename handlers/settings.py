@@ -27,10 +27,11 @@ from crm.models import Manager
 from crm.models.enums import Role
 from crm.services import company_settings, people
 from crm.uow import UnitOfWork
+from handlers.ui import show
+from handlers.words import LANGUAGES
 
 router = Router(name="settings")
 
-LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
 TIMEZONES = (
     "Europe/Kaliningrad",
     "Europe/Moscow",
@@ -81,7 +82,7 @@ def utc_offset(zone: str) -> str:
 def summary(manager: Manager) -> str:
     lines = [
         _("<b>Settings</b>"),
-        _("Language: {language}").format(language=LANGUAGE_NAMES[manager.language]),
+        _("Language: {language}").format(language=LANGUAGES[manager.language]),
         _("Timezone: {timezone} ({offset})").format(
             timezone=manager.timezone, offset=utc_offset(manager.timezone)
         ),
@@ -95,7 +96,7 @@ def summary(manager: Manager) -> str:
 
 def main_menu(director: bool = False, digest: bool = True) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    for code, name in LANGUAGE_NAMES.items():
+    for code, name in LANGUAGES.items():
         kb.button(text=name, callback_data=SettingsCb(action="lang", value=code))
     kb.button(text=_("Timezone"), callback_data=SettingsCb(action="tzmenu"))
     if digest:
@@ -174,7 +175,7 @@ def parse_line(args: str) -> dict[str, str]:
         part = raw.strip()
         if not part:
             continue
-        if part.lower() in LANGUAGE_NAMES:
+        if part.lower() in LANGUAGES:
             values["language"] = part
         elif part[:1].isdigit():
             values["digest_time"] = part
@@ -223,39 +224,34 @@ async def forgotten_on_one_line(
     await message.answer(saved_days_text(days) + "\n\n" + company_summary(days))
 
 
-async def _show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(text, reply_markup=markup)
-
-
 @router.callback_query(SettingsCb.filter(F.action == "lang"))
 async def set_language(
     callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor, i18n: I18n
 ) -> None:
     manager = await people.update_settings(uow, actor, language=callback_data.value)
     with i18n.use_locale(manager.language):
-        await _show(callback, summary(manager), menu_for(actor))
+        await show(callback, summary(manager), menu_for(actor))
         await callback.answer(
-            _("Language: {language}. Saved.").format(language=LANGUAGE_NAMES[manager.language])
+            _("Language: {language}. Saved.").format(language=LANGUAGES[manager.language])
         )
 
 
 @router.callback_query(SettingsCb.filter(F.action == "tzmenu"))
 async def choose_timezone(callback: CallbackQuery) -> None:
-    await _show(callback, _("Choose your timezone:"), timezone_menu())
+    await show(callback, _("Choose your timezone:"), timezone_menu())
     await callback.answer()
 
 
 @router.callback_query(SettingsCb.filter(F.action == "timemenu"))
 async def choose_time(callback: CallbackQuery) -> None:
-    await _show(callback, _("When should the daily digest come?"), time_menu())
+    await show(callback, _("When should the daily digest come?"), time_menu())
     await callback.answer()
 
 
 @router.callback_query(SettingsCb.filter(F.action == "back"))
 async def back(callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
     await state.clear()
-    await _show(callback, summary(await people.profile(uow, actor)), menu_for(actor))
+    await show(callback, summary(await people.profile(uow, actor)), menu_for(actor))
     await callback.answer()
 
 
@@ -264,7 +260,7 @@ async def set_timezone(
     callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     manager = await people.update_settings(uow, actor, timezone=callback_data.value)
-    await _show(callback, summary(manager), menu_for(actor))
+    await show(callback, summary(manager), menu_for(actor))
     await callback.answer(_("Timezone: {timezone}. Saved.").format(timezone=manager.timezone))
 
 
@@ -274,7 +270,7 @@ async def set_time(
 ) -> None:
     value = callback_data.value
     manager = await people.update_settings(uow, actor, digest_time=f"{value[:2]}:{value[2:]}")
-    await _show(callback, summary(manager), menu_for(actor))
+    await show(callback, summary(manager), menu_for(actor))
     await callback.answer(
         _("Daily digest at {time}. Saved.").format(time=manager.digest_time.strftime("%H:%M"))
     )
@@ -337,7 +333,7 @@ async def company_screen(
         return
     await state.clear()
     days = await company_settings.forgotten_days(uow)
-    await _show(callback, company_summary(days), company_menu(days))
+    await show(callback, company_summary(days), company_menu(days))
     await callback.answer()
 
 
@@ -349,7 +345,7 @@ async def set_forgotten_days(
         await callback.answer(only_directors_text(), show_alert=True)
         return
     days = await company_settings.set_forgotten_days(uow, actor, callback_data.value)
-    await _show(callback, company_summary(days), company_menu(days))
+    await show(callback, company_summary(days), company_menu(days))
     await callback.answer(saved_days_text(days))
 
 

@@ -15,17 +15,10 @@ from crm.models.enums import Role
 from crm.services import people
 from crm.settings import Settings
 from crm.uow import UnitOfWork
+from handlers.words import role_name
 from notifications.reminders import ReminderRuntime
 
 router = Router(name="start")
-
-
-def role_name(role: Role) -> str:
-    return {
-        Role.MANAGER: _("manager"),
-        Role.HEAD: _("head of department"),
-        Role.DIRECTOR: _("director"),
-    }[role]
 
 
 def welcome(actor: Actor, new: bool) -> str:

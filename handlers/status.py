@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.web import scheduler_health
 from crm.access import Actor
 from crm.storage import Database
-from handlers.ui import local_time
+from handlers.words import local_time
 from notifications.reminders import ReminderRuntime
 
 router = Router(name="status")

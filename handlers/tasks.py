@@ -10,6 +10,7 @@ when, in words as /remind does) and the card of its company, contact or deal.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_date
 
 from crm import when
 from crm.access import Actor
@@ -31,7 +31,9 @@ from crm.services import companies, contacts, deals, interactions, tasks
 from crm.services.tasks import Agenda, InteractionLine, TaskInput, TaskLine
 from crm.uow import UnitOfWork
 from handlers import find
-from handlers.ui import PAGE, RemindCb, cancel_text, h, local_time, money, pager_row, split_args
+from handlers.dialog import Wizard, ask_when_again, stale, when_examples
+from handlers.ui import PAGE, RemindCb, button, h, markup, pager_row, short, show, split_args
+from handlers.words import INTERACTION_ICONS, local_time, moment, money
 from notifications.reminders import ReminderRuntime, TaskAction, apply_action
 
 router = Router(name="tasks")
@@ -73,90 +75,52 @@ class TaskCb(CallbackData, prefix="tk"):
     view: str = "l"  # what a Done press re-renders: l (the /tasks page) or d (/today)
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
-def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup | None:
-    kept = [row for row in rows if row]
-    return InlineKeyboardMarkup(inline_keyboard=kept) if kept else None
-
-
-def _short(text: str | None, width: int) -> str:
-    value = " ".join((text or "").split())
-    return value if len(value) <= width else value[: width - 1] + "…"
-
-
-def resolved(actor: Actor, at: datetime) -> str:
-    """The resolved moment as the user reads it: 13.03.2025 (Thu) 09:00."""
-    local = when.to_local(at, actor.timezone)
-    weekday = format_date(local.date(), "EEE", locale=actor.language)
-    return f"{local:%d.%m.%Y} ({weekday}) {local:%H:%M}"
-
-
-def examples() -> str:
-    return _("For example: tomorrow 15:00, in 2 hours, on Friday, 25.12 10:00, next monday 9am.")
-
-
 def ask_when_text() -> str:
-    return _("When should I remind you?") + "\n" + examples()
+    return _("When should I remind you?") + "\n" + when_examples()
+
+
+def cancel_button() -> InlineKeyboardButton:
+    return button(_("✖ Cancel"), RemindWhenCb(action="cancel"))
 
 
 def when_keyboard() -> InlineKeyboardMarkup:
-    return _markup(
+    return markup(
         [
             [
-                _button(_("In 1 hour"), RemindWhenCb(action="h1")),
-                _button(_("Tomorrow 9:00"), RemindWhenCb(action="tmrw")),
-                _button(_("Monday 9:00"), RemindWhenCb(action="mon")),
+                button(_("In 1 hour"), RemindWhenCb(action="h1")),
+                button(_("Tomorrow 9:00"), RemindWhenCb(action="tmrw")),
+                button(_("Monday 9:00"), RemindWhenCb(action="mon")),
             ],
-            [
-                _button(_("Other time…"), RemindWhenCb(action="other")),
-                _button(_("✖ Cancel"), RemindWhenCb(action="cancel")),
-            ],
+            [button(_("Other time…"), RemindWhenCb(action="other")), cancel_button()],
         ]
     )
 
 
-def cancel_keyboard() -> InlineKeyboardMarkup:
-    return _markup([[_button(_("✖ Cancel"), RemindWhenCb(action="cancel"))]])
+def remind_step(data: Mapping[str, Any]) -> str:
+    return "text" if data.get("due_at") else "when"
 
 
-def ask_again(
-    actor: Actor, err: InvalidInput, typed: str
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The polite question back for a time that cannot be taken as it is."""
-    if err.reason == "ambiguous" and err.params.get("options"):
-        rows = [
-            [
-                _button(
-                    resolved(actor, option), RemindWhenCb(action="at", at=int(option.timestamp()))
-                )
-            ]
-            for option in err.params["options"]
-        ]
-        rows.append(
-            [
-                _button(_("Other time…"), RemindWhenCb(action="other")),
-                _button(_("✖ Cancel"), RemindWhenCb(action="cancel")),
-            ]
-        )
-        text = _("“{text}” can mean more than one time. Which one?").format(text=h(typed))
-        return text, _markup(rows)
-    if err.reason == "past":
-        at = err.params.get("at")
-        text = (
-            _("{time} has already passed. When should I remind you?").format(
-                time=resolved(actor, at)
-            )
-            if isinstance(at, datetime)
-            else _("This time has already passed. When should I remind you?")
-        )
-    else:
-        text = _("I could not understand “{text}” as a date and time.").format(
-            text=h(_short(typed, 100))
-        )
-    return text + "\n" + examples(), when_keyboard()
+REMIND = Wizard(
+    steps={"when": RemindForm.when, "text": RemindForm.text},
+    step_of=remind_step,
+    back_drops={},
+    nav=RemindWhenCb,
+    restart="/remind",
+    cancel_button=cancel_button,
+)
+
+
+def ask_again(actor: Actor, err: InvalidInput, typed: str) -> tuple[str, InlineKeyboardMarkup]:
+    """The question back for a time that cannot be taken as it is."""
+    return ask_when_again(
+        actor,
+        err,
+        typed,
+        pick=lambda option: RemindWhenCb(action="at", at=int(option.timestamp())),
+        rows=when_keyboard().inline_keyboard,
+        choice_rows=[[button(_("Other time…"), RemindWhenCb(action="other")), cancel_button()]],
+        after_past=_("When should I remind you?"),
+    )
 
 
 def confirmation(actor: Actor, task: Task) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -164,24 +128,14 @@ def confirmation(actor: Actor, task: Task) -> tuple[str, InlineKeyboardMarkup | 
         [
             _("⏰ Reminder set: {title}").format(title=f"<b>{h(task.title)}</b>"),
             _("When: {time} ({timezone})").format(
-                time=resolved(actor, task.due_at), timezone=actor.timezone
+                time=moment(actor, task.due_at), timezone=actor.timezone
             ),
         ]
     )
-    keyboard = _markup(
-        [[_button(_("✖ Cancel this reminder"), TaskCb(action="undo", task_id=task.id))]]
+    keyboard = markup(
+        [[button(_("✖ Cancel this reminder"), TaskCb(action="undo", task_id=task.id))]]
     )
     return text, keyboard
-
-
-async def answer(event: Message | CallbackQuery, text: str, markup: Any = None) -> None:
-    """A typed answer gets a new message; a button press replaces the message it was under."""
-    if isinstance(event, CallbackQuery):
-        if isinstance(event.message, Message):
-            await event.message.edit_text(text, reply_markup=markup)
-        await event.answer()
-    else:
-        await event.answer(text, reply_markup=markup)
 
 
 # --- /remind and the Remind button ---------------------------------------------------------
@@ -213,14 +167,13 @@ async def _create(
     except InvalidInput as err:
         if err.field not in ("when", "due_at"):
             raise
-        await state.set_state(RemindForm.when)
-        await state.update_data(title=title, due_at=None)
-        await answer(event, *ask_again(actor, err, when_text or ""))
+        await REMIND.save(state, {**data, "title": title, "due_at": None})
+        await show(event, *ask_again(actor, err, when_text or ""))
         return
     await state.clear()
     if reminders is not None:
         reminders.task_changed(task.id, task.due_at)
-    await answer(event, *confirmation(actor, task))
+    await show(event, *confirmation(actor, task))
 
 
 async def _when_chosen(
@@ -236,14 +189,13 @@ async def _when_chosen(
     if data.get("title"):
         await _create(event, uow, actor, state, reminders, data["title"], due_at=due_at)
         return
-    await state.set_state(RemindForm.text)
-    await state.update_data(due_at=due_at.isoformat())
+    await REMIND.save(state, {**data, "due_at": due_at.isoformat()})
     rows = []
     if data.get("default_title"):
-        rows.append([_button(_short(data["default_title"], 60), RemindWhenCb(action="dflt"))])
-    rows.append([_button(_("✖ Cancel"), RemindWhenCb(action="cancel"))])
-    text = _("I will remind you on {time}. What about?").format(time=resolved(actor, due_at))
-    await answer(event, text, _markup(rows))
+        rows.append([button(short(data["default_title"], 60), RemindWhenCb(action="dflt"))])
+    rows.append([cancel_button()])
+    text = _("I will remind you on {time}. What about?").format(time=moment(actor, due_at))
+    await show(event, text, markup(rows))
 
 
 @router.message(Command("remind"))
@@ -258,9 +210,8 @@ async def remind(
     await state.clear()
     parts = split_args(command.args)
     if not parts or not parts[0]:
-        if len(parts) > 1 and any(parts[1:]):  # "/remind ; call back": the time is missing
-            await state.update_data(title="; ".join(parts[1:]).strip())
-        await state.set_state(RemindForm.when)
+        title = "; ".join(parts[1:]).strip()  # "/remind ; call back": the time is missing
+        await REMIND.save(state, {"title": title} if title else {})
         await message.answer(ask_when_text(), reply_markup=when_keyboard())
         return
     when_text, title = parts[0], "; ".join(parts[1:]).strip()
@@ -271,7 +222,7 @@ async def remind(
     try:
         due_at = when.parse_when(when_text, actor.timezone, utcnow())
     except InvalidInput as err:
-        await state.set_state(RemindForm.when)
+        await REMIND.save(state, {})
         text, keyboard = ask_again(actor, err, when_text)
         await message.answer(text, reply_markup=keyboard)
         return
@@ -291,11 +242,11 @@ async def remind_from_card(
         raise InvalidInput("kind", "unknown_value", allowed=list(LINK_OF_KIND))
     name = await _record_name(uow, actor, callback_data.kind, callback_data.id)
     await state.clear()
-    await state.set_state(RemindForm.when)
-    await state.update_data(
-        links={link: callback_data.id},
-        default_title=_("Call back {name}").format(name=name),
-    )
+    data = {
+        "links": {link: callback_data.id},
+        "default_title": _("Call back {name}").format(name=name),
+    }
+    await REMIND.save(state, data)
     if isinstance(callback.message, Message):
         await callback.message.answer(
             _("Reminder about {name}.").format(name=f"<b>{h(name)}</b>") + "\n" + ask_when_text(),
@@ -346,20 +297,8 @@ async def typed_text(
     await _create(message, uow, actor, state, reminders, message.text or "", due_at=due_at)
 
 
-@router.callback_query(RemindWhenCb.filter(F.action == "cancel"))
-async def cancel_dialog(callback: CallbackQuery, state: FSMContext) -> None:
-    await state.clear()
-    await answer(callback, cancel_text())
-
-
-@router.callback_query(RemindWhenCb.filter(F.action == "other"))
-async def other_time(callback: CallbackQuery, state: FSMContext) -> None:
-    await state.set_state(RemindForm.when)
-    await answer(callback, ask_when_text(), cancel_keyboard())
-
-
 @router.callback_query(RemindWhenCb.filter())
-async def chosen_time(
+async def remind_button(
     callback: CallbackQuery,
     callback_data: RemindWhenCb,
     uow: UnitOfWork,
@@ -367,32 +306,35 @@ async def chosen_time(
     state: FSMContext,
     reminders: ReminderRuntime | None = None,
 ) -> None:
-    if await state.get_state() not in (RemindForm.when.state, RemindForm.text.state):
-        await callback.answer(_("This dialog is over. Start again with /remind."), show_alert=True)
-        return
-    data = await state.get_data()
     action = callback_data.action
-    if action == "dflt":
-        if not data.get("due_at") or not data.get("default_title"):
+    data = await REMIND.pressed(callback, action, state)
+    if data is None:
+        return
+    step = remind_step(data)
+    now = utcnow()
+    if action == "dflt" and step == "text":
+        if not data.get("default_title"):
             raise InvalidInput("title", "empty")
         due_at = datetime.fromisoformat(data["due_at"])
         await _create(callback, uow, actor, state, reminders, data["default_title"], due_at=due_at)
-        return
-    now = utcnow()
-    if action == "h1":
-        due_at = now + timedelta(hours=1)
-    elif action == "tmrw":
-        due_at = when.parse_when("tomorrow 09:00", actor.timezone, now)
-    elif action == "mon":
-        due_at = when.parse_when("monday 09:00", actor.timezone, now)
-    elif action == "at":
-        due_at = datetime.fromtimestamp(callback_data.at, UTC)
+    elif action == "other" and step == "when":
+        await show(callback, ask_when_text(), markup([[cancel_button()]]))
+    elif action in ("h1", "tmrw", "mon", "at") and step == "when":
+        if action == "h1":
+            due_at = now + timedelta(hours=1)
+        elif action == "at":
+            due_at = datetime.fromtimestamp(callback_data.at, UTC)
+        else:
+            phrase = "tomorrow 09:00" if action == "tmrw" else "monday 09:00"
+            due_at = when.parse_when(phrase, actor.timezone, now)
+        if due_at <= now:
+            await show(callback, *ask_again(actor, InvalidInput("when", "past", at=due_at), ""))
+        else:
+            await _when_chosen(callback, uow, actor, state, reminders, due_at)
     else:
-        raise InvalidInput("action", "unknown_value", allowed=["h1", "tmrw", "mon", "at"])
-    if due_at <= now:
-        await answer(callback, *ask_again(actor, InvalidInput("when", "past", at=due_at), ""))
+        await stale(callback)
         return
-    await _when_chosen(callback, uow, actor, state, reminders, due_at)
+    await callback.answer()
 
 
 # --- the buttons of a reminder -------------------------------------------------------------
@@ -412,7 +354,7 @@ def task_text(actor: Actor, line: TaskLine) -> str:
 
 def _open_row(task: Task) -> list[InlineKeyboardButton]:
     if task.deal_id or task.company_id or task.contact_id:
-        return [_button(_("Open the card"), TaskAction(action="open", task_id=task.id))]
+        return [button(_("Open the card"), TaskAction(action="open", task_id=task.id))]
     return []
 
 
@@ -448,19 +390,16 @@ async def reminder_button(
     line = await tasks.get_line(uow, actor, task.id)
     if task.status == TaskStatus.DONE.value:
         state, notice = _("✅ Done."), _("Done.")
-        keyboard = _markup([_open_row(task)])
+        keyboard = markup([_open_row(task)])
     else:
         if reminders is not None:
             reminders.task_changed(task.id, task.due_at)
-        state = _("💤 I will remind you again on {time}.").format(time=resolved(actor, task.due_at))
+        state = _("💤 I will remind you again on {time}.").format(time=moment(actor, task.due_at))
         notice = _("Snoozed until {time}.").format(time=local_time(actor, task.due_at))
-        keyboard = _markup(
-            [[_button(_("✅ Done"), TaskAction(action="done", task_id=task.id))], _open_row(task)]
+        keyboard = markup(
+            [[button(_("✅ Done"), TaskAction(action="done", task_id=task.id))], _open_row(task)]
         )
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(
-            task_text(actor, line) + "\n\n" + state, reply_markup=keyboard
-        )
+    await show(callback, task_text(actor, line) + "\n\n" + state, keyboard)
     await callback.answer(notice)
 
 
@@ -468,31 +407,31 @@ async def reminder_button(
 
 
 def _task_line(actor: Actor, line: TaskLine, with_date: bool) -> str:
-    text = f"{local_time(actor, line.task.due_at, with_date)} {h(_short(line.task.title, 80))}"
+    text = f"{local_time(actor, line.task.due_at, with_date)} {h(short(line.task.title, 80))}"
     where = line.deal_title or line.company_name
     if not where and line.event_title:
         where = "📅 " + line.event_title
-    return text + (f" · {h(_short(where, 40))}" if where else "")
+    return text + (f" · {h(short(where, 40))}" if where else "")
 
 
 def _planned_line(actor: Actor, line: InteractionLine) -> str:
     item = line.interaction
-    icon = find.KIND_ICONS.get(item.kind, "•")
-    who = ", ".join(h(_short(n, 40)) for n in (line.company_name, line.contact_name) if n)
+    icon = INTERACTION_ICONS.get(item.kind, "•")
+    who = ", ".join(h(short(n, 40)) for n in (line.company_name, line.contact_name) if n)
     text = f"{local_time(actor, item.occurred_at, False)} {icon} {who}"
-    return text + (f" — {h(_short(item.summary, 60))}" if item.summary else "")
+    return text + (f" — {h(short(item.summary, 60))}" if item.summary else "")
 
 
 def _planned_row(number: int, interaction_id: int) -> list[InlineKeyboardButton]:
     return [
-        _button(
+        button(
             _("✅ {number}. Done").format(number=number),
             PlannedCb(action="done", id=interaction_id),
         ),
-        _button(
+        button(
             _("🗓 {number}. Move").format(number=number), PlannedCb(action="move", id=interaction_id)
         ),
-        _button(
+        button(
             _("📇 {number}. Open card").format(number=number),
             PlannedCb(action="open", id=interaction_id),
         ),
@@ -517,8 +456,8 @@ def render_today(actor: Actor, agenda: Agenda) -> tuple[str, InlineKeyboardMarku
             lines.append(f"{number}. {_task_line(actor, line, with_date)}")
             rows.append(
                 [
-                    _button(
-                        f"✅ {number}. {_short(line.task.title, 40)}",
+                    button(
+                        f"✅ {number}. {short(line.task.title, 40)}",
                         TaskCb(action="done", task_id=line.task.id, view="d"),
                     )
                 ]
@@ -552,21 +491,21 @@ def render_today(actor: Actor, agenda: Agenda) -> tuple[str, InlineKeyboardMarku
             lines.append(
                 " • "
                 + _("{title} ({company}) — {amount}, expected {date}").format(
-                    title=h(_short(deal.title, 60)),
-                    company=h(_short(deal.company.name, 40)),
+                    title=h(short(deal.title, 60)),
+                    company=h(short(deal.company.name, 40)),
                     amount=money(deal.amount),
                     date=close,
                 )
             )
             rows.append(
-                [_button(f"💼 {_short(deal.title, 50)}", find.CardCb(kind=find.DEAL, id=deal.id))]
+                [button(f"💼 {short(deal.title, 50)}", find.CardCb(kind=find.DEAL, id=deal.id))]
             )
         lines.extend(_more(len(shown_deals), totals["stale_deals"]))
     if not any(totals.values()):
         lines.extend(["", _("Nothing for today. Set a reminder with /remind.")])
     if totals.get("overdue", 0) + totals.get("due_today", 0) > task_rows:
-        rows.append([_button(_("All open tasks"), TaskCb(action="page"))])
-    return "\n".join(lines), _markup(rows)
+        rows.append([button(_("All open tasks"), TaskCb(action="page"))])
+    return "\n".join(lines), markup(rows)
 
 
 @router.message(Command("today"))
@@ -584,7 +523,7 @@ def not_planned_text() -> str:
 
 
 def _interaction_title(item: Interaction) -> str:
-    return _short(item.summary, 100) if item.summary else find.KIND_ICONS.get(item.kind, "•")
+    return short(item.summary, 100) if item.summary else INTERACTION_ICONS.get(item.kind, "•")
 
 
 @router.callback_query(PlannedCb.filter(F.action == "done"))
@@ -597,8 +536,7 @@ async def planned_done(
         await callback.answer(not_planned_text(), show_alert=True)
         return
     text, keyboard = render_today(actor, await tasks.agenda(uow, actor))
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(text, reply_markup=keyboard)
+    await show(callback, text, keyboard)
     await callback.answer(_("Done: {title}").format(title=_interaction_title(item)))
 
 
@@ -624,24 +562,28 @@ async def planned_card(
 
 def _what(item: Interaction) -> str:
     """🤝 and the summary (escaped), as the line of /today shows the interaction."""
-    icon = find.KIND_ICONS.get(item.kind, "•")
-    return f"{icon} {h(_short(item.summary, 80))}" if item.summary else icon
+    icon = INTERACTION_ICONS.get(item.kind, "•")
+    return f"{icon} {h(short(item.summary, 80))}" if item.summary else icon
 
 
 def ask_move_text(actor: Actor, item: Interaction) -> str:
     return "\n".join(
         [
             _("🗓 Move {what}, now {time}. To when?").format(
-                what=_what(item), time=resolved(actor, item.occurred_at)
+                what=_what(item), time=moment(actor, item.occurred_at)
             ),
-            examples(),
+            when_examples(),
         ]
     )
 
 
+def move_cancel() -> InlineKeyboardButton:
+    return button(_("✖ Cancel"), MoveWhenCb(action="cancel"))
+
+
 def move_keyboard(
     actor: Actor, item: Interaction | None = None, now: datetime | None = None
-) -> InlineKeyboardMarkup | None:
+) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if item is not None:
         # the same local time tomorrow: the usual move of a call or a meeting
@@ -655,40 +597,36 @@ def move_keyboard(
         if tomorrow is not None:
             rows.append(
                 [
-                    _button(
+                    button(
                         _("Tomorrow {time}").format(time=f"{local:%H:%M}"),
                         MoveWhenCb(action="at", at=int(tomorrow.timestamp())),
                     )
                 ]
             )
-    rows.append([_button(_("✖ Cancel"), MoveWhenCb(action="cancel"))])
-    return _markup(rows)
+    rows.append([move_cancel()])
+    return markup(rows)
 
 
-def ask_move_again(
-    actor: Actor, err: InvalidInput, typed: str
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The polite question back for a new time that cannot be taken as it is."""
-    if err.reason == "ambiguous" and err.params.get("options"):
-        rows = [
-            [_button(resolved(actor, option), MoveWhenCb(action="at", at=int(option.timestamp())))]
-            for option in err.params["options"]
-        ]
-        rows.append([_button(_("✖ Cancel"), MoveWhenCb(action="cancel"))])
-        text = _("“{text}” can mean more than one time. Which one?").format(text=h(typed))
-        return text, _markup(rows)
-    if err.reason == "past":
-        at = err.params.get("at")
-        text = (
-            _("{time} has already passed. To when should it move?").format(time=resolved(actor, at))
-            if isinstance(at, datetime)
-            else _("This time has already passed. To when should it move?")
-        )
-    else:
-        text = _("I could not understand “{text}” as a date and time.").format(
-            text=h(_short(typed, 100))
-        )
-    return text + "\n" + examples(), move_keyboard(actor)
+MOVE = Wizard(
+    steps={"when": MoveForm.when},
+    step_of=lambda data: "when",
+    back_drops={},
+    nav=MoveWhenCb,
+    restart="/today",
+    cancel_button=move_cancel,
+)
+
+
+def ask_move_again(actor: Actor, err: InvalidInput, typed: str) -> tuple[str, InlineKeyboardMarkup]:
+    """The question back for a new time that cannot be taken as it is."""
+    return ask_when_again(
+        actor,
+        err,
+        typed,
+        pick=lambda option: MoveWhenCb(action="at", at=int(option.timestamp())),
+        rows=[[move_cancel()]],
+        after_past=_("To when should it move?"),
+    )
 
 
 @router.callback_query(PlannedCb.filter(F.action == "move"))
@@ -704,8 +642,7 @@ async def planned_move(
         await callback.answer(not_planned_text(), show_alert=True)
         return
     await state.clear()
-    await state.set_state(MoveForm.when)
-    await state.update_data(interaction_id=item.id)
+    await MOVE.save(state, {"interaction_id": item.id})
     if isinstance(callback.message, Message):
         await callback.message.answer(
             ask_move_text(actor, item), reply_markup=move_keyboard(actor, item)
@@ -727,17 +664,17 @@ async def _move_to(
     except InvalidInput as err:
         if err.field != "when":
             raise
-        await answer(event, *ask_move_again(actor, err, typed))
+        await show(event, *ask_move_again(actor, err, typed))
         return
     except Conflict:
         await state.clear()
-        await answer(event, not_planned_text())
+        await show(event, not_planned_text())
         return
     await state.clear()
-    await answer(
+    await show(
         event,
         _("🗓 Moved to {time}: {what}").format(
-            time=resolved(actor, item.occurred_at), what=_what(item)
+            time=moment(actor, item.occurred_at), what=_what(item)
         ),
     )
 
@@ -764,23 +701,20 @@ async def chosen_move_time(
     actor: Actor,
     state: FSMContext,
 ) -> None:
-    if await state.get_state() != MoveForm.when.state:
-        await callback.answer(_("This dialog is over. Press 🗓 in /today again."), show_alert=True)
-        return
-    if callback_data.action == "cancel":
-        await state.clear()
-        await answer(callback, cancel_text())
+    if await MOVE.pressed(callback, callback_data.action, state) is None:
         return
     if callback_data.action != "at":
-        raise InvalidInput("action", "unknown_value", allowed=["at", "cancel"])
+        await stale(callback)
+        return
     await _move_to(callback, uow, actor, state, datetime.fromtimestamp(callback_data.at, UTC))
+    await callback.answer()
 
 
 def render_list(
     actor: Actor, lines: list[TaskLine], total: int, offset: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     if not total:
-        return _("No open tasks. Set a reminder with /remind."), _markup([])
+        return _("No open tasks. Set a reminder with /remind."), markup([])
     text = [_("<b>Open tasks</b> ({count})").format(count=total)]
     rows: list[list[InlineKeyboardButton]] = []
     for number, line in enumerate(lines, offset + 1):
@@ -788,14 +722,14 @@ def render_list(
         text.append(f"{number}. {_task_line(actor, line, True)}{mark}")
         rows.append(
             [
-                _button(
-                    f"✅ {number}. {_short(line.task.title, 40)}",
+                button(
+                    f"✅ {number}. {short(line.task.title, 40)}",
                     TaskCb(action="done", task_id=line.task.id, offset=offset),
                 )
             ]
         )
     rows.append(pager_row(TaskCb, offset, total, action="page"))
-    return "\n".join(text), _markup(rows)
+    return "\n".join(text), markup(rows)
 
 
 @router.message(Command("tasks"))
@@ -815,7 +749,8 @@ async def task_page(
     if not lines and offset:
         offset = max(0, (total - 1) // PAGE * PAGE)
         lines, total = await tasks.list_open(uow, actor, offset, PAGE)
-    await answer(callback, *render_list(actor, lines, total, offset))
+    await show(callback, *render_list(actor, lines, total, offset))
+    await callback.answer()
 
 
 @router.callback_query(TaskCb.filter(F.action == "done"))
@@ -832,9 +767,8 @@ async def done_from_list(
             offset = max(0, offset - PAGE)
             lines, total = await tasks.list_open(uow, actor, offset, PAGE)
         text, keyboard = render_list(actor, lines, total, offset)
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(text, reply_markup=keyboard)
-    await callback.answer(_("Done: {title}").format(title=_short(task.title, 150)))
+    await show(callback, text, keyboard)
+    await callback.answer(_("Done: {title}").format(title=short(task.title, 150)))
 
 
 @router.callback_query(TaskCb.filter(F.action == "undo"))
@@ -843,14 +777,15 @@ async def undo_reminder(
 ) -> None:
     task = await tasks.cancel(uow, actor, callback_data.task_id)
     text = _("Reminder cancelled: {title}").format(title=f"<b>{h(task.title)}</b>")
-    await answer(callback, text, None)
+    await show(callback, text)
+    await callback.answer()
 
 
 # --- the Remind button on every card -------------------------------------------------------
 
 
 def _remind_row(kind: str, record_id: int) -> list[list[InlineKeyboardButton]]:
-    return [[_button(_("⏰ Remind"), RemindCb(kind=kind, id=record_id))]]
+    return [[button(_("⏰ Remind"), RemindCb(kind=kind, id=record_id))]]
 
 
 find.CARD_ROWS[find.COMPANY].append(lambda actor, card: _remind_row(find.COMPANY, card.company.id))

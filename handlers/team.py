@@ -17,8 +17,8 @@ from crm.errors import InvalidInput
 from crm.models.enums import Role
 from crm.services import people, reassign, team
 from crm.uow import UnitOfWork
-from handlers.start import role_name
-from handlers.ui import PAGE, cancel_text, h, local_time, money, pager_row, split_args
+from handlers.ui import PAGE, cancel_text, h, pager_row, show, split_args
+from handlers.words import local_time, money, role_name
 
 router = Router(name="team")
 
@@ -123,8 +123,7 @@ async def invite_button(
     callback: CallbackQuery, callback_data: InviteCb, bot: Bot, uow: UnitOfWork, actor: Actor
 ) -> None:
     text = await invite_text(bot, uow, actor, callback_data.role)  # the service checks the role
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(text)
+    await show(callback, text)
     await callback.answer()
 
 
@@ -165,8 +164,7 @@ async def page_team(
     callback: CallbackQuery, callback_data: TeamCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     text, markup = await team_page(uow, actor, max(0, callback_data.offset))
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(text, reply_markup=markup)
+    await show(callback, text, markup)
     await callback.answer()
 
 
@@ -246,14 +244,11 @@ async def reassign_button(
     callback: CallbackQuery, callback_data: ReassignCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     data = callback_data
-    if not isinstance(callback.message, Message):
-        await callback.answer()
-        return
     if data.action == "cancel":
-        await callback.message.edit_text(cancel_text())
+        await show(callback, cancel_text())
     elif data.action in ("from", "to"):
         text, markup = await choose_member(uow, actor, data.action, data.from_id, data.offset)
-        await callback.message.edit_text(text, reply_markup=markup)
+        await show(callback, text, markup)
     elif data.action == "confirm":
         old = await team.member(uow, actor, data.from_id)
         new = await team.member(uow, actor, data.to_id)
@@ -263,13 +258,14 @@ async def reassign_button(
             callback_data=ReassignCb(action="ok", from_id=old.id, to_id=new.id),
         )
         kb.button(text=_("Cancel"), callback_data=ReassignCb(action="cancel"))
-        await callback.message.edit_text(
+        await show(
+            callback,
             _("Hand all clients of {old} to {new}?").format(old=h(old.name), new=h(new.name)),
-            reply_markup=kb.as_markup(),
+            kb.as_markup(),
         )
     elif data.action == "ok":
         moved = await reassign.reassign_clients(uow, actor, data.from_id, data.to_id)
         old = await team.member(uow, actor, data.from_id)
         new = await team.member(uow, actor, data.to_id)
-        await callback.message.edit_text(reassigned_text(old.name, new.name, moved))
+        await show(callback, reassigned_text(old.name, new.name, moved))
     await callback.answer()

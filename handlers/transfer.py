@@ -39,9 +39,9 @@ from crm.errors import AccessDenied, InvalidInput
 from crm.services import exports, imports
 from crm.services.imports import ImportReport, Rejected
 from crm.uow import UnitOfWork
-from handlers import find, reports
-from handlers.ui import button, cancel_text, h
-from notifications import claims_notify
+from handlers import words
+from handlers.dialog import cancel as cancel_dialog
+from handlers.ui import button, h, show
 
 router = Router(name="transfer")
 
@@ -72,28 +72,7 @@ SHEET_WORDS = (
     N_("Text"), N_("Cause"), N_("Priority"), N_("Responsible"), N_("Compensation"),
     N_("Resolved"),
 )  # fmt: skip
-# the words for the codes stored in some columns of the workbook
-DECISION_ROLES: dict[str, str] = {
-    "decision_maker": N_("decision maker"),
-    "influencer": N_("influencer"),
-    "user": N_("user"),
-    "gatekeeper": N_("gatekeeper"),
-}
-INTERACTION_STATUSES: dict[str, str] = {"planned": N_("planned"), "done": N_("took place")}
-TASK_STATUSES: dict[str, str] = {
-    "open": N_("to do"),
-    "done": N_("done"),
-    "cancelled": N_("cancelled"),
-}
-TASK_KINDS: dict[str, str] = {
-    "manual": N_("reminder"),
-    "forgotten_client": N_("forgotten client"),
-    "deal_plan": N_("deal plan"),
-    "claim_plan": N_("claim plan"),
-    "event_plan": N_("event preparation"),
-    "interaction": N_("planned interaction"),
-}
-BUILT_IN_CAUSES = set(claims_notify.CAUSE_NAMES.values())
+BUILT_IN_CAUSES = set(words.CLAIM_CAUSES.values())
 # why a whole file is refused (InvalidInput("file", reason))
 FILE_REASONS: dict[str, str] = {
     "too_large": N_("This file is larger than {max_mb} MB: split it or send a smaller one."),
@@ -135,18 +114,18 @@ def _named(names: Mapping[str, str]) -> Callable[[Any], Any]:
 
 def export_labels() -> exports.Labels:
     return {
-        ("Companies", "Stage"): _named(find.COMPANY_STAGES),
-        ("Contacts", "Role in the decision"): _named(DECISION_ROLES),
-        ("Deals", "Stage"): _named(find.DEAL_STAGES),
-        ("Deals", "Source"): _named(reports.SOURCE_NAMES),
-        ("Interactions", "Kind"): _named(find.KINDS),
-        ("Interactions", "Direction"): _named(find.DIRECTIONS),
-        ("Interactions", "Status"): _named(INTERACTION_STATUSES),
-        ("Tasks", "Status"): _named(TASK_STATUSES),
-        ("Tasks", "Kind"): _named(TASK_KINDS),
+        ("Companies", "Stage"): _named(words.COMPANY_STAGES),
+        ("Contacts", "Role in the decision"): _named(words.DECISION_ROLES),
+        ("Deals", "Stage"): _named(words.DEAL_STATES),
+        ("Deals", "Source"): _named(words.SOURCES),
+        ("Interactions", "Kind"): _named(words.INTERACTION_KINDS),
+        ("Interactions", "Direction"): _named(words.DIRECTIONS),
+        ("Interactions", "Status"): _named(words.INTERACTION_STATUSES),
+        ("Tasks", "Status"): _named(words.TASK_STATUSES),
+        ("Tasks", "Kind"): _named(words.TASK_KINDS),
         ("Claims", "Cause"): lambda title: _(title) if title in BUILT_IN_CAUSES else title,
-        ("Claims", "Priority"): _named(claims_notify.PRIORITY_NAMES),
-        ("Claims", "Status"): _named(claims_notify.STATUS_NAMES),
+        ("Claims", "Priority"): _named(words.CLAIM_PRIORITIES),
+        ("Claims", "Status"): _named(words.CLAIM_STATUSES),
     }
 
 
@@ -274,10 +253,7 @@ async def start_import(
 
 @router.callback_query(ImportCb.filter(F.action == "cancel"))
 async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
-    await state.clear()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(cancel_text())
-    await callback.answer()
+    await cancel_dialog(callback, state)
 
 
 @router.callback_query(ImportForm.file, ImportCb.filter(F.action == "kind"))
@@ -288,8 +264,7 @@ async def choose_kind(
     if kind not in imports.allowed_kinds(actor):
         raise AccessDenied("import")
     await state.update_data(kind=kind)
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(ask_file_text(kind), reply_markup=cancel_markup())
+    await show(callback, ask_file_text(kind), cancel_markup())
     await callback.answer()
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from html import escape
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -27,16 +26,15 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.i18n import N_
-from crm import when
 from crm.access import Actor
 from crm.errors import AccessDenied
 from crm.models import Claim, utcnow
-from crm.models.enums import ClaimPriority, ClaimStatus
 from crm.services import claims
 from crm.services.claims import ClaimView
 from crm.storage import Database
 from crm.uow import UnitOfWork
+from handlers.ui import h, snippet
+from handlers.words import local_time, priority_badge
 from notifications import claims_escalation
 from notifications.claims_escalation import ClaimNotice
 from notifications.leader import LeaderElector
@@ -47,33 +45,6 @@ log = logging.getLogger(__name__)
 ESCALATION_JOB = "claims:escalation"
 ESCALATION_SECONDS = 300.0
 SNIPPET = 300
-
-PRIORITY_NAMES: dict[str, str] = {
-    ClaimPriority.LOW: N_("low"),
-    ClaimPriority.NORMAL: N_("normal"),
-    ClaimPriority.HIGH: N_("high"),
-    ClaimPriority.CRITICAL: N_("critical"),
-}
-PRIORITY_ICONS: dict[str, str] = {
-    ClaimPriority.LOW: "⚪",
-    ClaimPriority.NORMAL: "🔵",
-    ClaimPriority.HIGH: "🟠",
-    ClaimPriority.CRITICAL: "🔴",
-}
-STATUS_NAMES: dict[str, str] = {
-    ClaimStatus.NEW: N_("new"),
-    ClaimStatus.INVESTIGATING: N_("investigating"),
-    ClaimStatus.RESOLVED: N_("resolved"),
-    ClaimStatus.REJECTED: N_("rejected"),
-}
-# the built-in causes in the user's language; a director's own causes show their title
-CAUSE_NAMES: dict[str, str] = {
-    "quality": N_("Quality"),
-    "delivery": N_("Delivery"),
-    "billing": N_("Billing"),
-    "service": N_("Service"),
-    "other": N_("Other"),
-}
 
 
 class ClaimCb(CallbackData, prefix="cl"):
@@ -89,43 +60,15 @@ class ClaimCb(CallbackData, prefix="cl"):
     value: str = ""
 
 
-def priority_name(priority: str) -> str:
-    return _(PRIORITY_NAMES[priority]) if priority in PRIORITY_NAMES else priority
-
-
-def status_name(status: str) -> str:
-    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status
-
-
-def cause_name(code: str, title: str | None = None) -> str:
-    """A built-in cause in the reader's language until a director renames it, then (like
-    every other cause) by the title the director gave."""
-    if code in CAUSE_NAMES and title in (None, code, claims.DEFAULT_CAUSES.get(code)):
-        return _(CAUSE_NAMES[code])
-    return title or code
-
-
-def local(timezone: str, at: datetime) -> str:
-    return when.to_local(at, timezone).strftime("%d.%m.%Y %H:%M")
-
-
-def snippet(text: str, limit: int = SNIPPET) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _h(value: object) -> str:
-    return escape(str(value))
-
-
 def notice_text(actor: Actor, level: int, view: ClaimView) -> str:
     """The notice as `actor` reads it: their language (set by the caller), their timezone."""
     claim = view.claim
     params = {
         "id": claim.id,
-        "company": f"<b>{_h(view.company.name)}</b>",
-        "priority": f"{PRIORITY_ICONS.get(claim.priority, '')} {priority_name(claim.priority)}",
-        "due": local(actor.timezone, claim.due_at),
-        "responsible": _h(view.responsible.name),
+        "company": f"<b>{h(view.company.name)}</b>",
+        "priority": priority_badge(claim.priority),
+        "due": local_time(actor, claim.due_at),
+        "responsible": h(view.responsible.name),
     }
     if level == claims_escalation.FILED:
         head = _("⚠ New claim #{id} from {company}, priority {priority}.")
@@ -139,7 +82,7 @@ def notice_text(actor: Actor, level: int, view: ClaimView) -> str:
         _("Responsible: {responsible}").format(**params),
         _("Due: {due}").format(**params),
         "",
-        _h(snippet(claim.text)),
+        h(snippet(claim.text, SNIPPET)),
     ]
     return "\n".join(lines)
 

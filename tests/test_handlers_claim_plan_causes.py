@@ -13,7 +13,7 @@ from crm.services import claims
 from crm.storage import Database
 from handlers.claim_settings import ClaimSetCb
 from handlers.claims import PlanCb
-from handlers.ui import local_time
+from handlers.words import local_time
 from notifications.claims_notify import ClaimCb
 from tests import factories
 from tests.bot_harness import Harness, press

@@ -106,7 +106,7 @@ async def test_a_duplicate_company_name_is_asked_about(harness: Harness) -> None
     assert cancelled.text == "Cancelled. Nothing was saved."
     assert len(await all_companies(h.db)) == 1
     await h.send(press(ANNA, warning, "Create anyway"))  # too late: the dialog is over
-    assert h.stub.alerts()[-1] == "This step is over. Start the command again."
+    assert h.stub.alerts()[-1] == "This dialog is over. Start again with /company."
     assert len(await all_companies(h.db)) == 1
 
     [warning] = await h.send(message_update(ANNA, "/company Romashka; retail"))

@@ -397,7 +397,7 @@ async def test_approvals_for_a_head_in_russian(harness: Harness) -> None:
     ]
     assert shown[1].text.splitlines()[1:] == [
         "Сделка: «Deal 0» (Romashka)",
-        "Товар: Widget, 1 × 100.00, итого 80.00",
+        "Товар: Widget, 1 × 100,00, итого 80,00",
         "Скидка: 20% (лимит: 10%)",
         "Запросил(а): Anna",
     ]

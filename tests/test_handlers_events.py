@@ -158,7 +158,7 @@ async def test_dialog_in_english_with_back_and_cancel(harness: Harness) -> None:
     [bad] = await h.send(message_update(BORIS, "whenever you like"))
     assert bad.text.startswith("I could not understand “whenever you like” as a date and time.")
     [past] = await h.send(message_update(BORIS, "01.01.2020 10:00"))
-    assert past.text.startswith("This time has already passed.")
+    assert past.text.startswith("01.01.2020 10:00 has already passed. When does the event start?")
     [title_q] = await h.send(press(BORIS, past, "« Back"))
     assert title_q.text == "New event. What is its title?"
     [when_q] = await h.send(message_update(BORIS, "Open house"))

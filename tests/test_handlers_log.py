@@ -98,7 +98,7 @@ async def test_an_ambiguous_name_is_asked_with_buttons(harness: Harness) -> None
     assert await logged(h.db) == [("visit", "out", "brought samples", company.id, ivan.id)]
     # the question is answered: its buttons do nothing more
     await h.send(press(ANNA, ask, "Ivan Sidorov"))
-    assert h.stub.alerts()[-1] == "This step is over. Start again with /log."
+    assert h.stub.alerts()[-1] == "This dialog is over. Start again with /log."
     assert len(await logged(h.db)) == 1
 
 

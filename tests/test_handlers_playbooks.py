@@ -231,7 +231,7 @@ async def test_a_manager_replaying_director_buttons_is_refused(harness: Harness)
         assert last_alert(h) == "Not found, or you have no access to it."
     # buttons of a dialog she never started
     await h.send(replay(ANNA, PlaybookFormCb(action="create").pack()))
-    assert last_alert(h) == "Этот диалог завершён. Начните заново с /playbook."
+    assert last_alert(h) == "Этот диалог уже завершён. Начните заново: /playbook."
     assert await written(h.db) == before
     listed = await playbooks.list_playbooks(h.db.uow(), "deal")
     assert [(p.name, p.is_default) for p in listed] == [("Alpha", False), ("Beta", False)]
