@@ -93,8 +93,9 @@ def install_health(app: web.Application) -> None:
     add_health_check(app, "scheduler", lambda: scheduler_health(app[DATABASE], _runtime_of(app)))
 
 
-# other areas add their installers here (RSVP and unsubscribe links, scheduler health)
-ROUTE_INSTALLERS: list[RouteInstaller] = [install_health, rsvp_web.install]
+# other areas add their installers here (scheduler health; the RSVP and unsubscribe pages
+# are installed by create_web_app, which hands them the database and the public URL)
+ROUTE_INSTALLERS: list[RouteInstaller] = [install_health]
 
 
 def create_web_app(
@@ -114,6 +115,7 @@ def create_web_app(
         app[DISPATCHER] = dispatcher
     app[HEALTH_CHECKS] = {}
     add_health_check(app, "database", lambda: _database_check(database))
+    rsvp_web.install(app, database, settings.public_base_url)
     for install in (*ROUTE_INSTALLERS, *routes):
         install(app)
     return app

@@ -72,7 +72,7 @@ class Wizard:
     steps: Mapping[str, State]
     step_of: Callable[[Mapping[str, Any]], str]
     back_drops: Mapping[str, tuple[str, ...]]
-    nav: type[CallbackData]
+    nav: Callable[..., CallbackData]
     restart: str = ""
     cancel_button: Callable[[], InlineKeyboardButton] | None = None
 

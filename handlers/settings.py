@@ -30,8 +30,6 @@ from crm.uow import UnitOfWork
 from handlers.ui import show
 from handlers.words import LANGUAGES
 
-router = Router(name="settings")
-
 TIMEZONES = (
     "Europe/Kaliningrad",
     "Europe/Moscow",
@@ -184,7 +182,6 @@ def parse_line(args: str) -> dict[str, str]:
     return values
 
 
-@router.message(Command("settings"))
 async def show_settings(
     message: Message,
     command: CommandObject,
@@ -224,7 +221,6 @@ async def forgotten_on_one_line(
     await message.answer(saved_days_text(days) + "\n\n" + company_summary(days))
 
 
-@router.callback_query(SettingsCb.filter(F.action == "lang"))
 async def set_language(
     callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor, i18n: I18n
 ) -> None:
@@ -236,26 +232,22 @@ async def set_language(
         )
 
 
-@router.callback_query(SettingsCb.filter(F.action == "tzmenu"))
 async def choose_timezone(callback: CallbackQuery) -> None:
     await show(callback, _("Choose your timezone:"), timezone_menu())
     await callback.answer()
 
 
-@router.callback_query(SettingsCb.filter(F.action == "timemenu"))
 async def choose_time(callback: CallbackQuery) -> None:
     await show(callback, _("When should the daily digest come?"), time_menu())
     await callback.answer()
 
 
-@router.callback_query(SettingsCb.filter(F.action == "back"))
 async def back(callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
     await state.clear()
     await show(callback, summary(await people.profile(uow, actor)), menu_for(actor))
     await callback.answer()
 
 
-@router.callback_query(SettingsCb.filter(F.action == "tz"))
 async def set_timezone(
     callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
 ) -> None:
@@ -264,7 +256,6 @@ async def set_timezone(
     await callback.answer(_("Timezone: {timezone}. Saved.").format(timezone=manager.timezone))
 
 
-@router.callback_query(SettingsCb.filter(F.action == "time"))
 async def set_time(
     callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
 ) -> None:
@@ -276,7 +267,6 @@ async def set_time(
     )
 
 
-@router.callback_query(SettingsCb.filter(F.action == "tzother"))
 async def ask_timezone(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(SettingsForm.timezone)
     if callback.message is not None:
@@ -286,7 +276,6 @@ async def ask_timezone(callback: CallbackQuery, state: FSMContext) -> None:
     await callback.answer()
 
 
-@router.callback_query(SettingsCb.filter(F.action == "timeother"))
 async def ask_time(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(SettingsForm.digest_time)
     if callback.message is not None:
@@ -294,7 +283,6 @@ async def ask_time(callback: CallbackQuery, state: FSMContext) -> None:
     await callback.answer()
 
 
-@router.message(SettingsForm.timezone, F.text, ~F.text.startswith("/"))
 async def typed_timezone(
     message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
@@ -309,7 +297,6 @@ async def typed_timezone(
     )
 
 
-@router.message(SettingsForm.digest_time, F.text, ~F.text.startswith("/"))
 async def typed_time(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
     manager = await people.update_settings(uow, actor, digest_time=message.text or "")
     await state.clear()
@@ -324,7 +311,6 @@ async def typed_time(message: Message, uow: UnitOfWork, actor: Actor, state: FSM
 # --- company settings (directors) -----------------------------------------------------------
 
 
-@router.callback_query(SettingsCb.filter(F.action == "company"))
 async def company_screen(
     callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
@@ -337,7 +323,6 @@ async def company_screen(
     await callback.answer()
 
 
-@router.callback_query(SettingsCb.filter(F.action == "fdays"))
 async def set_forgotten_days(
     callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
 ) -> None:
@@ -349,7 +334,6 @@ async def set_forgotten_days(
     await callback.answer(saved_days_text(days))
 
 
-@router.callback_query(SettingsCb.filter(F.action == "fdother"))
 async def ask_forgotten_days(callback: CallbackQuery, actor: Actor, state: FSMContext) -> None:
     if actor.role is not Role.DIRECTOR:
         await callback.answer(only_directors_text(), show_alert=True)
@@ -367,7 +351,6 @@ async def ask_forgotten_days(callback: CallbackQuery, actor: Actor, state: FSMCo
     await callback.answer()
 
 
-@router.message(SettingsForm.forgotten_days, F.text, ~F.text.startswith("/"))
 async def typed_forgotten_days(
     message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
@@ -377,3 +360,25 @@ async def typed_forgotten_days(
     await message.answer(
         saved_days_text(days) + "\n\n" + company_summary(days), reply_markup=company_menu(days)
     )
+
+
+def setup() -> Router:
+    router = Router(name="settings")
+    router.message.register(show_settings, Command("settings"))
+    router.callback_query.register(set_language, SettingsCb.filter(F.action == "lang"))
+    router.callback_query.register(choose_timezone, SettingsCb.filter(F.action == "tzmenu"))
+    router.callback_query.register(choose_time, SettingsCb.filter(F.action == "timemenu"))
+    router.callback_query.register(back, SettingsCb.filter(F.action == "back"))
+    router.callback_query.register(set_timezone, SettingsCb.filter(F.action == "tz"))
+    router.callback_query.register(set_time, SettingsCb.filter(F.action == "time"))
+    router.callback_query.register(ask_timezone, SettingsCb.filter(F.action == "tzother"))
+    router.callback_query.register(ask_time, SettingsCb.filter(F.action == "timeother"))
+    router.message.register(typed_timezone, SettingsForm.timezone, F.text, ~F.text.startswith("/"))
+    router.message.register(typed_time, SettingsForm.digest_time, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(company_screen, SettingsCb.filter(F.action == "company"))
+    router.callback_query.register(set_forgotten_days, SettingsCb.filter(F.action == "fdays"))
+    router.callback_query.register(ask_forgotten_days, SettingsCb.filter(F.action == "fdother"))
+    router.message.register(
+        typed_forgotten_days, SettingsForm.forgotten_days, F.text, ~F.text.startswith("/")
+    )
+    return router

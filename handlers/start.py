@@ -18,8 +18,6 @@ from crm.uow import UnitOfWork
 from handlers.words import role_name
 from notifications.reminders import ReminderRuntime
 
-router = Router(name="start")
-
 
 def welcome(actor: Actor, new: bool) -> str:
     first = (
@@ -43,7 +41,6 @@ def welcome(actor: Actor, new: bool) -> str:
     return "\n".join(lines)
 
 
-@router.message(CommandStart())
 async def start(
     message: Message,
     command: CommandObject,
@@ -76,3 +73,9 @@ async def start(
     registered = Actor.of(manager)
     with i18n.use_locale(registered.language):
         await message.answer(welcome(registered, new=True))
+
+
+def setup() -> Router:
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    return router

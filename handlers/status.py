@@ -18,8 +18,6 @@ from crm.storage import Database
 from handlers.words import local_time
 from notifications.reminders import ReminderRuntime
 
-router = Router(name="status")
-
 
 def render_status(actor: Actor, report: dict[str, object], has_runtime: bool) -> str:
     last = report["last_run_at"]
@@ -50,7 +48,6 @@ def render_status(actor: Actor, report: dict[str, object], has_runtime: bool) ->
     return "\n".join(lines)
 
 
-@router.message(Command("status"))
 async def status(
     message: Message,
     actor: Actor,
@@ -62,3 +59,9 @@ async def status(
         return
     report = await scheduler_health(database, reminders)
     await message.answer(render_status(actor, report, reminders is not None))
+
+
+def setup() -> Router:
+    router = Router(name="status")
+    router.message.register(status, Command("status"))
+    return router

@@ -20,8 +20,6 @@ from crm.uow import UnitOfWork
 from handlers.ui import PAGE, cancel_text, h, pager_row, show, split_args
 from handlers.words import local_time, money, role_name
 
-router = Router(name="team")
-
 # the role as people type it, in either language
 ROLE_WORDS = {
     "manager": Role.MANAGER,
@@ -94,7 +92,6 @@ async def invite_text(
     )
 
 
-@router.message(Command("invite"))
 async def invite(
     message: Message, command: CommandObject, bot: Bot, uow: UnitOfWork, actor: Actor
 ) -> None:
@@ -118,7 +115,6 @@ async def invite(
     await message.answer(_("Whom do you invite?"), reply_markup=kb.as_markup())
 
 
-@router.callback_query(InviteCb.filter())
 async def invite_button(
     callback: CallbackQuery, callback_data: InviteCb, bot: Bot, uow: UnitOfWork, actor: Actor
 ) -> None:
@@ -150,7 +146,6 @@ async def team_page(uow: UnitOfWork, actor: Actor, offset: int) -> tuple[str, In
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[r for r in rows if r])
 
 
-@router.message(Command("team"))
 async def show_team(message: Message, uow: UnitOfWork, actor: Actor) -> None:
     if not is_leader(actor):
         await message.answer(refusal())
@@ -159,7 +154,6 @@ async def show_team(message: Message, uow: UnitOfWork, actor: Actor) -> None:
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(TeamCb.filter())
 async def page_team(
     callback: CallbackQuery, callback_data: TeamCb, uow: UnitOfWork, actor: Actor
 ) -> None:
@@ -216,7 +210,6 @@ async def choose_member(
     return text, kb.as_markup()
 
 
-@router.message(Command("reassign"))
 async def start_reassign(
     message: Message, command: CommandObject, uow: UnitOfWork, actor: Actor
 ) -> None:
@@ -239,7 +232,6 @@ async def start_reassign(
     await message.answer(reassigned_text(old.name, new.name, moved))
 
 
-@router.callback_query(ReassignCb.filter())
 async def reassign_button(
     callback: CallbackQuery, callback_data: ReassignCb, uow: UnitOfWork, actor: Actor
 ) -> None:
@@ -269,3 +261,14 @@ async def reassign_button(
         new = await team.member(uow, actor, data.to_id)
         await show(callback, reassigned_text(old.name, new.name, moved))
     await callback.answer()
+
+
+def setup() -> Router:
+    router = Router(name="team")
+    router.message.register(invite, Command("invite"))
+    router.callback_query.register(invite_button, InviteCb.filter())
+    router.message.register(show_team, Command("team"))
+    router.callback_query.register(page_team, TeamCb.filter())
+    router.message.register(start_reassign, Command("reassign"))
+    router.callback_query.register(reassign_button, ReassignCb.filter())
+    return router

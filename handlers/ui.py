@@ -72,20 +72,6 @@ def cancel_text() -> str:
     return _("Cancelled. Nothing was saved.")
 
 
-class NewDealCb(CallbackData, prefix="nd"):
-    """The New deal button of a company card (handlers/find.py); handlers/deals.py answers it."""
-
-    company_id: int
-
-
-class RemindCb(CallbackData, prefix="rm"):
-    """The Remind button of a card (kind: co | ct | dl, as in handlers/find.py);
-    handlers/tasks.py answers it with the when → text dialog."""
-
-    kind: str
-    id: int
-
-
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 

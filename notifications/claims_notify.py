@@ -1,12 +1,13 @@
 """Sending claim notices: urgent claims when filed, and the escalation of overdue ones.
 
 `notifications.claims_escalation` selects who must hear of what (and marks escalations
-once); this module words the notice in each recipient's language and timezone and sends
-it, through the rate-limited `TelegramSender` of the reminders runtime when there is one,
+once); this module has the notice worded (by the renderer handlers/claims/notice.py
+gives it) in each recipient's language and timezone and sends it, through the
+rate-limited `TelegramSender` of the reminders runtime when there is one,
 else straight through the bot. Each recipient reads the claim with their own access, so
 a notice never shows a claim to someone who may not open it.
 
-The escalation job runs in the leader process only: `setup(dp)` adds it to the reminders
+The escalation job runs in the leader process only: `setup(dp, render)` adds it to the reminders
 scheduler (`dp["reminders"]`, a ReminderRuntime) or, without one, runs it under a leader
 election of its own.
 """
@@ -20,10 +21,8 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crm.access import Actor
@@ -33,8 +32,6 @@ from crm.services import claims
 from crm.services.claims import ClaimView
 from crm.storage import Database
 from crm.uow import UnitOfWork
-from handlers.ui import h, snippet
-from handlers.words import local_time, priority_badge
 from notifications import claims_escalation
 from notifications.claims_escalation import ClaimNotice
 from notifications.leader import LeaderElector
@@ -44,54 +41,12 @@ log = logging.getLogger(__name__)
 
 ESCALATION_JOB = "claims:escalation"
 ESCALATION_SECONDS = 300.0
-SNIPPET = 300
 
 
-class ClaimCb(CallbackData, prefix="cl"):
-    """A claim card's buttons (handlers/claims.py answers them); the notices use "open".
-
-    action: open (a new message with the card) | show (the card in place) | st (a status
-    without text) | ask (resolve/reject: asks for the text) | over (resolve despite open
-    plan tasks) | nocomp (resolve without compensation) | files | task (a plan task done)
-    """
-
-    action: str
-    claim_id: int
-    value: str = ""
-
-
-def notice_text(actor: Actor, level: int, view: ClaimView) -> str:
-    """The notice as `actor` reads it: their language (set by the caller), their timezone."""
-    claim = view.claim
-    params = {
-        "id": claim.id,
-        "company": f"<b>{h(view.company.name)}</b>",
-        "priority": priority_badge(claim.priority),
-        "due": local_time(actor, claim.due_at),
-        "responsible": h(view.responsible.name),
-    }
-    if level == claims_escalation.FILED:
-        head = _("⚠ New claim #{id} from {company}, priority {priority}.")
-    elif level == 1:
-        head = _("⏰ Claim #{id} from {company} is overdue: it was due {due}.")
-    else:
-        head = _("🚨 Claim #{id} from {company} is still not resolved: it was due {due}.")
-    lines = [
-        head.format(**params),
-        _("Priority: {priority}").format(**params),
-        _("Responsible: {responsible}").format(**params),
-        _("Due: {due}").format(**params),
-        "",
-        h(snippet(claim.text, SNIPPET)),
-    ]
-    return "\n".join(lines)
-
-
-def open_markup(claim_id: int) -> InlineKeyboardMarkup:
-    button = InlineKeyboardButton(
-        text=_("Open the claim"), callback_data=ClaimCb(action="open", claim_id=claim_id).pack()
-    )
-    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+NoticeRenderer = Callable[[Actor, int, ClaimView], tuple[str, InlineKeyboardMarkup]]
+"""(reader, level, the claim as the reader may see it) -> the notice's text and buttons.
+handlers/claims/notice.py words it; bot/app.py hands it to `setup` (the dependency runs
+from the handlers to the notifications, never back)."""
 
 
 async def deliver(
@@ -113,6 +68,7 @@ async def send_notice(
     bot: Bot,
     i18n: I18n,
     notice: ClaimNotice,
+    render: NoticeRenderer,
     *,
     sender: TelegramSender | None = None,
     skip: int | None = None,
@@ -128,8 +84,7 @@ async def send_notice(
         except AccessDenied:  # moved out of their reach meanwhile: nothing to tell them
             continue
         with i18n.context(), i18n.use_locale(manager.language):
-            text = notice_text(reader, notice.level, view)
-            markup = open_markup(notice.claim_id)
+            text, markup = render(reader, notice.level, view)
         if await deliver(bot, sender, manager.tg_id, text, reply_markup=markup):
             reached.append(manager.tg_id)
     return reached
@@ -140,6 +95,7 @@ async def notify_filed(
     bot: Bot,
     i18n: I18n,
     claim: Claim,
+    render: NoticeRenderer,
     *,
     sender: TelegramSender | None = None,
     filed_by: int | None = None,
@@ -149,13 +105,14 @@ async def notify_filed(
     notice = await claims_escalation.on_filed(uow, claim)
     if notice is None:
         return []
-    return await send_notice(uow, bot, i18n, notice, sender=sender, skip=filed_by)
+    return await send_notice(uow, bot, i18n, notice, render, sender=sender, skip=filed_by)
 
 
 async def escalate(
     db: Database,
     bot: Bot,
     i18n: I18n,
+    render: NoticeRenderer,
     *,
     sender: TelegramSender | None = None,
     now: datetime | None = None,
@@ -169,7 +126,7 @@ async def escalate(
     sent = 0
     for notice in notices:
         try:
-            if await send_notice(db.uow(), bot, i18n, notice, sender=sender):
+            if await send_notice(db.uow(), bot, i18n, notice, render, sender=sender):
                 sent += 1
         except Exception:  # one bad claim must not stop the others
             log.exception("claim %s: the escalation notice failed", notice.claim_id)
@@ -223,12 +180,15 @@ class EscalationScheduler:
         await self._stop()
 
 
-async def on_startup(dispatcher: Dispatcher, bot: Bot, database: Database, i18n: I18n) -> None:
+async def on_startup(
+    dispatcher: Dispatcher, bot: Bot, database: Database, i18n: I18n, claim_notice: NoticeRenderer
+) -> None:
     runtime = dispatcher.workflow_data.get("reminders")
     scheduler = getattr(runtime, "scheduler", None)
 
     async def job() -> None:
-        await escalate(database, bot, i18n, sender=getattr(runtime, "sender", None))
+        sender = getattr(runtime, "sender", None)
+        await escalate(database, bot, i18n, claim_notice, sender=sender)
 
     if scheduler is not None and hasattr(scheduler, "add_periodic"):
         scheduler.add_periodic(ESCALATION_JOB, job, ESCALATION_SECONDS)
@@ -244,7 +204,9 @@ async def on_shutdown(dispatcher: Dispatcher) -> None:
         await own.stop()
 
 
-def setup(dp: Dispatcher) -> None:
-    """Run the escalation job while the bot runs (in the leader process only)."""
+def setup(dp: Dispatcher, render: NoticeRenderer) -> None:
+    """Run the escalation job while the bot runs (in the leader process only); its notices
+    are worded by `render`."""
+    dp["claim_notice"] = render
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)

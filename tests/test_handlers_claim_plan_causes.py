@@ -11,10 +11,9 @@ from crm.models import AuditEntry, Claim, ClaimCause, Task, utcnow
 from crm.models.enums import Role
 from crm.services import claims
 from crm.storage import Database
-from handlers.claim_settings import ClaimSetCb
-from handlers.claims import PlanCb
+from handlers.claim_settings.callbacks import ClaimSetCb
+from handlers.claims.callbacks import ClaimCb, PlanCb
 from handlers.words import local_time
-from notifications.claims_notify import ClaimCb
 from tests import factories
 from tests.bot_harness import Harness, press
 from tests.botapi_stub import Sent, TgUser, message_update

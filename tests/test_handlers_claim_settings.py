@@ -8,7 +8,8 @@ from crm.models import AppSetting, AuditEntry, ClaimCause
 from crm.models.enums import Role
 from crm.services import claims
 from crm.storage import Database
-from handlers.claim_settings import ClaimSetCb, code_from
+from handlers.claim_settings.callbacks import ClaimSetCb
+from handlers.claim_settings.causes import code_from
 from tests import factories
 from tests.bot_harness import Harness
 from tests.botapi_stub import Sent, TgUser, callback_update, message_update, press

@@ -13,7 +13,7 @@ from crm.services import companies, contacts
 from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
 from crm.storage import Database
-from handlers.clients import ContactFormCb, ForwardCb
+from handlers.clients.callbacks import ContactFormCb, ForwardCb
 from tests import factories
 from tests.bot_harness import Harness, only_a_hint, press
 from tests.botapi_stub import Sent, TgUser, callback_update, contact_update, message_update

@@ -14,8 +14,7 @@ from crm.services import companies, deals
 from crm.services.companies import CompanyInput
 from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
-from handlers.deal_lines import ApprovalsPageCb, LineCb
-from handlers.deals import ApprovalCb, DealCb
+from handlers.deals.callbacks import ApprovalCb, ApprovalsPageCb, DealCb, LineCb
 from tests import factories
 from tests.bot_harness import Harness, only_a_hint
 from tests.botapi_stub import Sent, callback_update, message_update, press

@@ -16,8 +16,8 @@ from crm.services import companies, deals
 from crm.services.companies import CompanyInput
 from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
-from handlers.deals import ApprovalCb, DealCb, LostCb
-from handlers.ui import NewDealCb
+from handlers.cards.callbacks import NewDealCb
+from handlers.deals.callbacks import ApprovalCb, DealCb, LostCb
 from tests import factories
 from tests.bot_harness import Harness, only_a_hint
 from tests.botapi_stub import Sent, TgUser, callback_update, message_update, press

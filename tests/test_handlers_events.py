@@ -12,7 +12,7 @@ from crm.models.enums import Role
 from crm.services import events
 from crm.services.events import EventInput, Segment
 from crm.storage import Database
-from handlers.events import EventCb
+from handlers.events.callbacks import EventCb
 from tests import factories
 from tests.bot_harness import Harness, only_a_hint, press
 from tests.botapi_stub import Sent, TgUser, callback_update, message_update

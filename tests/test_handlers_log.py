@@ -13,8 +13,8 @@ from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
 from crm.services.interactions import InteractionInput
 from crm.storage import Database
-from handlers.find import HistoryCb, LogCb
-from handlers.interactions import LogFormCb
+from handlers.cards.callbacks import HistoryCb, LogCb
+from handlers.interactions.callbacks import LogFormCb
 from tests import factories
 from tests.bot_harness import Harness, only_a_hint, press
 from tests.botapi_stub import Sent, TgUser, callback_update, message_update

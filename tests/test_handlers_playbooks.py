@@ -13,7 +13,8 @@ from crm.services import companies, playbooks
 from crm.services.companies import CompanyInput
 from crm.services.playbooks import PlaybookInput
 from crm.storage import Database
-from handlers.playbooks import PlaybookCb, PlaybookFormCb, PlaybookListCb, parse_step
+from handlers.playbooks.callbacks import PlaybookCb, PlaybookFormCb, PlaybookListCb
+from handlers.playbooks.card import parse_step
 from tests import factories
 from tests.bot_harness import Harness
 from tests.botapi_stub import Sent, TgUser, callback_update, message_update, press

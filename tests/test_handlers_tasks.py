@@ -19,8 +19,8 @@ from crm.models.enums import Role, TaskStatus
 from crm.services import tasks
 from crm.services.tasks import TaskInput
 from crm.storage import Database
-from handlers.tasks import RemindWhenCb, TaskCb
-from handlers.ui import RemindCb
+from handlers.cards.callbacks import RemindCb
+from handlers.tasks.callbacks import RemindWhenCb, TaskCb
 from notifications.reminders import TaskAction
 from notifications.telegram_sender import TelegramSender
 from tests import factories
@@ -221,7 +221,7 @@ async def test_remind_button_on_company_card(harness: Harness, clock: object) ->
     await staff(h.db, BORIS)
     company = await factories.raw_company(h.db, olga, "Ромашка")
     contact = await factories.raw_contact(h.db, olga, "Иван Петров", company.id)
-    from handlers.find import COMPANY, CardCb
+    from handlers.cards.callbacks import COMPANY, CardCb
 
     [card] = await h.send(callback_update(OLGA, CardCb(kind=COMPANY, id=company.id).pack()))
     assert "⏰ Напомнить" in labels(card)

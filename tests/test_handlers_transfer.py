@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from crm.models import AuditEntry, Company, Contact, Sale
 from crm.models.enums import Role
 from crm.storage import Database
-from handlers import transfer
-from handlers.transfer import ImportCb
+from handlers.transfer import export as transfer
+from handlers.transfer.importing import ImportCb
 from tests import factories
 from tests.bot_harness import Harness, press
 from tests.botapi_stub import TgUser, callback_update, message_update

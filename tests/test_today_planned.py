@@ -16,7 +16,7 @@ from crm.models import AuditEntry, Company, Interaction
 from crm.models.enums import Role
 from crm.services import interactions
 from crm.storage import Database
-from handlers.tasks import MoveWhenCb, PlannedCb
+from handlers.tasks.callbacks import MoveWhenCb, PlannedCb
 from tests import factories
 from tests.bot_harness import Harness, only_a_hint
 from tests.botapi_stub import TgUser, callback_update, message_update, press

@@ -1,4 +1,4 @@
-"""/export (an XLSX of what the user may see) and /import (a CSV or XLSX file).
+"""/import: a CSV or XLSX file of companies, contacts or sales.
 
 `/import` asks what the file holds (companies, contacts, sales for heads and directors)
 or takes the file at once and recognises it from its header; `/import contacts` names
@@ -11,10 +11,6 @@ with their numbers in the file and the reasons.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -23,7 +19,6 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
-    BufferedInputFile,
     CallbackQuery,
     Document,
     InlineKeyboardMarkup,
@@ -36,14 +31,11 @@ from bot.errors import describe, field_name
 from bot.i18n import N_
 from crm.access import Actor
 from crm.errors import AccessDenied, InvalidInput
-from crm.services import exports, imports
+from crm.services import imports
 from crm.services.imports import ImportReport, Rejected
 from crm.uow import UnitOfWork
-from handlers import words
 from handlers.dialog import cancel as cancel_dialog
 from handlers.ui import button, h, show
-
-router = Router(name="transfer")
 
 REJECTED_SHOWN = 20
 MAX_MB = imports.MAX_BYTES // (1024 * 1024)
@@ -59,21 +51,6 @@ KIND_NAMES: dict[str, str] = {
     "contacts": N_("contacts"),
     "sales": N_("sales"),
 }
-# the words of the workbook (crm/services/exports.py keeps them in English)
-SHEET_WORDS = (
-    N_("Companies"), N_("Contacts"), N_("Deals"), N_("Interactions"), N_("Tasks"), N_("Claims"),
-    N_("ID"), N_("Name"), N_("Full name"), N_("INN"), N_("Industry"), N_("Territory"),
-    N_("Stage"), N_("Credit limit"), N_("Payment deferral, days"), N_("Tags"), N_("Curator"),
-    N_("Parent company"), N_("Last interaction"), N_("Created"), N_("Company"), N_("Position"),
-    N_("Phone"), N_("Email"), N_("Telegram"), N_("Role in the decision"), N_("Birthday"),
-    N_("No emails"), N_("Title"), N_("Amount"), N_("Probability, %"), N_("Expected close"),
-    N_("Source"), N_("Closed"), N_("When"), N_("Kind"), N_("Direction"), N_("Status"),
-    N_("Contact"), N_("Summary"), N_("Manager"), N_("Due"), N_("Assignee"), N_("Done at"),
-    N_("Text"), N_("Cause"), N_("Priority"), N_("Responsible"), N_("Compensation"),
-    N_("Resolved"),
-)  # fmt: skip
-BUILT_IN_CAUSES = set(words.CLAIM_CAUSES.values())
-# why a whole file is refused (InvalidInput("file", reason))
 FILE_REASONS: dict[str, str] = {
     "too_large": N_("This file is larger than {max_mb} MB: split it or send a smaller one."),
     "too_many_rows": N_("This file has more than {max} rows: split it into several files."),
@@ -102,64 +79,6 @@ class ImportForm(StatesGroup):
 class ImportCb(CallbackData, prefix="imp"):
     action: str  # kind | cancel
     kind: str = ""
-
-
-# --- /export ---------------------------------------------------------------------------------
-
-
-def _named(names: Mapping[str, str]) -> Callable[[Any], Any]:
-    """A stored code in the user's words; a code without a name stays as it is."""
-    return lambda code: _(names[code]) if code in names else code
-
-
-def export_labels() -> exports.Labels:
-    return {
-        ("Companies", "Stage"): _named(words.COMPANY_STAGES),
-        ("Contacts", "Role in the decision"): _named(words.DECISION_ROLES),
-        ("Deals", "Stage"): _named(words.DEAL_STATES),
-        ("Deals", "Source"): _named(words.SOURCES),
-        ("Interactions", "Kind"): _named(words.INTERACTION_KINDS),
-        ("Interactions", "Direction"): _named(words.DIRECTIONS),
-        ("Interactions", "Status"): _named(words.INTERACTION_STATUSES),
-        ("Tasks", "Status"): _named(words.TASK_STATUSES),
-        ("Tasks", "Kind"): _named(words.TASK_KINDS),
-        ("Claims", "Cause"): lambda title: _(title) if title in BUILT_IN_CAUSES else title,
-        ("Claims", "Priority"): _named(words.CLAIM_PRIORITIES),
-        ("Claims", "Status"): _named(words.CLAIM_STATUSES),
-    }
-
-
-MAX_DOCUMENT = 50 * 1024 * 1024  # the most a bot may send as a document (Bot API)
-
-
-@router.message(Command("export"))
-async def export(message: Message, uow: UnitOfWork, actor: Actor) -> None:
-    result = await exports.export_xlsx(uow, actor, lambda text: _(text), export_labels())
-    if len(result.content) > MAX_DOCUMENT:
-        await message.answer(
-            _(
-                "The export is {size} MB: more than Telegram lets a bot send ({limit} MB). "
-                "Ask your administrator to run <code>chatcrm export FILE --as {tg_id}</code> "
-                "on the server."
-            ).format(
-                size=len(result.content) // (1024 * 1024),
-                limit=MAX_DOCUMENT // (1024 * 1024),
-                tg_id=actor.tg_id,
-            )
-        )
-        return
-    today = datetime.now(ZoneInfo(actor.timezone)).date()
-    counts = ", ".join(f"{_(title).lower()}: {count}" for title, count in result.counts.items())
-    caption = _("What you can see in ChatCRM on {date} — {counts}.").format(
-        date=today.strftime("%d.%m.%Y"), counts=counts
-    )
-    await message.answer_document(
-        BufferedInputFile(result.content, filename=f"chatcrm-{today.isoformat()}.xlsx"),
-        caption=caption,
-    )
-
-
-# --- /import ---------------------------------------------------------------------------------
 
 
 def kinds_markup(actor: Actor) -> InlineKeyboardMarkup:
@@ -192,7 +111,6 @@ def ask_file_text(kind: str) -> str:
     )
 
 
-@router.message(Command("import"), F.document)
 async def import_with_caption(
     message: Message,
     command: CommandObject,
@@ -224,7 +142,6 @@ def _kind_arg(actor: Actor, args: str | None) -> str | None:
     raise InvalidInput("kind", "unknown_value", allowed=list(imports.allowed_kinds(actor)))
 
 
-@router.message(Command("import"))
 async def start_import(
     message: Message, command: CommandObject, actor: Actor, state: FSMContext
 ) -> None:
@@ -251,12 +168,10 @@ async def start_import(
     )
 
 
-@router.callback_query(ImportCb.filter(F.action == "cancel"))
 async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
     await cancel_dialog(callback, state)
 
 
-@router.callback_query(ImportForm.file, ImportCb.filter(F.action == "kind"))
 async def choose_kind(
     callback: CallbackQuery, callback_data: ImportCb, actor: Actor, state: FSMContext
 ) -> None:
@@ -283,7 +198,6 @@ def file_refused(code: str, **params: object) -> str:
     return _(msgid).format(**params)
 
 
-@router.message(ImportForm.file, F.document)
 async def take_file(
     message: Message, uow: UnitOfWork, actor: Actor, bot: Bot, state: FSMContext
 ) -> None:
@@ -329,7 +243,6 @@ async def take_file(
     await message.answer(render_report(report))
 
 
-@router.message(ImportForm.file, ~F.text.startswith("/"))
 async def not_a_file(message: Message) -> None:
     await message.answer(
         _("Please send the table as a file (a document): {rules} Or press Cancel.").format(
@@ -370,3 +283,16 @@ def render_report(report: ImportReport) -> str:
             _("Columns not used: {names}").format(names=h(", ".join(report.ignored_columns)))
         )
     return "\n".join(lines)
+
+
+def setup() -> Router:
+    router = Router(name="transfer.importing")
+    router.message.register(import_with_caption, Command("import"), F.document)
+    router.message.register(start_import, Command("import"))
+    router.callback_query.register(cancel, ImportCb.filter(F.action == "cancel"))
+    router.callback_query.register(
+        choose_kind, ImportForm.file, ImportCb.filter(F.action == "kind")
+    )
+    router.message.register(take_file, ImportForm.file, F.document)
+    router.message.register(not_a_file, ImportForm.file, ~F.text.startswith("/"))
+    return router
