@@ -19,7 +19,6 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent, Message, User
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import N_
 from bot.middlewares import not_registered_text
 from crm.errors import (
     AccessDenied,
@@ -30,6 +29,7 @@ from crm.errors import (
     InviteInvalid,
     NotRegistered,
 )
+from handlers.words import N_
 
 logger = logging.getLogger("chatcrm.bot")
 

@@ -12,11 +12,10 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.web import scheduler_health
 from crm.access import Actor
 from crm.storage import Database
 from handlers.words import local_time
-from notifications.reminders import ReminderRuntime
+from notifications.reminders import ReminderRuntime, scheduler_health
 
 
 def render_status(actor: Actor, report: dict[str, object], has_runtime: bool) -> str:

@@ -10,14 +10,13 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import N_
 from crm.access import Actor
 from crm.services import cards, companies, contacts
 from crm.uow import UnitOfWork
 from handlers.cards.callbacks import COMPANY, CONTACT, CancelCb, EditCb, StageCb, cancel_button
 from handlers.cards.view import CardView, Rows
 from handlers.ui import button, cancel_text, h, markup, show
-from handlers.words import COMPANY_STAGES, label
+from handlers.words import COMPANY_STAGES, N_, label
 
 COMPANY_FIELDS = {
     "name": N_("Name"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
-from bot.i18n import N_
 from crm.models.enums import ClaimPriority
 from handlers.words import (
     CLAIM_STATUSES,
+    N_,
 )
 
 BUTTON_TITLE = 40

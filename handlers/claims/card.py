@@ -7,7 +7,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.i18n import N_
 from crm.access import Actor
 from crm.errors import AccessDenied
 from crm.models import utcnow
@@ -19,6 +18,7 @@ from handlers.cards.callbacks import CardCb
 from handlers.claims.callbacks import BUTTON_TITLE, CARD_TEXT, PLAN_SHOWN, ClaimCb, PlanCb
 from handlers.ui import PAGE, button, h, short, show, snippet
 from handlers.words import (
+    N_,
     TASK_MARKS,
     cause_name,
     claim_status,

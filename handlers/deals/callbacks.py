@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
-from bot.i18n import N_
+from handlers.words import N_
 
 # typical reasons of a loss: stored in the words of the manager who lost the deal, like "other"
 LOST_REASONS: dict[str, str] = {

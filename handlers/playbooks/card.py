@@ -19,7 +19,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.i18n import N_
 from crm import validation
 from crm.access import Actor, require_role
 from crm.errors import InvalidInput
@@ -30,7 +29,7 @@ from crm.services.playbooks import PlaybookInput
 from crm.uow import UnitOfWork
 from handlers.playbooks.callbacks import PlaybookCb, PlaybookFormCb, PlaybookListCb
 from handlers.ui import PAGE, button, h, pager_row, short, show
-from handlers.words import PLAYBOOK_KINDS, label
+from handlers.words import N_, PLAYBOOK_KINDS, label
 
 KINDS = [k.value for k in PlaybookKind]
 # the words a one-line /playbook accepts for its kind

@@ -12,7 +12,6 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import N_
 from crm.access import Actor
 from crm.analytics.scope import Period, last_full_months
 from crm.models import utcnow
@@ -20,6 +19,7 @@ from crm.when import to_local
 from handlers.ui import h
 from handlers.words import (
     COMPANY_STAGES,
+    N_,
     day,
     label,
 )

@@ -15,11 +15,11 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import N_
 from crm.access import Actor
 from crm.services import exports
 from crm.uow import UnitOfWork
 from handlers import words
+from handlers.words import N_
 
 # the words of the workbook (crm/services/exports.py keeps them in English)
 SHEET_WORDS = (

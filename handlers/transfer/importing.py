@@ -28,7 +28,6 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.errors import describe, field_name
-from bot.i18n import N_
 from crm.access import Actor
 from crm.errors import AccessDenied, InvalidInput
 from crm.services import imports
@@ -36,6 +35,7 @@ from crm.services.imports import ImportReport, Rejected
 from crm.uow import UnitOfWork
 from handlers.dialog import cancel as cancel_dialog
 from handlers.ui import button, h, show
+from handlers.words import N_
 
 REJECTED_SHOWN = 20
 MAX_MB = imports.MAX_BYTES // (1024 * 1024)
