@@ -95,7 +95,7 @@ FIELDS: dict[str, str] = {
     "offset_days": N_("Day of the step"),
     "sla_days": N_("SLA, days"),
     "code": N_("Code"),
-    # events (crm/services/events.py, handlers/events.py)
+    # events (crm/services/events.py, handlers/events/)
     "segment": N_("Segment"),
     "invitee": N_("Invitee"),
     "answer": N_("Answer"),
