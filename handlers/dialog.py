@@ -18,19 +18,23 @@ written once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from crm import when
 from crm.access import Actor
-from crm.errors import InvalidInput
+from crm.errors import AccessDenied, InvalidInput
+from crm.models import utcnow
+from crm.search import Hit
 from handlers.ui import button, cancel_text, h, markup, short, show
 from handlers.words import moment
 
@@ -76,6 +80,34 @@ class Wizard:
     restart: str = ""
     cancel_button: Callable[[], InlineKeyboardButton] | None = None
 
+    @classmethod
+    def linear(
+        cls,
+        steps: Sequence[tuple[str, State, tuple[str, ...]]],
+        *,
+        nav: Callable[..., CallbackData],
+        restart: str = "",
+        cancel_button: Callable[[], InlineKeyboardButton] | None = None,
+    ) -> Wizard:
+        """A dialog whose steps come one after another: `(name, state, keys)` each, where a
+        step is answered once its first key is in the data (the last step is where the
+        dialog ends up), and Back forgets the keys of the step before and of this one."""
+        names = [name for name, _state, _keys in steps]
+        keys = {name: step_keys for name, _state, step_keys in steps}
+
+        def step_of(data: Mapping[str, Any]) -> str:
+            return next((name for name in names[:-1] if keys[name][0] not in data), names[-1])
+
+        back = {later: keys[earlier] + keys[later] for earlier, later in pairwise(names)}
+        return cls(
+            steps={name: state for name, state, _keys in steps},
+            step_of=step_of,
+            back_drops=back,
+            nav=nav,
+            restart=restart,
+            cancel_button=cancel_button,
+        )
+
     @property
     def states(self) -> frozenset[str | None]:
         return frozenset(state.state for state in self.steps.values())
@@ -120,8 +152,41 @@ class Wizard:
         return await state.get_data()
 
 
+def offer(data: dict[str, Any], hits: Sequence[Hit], pick: Callable[[str], CallbackData]) -> Rows:
+    """Buttons of the search hits a step offers (a company to choose, say); the data keeps
+    which were offered, so that `take` refuses a crafted id."""
+    data["choices"] = {str(hit.entity_id): hit.title for hit in hits}
+    return [[button(short(hit.title, 60), pick(str(hit.entity_id)))] for hit in hits]
+
+
+def take(data: dict[str, Any], value: str, entity: str) -> str:
+    """The title of the offered choice `value` (forgotten by the data); AccessDenied for
+    one that was not offered."""
+    choices = data.pop("choices", {})
+    if value not in choices:
+        raise AccessDenied(entity)
+    return str(choices[value])
+
+
 def when_examples() -> str:
     return _("For example: tomorrow 15:00, in 2 hours, on Friday, 25.12 10:00, next monday 9am.")
+
+
+async def read_when(
+    message: Message,
+    actor: Actor,
+    again: Callable[[InvalidInput, str], tuple[str, InlineKeyboardMarkup]],
+    typed: str | None = None,
+) -> datetime | None:
+    """The moment written in `message` (or `typed`), in the reader's timezone; None when it
+    cannot be taken as written: then the question has been asked again (`again`)."""
+    text = (message.text or "") if typed is None else typed
+    try:
+        return when.parse_when(text, actor.timezone, utcnow())
+    except InvalidInput as err:
+        reply, keyboard = again(err, text)
+        await message.answer(reply, reply_markup=keyboard)
+        return None
 
 
 def ask_when_again(

@@ -8,7 +8,6 @@ are announced at once to the responsible manager and their head.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -31,8 +30,8 @@ from crm.uow import UnitOfWork
 from handlers.claims.callbacks import PRIORITIES, ClaimFormCb, NewClaimCb
 from handlers.claims.card import render_card
 from handlers.claims.notice import render_notice
-from handlers.dialog import Wizard, stale
-from handlers.ui import PAGE, button, h, pager_row, short, show, snippet, split_args
+from handlers.dialog import Wizard, offer, stale, take
+from handlers.ui import PAGE, button, h, markup, pager_row, short, show, snippet, split_args
 from handlers.words import (
     cause_name,
     priority_badge,
@@ -132,50 +131,24 @@ async def choose_company(
             await FILING.save(state, data)
             await message.answer(not_found_text(name), reply_markup=FILING.nav_markup(back=False))
         return
-    data["choices"] = {str(hit.entity_id): hit.title for hit in hits}
+    rows = offer(data, hits, lambda value: ClaimFormCb(action="company", value=value))
     await FILING.save(state, data)
-    kb = InlineKeyboardBuilder()
-    for hit in hits:
-        kb.row(
-            button(short(hit.title, 60), ClaimFormCb(action="company", value=str(hit.entity_id)))
-        )
-    kb.row(*FILING.nav_buttons(back=False))
-    await message.answer(_("Which company do you mean?"), reply_markup=kb.as_markup())
+    rows.append(FILING.nav_buttons(back=False))
+    await message.answer(_("Which company do you mean?"), reply_markup=markup(rows))
 
 
 # --- /claim: the dialog ---------------------------------------------------------------------
 
 
-def step_of(data: Mapping[str, Any]) -> str:
-    for step, key in (
-        ("company", "company_id"),
-        ("contact", "contact"),
-        ("cause", "cause"),
-        ("priority", "priority"),
-        ("text", "text"),
-    ):
-        if key not in data:
-            return step
-    return "files"
-
-
-FILING = Wizard(
-    steps={
-        "company": ClaimForm.company,
-        "contact": ClaimForm.contact,
-        "cause": ClaimForm.cause,
-        "priority": ClaimForm.priority,
-        "text": ClaimForm.text,
-        "files": ClaimForm.files,
-    },
-    step_of=step_of,
-    back_drops={
-        "contact": ("company_id", "company_name", "offset"),
-        "cause": ("contact", "contact_name", "offset"),
-        "priority": ("cause",),
-        "text": ("priority",),
-        "files": ("text", "files"),
-    },
+FILING = Wizard.linear(
+    [
+        ("company", ClaimForm.company, ("company_id", "company_name")),
+        ("contact", ClaimForm.contact, ("contact", "contact_name", "offset")),
+        ("cause", ClaimForm.cause, ("cause", "cause_name")),
+        ("priority", ClaimForm.priority, ("priority",)),
+        ("text", ClaimForm.text, ("text",)),
+        ("files", ClaimForm.files, ("files",)),
+    ],
     nav=ClaimFormCb,
     restart="/claim",
 )
@@ -204,7 +177,7 @@ async def ask(
     data: dict[str, Any],
 ) -> None:
     """Save the dialog's data and ask for what is missing next."""
-    step = step_of(data)
+    step = FILING.step_of(data)
     kb = InlineKeyboardBuilder()
     if step == "company":
         text = _("Which company is the claim from? Type a part of its name.")
@@ -332,14 +305,11 @@ async def dialog_button(
     data = await FILING.pressed(callback, action, state)
     if data is None:
         return
-    step = step_of(data)
+    step = FILING.step_of(data)
     if action == "back":
         await ask(callback, uow, actor, state, FILING.back(data))
     elif action == "company" and step == "company":
-        choices = data.pop("choices", {})
-        if value not in choices:
-            raise AccessDenied("company")
-        data.update(company_id=int(value), company_name=choices[value])
+        data.update(company_id=int(value), company_name=take(data, value, "company"))
         if data.get("quick"):
             await file_claim(callback, uow, actor, state, bot, i18n, data, reminders)
         else:

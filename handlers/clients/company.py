@@ -6,7 +6,6 @@ create another one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from aiogram import F, Router
@@ -77,19 +76,13 @@ async def create_company(
     await message.answer(_("Company added.") + "\n\n" + text, reply_markup=keyboard)
 
 
-def company_step(data: Mapping[str, Any]) -> str:
-    return next((key for key in ("name", "industry", "territory") if key not in data), "confirm")
-
-
-COMPANY_DIALOG = Wizard(
-    steps={
-        "name": CompanyForm.name,
-        "industry": CompanyForm.industry,
-        "territory": CompanyForm.territory,
-        "confirm": CompanyForm.confirm,
-    },
-    step_of=company_step,
-    back_drops={"industry": ("name",), "territory": ("industry",), "confirm": ("territory",)},
+COMPANY_DIALOG = Wizard.linear(
+    [
+        ("name", CompanyForm.name, ("name",)),
+        ("industry", CompanyForm.industry, ("industry",)),
+        ("territory", CompanyForm.territory, ("territory",)),
+        ("confirm", CompanyForm.confirm, ()),
+    ],
     nav=CompanyFormCb,
     restart="/company",
     cancel_button=cancel_button,
@@ -190,7 +183,7 @@ async def company_button(
     data = await COMPANY_DIALOG.pressed(callback, action, state)
     if data is None:
         return
-    step = company_step(data)
+    step = COMPANY_DIALOG.step_of(data)
     if action == "back" and step != "name":
         await ask_company(callback, state, COMPANY_DIALOG.back(data))
     elif action == "skip" and step in ("industry", "territory"):

@@ -4,7 +4,6 @@ contact card shared with the bot (it goes on at the company step).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from aiogram import F, Router
@@ -75,19 +74,13 @@ async def show_new_contact(
     await message.answer(_("Contact added.") + "\n\n" + text, reply_markup=keyboard)
 
 
-def contact_step(data: Mapping[str, Any]) -> str:
-    return next((key for key in ("name", "phone", "email") if key not in data), "company")
-
-
-CONTACT_DIALOG = Wizard(
-    steps={
-        "name": ContactForm.name,
-        "phone": ContactForm.phone,
-        "email": ContactForm.email,
-        "company": ContactForm.company,
-    },
-    step_of=contact_step,
-    back_drops={"phone": ("name",), "email": ("phone",), "company": ("email",)},
+CONTACT_DIALOG = Wizard.linear(
+    [
+        ("name", ContactForm.name, ("name",)),
+        ("phone", ContactForm.phone, ("phone",)),
+        ("email", ContactForm.email, ("email",)),
+        ("company", ContactForm.company, ()),
+    ],
     nav=ContactFormCb,
     restart="/contact",
     cancel_button=cancel_button,
@@ -175,7 +168,7 @@ async def contact_button(
     data = await CONTACT_DIALOG.pressed(callback, action, state)
     if data is None:
         return
-    step = contact_step(data)
+    step = CONTACT_DIALOG.step_of(data)
     if action == "back" and step != "name":
         await ask_contact(callback, uow, actor, state, CONTACT_DIALOG.back(data))
     elif action == "skip" and step in ("phone", "email"):

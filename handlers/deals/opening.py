@@ -15,7 +15,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from crm import validation
 from crm.access import Actor
@@ -30,8 +29,8 @@ from handlers.deals.approvals import request_approvals
 from handlers.deals.callbacks import DealFormCb
 from handlers.deals.card import show_deal
 from handlers.deals.questions import DIALOG, DealForm, ask, step_of
-from handlers.dialog import stale
-from handlers.ui import PAGE, h, short, split_args
+from handlers.dialog import offer, stale, take
+from handlers.ui import PAGE, h, markup, short, split_args
 from handlers.words import plain
 
 
@@ -93,17 +92,10 @@ async def offer_companies(
     hits = await cards.find(uow, actor, name, kinds=(SearchKind.COMPANY,), limit=PAGE)
     if not hits:
         return False
-    data["choices"] = {str(hit.entity_id): hit.title for hit in hits}
+    rows = offer(data, hits, lambda value: DealFormCb(action="company", value=value))
     await DIALOG.save(state, data)
-    kb = InlineKeyboardBuilder()
-    for hit in hits:
-        kb.button(
-            text=short(hit.title, 60),
-            callback_data=DealFormCb(action="company", value=str(hit.entity_id)),
-        )
-    kb.adjust(1)
-    kb.row(*DIALOG.nav_buttons(back=False))
-    await message.answer(_("Which company do you mean?"), reply_markup=kb.as_markup())
+    rows.append(DIALOG.nav_buttons(back=False))
+    await message.answer(_("Which company do you mean?"), reply_markup=markup(rows))
     return True
 
 
@@ -226,10 +218,7 @@ async def dialog_button(
     if action == "back":
         await ask(callback, uow, actor, state, DIALOG.back(data))
     elif action == "company" and step == "company":
-        choices = data.pop("choices", {})
-        if value not in choices:
-            raise AccessDenied("company")
-        data.update(company_id=int(value), company_name=choices[value])
+        data.update(company_id=int(value), company_name=take(data, value, "company"))
         await ask(callback, uow, actor, state, data)
     elif action == "amount_sum" and step == "amount":
         data["amount"] = ""

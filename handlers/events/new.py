@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aiogram import F, Router
@@ -13,14 +14,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.errors import describe
-from crm import validation, when
+from crm import validation
 from crm.access import Actor
 from crm.errors import InvalidInput
-from crm.models import utcnow
 from crm.services import events
 from crm.services.events import EventInput
 from crm.uow import UnitOfWork
-from handlers.dialog import Wizard, ask_when_again, stale
+from handlers.dialog import Wizard, ask_when_again, read_when, stale
 from handlers.events.callbacks import EventCb, EventFormCb
 from handlers.events.card import render_card
 from handlers.ui import button, h, markup, show
@@ -35,16 +35,12 @@ class EventForm(StatesGroup):
     place = State()
 
 
-def step_of(data: Mapping[str, Any]) -> str:
-    if "title" not in data:
-        return "title"
-    return "place" if "starts_at" in data else "when"
-
-
-DIALOG = Wizard(
-    steps={"title": EventForm.title, "when": EventForm.when, "place": EventForm.place},
-    step_of=step_of,
-    back_drops={"when": ("title",), "place": ("starts_at",)},
+DIALOG = Wizard.linear(
+    [
+        ("title", EventForm.title, ("title",)),
+        ("when", EventForm.when, ("starts_at",)),
+        ("place", EventForm.place, ()),
+    ],
     nav=EventFormCb,
     restart="/event",
 )
@@ -60,7 +56,7 @@ def examples() -> str:
 
 
 def question(actor: Actor, data: Mapping[str, Any]) -> str:
-    step = step_of(data)
+    step = DIALOG.step_of(data)
     if step == "title":
         return _("New event. What is its title?")
     lines = [_("Event: {title}").format(title=f"<b>{h(data['title'])}</b>")]
@@ -115,12 +111,8 @@ async def typed_title(message: Message, actor: Actor, state: FSMContext) -> None
 
 
 async def typed_when(message: Message, actor: Actor, state: FSMContext) -> None:
-    typed = message.text or ""
-    try:
-        starts_at = when.parse_when(typed, actor.timezone, utcnow())
-    except InvalidInput as err:
-        text, keyboard = ask_when_again_text(actor, err, typed)
-        await message.answer(text, reply_markup=keyboard)
+    starts_at = await read_when(message, actor, partial(ask_when_again_text, actor))
+    if starts_at is None:
         return
     data = await state.get_data()
     await ask(message, actor, state, {**data, "starts_at": starts_at.isoformat()})
@@ -170,7 +162,7 @@ async def dialog_button(
     data = await DIALOG.pressed(callback, action, state)
     if data is None:
         return
-    step = step_of(data)
+    step = DIALOG.step_of(data)
     if action == "back" and step != "title":
         await ask(callback, actor, state, DIALOG.back(data))
     elif action == "at" and step == "when":

@@ -4,7 +4,6 @@ now, or Plan for later… (then the time in words).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,32 +77,15 @@ async def proceed(
     await state.clear()
 
 
-def step_of(data: Mapping[str, Any]) -> str:
-    for step, key in (("who", "subject"), ("kind", "kind"), ("direction", "direction")):
-        if key not in data:
-            return step
-    if "summary" not in data:
-        return "summary"
-    return "when_text" if data.get("later") else "when"
-
-
-DIALOG = Wizard(
-    steps={
-        "who": LogForm.who,
-        "kind": LogForm.kind,
-        "direction": LogForm.direction,
-        "summary": LogForm.summary,
-        "when": LogForm.when,
-        "when_text": LogForm.when_text,
-    },
-    step_of=step_of,
-    back_drops={
-        "kind": ("subject", "id", "title"),
-        "direction": ("kind",),
-        "summary": ("direction",),
-        "when": ("summary",),
-        "when_text": ("later",),
-    },
+DIALOG = Wizard.linear(
+    [
+        ("who", LogForm.who, ("subject", "id", "title")),
+        ("kind", LogForm.kind, ("kind",)),
+        ("direction", LogForm.direction, ("direction",)),
+        ("summary", LogForm.summary, ("summary",)),
+        ("when", LogForm.when, ("later",)),  # Plan for later… asks the time in words
+        ("when_text", LogForm.when_text, ()),
+    ],
     nav=LogFormCb,
     restart="/log",
     cancel_button=cancel_button,
@@ -191,7 +173,7 @@ async def dialog_button(
     data = await DIALOG.pressed(callback, action, state)
     if data is None:
         return
-    step = step_of(data)
+    step = DIALOG.step_of(data)
     if action == "back" and step != "who":
         await ask(callback, state, DIALOG.back(data))
     elif action == "who" and step == "who":

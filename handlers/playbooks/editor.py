@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from aiogram import F, Router
@@ -51,25 +50,13 @@ async def edit_steps(
     await callback.answer()
 
 
-def step_of(data: Mapping[str, Any]) -> str:
-    if "kind" not in data:
-        return "kind"
-    if "name" not in data:
-        return "name"
-    if not data.get("steps_done"):
-        return "steps"
-    return "confirm"
-
-
-DIALOG = Wizard(
-    steps={
-        "kind": PlaybookForm.kind,
-        "name": PlaybookForm.name,
-        "steps": PlaybookForm.steps,
-        "confirm": PlaybookForm.confirm,
-    },
-    step_of=step_of,
-    back_drops={"name": ("kind",), "steps": ("name",), "confirm": ("steps_done",)},
+DIALOG = Wizard.linear(
+    [
+        ("kind", PlaybookForm.kind, ("kind",)),
+        ("name", PlaybookForm.name, ("name",)),
+        ("steps", PlaybookForm.steps, ("steps_done",)),
+        ("confirm", PlaybookForm.confirm, ()),
+    ],
     nav=PlaybookFormCb,
     restart="/playbook",
 )
@@ -93,7 +80,7 @@ def draft(data: dict[str, Any]) -> list[str]:
 
 
 def prompt(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
-    step = step_of(data)
+    step = DIALOG.step_of(data)
     kb = InlineKeyboardBuilder()
     editing = bool(data.get("edit"))
     if step == "kind":
@@ -163,7 +150,7 @@ async def dialog_button(
     data = await DIALOG.pressed(callback, action, state)
     if data is None:
         return
-    step = step_of(data)
+    step = DIALOG.step_of(data)
     if action == "back" and step != "kind":
         await ask(callback, state, DIALOG.back(data))
     elif action == "kind" and step == "kind" and value in KINDS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
@@ -17,7 +18,7 @@ from crm.models import Interaction, utcnow
 from crm.models.enums import InteractionStatus
 from crm.services import interactions
 from crm.uow import UnitOfWork
-from handlers.dialog import Wizard, ask_when_again, stale, when_examples
+from handlers.dialog import Wizard, ask_when_again, read_when, stale, when_examples
 from handlers.tasks.callbacks import MoveWhenCb, PlannedCb
 from handlers.tasks.today import not_planned_text, what_of
 from handlers.ui import button, markup, show
@@ -143,14 +144,9 @@ async def _move_to(
 async def typed_move_when(
     message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
-    typed = message.text or ""
-    try:
-        at = when.parse_when(typed, actor.timezone, utcnow())
-    except InvalidInput as err:
-        text, keyboard = ask_move_again(actor, err, typed)
-        await message.answer(text, reply_markup=keyboard)
-        return
-    await _move_to(message, uow, actor, state, at, typed)
+    at = await read_when(message, actor, partial(ask_move_again, actor))
+    if at is not None:
+        await _move_to(message, uow, actor, state, at, message.text or "")
 
 
 async def chosen_move_time(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from aiogram import F, Router
@@ -27,7 +28,7 @@ from crm.services.cards import CompanyCard, ContactCard, DealCard
 from crm.services.tasks import TaskInput
 from crm.uow import UnitOfWork
 from handlers.cards.callbacks import COMPANY, CONTACT, DEAL, RemindCb
-from handlers.dialog import Wizard, ask_when_again, stale, when_examples
+from handlers.dialog import Wizard, ask_when_again, read_when, stale, when_examples
 from handlers.tasks.callbacks import RemindWhenCb, TaskCb
 from handlers.ui import button, h, markup, short, show, split_args
 from handlers.words import moment
@@ -204,14 +205,10 @@ async def remind(
         await _create(message, uow, actor, state, reminders, title, when_text=when_text)
         return
     # only the time: understood, it is kept and the text is asked for
-    try:
-        due_at = when.parse_when(when_text, actor.timezone, utcnow())
-    except InvalidInput as err:
-        await REMIND.save(state, {})
-        text, keyboard = ask_again(actor, err, when_text)
-        await message.answer(text, reply_markup=keyboard)
-        return
-    await _when_chosen(message, uow, actor, state, reminders, due_at)
+    await REMIND.save(state, {})
+    due_at = await read_when(message, actor, partial(ask_again, actor), when_text)
+    if due_at is not None:
+        await _when_chosen(message, uow, actor, state, reminders, due_at)
 
 
 async def remind_from_card(
@@ -256,14 +253,9 @@ async def typed_when(
     state: FSMContext,
     reminders: ReminderRuntime | None = None,
 ) -> None:
-    typed = message.text or ""
-    try:
-        due_at = when.parse_when(typed, actor.timezone, utcnow())
-    except InvalidInput as err:
-        text, keyboard = ask_again(actor, err, typed)
-        await message.answer(text, reply_markup=keyboard)
-        return
-    await _when_chosen(message, uow, actor, state, reminders, due_at)
+    due_at = await read_when(message, actor, partial(ask_again, actor))
+    if due_at is not None:
+        await _when_chosen(message, uow, actor, state, reminders, due_at)
 
 
 async def typed_text(
