@@ -287,9 +287,9 @@ async def _scheduler_status(database: Database) -> dict[str, Any]:
     """
     from sqlalchemy import func
 
-    from bot.health import scheduler_health
     from crm.models import Task
     from notifications.leader import LeaderElector
+    from notifications.reminders import scheduler_health
 
     report = await scheduler_health(database, None)
     probe = LeaderElector(database)
@@ -299,51 +299,6 @@ async def _scheduler_status(database: Database) -> dict[str, Any]:
         report["last_sent_at"] = await uow.session.scalar(select(func.max(Task.reminded_at)))
     report["running_elsewhere"] = not free
     return report
-
-
-async def _redis_status(url: str) -> str | None:
-    """None if Redis answers, else why not."""
-    from redis.asyncio import Redis
-
-    from bot.fsm_resilience import CONNECTION_KWARGS
-
-    client = Redis.from_url(url, **CONNECTION_KWARGS)
-    try:
-        await asyncio.wait_for(client.ping(), 5)
-        return None
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}".splitlines()[0]
-    finally:
-        await client.aclose()
-
-
-async def _bot_api_status(settings: Settings) -> tuple[bool, str]:
-    """(ok, what to print) for the Bot API, asked with getMe."""
-    import aiohttp
-
-    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        return True, "not checked (no BOT_TOKEN)"
-    base = (settings.telegram_api_url or TELEGRAM_API).rstrip("/")
-    url = f"{base}/bot{settings.bot_token.get_secret_value()}/getMe"
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
-            session.get(url) as response,
-        ):
-            payload = await response.json(content_type=None)
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        return False, f"NOT reachable at {base} ({type(exc).__name__})"
-    if isinstance(payload, dict) and payload.get("ok"):
-        return True, f"reachable, the bot is @{(payload.get('result') or {}).get('username')}"
-    if isinstance(payload, dict) and payload.get("error_code") == 401:
-        return False, "the token is refused (401 Unauthorized): check BOT_TOKEN"
-    return False, f"answers with an error: {str(payload)[:200]}"
-
-
-async def _outbox_status(database: Database) -> dict[str, Any]:
-    from bot.health import outbox_check
-
-    return await outbox_check(database)
 
 
 @app.command()
@@ -363,8 +318,10 @@ def status() -> None:
         if current != migrate.head_revision():
             typer.echo(f"Database at revision {current or 'none'}: run `chatcrm db upgrade`")
             problems.append("the database is not migrated")
+    from bot.health import outbox_check, probe_bot_api, probe_redis
+
     if settings.redis_url:
-        redis_error = asyncio.run(_redis_status(settings.redis_url))
+        redis_error = asyncio.run(probe_redis(settings.redis_url))
         typer.echo(
             f"Redis: {_shown(settings.redis_url)}: "
             + ("ok" if redis_error is None else f"DOWN ({redis_error})")
@@ -373,13 +330,14 @@ def status() -> None:
             problems.append("Redis does not answer: dialogs are unavailable")
     else:
         typer.echo("Redis: not used (dialogs are kept in the database)")
-    api_ok, api_text = asyncio.run(_bot_api_status(settings))
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    api_ok, api_text = asyncio.run(probe_bot_api(token, settings.telegram_api_url or TELEGRAM_API))
     typer.echo(f"Bot API: {api_text}")
     if not api_ok:
         problems.append("the Bot API cannot be reached")
     if not any(p.startswith("the database") for p in problems):
         report = _with_database(settings, _scheduler_status)
-        outbox = _with_database(settings, _outbox_status)
+        outbox = _with_database(settings, outbox_check)
         _print_work(settings, report, outbox, problems)
     if problems:
         typer.echo("Not healthy: " + "; ".join(problems) + ".", err=True)

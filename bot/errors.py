@@ -21,7 +21,6 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.fsm_resilience import DialogsUnavailable
 from bot.governor import answering
-from bot.i18n import N_
 from bot.middlewares import not_registered_text
 from crm.errors import (
     AccessDenied,
@@ -32,6 +31,7 @@ from crm.errors import (
     InviteInvalid,
     NotRegistered,
 )
+from handlers.words import N_
 
 logger = logging.getLogger("chatcrm.bot")
 
@@ -97,7 +97,7 @@ FIELDS: dict[str, str] = {
     "offset_days": N_("Day of the step"),
     "sla_days": N_("SLA, days"),
     "code": N_("Code"),
-    # events (crm/services/events.py, handlers/events.py)
+    # events (crm/services/events.py, handlers/events/)
     "segment": N_("Segment"),
     "invitee": N_("Invitee"),
     "answer": N_("Answer"),

@@ -2,17 +2,18 @@
 
 Each check returns a dict with "ok" (and what it found). The dependencies (`database`,
 `redis` when REDIS_URL is set, `bot_api`) say whether this instance can serve at all;
-`scheduler` and `outbox` say whether the work gets done: reminders overdue, emails
-stuck in sending.
+`scheduler` (notifications.reminders.scheduler_health) and `outbox` say whether the
+work gets done: reminders overdue, emails stuck in sending.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import TelegramUnauthorizedError
 from sqlalchemy import func, select, text
@@ -20,13 +21,11 @@ from sqlalchemy import func, select, text
 from bot.governor import governor_of
 from crm.models import OutboundEmail, utcnow
 from crm.models.enums import EmailStatus
-from crm.services import outbox, tasks
+from crm.services import outbox
 from crm.storage import Database
-from notifications.reminders import ReminderRuntime, health
 
 CHECK_TIMEOUT = 5.0
 DEPENDENCIES = ("database", "redis", "bot_api")
-STUCK_AFTER = timedelta(minutes=2)  # a reminder due longer ago and still unsent is stuck
 
 
 def failure(exc: BaseException) -> dict[str, Any]:
@@ -99,24 +98,40 @@ async def outbox_check(database: Database, now: datetime | None = None) -> dict[
     }
 
 
-async def scheduler_health(
-    database: Database, runtime: ReminderRuntime | None, now: datetime | None = None
-) -> dict[str, Any]:
-    """{ok, leader, last_run_at, pending, overdue_undelivered} of the reminder scheduler.
+async def probe_redis(url: str) -> str | None:
+    """For the CLI: None if Redis at `url` answers a PING, else why not (one line)."""
+    from redis.asyncio import Redis
 
-    Not ok when reminders due more than STUCK_AFTER ago are still unsent (no process runs
-    the scheduler, or it cannot send), or when this process leads but its sweep stalled.
-    """
-    now = now or utcnow()
-    report = (await health(database, runtime, now)).as_dict()
-    stuck = (await tasks.delivery_stats(database.uow(), now - STUCK_AFTER)).overdue_undelivered
-    stalled = False
-    if runtime is not None and report["leader"]:
-        last = runtime.scheduler.last_run_at
-        stalled = last is None or now - last > 3 * timedelta(
-            seconds=runtime.scheduler.sweep_seconds
-        )
-    return {"ok": stuck == 0 and not stalled, **report}
+    from bot.fsm_resilience import CONNECTION_KWARGS
+
+    client = Redis.from_url(url, **CONNECTION_KWARGS)
+    try:
+        await asyncio.wait_for(client.ping(), CHECK_TIMEOUT)
+        return None
+    except Exception as exc:
+        return str(failure(exc)["error"])
+    finally:
+        await client.aclose()
+
+
+async def probe_bot_api(token: str, api_url: str) -> tuple[bool, str]:
+    """For the CLI, without a Bot: (ok, what to print) from getMe at `api_url`."""
+    if not token.strip():
+        return True, "not checked (no BOT_TOKEN)"
+    base = api_url.rstrip("/")
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CHECK_TIMEOUT)) as http,
+            http.get(f"{base}/bot{token}/getMe") as response,
+        ):
+            payload = await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        return False, f"NOT reachable at {base} ({type(exc).__name__})"
+    if isinstance(payload, dict) and payload.get("ok"):
+        return True, f"reachable, the bot is @{(payload.get('result') or {}).get('username')}"
+    if isinstance(payload, dict) and payload.get("error_code") == 401:
+        return False, "the token is refused (401 Unauthorized): check BOT_TOKEN"
+    return False, f"answers with an error: {str(payload)[:200]}"
 
 
 async def run_checks(checks: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -24,14 +24,11 @@ from bot.health import (
     outbox_check,
     redis_check,
     run_checks,
-    scheduler_health,
 )
 from crm.settings import Settings
 from crm.storage import Database
 from notifications import rsvp_web
-from notifications.reminders import ReminderRuntime
-
-__all__ = ["scheduler_health"]  # handlers/status.py reads it from here
+from notifications.reminders import ReminderRuntime, scheduler_health
 
 logger = logging.getLogger("chatcrm.web")
 
@@ -93,8 +90,9 @@ def install_health(app: web.Application) -> None:
     add_health_check(app, "outbox", lambda: outbox_check(database))
 
 
-# other areas add their installers here (RSVP and unsubscribe links, scheduler health)
-ROUTE_INSTALLERS: list[RouteInstaller] = [install_health, rsvp_web.install]
+# other areas add their installers here (health; the RSVP and unsubscribe pages are
+# installed by create_web_app, which hands them the database and the public URL)
+ROUTE_INSTALLERS: list[RouteInstaller] = [install_health]
 
 
 def create_web_app(
@@ -113,6 +111,7 @@ def create_web_app(
     if dispatcher is not None:
         app[DISPATCHER] = dispatcher
     app[HEALTH_CHECKS] = {}
+    rsvp_web.install(app, database, settings.public_base_url)
     for install in (*ROUTE_INSTALLERS, *routes):
         install(app)
     return app

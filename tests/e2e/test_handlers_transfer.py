@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from crm.models import AuditEntry, Company, Contact, Sale, utcnow
 from crm.services import events
 from crm.services.events import EventInput
-from handlers import transfer
-from handlers.transfer import ImportCb
+from handlers.transfer import export as transfer
+from handlers.transfer.importing import ImportCb
 from tests.fixtures.bilingual import ANNA, EMILY, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels, press
 from tests.fixtures.botapi_stub import callback_update, message_update
