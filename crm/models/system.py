@@ -70,6 +70,8 @@ class OutboundEmail(Base):
     message_id: Mapped[str | None] = mapped_column(String(250))
     # the SMTP reply code of the last failure (None: no reply, e.g. the connection failed)
     error_code: Mapped[int | None] = mapped_column(Integer)
+    # the display name of the From header (the company setting), SMTP_FROM's when None
+    sender_name: Mapped[str | None] = mapped_column(String(200))
     # the unsubscribe link of an email that is not an invitation (a mailing)
     unsubscribe_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
