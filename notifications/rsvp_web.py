@@ -1,7 +1,10 @@
-"""The client's side of an invitation: one-click RSVP and unsubscribe pages.
+"""The client's side of an invitation: RSVP and unsubscribe pages.
 
-    GET  /rsvp/{token}/yes|no    records the answer and shows the event, with a link to
-                                 change the answer
+    GET  /rsvp/{token}/yes|no    shows the event as it is now and a button to confirm the
+                                 answer; changes nothing (mail scanners fetch every link,
+                                 with GET and HEAD)
+    POST /rsvp/{token}/yes|no    records the answer (until the event starts), with a link
+                                 to change it
     GET  /unsubscribe/{token}    a confirmation page with a button
     POST /unsubscribe/{token}    unsubscribes; also RFC 8058 one-click (the email's
                                  List-Unsubscribe-Post header)
@@ -22,9 +25,10 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from crm.errors import AccessDenied, Conflict, InvalidInput
+from crm.models import utcnow
 from crm.services import events
 from crm.services.events import RsvpView
-from crm.services.mail import language_of, links, local_time
+from crm.services.mail import event_span, language_of, links
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,15 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "confirm_yes": "{name}, will you come?",
+        "confirm_no": "{name}, you cannot come?",
+        "button_yes": "Yes, I will come",
+        "button_no": "No, I cannot come",
+        "current": "Your answer now: {answer}.",
+        "answer_accepted": "you will come",
+        "answer_declined": "you will not come",
+        "cancelled": "The event is cancelled",
+        "cancelled_text": "There is nothing to answer any more. We are sorry.",
         "thanks": "Thank you, {name}!",
         "yes": "We have noted that you will come.",
         "no": "We have noted that you will not come.",
@@ -49,6 +62,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_request": "This link is not valid.",
     },
     "ru": {
+        "confirm_yes": "{name}, вы придёте?",
+        "confirm_no": "{name}, вы не сможете прийти?",
+        "button_yes": "Да, приду",
+        "button_no": "Нет, не смогу",
+        "current": "Ваш ответ сейчас: {answer}.",
+        "answer_accepted": "придёте",
+        "answer_declined": "не придёте",
+        "cancelled": "Мероприятие отменено",
+        "cancelled_text": "Отвечать больше не нужно. Приносим извинения.",
         "thanks": "Спасибо, {name}!",
         "yes": "Мы отметили, что вы придёте.",
         "no": "Мы отметили, что вы не сможете прийти.",
@@ -91,6 +113,8 @@ def _page(lang: str, status: int = 200, **context: Any) -> web.Response:
         "change_text": "",
         "form_action": "",
         "button": "",
+        "button_kind": "",
+        "cancelled": False,
     }
     html = _env().get_template("rsvp_page.html.j2").render(lang=lang, **{**defaults, **context})
     return web.Response(
@@ -105,12 +129,9 @@ def _not_found(lang: str = "en") -> web.Response:
 
 def _event(view: RsvpView) -> dict[str, str]:
     event = view.event
-    start = local_time(event.starts_at, view.timezone)
-    end = local_time(event.ends_at, view.timezone) if event.ends_at else ""
-    span = f"{start} – {end[-5:]}" if end[:10] == start[:10] else f"{start} – {end}"
     return {
         "title": event.title,
-        "when": f"{span if end else start} ({view.timezone})",
+        "when": event_span(event.starts_at, event.ends_at, view.timezone),
         "place": event.place or "",
     }
 
@@ -127,7 +148,55 @@ def _database(request: web.Request) -> Any:
     return request.app[DATABASE]
 
 
+def _closed(view: RsvpView) -> web.Response | None:
+    """The page of an invitation that can no longer be answered, if it cannot."""
+    lang = language_of(view.language)
+    t = TEXTS[lang]
+    if view.cancelled:
+        return _page(
+            lang,
+            410,
+            heading=t["cancelled"],
+            message=t["cancelled_text"],
+            event=_event(view),
+            cancelled=True,
+        )
+    if view.event.starts_at <= utcnow() or view.invitee.status in events.ATTENDANCE:
+        return _page(lang, 409, heading=t["started"], message=t["started_text"], event=_event(view))
+    return None
+
+
+async def rsvp_form(request: web.Request) -> web.Response:
+    """GET (and HEAD): the current event and a button that confirms; nothing recorded."""
+    token, answer = request.match_info["token"], request.match_info["answer"]
+    try:
+        view = await events.invitation(_database(request).uow(), token)
+    except AccessDenied:
+        return _not_found()
+    closed = _closed(view)
+    if closed is not None:
+        return closed
+    lang = language_of(view.language)
+    t = TEXTS[lang]
+    status = view.invitee.status
+    current = (
+        t["current"].format(answer=t[f"answer_{status}"])
+        if status in ("accepted", "declined")
+        else ""
+    )
+    return _page(
+        lang,
+        heading=t[f"confirm_{answer}"].format(name=view.contact_name),
+        message=current,
+        event=_event(view),
+        form_action=f"/rsvp/{token}/{answer}",
+        button=t[f"button_{answer}"],
+        button_kind=answer,
+    )
+
+
 async def rsvp(request: web.Request) -> web.Response:
+    """POST: the person pressed the button; the answer is recorded."""
     token, answer = request.match_info["token"], request.match_info["answer"]
     uow = _database(request).uow()
     try:
@@ -139,9 +208,7 @@ async def rsvp(request: web.Request) -> web.Response:
             view = await events.invitation(_database(request).uow(), token)
         except AccessDenied:
             return _not_found()
-        lang = language_of(view.language)
-        t = TEXTS[lang]
-        return _page(lang, 409, heading=t["started"], message=t["started_text"], event=_event(view))
+        return _closed(view) or _not_found()
     lang = language_of(view.language)
     t = TEXTS[lang]
     other = "no" if answer == "yes" else "yes"
@@ -188,6 +255,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
 
 
 def install(app: web.Application) -> None:
-    app.router.add_get(r"/rsvp/{token}/{answer:(yes|no)}", rsvp)
+    app.router.add_get(r"/rsvp/{token}/{answer:(yes|no)}", rsvp_form)
+    app.router.add_post(r"/rsvp/{token}/{answer:(yes|no)}", rsvp)
     app.router.add_get("/unsubscribe/{token}", unsubscribe_form)
     app.router.add_post("/unsubscribe/{token}", unsubscribe)
