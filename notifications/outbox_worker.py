@@ -38,6 +38,7 @@ from crm.services.outbox import Outgoing
 from crm.settings import Settings
 from crm.storage import Database
 from notifications import smtp
+from notifications.email_message import build_message
 from notifications.smtp import Failure, RateLimiter, Verdict
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,6 @@ class OutboxWorker:
     # ------------------------------------------------------------ one drain
 
     def _build(self, item: Outgoing) -> Any:
-        from notifications.email import build_message
-
         return build_message(item, self.settings)
 
     async def drain(self, *, now: datetime | None = None) -> DeliveryReport:
