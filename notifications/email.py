@@ -1,10 +1,11 @@
 """Outgoing email in the bot: the worker wired into it, and `deliver_due` for one pass.
 
-The message of a row is built by notifications/email_message.py. `setup(dp)` runs the worker (notifications/outbox_worker.py) in the process elected for it
-while the bot runs, and tells managers about invitations that failed for good
-(notifications/email_notices.py). Without SMTP_HOST mail is disabled: rows wait as pending.
-SMTP_TLS: port 465 means TLS from the start, any other port STARTTLS; SMTP_TLS=false sends
-in clear (a local relay). A login is made when SMTP_USER is set.
+The message of a row is built by notifications/email_message.py. `setup(dp)` runs the
+worker (notifications/outbox_worker.py) in the process elected for it while the bot runs,
+and tells managers about invitations that failed for good (notifications/email_notices.py).
+Without SMTP_HOST mail is disabled: rows wait as pending. SMTP_TLS: port 465 means TLS
+from the start, any other port STARTTLS; SMTP_TLS=false sends in clear (a local relay).
+A login is made when SMTP_USER is set.
 """
 
 from __future__ import annotations

@@ -31,14 +31,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiosmtplib
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm.db import single_statement_connection
 from crm.models import utcnow
 from crm.services import outbox
 from crm.services.outbox import Outgoing
 from crm.settings import Settings
 from crm.storage import Database
 from notifications import smtp
-from notifications.email_message import build_message
+from notifications.email_message import build_message, sender_of
 from notifications.smtp import Failure, RateLimiter, Verdict
 
 log = logging.getLogger(__name__)
@@ -65,34 +67,38 @@ class DeliveryReport:
 def default_batch(connections: int, rate: float | None) -> int:
     """Rows per claim: enough to keep every connection busy between two claims, and no
     more than about five seconds of sending under a rate cap."""
-    size = max(100, connections * 25)
+    size = max(200, connections * 50)
     if rate:
         size = min(size, max(connections, int(rate * 5)))
     return size
 
 
 class _Marker:
-    """Marks accepted rows sent: whoever asks while a statement runs joins the next one."""
+    """Marks accepted rows sent: whoever asks while a statement runs joins the next one.
+    Its own connection, where each UPDATE commits by itself: one round trip per mark."""
 
     def __init__(self, database: Database, now: datetime | None) -> None:
         self.database = database
         self.now = now
         self.waiting: list[tuple[int, asyncio.Future[None]]] = []
         self.task: asyncio.Task[None] | None = None
+        self.conn: AsyncConnection | None = None
 
-    async def mark(self, email_id: int) -> None:
+    def mark(self, email_id: int) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiting.append((email_id, future))
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._flush())
-        await future
+        return future
 
     async def _flush(self) -> None:
         while self.waiting:
             batch, self.waiting = self.waiting, []
             try:
-                await outbox.mark_sent_many(
-                    self.database.uow(), [i for i, _f in batch], now=self.now or utcnow()
+                if self.conn is None:
+                    self.conn = await single_statement_connection(self.database.engine)
+                await self.conn.execute(
+                    outbox.mark_sent_statement([i for i, _f in batch], self.now or utcnow())
                 )
             except Exception as exc:
                 for _i, future in batch:
@@ -102,6 +108,15 @@ class _Marker:
                 for _i, future in batch:
                     if not future.done():
                         future.set_result(None)
+
+    async def close(self) -> None:
+        if self.task is not None:
+            with contextlib.suppress(Exception):
+                await self.task
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                await self.conn.close()
+            self.conn = None
 
 
 class OutboxWorker:
@@ -193,13 +208,24 @@ class OutboxWorker:
 
         async def lane() -> None:
             client: aiosmtplib.SMTP | None = None
+            # the mark of this lane's last accepted row: awaited before the next DATA, so
+            # at most one row per connection is accepted and not yet marked
+            previous: asyncio.Future[None] | None = None
+
+            async def marked() -> None:
+                nonlocal previous
+                if previous is not None:
+                    done, previous = previous, None
+                    await done
+                    report.sent += 1
+
             try:
                 while state["stop"] is None:
                     if len(queue) <= low and not state["exhausted"] and not claim_lock.locked():
                         await refill()
                     if not queue:
                         if state["exhausted"] or state["stop"] is not None:
-                            return
+                            break
                         async with claim_lock:  # another lane is claiming: wait for it
                             pass
                         if not queue and not state["exhausted"]:
@@ -209,17 +235,11 @@ class OutboxWorker:
                     await self.limiter.acquire()
                     if state["stop"] is not None:
                         queue.appendleft(item)
-                        return
-                    client, failure = await self._send(client, item)
+                        break
+                    client, failure = await self._send(client, item, marked)
                     if failure is None:
                         held.discard(item.id)
-                        try:
-                            await marker.mark(item.id)
-                        except Exception as exc:  # the database: the row stays "sending"
-                            log.exception("email %s: sent but not marked", item.id)
-                            state["stop"] = Failure(Verdict.CONNECTION, None, repr(exc))
-                            return
-                        report.sent += 1
+                        previous = marker.mark(item.id)
                         continue
                     if failure.verdict is Verdict.CONNECTION:
                         state["stop"] = failure
@@ -227,8 +247,12 @@ class OutboxWorker:
                         # that kills every connection still fails in the end); the
                         # others are handed back untouched
                         await settle(item, Failure(Verdict.RETRY, failure.code, failure.reason))
-                        return
+                        break
                     await settle(item, failure)
+                await marked()
+            except Exception as exc:  # the database: the row stays "sending" (its lease)
+                log.exception("outbox: a sent email could not be marked")
+                state["stop"] = Failure(Verdict.CONNECTION, None, repr(exc))
             finally:
                 await smtp.close(client)
 
@@ -236,6 +260,7 @@ class OutboxWorker:
         try:
             await asyncio.gather(*(lane() for _ in range(self.connections)))
         finally:
+            await marker.close()
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
@@ -259,29 +284,35 @@ class OutboxWorker:
         return report
 
     async def _send(
-        self, client: aiosmtplib.SMTP | None, item: Outgoing
+        self,
+        client: aiosmtplib.SMTP | None,
+        item: Outgoing,
+        before_data: Callable[[], Awaitable[None]],
     ) -> tuple[aiosmtplib.SMTP | None, Failure | None]:
-        """Send one row; a connection that drops is reopened once. Returns the connection
-        to go on with and the failure, if any."""
+        """Send one row; a connection that drops is reopened once. `before_data` runs
+        between the envelope and the message. Returns the connection to go on with and
+        the failure, if any."""
         try:
             message = self._build(item)
+            envelope = sender_of(item, self.settings)[1]
         except Exception as exc:
             return client, Failure(Verdict.RETRY, None, smtp.describe_error(exc, self.settings))
         for attempt in (1, 2):
-            fresh = client is None
-            try:
-                if client is None:
+            if client is None:
+                try:
                     client = await smtp.connect(self.settings, self.smtp_timeout)
-                await client.send_message(message)
+                except Exception as exc:  # the server cannot be reached or refuses us
+                    return None, smtp.classify(exc, self.settings)
+            try:
+                await smtp.transmit(client, envelope, item.to_addr, message, before_data)
                 return client, None
             except Exception as exc:
                 failure = smtp.classify(exc, self.settings)
                 if failure.verdict is not Verdict.CONNECTION:
                     return client, failure
-                if client is not None:
-                    client.close()
+                client.close()
                 client = None
-                if fresh or attempt == 2:
+                if attempt == 2:
                     return None, failure
         return client, None  # not reached
 

@@ -10,7 +10,9 @@ a refused login concerns every row, not this one).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -91,6 +93,29 @@ async def connect(settings: Settings, seconds: float = SMTP_TIMEOUT) -> aiosmtpl
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
         await client.login(settings.smtp_user, password)
     return client
+
+
+async def transmit(
+    client: aiosmtplib.SMTP,
+    sender: str,
+    recipient: str,
+    message: bytes,
+    before_data: Callable[[], Awaitable[None]],
+) -> None:
+    """One email on an open connection: MAIL, RCPT, then `before_data`, then DATA (the
+    server accepts the message at the end of DATA). A refusal resets the envelope."""
+    if client.last_ehlo_response is None:
+        await client.ehlo()
+    options = [f"SIZE={len(message)}"] if client.supports_extension("size") else []
+    try:
+        await client.mail(sender, options=options)
+        await client.rcpt(recipient)
+        await before_data()
+        await client.data(message)
+    except aiosmtplib.SMTPResponseException:
+        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+            await client.rset()
+        raise
 
 
 async def close(client: aiosmtplib.SMTP | None) -> None:

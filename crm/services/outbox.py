@@ -416,6 +416,22 @@ async def mark_sent(uow: UnitOfWork, email_id: int, *, now: datetime | None = No
     return await mark_sent_many(uow, [email_id], now=now) == 1
 
 
+def mark_sent_statement(ids: list[int], now: datetime) -> Any:
+    """The UPDATE that marks rows sent (the worker runs it on a connection of its own)."""
+    return (
+        update(OutboundEmail)
+        .where(OutboundEmail.id.in_(ids), OutboundEmail.status == EmailStatus.SENDING.value)
+        .values(
+            status=EmailStatus.SENT.value,
+            sent_at=now,
+            next_attempt_at=None,
+            last_error=None,
+            error_code=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def mark_sent_many(
     uow: UnitOfWork, ids: Iterable[int], *, now: datetime | None = None
 ) -> int:
@@ -423,18 +439,7 @@ async def mark_sent_many(
     if not wanted:
         return 0
     async with uow:
-        result = await uow.session.execute(
-            update(OutboundEmail)
-            .where(OutboundEmail.id.in_(wanted), OutboundEmail.status == EmailStatus.SENDING.value)
-            .values(
-                status=EmailStatus.SENT.value,
-                sent_at=now or utcnow(),
-                next_attempt_at=None,
-                last_error=None,
-                error_code=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
+        result = await uow.session.execute(mark_sent_statement(wanted, now or utcnow()))
         await uow.commit()
     return int(result.rowcount or 0)
 
