@@ -26,14 +26,27 @@ from bot.errors import describe
 from bot.i18n import N_
 from crm import validation, when
 from crm.access import Actor
+from crm.analytics.events import Outcome
 from crm.errors import Conflict, InvalidInput
 from crm.models import Event, utcnow
 from crm.models.enums import InviteeStatus, Role, TaskStatus
-from crm.services import events, tasks
+from crm.services import event_failures, events, tasks
 from crm.services.events import EventInput, EventView, Segment
 from crm.settings import Settings
 from crm.uow import UnitOfWork
-from handlers.ui import PAGE, button, cancel_text, h, local_time, pager_row, short, show, split_args
+from handlers.ui import (
+    PAGE,
+    button,
+    cancel_text,
+    h,
+    local_time,
+    money,
+    pager_row,
+    short,
+    show,
+    split_args,
+)
+from notifications.email_notices import EventFailuresCb
 
 router = Router(name="events")
 
@@ -118,7 +131,22 @@ def render_card(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarku
     if event.topic:
         lines.append(_("Topic: {topic}").format(topic=h(short(event.topic, 300))))
     lines.append(_("Responsible: {name}").format(name=h(view.responsible.name)))
+    if event.budget is not None:
+        lines.append(_("Budget: {amount}").format(amount=money(event.budget)))
+    if view.cancelled:
+        lines.append(_("❌ Cancelled: the invitees were told."))
     lines.append("")
+    if any(view.emails.values()):
+        lines.append(
+            _(
+                "Emails: {queued} queued · {sent} sent · {failed} failed · {answered} answered"
+            ).format(
+                queued=view.emails.get("queued", 0),
+                sent=view.emails.get("sent", 0),
+                failed=view.emails.get("failed", 0),
+                answered=view.answered,
+            )
+        )
     if view.invited:
         by_status = " · ".join(
             f"{STATUS_ICONS[s]} {status_name(s)} {view.counts[s]}"
@@ -126,14 +154,8 @@ def render_card(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarku
             if view.counts.get(s)
         )
         lines.append(_("Invitees: {count}").format(count=view.invited) + f" — {by_status}")
-        if event.starts_at <= utcnow():  # before the start only the answers mean anything
-            lines.append(
-                _("Participation: {rate} ({attended} of {invited})").format(
-                    rate=percent(view.participation_rate),
-                    attended=view.counts.get(InviteeStatus.ATTENDED, 0),
-                    invited=view.invited,
-                )
-            )
+        if view.outcome is not None:  # before the start only the answers mean anything
+            lines += outcome_lines(view.outcome)
     else:
         lines.append(_("Nobody is invited yet."))
     if view.plan:
@@ -144,10 +166,44 @@ def render_card(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarku
     return "\n".join(lines), card_markup(view)
 
 
+def outcome_lines(outcome: Outcome) -> list[str]:
+    """Participation, cost per attendee and the deals that followed (after the start)."""
+    rate = _("Participation: {rate} ({attended} of {invited})").format(
+        rate=percent(outcome.participation_rate),
+        attended=outcome.attended,
+        invited=outcome.invited,
+    )
+    if outcome.by_answers and outcome.attended:
+        rate += " " + _("(by the answers: nobody is marked yet)")
+    lines = [rate]
+    if outcome.cost_per_attendee is not None:
+        lines.append(
+            _("Cost per attendee: {amount}").format(amount=money(outcome.cost_per_attendee))
+        )
+    lines.append(
+        _(
+            "Within 30 days: {opened} deals opened ({opened_amount}), {won} won ({won_amount})"
+        ).format(
+            opened=outcome.deals_opened,
+            opened_amount=money(outcome.opened_amount),
+            won=outcome.deals_won,
+            won_amount=money(outcome.won_amount),
+        )
+    )
+    return lines
+
+
 def card_markup(view: EventView) -> InlineKeyboardMarkup:
     event_id = view.event.id
-    started = view.event.starts_at <= utcnow()
+    started = view.event.starts_at <= utcnow() or view.cancelled
     kb = InlineKeyboardBuilder()
+    if view.emails.get("failed"):
+        kb.row(
+            button(
+                _("⚠ Undelivered ({count})").format(count=view.emails["failed"]),
+                EventFailuresCb(event_id=event_id),
+            )
+        )
     if not started:
         kb.row(
             button(_("➕ Add invitees"), EventCb(action="add", event_id=event_id)),
@@ -812,3 +868,33 @@ async def task_done(
     text, markup = tasks_text(actor, await events.get(uow, actor, view.event.id))
     await show(callback, text, markup)
     await callback.answer(_("Done."))
+
+
+# --- undelivered emails ---------------------------------------------------------------------
+
+
+@router.callback_query(EventFailuresCb.filter())
+async def show_failures(
+    callback: CallbackQuery, callback_data: EventFailuresCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    """The addresses the mail servers refused, with their reasons (from the card or from
+    the notice)."""
+    view = await events.get(uow, actor, callback_data.event_id)
+    items, total = await event_failures.failures(uow, actor, view.event.id, limit=PAGE * 2)
+    lines = [
+        f"📅 <b>{h(view.event.title)}</b>",
+        _("Undelivered emails: {count}").format(count=total),
+        "",
+    ]
+    for item in items:
+        who = f"{h(item.contact_name)} " if item.contact_name else ""
+        lines.append(f"✖ {who}&lt;{h(item.address)}&gt; — {h(short(item.reason, 160))}")
+    if total > len(items):
+        lines.append(_("…and {count} more").format(count=total - len(items)))
+    if not total:
+        lines.append(_("Every email was delivered."))
+    kb = InlineKeyboardBuilder()
+    kb.row(button(_("« Back"), EventCb(action="show", event_id=view.event.id)))
+    if isinstance(callback.message, Message):
+        await callback.message.answer("\n".join(lines), reply_markup=kb.as_markup())
+    await callback.answer()

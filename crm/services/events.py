@@ -30,6 +30,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from crm import search, validation, when
 from crm.access import Actor, can_see_owner, visible_owner
+from crm.analytics.events import Outcome
+from crm.analytics.events import outcome as event_outcome
 from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import (
     Company,
@@ -102,6 +104,7 @@ class EventView:
     plan: list[Task] = field(default_factory=list)
     # the invitees by the state of their latest email: queued | sent | failed
     emails: dict[str, int] = field(default_factory=dict)
+    outcome: Outcome | None = None  # once the event has started
 
     @property
     def invited(self) -> int:
@@ -289,6 +292,7 @@ async def _view(uow: UnitOfWork, event: Event) -> EventView:
         counts=await _counts(uow, event.id),
         plan=await _plan(uow, event.id),
         emails=await email_counts(uow, event.id),
+        outcome=await event_outcome(uow, event) if event.starts_at <= utcnow() else None,
     )
 
 
