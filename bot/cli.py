@@ -273,8 +273,10 @@ async def _scheduler_status(database: Database) -> dict[str, Any]:
     from bot.web import scheduler_health
     from crm.models import Task
     from notifications.leader import LeaderElector
+    from notifications.outbox_worker import outbox_health
 
     report = await scheduler_health(database, None)
+    report["outbox"] = await outbox_health(database)
     probe = LeaderElector(database)
     free = await probe.try_acquire()
     await probe.release()
@@ -303,10 +305,72 @@ def status() -> None:
     typer.echo(f"Last reminder sent: {f'{last:%Y-%m-%d %H:%M:%S} UTC' if last else 'never'}")
     typer.echo(f"Reminders pending: {report['pending']}")
     typer.echo(f"Overdue and not delivered: {report['overdue_undelivered']}")
+    mail = report["outbox"]
+    typer.echo(_outbox_line(mail))
+    if mail["stuck"]:
+        typer.echo(
+            f"{mail['stuck']} emails are stuck in sending (a killed sender): they are sent "
+            "again when a bot process runs the outbox.",
+            err=True,
+        )
     if not report["ok"] or not report["running_elsewhere"]:
         typer.echo(
             "Reminders are late or nobody sends them: start the bot (`chatcrm run`).", err=True
         )
+        raise typer.Exit(1)
+    if mail["stuck"]:
+        raise typer.Exit(1)
+
+
+def _outbox_line(mail: dict[str, Any]) -> str:
+    counts = mail["counts"]
+    return (
+        f"Outbox: {counts.get('pending', 0) + counts.get('sending', 0)} queued "
+        f"({mail['due']} due now), {counts.get('sent', 0)} sent, "
+        f"{counts.get('failed', 0)} failed, {mail['stuck']} stuck"
+    )
+
+
+async def _outbox_report(database: Database, retry: bool, event_id: int | None) -> Any:
+    from crm.services import outbox
+    from notifications.outbox_worker import outbox_health
+
+    retried = await outbox.retry_failed(database.uow(), event_id=event_id) if retry else 0
+    return retried, await outbox_health(database)
+
+
+@app.command("outbox")
+def outbox_command(
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Put the failed emails (not those of recipients who opted out) back in the "
+            "queue with fresh attempts.",
+        ),
+    ] = False,
+    event: Annotated[
+        int | None, typer.Option(help="With --retry-failed: only this event's emails.")
+    ] = None,
+) -> None:
+    """The outbox: emails by state, what is due, what is stuck (exit 1 if any is stuck)."""
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+    retried, mail = _with_database(
+        settings, lambda database: _outbox_report(database, retry_failed, event)
+    )
+    if retry_failed:
+        typer.echo(f"Put back in the queue: {retried}")
+    counts = mail["counts"]
+    for state in ("pending", "sending", "sent", "failed", "cancelled"):
+        typer.echo(f"{state:>10}: {counts.get(state, 0)}")
+    typer.echo(f"Due now: {mail['due']}")
+    oldest = mail["oldest_due_at"]
+    typer.echo(f"Oldest due since: {oldest + ' UTC' if oldest else '—'}")
+    typer.echo(f"Stuck in sending past the lease: {mail['stuck']}")
+    if not settings.mail_enabled:
+        typer.echo("Mail is disabled (SMTP_HOST is not set): emails wait in the queue.")
+    if mail["stuck"]:
         raise typer.Exit(1)
 
 

@@ -23,6 +23,7 @@ from crm.services import tasks
 from crm.settings import Settings
 from crm.storage import Database
 from notifications import rsvp_web
+from notifications.outbox_worker import OutboxWorker, outbox_health
 from notifications.reminders import ReminderRuntime, health
 
 logger = logging.getLogger("chatcrm.web")
@@ -88,9 +89,19 @@ def _runtime_of(app: web.Application) -> ReminderRuntime | None:
     return dispatcher.get("reminders") if dispatcher is not None else None
 
 
+def _outbox_worker_of(app: web.Application) -> OutboxWorker | None:
+    dispatcher = app.get(DISPATCHER)
+    runtime = dispatcher.get("email_outbox") if dispatcher is not None else None
+    worker = getattr(runtime, "worker", None)
+    return (
+        worker if isinstance(worker, OutboxWorker) and getattr(runtime, "leader", False) else None
+    )
+
+
 def install_health(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     add_health_check(app, "scheduler", lambda: scheduler_health(app[DATABASE], _runtime_of(app)))
+    add_health_check(app, "outbox", lambda: outbox_health(app[DATABASE], _outbox_worker_of(app)))
 
 
 # other areas add their installers here (RSVP and unsubscribe links, scheduler health)

@@ -30,6 +30,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import N_
 from crm.access import Actor, require_role
 from crm.analytics import abc_xyz, charts, claims, forecast, forgotten, funnel, inquiries, managers
+from crm.analytics import events as event_outcomes
 from crm.analytics.abc_xyz import AbcMetric
 from crm.analytics.digest import build_digest, receives_digest
 from crm.analytics.scope import Period, current_month, last_full_months
@@ -71,6 +72,7 @@ REPORT_TITLES: dict[str, str] = {
     "inquiries": N_("Inquiries"),
     "forgotten": N_("Forgotten clients"),
     "claims": N_("Claims"),
+    "events": N_("Events"),
 }
 LEADERS_ONLY = {"managers"}
 METRIC_NAMES: dict[str, str] = {
@@ -551,6 +553,51 @@ async def claims_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
     return Rendered(text, chart)
 
 
+async def events_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
+    """Events of the last twelve months: participation, cost per attendee, deals within
+    30 days (crm/analytics/events.py)."""
+    period = rolling_year(local_today(actor))
+    start, end = period.utc_bounds(actor.timezone)
+    rows = await event_outcomes.report(uow, actor, start, end, limit=20)
+    if not rows:
+        return Rendered(
+            _("{report}: no events in this period yet. Create one with /event.").format(
+                report=report_title("events")
+            )
+        )
+    text = "\n".join(
+        [
+            heading("events", "", period_line(period)),
+            table(
+                [[_("Event"), _("Came"), _("Part."), _("Per head"), _("Won")]]
+                + [
+                    [
+                        short(f"{day(to_local(o.starts_at, actor.timezone).date())} {o.title}", 22),
+                        f"{o.attended}/{o.invited}" + ("*" if o.by_answers and o.attended else ""),
+                        pct(o.participation_rate),
+                        money(o.cost_per_attendee) if o.cost_per_attendee is not None else "—",
+                        f"{o.deals_won}: {money(o.won_amount)}",
+                    ]
+                    for o in rows
+                ],
+                (False, True, True, True, True),
+            ),
+            _("Won: deals with the invitees' companies won within 30 days after the event."),
+        ]
+        + ([_("* by the answers: nobody is marked yet")] if any(o.by_answers for o in rows) else [])
+    )
+    chart = partial(
+        charts.bar_chart,
+        report_title("events"),
+        [short(o.title, 12) for o in rows],
+        {
+            _("Invited"): [o.invited for o in rows],
+            _("Came"): [o.attended for o in rows],
+        },
+    )
+    return Rendered(text, chart)
+
+
 REPORTS: dict[str, Callable[[UnitOfWork, Actor, str], Awaitable[Rendered]]] = {
     "abc": abc_text,
     "xyz": xyz_text,
@@ -561,6 +608,7 @@ REPORTS: dict[str, Callable[[UnitOfWork, Actor, str], Awaitable[Rendered]]] = {
     "inquiries": inquiries_text,
     "forgotten": forgotten_text,
     "claims": claims_text,
+    "events": events_text,
 }
 
 
@@ -589,11 +637,11 @@ def usage_text(actor: Actor) -> str:
     if actor.role is Role.MANAGER:
         return _(
             "Which report? /report abc | xyz | matrix | funnel | forecast | "
-            "inquiries | forgotten | claims"
+            "inquiries | forgotten | claims | events"
         )
     return _(
         "Which report? /report abc | xyz | matrix | funnel | forecast | managers | "
-        "inquiries | forgotten | claims"
+        "inquiries | forgotten | claims | events"
     )
 
 

@@ -424,3 +424,17 @@ class OutboxWorker:
             "connections": self.connections,
             "rate": self.rate,
         }
+
+
+async def outbox_health(
+    database: Database, worker: OutboxWorker | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """For /healthz, `chatcrm status` and `chatcrm outbox`: counts by state, the backlog
+    (queued and due now), rows stuck in "sending" past their lease (a killed worker: they
+    go back at the next claim), and this process's worker if it runs one. Not ok while
+    rows are stuck."""
+    lease = worker.lease if worker is not None else outbox.LEASE
+    report = (await outbox.health(database.uow(), now=now, lease=lease)).as_dict()
+    if worker is not None:
+        report["worker"] = worker.health()
+    return {"ok": report["stuck"] == 0, **report}

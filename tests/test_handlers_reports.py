@@ -140,7 +140,7 @@ async def test_every_report_for_the_director(harness: Harness) -> None:
         assert shown[-1].method == "sendPhoto", label
     assert len(photos(harness, DINA.id)) == len(expected)
     assert all(p.startswith(PNG) for p in photos(harness, DINA.id))
-    assert len(REPORTS) == 9
+    assert len(REPORTS) == 10
 
 
 async def test_one_line_form_and_russian(harness: Harness) -> None:
