@@ -26,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import utcnow
-from crm.services import events
+from crm.services import events, mailings
 from crm.services.events import RsvpView
 from crm.services.mail import event_span, language_of, links
 
@@ -223,20 +223,30 @@ async def rsvp(request: web.Request) -> web.Response:
     )
 
 
+async def _recipient(request: web.Request, token: str) -> tuple[str, str, bool]:
+    """(name, language, opted out) of an invitation's or a mailing's token."""
+    try:
+        view = await events.invitation(_database(request).uow(), token)
+        return view.contact_name, view.language, view.opted_out
+    except AccessDenied:
+        other = await mailings.recipient(_database(request).uow(), token)
+        return other.contact_name, other.language, other.opted_out
+
+
 async def unsubscribe_form(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     try:
-        view = await events.invitation(_database(request).uow(), token)
+        name, language, opted_out = await _recipient(request, token)
     except AccessDenied:
         return _not_found()
-    lang = language_of(view.language)
+    lang = language_of(language)
     t = TEXTS[lang]
-    if view.opted_out:
+    if opted_out:
         return _page(lang, heading=t["unsubscribed"], message=t["unsubscribed_text"])
     return _page(
         lang,
         heading=t["unsubscribe"],
-        message=t["unsubscribe_ask"].format(name=view.contact_name),
+        message=t["unsubscribe_ask"].format(name=name),
         form_action=f"/unsubscribe/{token}",
         button=t["unsubscribe_button"],
     )
@@ -246,10 +256,13 @@ async def unsubscribe(request: web.Request) -> web.Response:
     """The confirmation button, and RFC 8058 one-click from a mail client."""
     token = request.match_info["token"]
     try:
-        view = await events.unsubscribe(_database(request).uow(), token)
+        try:
+            language = (await events.unsubscribe(_database(request).uow(), token)).language
+        except AccessDenied:
+            language = (await mailings.unsubscribe(_database(request).uow(), token)).language
     except AccessDenied:
         return _not_found()
-    lang = language_of(view.language)
+    lang = language_of(language)
     t = TEXTS[lang]
     return _page(lang, heading=t["unsubscribed"], message=t["unsubscribed_text"])
 
