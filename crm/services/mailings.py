@@ -97,7 +97,7 @@ def _compile(data: MailingInput) -> _Templates:
     try:
         return _Templates(sandbox().from_string(subject), sandbox().from_string(body))
     except TemplateSyntaxError as err:
-        raise InvalidInput("template", "syntax", line=err.lineno, message=err.message) from err
+        raise InvalidInput("template", "syntax", line=err.lineno, detail=err.message) from err
 
 
 def _fields(contact: Contact, company: Company | None, manager: Manager) -> dict[str, Any]:
@@ -136,9 +136,9 @@ def _render(templates: _Templates, fields: dict[str, Any]) -> tuple[str, str]:
         subject = " ".join(templates.subject.render(fields).split())
         body = templates.body.render(fields)
     except UndefinedError as err:
-        raise InvalidInput("template", "unknown_field", message=err.message) from err
+        raise InvalidInput("template", "unknown_field", detail=err.message) from err
     except (SecurityError, TemplateError) as err:
-        raise InvalidInput("template", "invalid", message=str(err)) from err
+        raise InvalidInput("template", "invalid", detail=str(err)) from err
     if not subject:
         raise InvalidInput("subject", "empty")
     return subject[:SUBJECT_MAX], body
