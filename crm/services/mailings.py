@@ -48,6 +48,10 @@ UNSUBSCRIBE = {
     "en": "To receive no more emails from us: {url}",
     "ru": "Чтобы больше не получать от нас писем: {url}",
 }
+UNSUBSCRIBE_HTML = {
+    "en": ("To receive no more emails from us,", "unsubscribe"),
+    "ru": ("Чтобы больше не получать от нас писем,", "отпишитесь"),
+}
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,8 @@ def _compose(
             lang=language_of(language),
             company=identity.company_name,
             paragraphs=[p for p in (escape(x).replace("\n", "<br>") for x in parts) if p],
-            footer=footer.split(":")[0],
+            footer=UNSUBSCRIBE_HTML[language_of(language)][0],
+        link=UNSUBSCRIBE_HTML[language_of(language)][1],
             unsubscribe_url=unsubscribe_url,
         )
     )
