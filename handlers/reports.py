@@ -569,7 +569,7 @@ async def events_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
         [
             heading("events", "", period_line(period)),
             table(
-                [[_("Event"), _("Came"), _("Part."), _("Per head"), _("Won")]]
+                [[_("Event"), _("Came"), _("Part."), _("Per head"), _("Won deals")]]
                 + [
                     [
                         short(f"{day(to_local(o.starts_at, actor.timezone).date())} {o.title}", 22),
