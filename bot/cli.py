@@ -374,6 +374,50 @@ def outbox_command(
         raise typer.Exit(1)
 
 
+# --- how the company's emails present it --------------------------------------------------
+
+
+async def _mail_identity(database: Database, tg_id: int, values: dict[str, str | None]) -> Any:
+    from crm.services import company_settings
+
+    actor = await _acting(database, tg_id)
+    for key, value in values.items():
+        if value is not None:
+            await company_settings.set_mail_setting(database.uow(), actor, key, value)
+    return await company_settings.mail_identity(database.uow())
+
+
+@app.command("mail-identity")
+def mail_identity(
+    as_id: Annotated[int, typer.Option("--as", help="Telegram id of a director.")],
+    company_name: Annotated[
+        str | None, typer.Option(help="The organiser's company name on invitations.")
+    ] = None,
+    sender_name: Annotated[
+        str | None, typer.Option(help="The From name of invitations and mailings.")
+    ] = None,
+    signature: Annotated[
+        str | None,
+        typer.Option(help="The signature under invitations and mailings (\\n: a new line)."),
+    ] = None,
+) -> None:
+    """Show or set (directors) how the company's emails present it; "" unsets a value."""
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+    values = {
+        "company_name": company_name,
+        "sender_name": sender_name,
+        "signature": signature.replace("\\n", "\n") if signature is not None else None,
+    }
+    try:
+        identity = _with_database(settings, lambda db: _mail_identity(db, as_id, values))
+    except CRMError as exc:
+        _fail(f"Not changed: {exc}")
+    typer.echo(f"Company name: {identity.company_name or '—'}")
+    typer.echo(f"Sender name: {identity.sender_name or '—'}")
+    typer.echo("Signature: " + (identity.signature.replace("\n", " / ") or "—"))
+
+
 # --- shell --------------------------------------------------------------------------------
 
 SHELL_USER_ID = 1
