@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from crm.access import Actor
 from crm.models import Contact, Event, Manager, OutboundEmail, utcnow
@@ -38,7 +38,7 @@ class FailureNotice:
     manager_id: int
 
 
-def _failed(event_id: int) -> list[object]:
+def _failed(event_id: int) -> list[ColumnElement[bool]]:
     return [
         OutboundEmail.event_id == event_id,
         OutboundEmail.status == EmailStatus.FAILED.value,
