@@ -71,7 +71,7 @@ def create_dispatcher(
     claims_notify.setup(dp)
     # the daily digests of heads and directors join it too (checked every minute)
     daily_digests.setup(dp)
-    # the outbox worker (invitation emails) joins it too, every 30 s
+    # the outbox worker: one sending process per database (its own election), woken by queuing
     email_outbox.setup(dp)
 
     # order matters: who acts, then in which language, then the door for strangers

@@ -89,7 +89,7 @@ async def test_managers_are_not_offered_the_managers_report(harness: Harness) ->
     [usage] = await h.send(message_update(EMILY, "/report nonsense"))
     assert usage.text == (
         "Which report? /report abc | xyz | matrix | funnel | forecast | inquiries | forgotten "
-        "| claims"
+        "| claims | events"
     )
     [usage_ru] = await h.send(message_update(ANNA, "/report чтото"))
     assert "managers" not in usage_ru.text and usage_ru.text.startswith("Какой отчёт?")
