@@ -190,6 +190,16 @@ class OutboxWorker:
                 held.update(i.id for i in items)
                 queue.extend(items)
 
+        prefetch: set[asyncio.Task[None]] = set()
+
+        def claim_ahead() -> None:
+            """The next batch is claimed while the lanes send what they have."""
+            if prefetch or claim_lock.locked() or state["exhausted"]:
+                return
+            task = asyncio.create_task(refill())
+            prefetch.add(task)
+            task.add_done_callback(prefetch.discard)
+
         async def settle(item: Outgoing, failure: Failure) -> None:
             held.discard(item.id)
             status = await outbox.mark_failed(
@@ -221,7 +231,9 @@ class OutboxWorker:
 
             try:
                 while state["stop"] is None:
-                    if len(queue) <= low and not state["exhausted"] and not claim_lock.locked():
+                    if queue and len(queue) <= low:
+                        claim_ahead()
+                    if not queue and not state["exhausted"] and not claim_lock.locked():
                         await refill()
                     if not queue:
                         if state["exhausted"] or state["stop"] is not None:
@@ -242,10 +254,13 @@ class OutboxWorker:
                         previous = marker.mark(item.id)
                         continue
                     if failure.verdict is Verdict.CONNECTION:
+                        if state["stop"] is not None:  # another lane met it first
+                            queue.appendleft(item)
+                            break
                         state["stop"] = failure
-                        # the row that met the failure spends its attempt (so a message
-                        # that kills every connection still fails in the end); the
-                        # others are handed back untouched
+                        # the first row that met the failure spends its attempt (so a
+                        # message that kills every connection still fails in the end);
+                        # the others are handed back untouched
                         await settle(item, Failure(Verdict.RETRY, failure.code, failure.reason))
                         break
                     await settle(item, failure)
@@ -260,6 +275,9 @@ class OutboxWorker:
         try:
             await asyncio.gather(*(lane() for _ in range(self.connections)))
         finally:
+            for task in list(prefetch):  # a batch claimed after the lanes stopped
+                with contextlib.suppress(Exception):
+                    await task
             await marker.close()
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
