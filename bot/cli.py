@@ -270,10 +270,10 @@ async def _scheduler_status(database: Database) -> dict[str, Any]:
     """
     from sqlalchemy import func
 
-    from bot.web import scheduler_health
     from crm.models import Task
     from notifications.leader import LeaderElector
     from notifications.outbox_worker import outbox_health
+    from notifications.reminders import scheduler_health
 
     report = await scheduler_health(database, None)
     report["outbox"] = await outbox_health(database)
