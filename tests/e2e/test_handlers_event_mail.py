@@ -98,7 +98,7 @@ async def test_the_notice_of_undelivered_invitations_and_its_list(harness: Harne
     [card] = await harness.send(
         callback_update(ANNA, EventCb(action="open", event_id=event_id).pack(), 1, ANNA.id, "...")
     )
-    assert "Бюджет: 20 000.00" in (card.text or "")
+    assert "Бюджет: 20 000,00" in (card.text or "")
     assert "Письма: в очереди 0 · отправлено 1 · не доставлено 1 · ответили 0" in (card.text or "")
     assert "⚠ Не доставлено (1)" in [b["text"] for row in card.buttons for b in row]
     # someone else's event: the crafted button is refused by the service
@@ -121,5 +121,5 @@ async def test_report_events_shows_participation_and_cost_per_attendee(harness: 
     shown = await harness.send(message_update(ANNA, "/report events"))
     text = shown[0].text or ""
     assert "Мероприятия" in text and "Семинар" in text
-    assert "1/2" in text and "50 %" in text.replace("50%", "50 %") and "20 000.00" in text
+    assert "1/2" in text and "50 %" in text.replace("50%", "50 %") and "20 000,00" in text
     assert shown[-1].method == "sendPhoto"
