@@ -93,7 +93,7 @@ def create_dispatcher(
     claims_notify.setup(dp, render_notice)
     # the daily digests of heads and directors join it too (checked every minute)
     daily_digests.setup(dp)
-    # the outbox worker (invitation emails) joins it too, every 30 s
+    # the outbox worker: one sending process per database (its own election), woken by queuing
     email_outbox.setup(dp)
 
     # order matters: sends to the update's chat are answers (bot/governor), who acts,

@@ -289,9 +289,11 @@ async def _scheduler_status(database: Database) -> dict[str, Any]:
 
     from crm.models import Task
     from notifications.leader import LeaderElector
+    from notifications.outbox_worker import outbox_health
     from notifications.reminders import scheduler_health
 
     report = await scheduler_health(database, None)
+    report["outbox"] = await outbox_health(database)
     probe = LeaderElector(database)
     free = await probe.try_acquire()
     await probe.release()
@@ -318,7 +320,7 @@ def status() -> None:
         if current != migrate.head_revision():
             typer.echo(f"Database at revision {current or 'none'}: run `chatcrm db upgrade`")
             problems.append("the database is not migrated")
-    from bot.health import outbox_check, probe_bot_api, probe_redis
+    from bot.health import probe_bot_api, probe_redis
 
     if settings.redis_url:
         redis_error = asyncio.run(probe_redis(settings.redis_url))
@@ -337,16 +339,13 @@ def status() -> None:
         problems.append("the Bot API cannot be reached")
     if not any(p.startswith("the database") for p in problems):
         report = _with_database(settings, _scheduler_status)
-        outbox = _with_database(settings, outbox_check)
-        _print_work(settings, report, outbox, problems)
+        _print_work(settings, report, problems)
     if problems:
         typer.echo("Not healthy: " + "; ".join(problems) + ".", err=True)
         raise typer.Exit(1)
 
 
-def _print_work(
-    settings: Settings, report: dict[str, Any], outbox: dict[str, Any], problems: list[str]
-) -> None:
+def _print_work(settings: Settings, report: dict[str, Any], problems: list[str]) -> None:
     if report["running_elsewhere"]:
         running = "yes, in a bot process (it holds the scheduler lock)"
     elif settings.database_url.endswith(":memory:"):
@@ -359,13 +358,111 @@ def _print_work(
     typer.echo(f"Last reminder sent: {f'{last:%Y-%m-%d %H:%M:%S} UTC' if last else 'never'}")
     typer.echo(f"Reminders pending: {report['pending']}")
     typer.echo(f"Overdue and not delivered: {report['overdue_undelivered']}")
-    typer.echo(
-        f"Outbox: {outbox['backlog']} emails waiting, {outbox['stuck']} stuck in sending"
-    )
+    mail = report["outbox"]
+    typer.echo(_outbox_line(mail))
     if not report["ok"] or not report["running_elsewhere"]:
         problems.append("reminders are late or nobody sends them: start the bot (`chatcrm run`)")
-    if not outbox["ok"]:
-        problems.append("emails are stuck in sending: is the bot's outbox worker running?")
+    if mail["stuck"]:
+        problems.append(
+            f"{mail['stuck']} emails are stuck in sending (a killed sender): they are sent again "
+            "when a bot process runs the outbox"
+        )
+
+
+def _outbox_line(mail: dict[str, Any]) -> str:
+    counts = mail["counts"]
+    return (
+        f"Outbox: {counts.get('pending', 0) + counts.get('sending', 0)} queued "
+        f"({mail['due']} due now), {counts.get('sent', 0)} sent, "
+        f"{counts.get('failed', 0)} failed, {mail['stuck']} stuck"
+    )
+
+
+async def _outbox_report(database: Database, retry: bool, event_id: int | None) -> Any:
+    from crm.services import outbox
+    from notifications.outbox_worker import outbox_health
+
+    retried = await outbox.retry_failed(database.uow(), event_id=event_id) if retry else 0
+    return retried, await outbox_health(database)
+
+
+@app.command("outbox")
+def outbox_command(
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Put the failed emails (not those of recipients who opted out) back in the "
+            "queue with fresh attempts.",
+        ),
+    ] = False,
+    event: Annotated[
+        int | None, typer.Option(help="With --retry-failed: only this event's emails.")
+    ] = None,
+) -> None:
+    """The outbox: emails by state, what is due, what is stuck (exit 1 if any is stuck)."""
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+    retried, mail = _with_database(
+        settings, lambda database: _outbox_report(database, retry_failed, event)
+    )
+    if retry_failed:
+        typer.echo(f"Put back in the queue: {retried}")
+    counts = mail["counts"]
+    for state in ("pending", "sending", "sent", "failed", "cancelled"):
+        typer.echo(f"{state:>10}: {counts.get(state, 0)}")
+    typer.echo(f"Due now: {mail['due']}")
+    oldest = mail["oldest_due_at"]
+    typer.echo(f"Oldest due since: {oldest + ' UTC' if oldest else '—'}")
+    typer.echo(f"Stuck in sending past the lease: {mail['stuck']}")
+    if not settings.mail_enabled:
+        typer.echo("Mail is disabled (SMTP_HOST is not set): emails wait in the queue.")
+    if mail["stuck"]:
+        raise typer.Exit(1)
+
+
+# --- how the company's emails present it --------------------------------------------------
+
+
+async def _mail_identity(database: Database, tg_id: int, values: dict[str, str | None]) -> Any:
+    from crm.services import company_settings
+
+    actor = await _acting(database, tg_id)
+    for key, value in values.items():
+        if value is not None:
+            await company_settings.set_mail_setting(database.uow(), actor, key, value)
+    return await company_settings.mail_identity(database.uow())
+
+
+@app.command("mail-identity")
+def mail_identity(
+    as_id: Annotated[int, typer.Option("--as", help="Telegram id of a director.")],
+    company_name: Annotated[
+        str | None, typer.Option(help="The organiser's company name on invitations.")
+    ] = None,
+    sender_name: Annotated[
+        str | None, typer.Option(help="The From name of invitations and mailings.")
+    ] = None,
+    signature: Annotated[
+        str | None,
+        typer.Option(help="The signature under invitations and mailings (\\n: a new line)."),
+    ] = None,
+) -> None:
+    """Show or set (directors) how the company's emails present it; "" unsets a value."""
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+    values = {
+        "company_name": company_name,
+        "sender_name": sender_name,
+        "signature": signature.replace("\\n", "\n") if signature is not None else None,
+    }
+    try:
+        identity = _with_database(settings, lambda db: _mail_identity(db, as_id, values))
+    except CRMError as exc:
+        _fail(f"Not changed: {exc}")
+    typer.echo(f"Company name: {identity.company_name or '—'}")
+    typer.echo(f"Sender name: {identity.sender_name or '—'}")
+    typer.echo("Signature: " + (identity.signature.replace("\n", " / ") or "—"))
 
 
 # --- shell --------------------------------------------------------------------------------

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 from typing import Any
 
 import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import TelegramUnauthorizedError
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from bot.governor import governor_of
-from crm.models import OutboundEmail, utcnow
-from crm.models.enums import EmailStatus
-from crm.services import outbox
 from crm.storage import Database
 
 CHECK_TIMEOUT = 5.0
@@ -76,26 +72,6 @@ class BotApiCheck:
             result = failure(exc)
         self._cached = (now, result)
         return result
-
-
-async def outbox_check(database: Database, now: datetime | None = None) -> dict[str, Any]:
-    """The emails waiting (pending or being sent) and those stuck in sending for longer
-    than the outbox's STUCK_AFTER (a worker that died mid-send); ok when none is stuck."""
-    now = now or utcnow()
-    waiting = OutboundEmail.status.in_([EmailStatus.PENDING.value, EmailStatus.SENDING.value])
-    stuck = (OutboundEmail.status == EmailStatus.SENDING.value) & (
-        OutboundEmail.claimed_at < now - outbox.STUCK_AFTER
-    )
-    async with database.uow().read_only() as uow:
-        backlog = await uow.session.scalar(select(func.count()).where(waiting))
-        stuck_rows = await uow.session.scalar(select(func.count()).where(stuck))
-        oldest = await uow.session.scalar(select(func.min(OutboundEmail.created_at)).where(waiting))
-    return {
-        "ok": not stuck_rows,
-        "backlog": int(backlog or 0),
-        "stuck": int(stuck_rows or 0),
-        "oldest_waiting_since": oldest.isoformat() if oldest else None,
-    }
 
 
 async def probe_redis(url: str) -> str | None:

@@ -21,13 +21,13 @@ from bot.health import (
     DEPENDENCIES,
     BotApiCheck,
     database_check,
-    outbox_check,
     redis_check,
     run_checks,
 )
 from crm.settings import Settings
 from crm.storage import Database
 from notifications import rsvp_web
+from notifications.outbox_worker import OutboxWorker, outbox_health
 from notifications.reminders import ReminderRuntime, scheduler_health
 
 logger = logging.getLogger("chatcrm.web")
@@ -74,6 +74,15 @@ def _runtime_of(app: web.Application) -> ReminderRuntime | None:
     return dispatcher.get("reminders") if dispatcher is not None else None
 
 
+def _outbox_worker_of(app: web.Application) -> OutboxWorker | None:
+    dispatcher = app.get(DISPATCHER)
+    runtime = dispatcher.get("email_outbox") if dispatcher is not None else None
+    worker = getattr(runtime, "worker", None)
+    return (
+        worker if isinstance(worker, OutboxWorker) and getattr(runtime, "leader", False) else None
+    )
+
+
 def install_health(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -87,7 +96,7 @@ def install_health(app: web.Application) -> None:
     if bot is not None:
         add_health_check(app, "bot_api", BotApiCheck(bot))
     add_health_check(app, "scheduler", lambda: scheduler_health(database, _runtime_of(app)))
-    add_health_check(app, "outbox", lambda: outbox_check(database))
+    add_health_check(app, "outbox", lambda: outbox_health(database, _outbox_worker_of(app)))
 
 
 # other areas add their installers here (health; the RSVP and unsubscribe pages are

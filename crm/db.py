@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -16,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
 from crm import sqlite_driver
 
 READ_ONLY = "chatcrm_read_only"
+# a connection whose every statement commits by itself (one round trip, no BEGIN): for a
+# single UPDATE that must be durable at once (the outbox marking a row sent)
+SINGLE_STATEMENTS = "chatcrm_single_statements"
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -39,7 +43,10 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(READ_ONLY):
+        options = conn.get_execution_options()
+        if options.get(SINGLE_STATEMENTS):
+            return  # the driver runs in autocommit mode (isolation_level None)
+        if options.get(READ_ONLY):
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -62,6 +69,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+async def single_statement_connection(engine: AsyncEngine) -> AsyncConnection:
+    """A connection on which each statement is its own transaction (close it after use)."""
+    conn = await engine.connect()
+    if engine.dialect.name == "sqlite":
+        return await conn.execution_options(**{SINGLE_STATEMENTS: True})
+    return await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

@@ -35,11 +35,18 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "chatcrm@localhost"
     smtp_tls: bool = True
+    smtp_connections: int = Field(default=4, ge=1, le=64)
+    smtp_rate: float | None = Field(default=None, gt=0)
     public_base_url: str = "http://localhost:8080"
     http_port: int = Field(default=8080, ge=0, le=65535)
     redis_url: str | None = None
     webhook_url: str | None = None
     telegram_rate: float = Field(default=30.0, gt=0, le=1000)
+
+    @field_validator("smtp_rate", mode="before")
+    @classmethod
+    def _no_cap(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip() in ("", "0") else value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

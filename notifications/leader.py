@@ -6,7 +6,8 @@ connection: a leader that crashes or loses its network releases it, and a follow
 next attempt takes over. The leader checks its connection every `check_seconds`.
 
 SQLite: an exclusive `fcntl.flock` on `<database file>.scheduler.lock`; the kernel drops
-it when the process dies. An in-memory database has one process by definition.
+it when the process dies. Another role elected the same way (the outbox worker) passes its
+own `key` and `name`. An in-memory database has one process by definition.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class LeaderElector:
         db: Database,
         *,
         key: int = LOCK_KEY,
+        name: str = "scheduler",
         retry_seconds: float = 15.0,
         check_seconds: float = 15.0,
         on_elected: Callback | None = None,
@@ -46,6 +48,7 @@ class LeaderElector:
     ) -> None:
         self.db = db
         self.key = key
+        self.name = name  # of the SQLite lock file: <database>.<name>.lock
         self.retry_seconds = retry_seconds
         self.check_seconds = check_seconds
         self.on_elected = on_elected
@@ -131,7 +134,7 @@ class LeaderElector:
         database = make_url(str(self.db.engine.url)).database
         if not database or database == ":memory:" or database.startswith("file::memory:"):
             return None
-        return Path(database).resolve().with_name(Path(database).name + ".scheduler.lock")
+        return Path(database).resolve().with_name(Path(database).name + f".{self.name}.lock")
 
     def _file_acquire(self) -> bool:
         path = self._lock_path()

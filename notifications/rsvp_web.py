@@ -1,7 +1,10 @@
-"""The client's side of an invitation: one-click RSVP and unsubscribe pages.
+"""The client's side of an invitation: RSVP and unsubscribe pages.
 
-    GET  /rsvp/{token}/yes|no    records the answer and shows the event, with a link to
-                                 change the answer
+    GET  /rsvp/{token}/yes|no    shows the event as it is now and a button to confirm the
+                                 answer; changes nothing (mail scanners fetch every link,
+                                 with GET and HEAD)
+    POST /rsvp/{token}/yes|no    records the answer (until the event starts), with a link
+                                 to change it
     GET  /unsubscribe/{token}    a confirmation page with a button
     POST /unsubscribe/{token}    unsubscribes; also RFC 8058 one-click (the email's
                                  List-Unsubscribe-Post header)
@@ -22,9 +25,10 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.services import events
+from crm.models import utcnow
+from crm.services import events, mailings
 from crm.services.events import RsvpView
-from crm.services.mail import language_of, links, local_time
+from crm.services.mail import event_span, language_of, links
 from crm.storage import Database
 
 log = logging.getLogger(__name__)
@@ -33,6 +37,15 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "confirm_yes": "{name}, will you come?",
+        "confirm_no": "{name}, you cannot come?",
+        "button_yes": "Yes, I will come",
+        "button_no": "No, I cannot come",
+        "current": "Your answer now: {answer}.",
+        "answer_accepted": "you will come",
+        "answer_declined": "you will not come",
+        "cancelled": "The event is cancelled",
+        "cancelled_text": "There is nothing to answer any more. We are sorry.",
         "thanks": "Thank you, {name}!",
         "yes": "We have noted that you will come.",
         "no": "We have noted that you will not come.",
@@ -50,6 +63,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_request": "This link is not valid.",
     },
     "ru": {
+        "confirm_yes": "{name}, вы придёте?",
+        "confirm_no": "{name}, вы не сможете прийти?",
+        "button_yes": "Да, приду",
+        "button_no": "Нет, не смогу",
+        "current": "Ваш ответ сейчас: {answer}.",
+        "answer_accepted": "придёте",
+        "answer_declined": "не придёте",
+        "cancelled": "Мероприятие отменено",
+        "cancelled_text": "Отвечать больше не нужно. Приносим извинения.",
         "thanks": "Спасибо, {name}!",
         "yes": "Мы отметили, что вы придёте.",
         "no": "Мы отметили, что вы не сможете прийти.",
@@ -92,6 +114,8 @@ def _page(lang: str, status: int = 200, **context: Any) -> web.Response:
         "change_text": "",
         "form_action": "",
         "button": "",
+        "button_kind": "",
+        "cancelled": False,
     }
     html = _env().get_template("rsvp_page.html.j2").render(lang=lang, **{**defaults, **context})
     return web.Response(
@@ -106,12 +130,9 @@ def _not_found(lang: str = "en") -> web.Response:
 
 def _event(view: RsvpView) -> dict[str, str]:
     event = view.event
-    start = local_time(event.starts_at, view.timezone)
-    end = local_time(event.ends_at, view.timezone) if event.ends_at else ""
-    span = f"{start} – {end[-5:]}" if end[:10] == start[:10] else f"{start} – {end}"
     return {
         "title": event.title,
-        "when": f"{span if end else start} ({view.timezone})",
+        "when": event_span(event.starts_at, event.ends_at, view.timezone),
         "place": event.place or "",
     }
 
@@ -129,7 +150,55 @@ def _database(request: web.Request) -> Database:
     return request.app[DATABASE]
 
 
+def _closed(view: RsvpView) -> web.Response | None:
+    """The page of an invitation that can no longer be answered, if it cannot."""
+    lang = language_of(view.language)
+    t = TEXTS[lang]
+    if view.cancelled:
+        return _page(
+            lang,
+            410,
+            heading=t["cancelled"],
+            message=t["cancelled_text"],
+            event=_event(view),
+            cancelled=True,
+        )
+    if view.event.starts_at <= utcnow() or view.invitee.status in events.ATTENDANCE:
+        return _page(lang, 409, heading=t["started"], message=t["started_text"], event=_event(view))
+    return None
+
+
+async def rsvp_form(request: web.Request) -> web.Response:
+    """GET (and HEAD): the current event and a button that confirms; nothing recorded."""
+    token, answer = request.match_info["token"], request.match_info["answer"]
+    try:
+        view = await events.invitation(_database(request).uow(), token)
+    except AccessDenied:
+        return _not_found()
+    closed = _closed(view)
+    if closed is not None:
+        return closed
+    lang = language_of(view.language)
+    t = TEXTS[lang]
+    status = view.invitee.status
+    current = (
+        t["current"].format(answer=t[f"answer_{status}"])
+        if status in ("accepted", "declined")
+        else ""
+    )
+    return _page(
+        lang,
+        heading=t[f"confirm_{answer}"].format(name=view.contact_name),
+        message=current,
+        event=_event(view),
+        form_action=f"/rsvp/{token}/{answer}",
+        button=t[f"button_{answer}"],
+        button_kind=answer,
+    )
+
+
 async def rsvp(request: web.Request) -> web.Response:
+    """POST: the person pressed the button; the answer is recorded."""
     token, answer = request.match_info["token"], request.match_info["answer"]
     uow = _database(request).uow()
     try:
@@ -141,9 +210,7 @@ async def rsvp(request: web.Request) -> web.Response:
             view = await events.invitation(_database(request).uow(), token)
         except AccessDenied:
             return _not_found()
-        lang = language_of(view.language)
-        t = TEXTS[lang]
-        return _page(lang, 409, heading=t["started"], message=t["started_text"], event=_event(view))
+        return _closed(view) or _not_found()
     lang = language_of(view.language)
     t = TEXTS[lang]
     other = "no" if answer == "yes" else "yes"
@@ -158,20 +225,30 @@ async def rsvp(request: web.Request) -> web.Response:
     )
 
 
+async def _recipient(request: web.Request, token: str) -> tuple[str, str, bool]:
+    """(name, language, opted out) of an invitation's or a mailing's token."""
+    try:
+        view = await events.invitation(_database(request).uow(), token)
+        return view.contact_name, view.language, view.opted_out
+    except AccessDenied:
+        other = await mailings.recipient(_database(request).uow(), token)
+        return other.contact_name, other.language, other.opted_out
+
+
 async def unsubscribe_form(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     try:
-        view = await events.invitation(_database(request).uow(), token)
+        name, language, opted_out = await _recipient(request, token)
     except AccessDenied:
         return _not_found()
-    lang = language_of(view.language)
+    lang = language_of(language)
     t = TEXTS[lang]
-    if view.opted_out:
+    if opted_out:
         return _page(lang, heading=t["unsubscribed"], message=t["unsubscribed_text"])
     return _page(
         lang,
         heading=t["unsubscribe"],
-        message=t["unsubscribe_ask"].format(name=view.contact_name),
+        message=t["unsubscribe_ask"].format(name=name),
         form_action=f"/unsubscribe/{token}",
         button=t["unsubscribe_button"],
     )
@@ -181,10 +258,13 @@ async def unsubscribe(request: web.Request) -> web.Response:
     """The confirmation button, and RFC 8058 one-click from a mail client."""
     token = request.match_info["token"]
     try:
-        view = await events.unsubscribe(_database(request).uow(), token)
+        try:
+            language = (await events.unsubscribe(_database(request).uow(), token)).language
+        except AccessDenied:
+            language = (await mailings.unsubscribe(_database(request).uow(), token)).language
     except AccessDenied:
         return _not_found()
-    lang = language_of(view.language)
+    lang = language_of(language)
     t = TEXTS[lang]
     return _page(lang, heading=t["unsubscribed"], message=t["unsubscribed_text"])
 
@@ -193,6 +273,7 @@ def install(app: web.Application, database: Database, public_base_url: str) -> N
     """Serve the pages from `app`; their links start with `public_base_url`."""
     app[DATABASE] = database
     app[BASE_URL] = public_base_url
-    app.router.add_get(r"/rsvp/{token}/{answer:(yes|no)}", rsvp)
+    app.router.add_get(r"/rsvp/{token}/{answer:(yes|no)}", rsvp_form)
+    app.router.add_post(r"/rsvp/{token}/{answer:(yes|no)}", rsvp)
     app.router.add_get("/unsubscribe/{token}", unsubscribe_form)
     app.router.add_post("/unsubscribe/{token}", unsubscribe)

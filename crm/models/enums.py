@@ -111,6 +111,7 @@ class EmailStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # never sent: the event was cancelled first
 
 
 class SearchKind(StrEnum):

@@ -61,6 +61,9 @@ class Event(Base):
     actual_cost: Mapped[Decimal | None] = mapped_column(MONEY)
     responsible_id: Mapped[int] = mapped_column(ForeignKey("managers.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # when the responsible manager was told that invitations failed (told once per event)
+    failures_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class EventInvitee(Base):

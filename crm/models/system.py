@@ -37,7 +37,10 @@ class OutboundEmail(Base):
 
     __tablename__ = "outbound_emails"
     # the worker's due query: status = 'pending' AND (next_attempt_at IS NULL OR <= now)
-    __table_args__ = (Index("ix_outbound_emails_status_next_attempt", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbound_emails_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_outbound_emails_event_status", "event_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -53,6 +56,39 @@ class OutboundEmail(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # what the email is (invitation | update | cancel | mailing | test) and whom it concerns
+    kind: Mapped[str] = mapped_column(String(16), default="invitation", server_default="invitation")
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    invitee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event_invitees.id", ondelete="SET NULL")
+    )
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    mailing_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailings.id", ondelete="SET NULL"), index=True
+    )
+    # set when queued and never changed: every attempt carries the same Message-ID
+    message_id: Mapped[str | None] = mapped_column(String(250))
+    # the SMTP reply code of the last failure (None: no reply, e.g. the connection failed)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    # the display name of the From header (the company setting), SMTP_FROM's when None
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    # the unsubscribe link of an email that is not an invitation (a mailing)
+    unsubscribe_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class Mailing(Base):
+    """A personalised email to a segment of contacts: the template as written, the
+    segment it went to; each recipient's email is a row of the outbox."""
+
+    __tablename__ = "mailings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("managers.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    segment: Mapped[str] = mapped_column(String(300))
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class SearchEntry(Base):

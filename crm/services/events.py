@@ -30,11 +30,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from crm import search, validation, when
 from crm.access import Actor, can_see_owner, visible_owner
+from crm.analytics.events import Outcome
+from crm.analytics.events import outcome as event_outcome
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.models import Company, Contact, Event, EventInvitee, Manager, Task, utcnow
-from crm.models.enums import CompanyStage, InviteeStatus, PlaybookKind, TaskStatus
-from crm.services import outbox, playbooks
-from crm.services.mail import InvitationData, render_invitation
+from crm.models import (
+    Company,
+    Contact,
+    Event,
+    EventInvitee,
+    Manager,
+    OutboundEmail,
+    Task,
+    utcnow,
+)
+from crm.models.enums import CompanyStage, EmailStatus, InviteeStatus, PlaybookKind, TaskStatus
+from crm.services import company_settings, outbox, playbooks
+from crm.services.company_settings import MailIdentity
+from crm.services.mail import Change, InvitationData, render_invitation
 from crm.services.tasks import mark_done
 from crm.uow import UnitOfWork
 
@@ -90,10 +102,24 @@ class EventView:
     responsible: Manager
     counts: dict[str, int]
     plan: list[Task] = field(default_factory=list)
+    # the invitees by the state of their latest email: queued | sent | failed
+    emails: dict[str, int] = field(default_factory=dict)
+    outcome: Outcome | None = None  # once the event has started
 
     @property
     def invited(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def answered(self) -> int:
+        """Invitees who answered (accepted or declined; attendance marks come later)."""
+        return self.counts.get(InviteeStatus.ACCEPTED, 0) + self.counts.get(
+            InviteeStatus.DECLINED, 0
+        )
+
+    @property
+    def cancelled(self) -> bool:
+        return self.event.cancelled_at is not None
 
     @property
     def participation_rate(self) -> float | None:
@@ -138,6 +164,10 @@ class RsvpView:
     language: str
     timezone: str
     opted_out: bool
+
+    @property
+    def cancelled(self) -> bool:
+        return self.event.cancelled_at is not None
 
 
 # ---------------------------------------------------------------- input checks
@@ -224,6 +254,35 @@ async def _plan(uow: UnitOfWork, event_id: int) -> list[Task]:
     return list(rows)
 
 
+QUEUED = (EmailStatus.PENDING.value, EmailStatus.SENDING.value)
+
+
+async def email_counts(uow: UnitOfWork, event_id: int) -> dict[str, int]:
+    """The invitees of an event by the state of their latest email: queued, sent, failed
+    (emails superseded by a newer version of the event are not counted)."""
+    latest = (
+        select(func.max(OutboundEmail.id).label("id"))
+        .where(
+            OutboundEmail.event_id == event_id,
+            OutboundEmail.invitee_id.is_not(None),
+            OutboundEmail.status != EmailStatus.CANCELLED.value,
+        )
+        .group_by(OutboundEmail.invitee_id)
+        .subquery()
+    )
+    rows = await uow.session.execute(
+        select(OutboundEmail.status, func.count(OutboundEmail.id))
+        .join(latest, latest.c.id == OutboundEmail.id)
+        .group_by(OutboundEmail.status)
+    )
+    result = {"queued": 0, "sent": 0, "failed": 0}
+    for status, n in rows:
+        key = "queued" if status in QUEUED else status
+        if key in result:
+            result[key] += int(n)
+    return result
+
+
 async def _view(uow: UnitOfWork, event: Event) -> EventView:
     responsible = await uow.session.get(Manager, event.responsible_id)
     assert responsible is not None
@@ -232,6 +291,8 @@ async def _view(uow: UnitOfWork, event: Event) -> EventView:
         responsible=responsible,
         counts=await _counts(uow, event.id),
         plan=await _plan(uow, event.id),
+        emails=await email_counts(uow, event.id),
+        outcome=await event_outcome(uow, event) if event.starts_at <= utcnow() else None,
     )
 
 
@@ -406,8 +467,7 @@ async def add_invitees(
     moment = now or utcnow()
     async with uow:
         event = await _load(uow, actor, event_id, lock=True)
-        if event.starts_at <= moment:
-            raise Conflict("event_started")
+        _still_open(event, moment)
         if segment.kind == "company":
             company = await uow.session.get(Company, segment.value)
             if company is None or not can_see_owner(actor, company.curator):
@@ -545,8 +605,73 @@ async def list_invitees(
 # ---------------------------------------------------------------- invitations
 
 
-def dedupe_key(event: Event, invitee_id: int) -> str:
-    return f"event:{event.id}:inv:{invitee_id}:seq:{event.sequence}"
+def dedupe_key(event: Event, invitee_id: int, kind: str = "invitation") -> str:
+    tag = {"invitation": "inv", "update": "upd", "cancel": "cxl"}[kind]
+    return f"event:{event.id}:{tag}:{invitee_id}:seq:{event.sequence}"
+
+
+def _still_open(event: Event, moment: datetime) -> None:
+    if event.cancelled_at is not None:
+        raise Conflict("event_cancelled")
+    if event.starts_at <= moment:
+        raise Conflict("event_started")
+
+
+@dataclass(frozen=True)
+class _Mailer:
+    """What every email of one service call shares."""
+
+    actor: Actor
+    identity: MailIdentity
+    base_url: str
+    sender: str
+    now: datetime
+
+
+async def _queue_event_email(
+    uow: UnitOfWork,
+    mailer: _Mailer,
+    event: Event,
+    invitee: EventInvitee,
+    contact: Contact,
+    kind: str,
+    changes: tuple[Change, ...] = (),
+) -> bool:
+    assert contact.email
+    message = render_invitation(
+        InvitationData(
+            event=event,
+            token=invitee.token,
+            contact_name=contact.name,
+            contact_email=contact.email,
+            organizer_name=mailer.actor.name,
+            sender=mailer.sender,
+            language=mailer.actor.language,
+            timezone=mailer.actor.timezone,
+            base_url=mailer.base_url,
+            now=mailer.now,
+            company_name=mailer.identity.company_name,
+            signature=mailer.identity.signature,
+            kind=kind,
+            changes=changes,
+        )
+    )
+    return await outbox.queue(
+        uow,
+        dedupe_key=dedupe_key(event, invitee.id, kind),
+        to_addr=contact.email,
+        subject=message.subject,
+        body_text=message.text,
+        body_html=message.html,
+        ics=message.ics,
+        kind=kind,
+        event_id=event.id,
+        invitee_id=invitee.id,
+        contact_id=contact.id,
+        sender_name=mailer.identity.sender_name,
+        domain=outbox.message_domain(mailer.sender),
+        now=mailer.now,
+    )
 
 
 async def send_invitations(
@@ -565,14 +690,14 @@ async def send_invitations(
     moment = now or utcnow()
     async with uow:
         event = await _load(uow, actor, event_id, lock=True)
-        if event.starts_at <= moment:
-            raise Conflict("event_started")
+        _still_open(event, moment)
+        mailer = _Mailer(
+            actor, await company_settings.read_mail_identity(uow), base_url, sender, moment
+        )
         prefix = f"event:{event.id}:inv:"
         sent_keys = set(
             await uow.session.scalars(
-                select(outbox.OutboundEmail.dedupe_key).where(
-                    outbox.OutboundEmail.dedupe_key.like(f"{prefix}%")
-                )
+                select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.like(f"{prefix}%"))
             )
         )
         rows = await uow.session.execute(
@@ -586,38 +711,13 @@ async def send_invitations(
         )
         queued = already = skipped = 0
         for invitee, contact in rows:
-            key = dedupe_key(event, invitee.id)
-            if key in sent_keys:
+            if dedupe_key(event, invitee.id) in sent_keys:
                 already += 1
                 continue
             if not contact.email or contact.email_opt_out:
                 skipped += 1
                 continue
-            message = render_invitation(
-                InvitationData(
-                    event=event,
-                    token=invitee.token,
-                    contact_name=contact.name,
-                    contact_email=contact.email,
-                    organizer_name=actor.name,
-                    sender=sender,
-                    language=actor.language,
-                    timezone=actor.timezone,
-                    base_url=base_url,
-                    now=moment,
-                )
-            )
-            inserted = await outbox.queue(
-                uow,
-                dedupe_key=key,
-                to_addr=contact.email,
-                subject=message.subject,
-                body_text=message.text,
-                body_html=message.html,
-                ics=message.ics,
-                now=moment,
-            )
-            if inserted:
+            if await _queue_event_email(uow, mailer, event, invitee, contact, "invitation"):
                 queued += 1
             else:
                 already += 1
@@ -707,6 +807,8 @@ async def respond(
         invitee = await _by_token(uow, token, lock=True)
         event = await uow.session.get(Event, invitee.event_id)
         assert event is not None
+        if event.cancelled_at is not None:
+            raise Conflict("event_cancelled")
         if event.starts_at <= moment or invitee.status in ATTENDANCE:
             raise Conflict("event_started")
         if invitee.status != status:

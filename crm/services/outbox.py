@@ -1,33 +1,40 @@
 """The outbox: every email is a row first, then sent.
 
 `queue` writes a row inside the caller's transaction (its `dedupe_key` is unique, so
-queuing the same email twice writes nothing the second time). A worker (see
-notifications/email.py) then:
+queuing the same email twice writes nothing the second time) with a Message-ID of its own
+that every attempt carries. Once that transaction commits, the worker is woken: in this
+process through `subscribe` callbacks, in the others through PostgreSQL's NOTIFY on
+NOTIFY_CHANNEL (SQLite has no such thing: the worker there polls every second).
 
-1. `claim_due`: in one transaction, puts back rows stuck in "sending" for longer than
-   STUCK_AFTER (the worker crashed mid-send), fails rows whose recipient opted out, and
-   claims a batch of due rows with a conditional UPDATE (pending → sending,
-   attempts + 1), so two workers never claim the same row;
-2. sends each claimed row, then `mark_sent` or `mark_failed` (back to pending with the
-   error and `next_attempt_at` = now + the backoff for its attempts; failed for good
-   after MAX_ATTEMPTS).
+The worker (notifications/outbox_worker.py):
 
-A row is due when it is pending and its `next_attempt_at` is NULL (never tried) or past;
-`claimed_at` is when a worker last claimed it (the stuck check reads it); `sent_at` is
-only ever when it was sent.
+1. `claim`: in one transaction, puts back rows whose lease ran out (a worker was killed
+   mid-send: `claimed_at` older than the lease), and claims a batch of due rows with a
+   conditional UPDATE (pending → sending, attempts + 1; PostgreSQL: FOR UPDATE SKIP
+   LOCKED), so two workers never claim the same row. Rows of a recipient who opted out
+   meanwhile are failed instead of claimed. A live worker `renew`s the lease of the rows
+   it still holds.
+2. sends each row and records the outcome at once: `mark_sent` (many rows in one
+   statement: the rows accepted while the previous statement ran), `mark_failed` (a 4xx:
+   back to pending with the backoff for its attempts, failed after MAX_ATTEMPTS; a 5xx:
+   `permanent`, failed now, with the server's code and reason), or `release` (the
+   connection failed: the row goes back to pending without spending its attempt).
 
-Delivery is at least once only across a crash between the SMTP server's acceptance and
-`mark_sent` (the row goes back to pending after STUCK_AFTER); every other path sends a
-row once. The Message-ID is derived from the dedupe key, so a receiver can tell a repeat.
+A crash between the server's acceptance and `mark_sent` repeats at most the messages in
+flight, with the same Message-ID; every other path sends a row once.
 """
 
 from __future__ import annotations
 
+import secrets
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, null, or_, select, update
+from sqlalchemy import and_, case, event, func, literal, null, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.models import Contact, EventInvitee, OutboundEmail, utcnow
@@ -35,7 +42,8 @@ from crm.models.enums import EmailStatus
 from crm.uow import UnitOfWork
 
 MAX_ATTEMPTS = 5
-STUCK_AFTER = timedelta(minutes=10)
+LEASE = timedelta(seconds=60)
+STUCK_AFTER = LEASE  # kept for callers of the old name
 # wait after the n-th failed attempt before the next one
 BACKOFF: tuple[timedelta, ...] = (
     timedelta(minutes=1),
@@ -45,8 +53,13 @@ BACKOFF: tuple[timedelta, ...] = (
 )
 ERROR_MAX = 500
 OPTED_OUT = "recipient opted out"
+INTERRUPTED = "interrupted while sending"
+NOTIFY_CHANNEL = "chatcrm_outbox"
+TOKEN_BYTES = 24
 
-__all__ = ["MAX_ATTEMPTS", "STUCK_AFTER", "OutboundEmail", "Outgoing"]
+KINDS = ("invitation", "update", "cancel", "mailing", "test")
+
+__all__ = ["LEASE", "MAX_ATTEMPTS", "OutboundEmail", "Outgoing"]
 
 
 @dataclass(frozen=True)
@@ -61,11 +74,91 @@ class Outgoing:
     body_html: str | None
     ics: str | None
     attempts: int
-    unsubscribe_token: str | None  # for the List-Unsubscribe header of an invitation
+    unsubscribe_token: str | None  # for the List-Unsubscribe header
+    message_id: str | None = None
+    kind: str = "invitation"
+    sender_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the operator needs to see of the outbox: counts by state, what is due and
+    waiting, and rows stuck in "sending" past their lease (a killed worker)."""
+
+    counts: dict[str, int]
+    due: int
+    stuck: int
+    oldest_due_at: datetime | None
+
+    @property
+    def backlog(self) -> int:
+        return self.counts.get(EmailStatus.PENDING.value, 0) + self.counts.get(
+            EmailStatus.SENDING.value, 0
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "counts": dict(self.counts),
+            "backlog": self.backlog,
+            "due": self.due,
+            "stuck": self.stuck,
+            "oldest_due_at": self.oldest_due_at.isoformat() if self.oldest_due_at else None,
+        }
 
 
 def backoff(attempts: int) -> timedelta:
     return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+
+
+def message_domain(sender: str) -> str:
+    """The domain of the sender's address, for Message-IDs."""
+    address = parseaddr(sender)[1] or sender
+    return address.rpartition("@")[2] or "chatcrm.local"
+
+
+def new_message_id(domain: str) -> str:
+    return f"<{uuid.uuid4().hex}@{domain or 'chatcrm.local'}>"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+# ------------------------------------------------------------------ waking the worker
+
+_subscribers: list[Callable[[], None]] = []
+
+
+def subscribe(callback: Callable[[], None]) -> None:
+    """Call `callback` (no arguments, not a coroutine) after every transaction of this
+    process that queued an email has committed."""
+    if callback not in _subscribers:
+        _subscribers.append(callback)
+
+
+def unsubscribe(callback: Callable[[], None]) -> None:
+    if callback in _subscribers:
+        _subscribers.remove(callback)
+
+
+def _fire(_session: Any) -> None:
+    for callback in list(_subscribers):
+        callback()
+
+
+async def _announce(uow: UnitOfWork) -> None:
+    """Once per transaction: wake this process's worker after the commit, and the other
+    instances' (PostgreSQL delivers a NOTIFY when the transaction commits)."""
+    session = uow.session
+    if session.info.get("outbox_announced"):
+        return
+    session.info["outbox_announced"] = True
+    event.listen(session.sync_session, "after_commit", _fire, once=True)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+
+
+# ------------------------------------------------------------------ queuing
 
 
 async def queue(
@@ -77,12 +170,22 @@ async def queue(
     body_text: str,
     body_html: str | None = None,
     ics: str | None = None,
+    kind: str = "invitation",
+    event_id: int | None = None,
+    invitee_id: int | None = None,
+    contact_id: int | None = None,
+    mailing_id: int | None = None,
+    unsubscribe_token: str | None = None,
+    sender_name: str | None = None,
+    domain: str = "chatcrm.local",
     now: datetime | None = None,
 ) -> bool:
     """Add an email to the outbox inside the caller's open unit of work.
 
     Returns False (and writes nothing) when a row with this dedupe key exists already.
     """
+    if kind not in KINDS:
+        raise ValueError(f"unknown email kind {kind!r}")
     dialect = uow.session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
     stmt = (
@@ -97,11 +200,25 @@ async def queue(
             status=EmailStatus.PENDING.value,
             attempts=0,
             created_at=now or utcnow(),
+            kind=kind,
+            event_id=event_id,
+            invitee_id=invitee_id,
+            contact_id=contact_id,
+            mailing_id=mailing_id,
+            message_id=new_message_id(domain),
+            unsubscribe_token=unsubscribe_token,
+            sender_name=sender_name or None,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     result = await uow.session.execute(stmt)
-    return bool(result.rowcount)
+    inserted = bool(result.rowcount)
+    if inserted:
+        await _announce(uow)
+    return inserted
+
+
+# ------------------------------------------------------------------ claiming
 
 
 def _due(now: datetime) -> Any:
@@ -127,57 +244,89 @@ def _next_attempt(now: datetime) -> Any:
     )
 
 
-def _opted_out() -> Any:
-    return (
-        select(Contact.id)
-        .where(
-            func.lower(Contact.email) == func.lower(OutboundEmail.to_addr),
-            Contact.email_opt_out.is_(True),
-        )
-        .exists()
+def _expired(now: datetime, lease: timedelta) -> Any:
+    return and_(
+        OutboundEmail.status == EmailStatus.SENDING.value,
+        or_(OutboundEmail.claimed_at.is_(None), OutboundEmail.claimed_at < now - lease),
     )
 
 
-async def reclaim_stuck(uow: UnitOfWork, now: datetime) -> int:
-    """Rows left in "sending" by a crashed worker go back to pending (or fail when their
-    attempts are used up); inside an open unit of work."""
+async def reclaim_stuck(uow: UnitOfWork, now: datetime, lease: timedelta = LEASE) -> int:
+    """Rows whose lease ran out (their worker was killed) go back to pending, or fail when
+    their attempts are used up; inside an open unit of work."""
     result = await uow.session.execute(
         update(OutboundEmail)
-        .where(
-            OutboundEmail.status == EmailStatus.SENDING.value,
-            or_(OutboundEmail.claimed_at.is_(None), OutboundEmail.claimed_at < now - STUCK_AFTER),
-        )
+        .where(_expired(now, lease))
         .values(
             status=case(
                 (OutboundEmail.attempts >= MAX_ATTEMPTS, EmailStatus.FAILED.value),
                 else_=EmailStatus.PENDING.value,
             ),
-            last_error="interrupted while sending",
+            last_error=INTERRUPTED,
         )
+        .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)
 
 
-def _token_of(dedupe_key: str) -> int | None:
-    parts = dedupe_key.split(":")
-    if len(parts) >= 4 and parts[0] == "event" and parts[2] == "inv" and parts[3].isdigit():
-        return int(parts[3])
-    return None
+_RETURNED = (
+    OutboundEmail.id,
+    OutboundEmail.dedupe_key,
+    OutboundEmail.to_addr,
+    OutboundEmail.subject,
+    OutboundEmail.body_text,
+    OutboundEmail.body_html,
+    OutboundEmail.ics,
+    OutboundEmail.attempts,
+    OutboundEmail.message_id,
+    OutboundEmail.kind,
+    OutboundEmail.invitee_id,
+    OutboundEmail.contact_id,
+    OutboundEmail.unsubscribe_token,
+    OutboundEmail.sender_name,
+)
 
 
-async def claim_due(
-    uow: UnitOfWork, *, now: datetime | None = None, limit: int = 20
+async def _opted_out(uow: UnitOfWork, rows: list[Any]) -> set[int]:
+    """The claimed rows whose recipient has opted out (by the row's contact, or by the
+    address for rows queued without one)."""
+    contact_ids = {r.contact_id for r in rows if r.contact_id is not None}
+    addresses = {r.to_addr.lower() for r in rows if r.contact_id is None}
+    conditions = []
+    if contact_ids:
+        conditions.append(Contact.id.in_(contact_ids))
+    if addresses:
+        conditions.append(func.lower(Contact.email).in_(addresses))
+    if not conditions:
+        return set()
+    found = await uow.session.execute(
+        select(Contact.id, func.lower(Contact.email)).where(
+            Contact.email_opt_out.is_(True), or_(*conditions)
+        )
+    )
+    ids, emails = set(), set()
+    for contact_id, address in found:
+        ids.add(contact_id)
+        emails.add(address)
+    return {
+        r.id
+        for r in rows
+        if (r.contact_id in ids) or (r.contact_id is None and r.to_addr.lower() in emails)
+    }
+
+
+async def claim(
+    uow: UnitOfWork,
+    *,
+    limit: int,
+    now: datetime | None = None,
+    lease: timedelta = LEASE,
 ) -> list[Outgoing]:
-    """Claim up to `limit` due rows for this worker (one transaction, committed)."""
+    """Claim up to `limit` due rows for this worker (one transaction, committed), oldest
+    first."""
     moment = now or utcnow()
     async with uow:
-        await reclaim_stuck(uow, moment)
-        await uow.session.execute(  # an opted-out recipient never gets a queued email
-            update(OutboundEmail)
-            .where(OutboundEmail.status == EmailStatus.PENDING.value, _opted_out())
-            .values(status=EmailStatus.FAILED.value, last_error=OPTED_OUT)
-            .execution_options(synchronize_session=False)
-        )
+        await reclaim_stuck(uow, moment, lease)
         ids = (
             select(OutboundEmail.id)
             .where(_due(moment))
@@ -194,20 +343,19 @@ async def claim_due(
                 attempts=OutboundEmail.attempts + 1,
                 claimed_at=moment,
             )
-            .returning(
-                OutboundEmail.id,
-                OutboundEmail.dedupe_key,
-                OutboundEmail.to_addr,
-                OutboundEmail.subject,
-                OutboundEmail.body_text,
-                OutboundEmail.body_html,
-                OutboundEmail.ics,
-                OutboundEmail.attempts,
-            )
+            .returning(*_RETURNED)
             .execution_options(synchronize_session=False)
         )
         rows = list(result)
-        invitee_ids = {i for i in (_token_of(r.dedupe_key) for r in rows) if i is not None}
+        refused = await _opted_out(uow, rows) if rows else set()
+        if refused:
+            await uow.session.execute(
+                update(OutboundEmail)
+                .where(OutboundEmail.id.in_(refused))
+                .values(status=EmailStatus.FAILED.value, last_error=OPTED_OUT, error_code=None)
+                .execution_options(synchronize_session=False)
+            )
+        invitee_ids = {r.invitee_id for r in rows if r.invitee_id is not None}
         tokens: dict[int, str] = {}
         if invitee_ids:
             found = await uow.session.execute(
@@ -216,8 +364,10 @@ async def claim_due(
             tokens = {i: t for i, t in found}
         await uow.commit()
     claimed = []
-    for r in sorted(rows, key=lambda r: r.id):
-        invitee_id = _token_of(r.dedupe_key)
+    for r in sorted(rows, key=lambda r: (r.id)):
+        if r.id in refused:
+            continue
+        token = tokens.get(r.invitee_id) if r.invitee_id is not None else r.unsubscribe_token
         claimed.append(
             Outgoing(
                 id=r.id,
@@ -228,52 +378,165 @@ async def claim_due(
                 body_html=r.body_html,
                 ics=r.ics,
                 attempts=r.attempts,
-                unsubscribe_token=tokens.get(invitee_id) if invitee_id is not None else None,
+                unsubscribe_token=token,
+                message_id=r.message_id,
+                kind=r.kind,
+                sender_name=r.sender_name,
             )
         )
     return claimed
 
 
-async def mark_sent(uow: UnitOfWork, email_id: int, *, now: datetime | None = None) -> bool:
+async def claim_due(
+    uow: UnitOfWork, *, now: datetime | None = None, limit: int = 20
+) -> list[Outgoing]:
+    return await claim(uow, limit=limit, now=now)
+
+
+async def renew(uow: UnitOfWork, ids: Iterable[int], *, now: datetime | None = None) -> int:
+    """Extend the lease of rows this worker still holds (claimed, not settled)."""
+    wanted = list(ids)
+    if not wanted:
+        return 0
     async with uow:
         result = await uow.session.execute(
             update(OutboundEmail)
-            .where(OutboundEmail.id == email_id, OutboundEmail.status == EmailStatus.SENDING.value)
-            .values(
-                status=EmailStatus.SENT.value,
-                sent_at=now or utcnow(),
-                next_attempt_at=None,
-                last_error=None,
-            )
+            .where(OutboundEmail.id.in_(wanted), OutboundEmail.status == EmailStatus.SENDING.value)
+            .values(claimed_at=now or utcnow())
+            .execution_options(synchronize_session=False)
         )
         await uow.commit()
-    return bool(result.rowcount)
+    return int(result.rowcount or 0)
+
+
+# ------------------------------------------------------------------ outcomes
+
+
+async def mark_sent(uow: UnitOfWork, email_id: int, *, now: datetime | None = None) -> bool:
+    return await mark_sent_many(uow, [email_id], now=now) == 1
+
+
+def mark_sent_statement(ids: list[int], now: datetime) -> Any:
+    """The UPDATE that marks rows sent (the worker runs it on a connection of its own)."""
+    return (
+        update(OutboundEmail)
+        .where(OutboundEmail.id.in_(ids), OutboundEmail.status == EmailStatus.SENDING.value)
+        .values(
+            status=EmailStatus.SENT.value,
+            sent_at=now,
+            next_attempt_at=None,
+            last_error=None,
+            error_code=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_sent_many(
+    uow: UnitOfWork, ids: Iterable[int], *, now: datetime | None = None
+) -> int:
+    wanted = list(ids)
+    if not wanted:
+        return 0
+    async with uow:
+        result = await uow.session.execute(mark_sent_statement(wanted, now or utcnow()))
+        await uow.commit()
+    return int(result.rowcount or 0)
 
 
 async def mark_failed(
-    uow: UnitOfWork, email_id: int, error: str, *, now: datetime | None = None
+    uow: UnitOfWork,
+    email_id: int,
+    error: str,
+    *,
+    code: int | None = None,
+    permanent: bool = False,
+    now: datetime | None = None,
 ) -> str | None:
-    """Back to pending with the error, due again at `now` + the backoff for its attempts,
-    or failed for good after MAX_ATTEMPTS; returns the new status (None if the row was
-    not ours)."""
+    """A failed attempt. Transient (a 4xx, a timeout): back to pending with the error,
+    due again at `now` + the backoff for its attempts, failed for good after
+    MAX_ATTEMPTS. `permanent` (a 5xx for this recipient): failed now. Returns the new
+    status (None if the row was not ours)."""
     moment = now or utcnow()
+    status: Any
+    if permanent:
+        status, next_attempt = EmailStatus.FAILED.value, null()
+    else:
+        status = case(
+            (OutboundEmail.attempts >= MAX_ATTEMPTS, EmailStatus.FAILED.value),
+            else_=EmailStatus.PENDING.value,
+        )
+        next_attempt = _next_attempt(moment)
     async with uow:
         result = await uow.session.execute(
             update(OutboundEmail)
             .where(OutboundEmail.id == email_id, OutboundEmail.status == EmailStatus.SENDING.value)
             .values(
-                status=case(
-                    (OutboundEmail.attempts >= MAX_ATTEMPTS, EmailStatus.FAILED.value),
-                    else_=EmailStatus.PENDING.value,
-                ),
+                status=status,
                 last_error=error[:ERROR_MAX],
-                next_attempt_at=_next_attempt(moment),
+                error_code=code,
+                next_attempt_at=next_attempt,
             )
             .returning(OutboundEmail.status)
+            .execution_options(synchronize_session=False)
         )
-        status = result.scalar_one_or_none()
+        new_status = result.scalar_one_or_none()
         await uow.commit()
-    return status
+    return new_status
+
+
+async def release(uow: UnitOfWork, ids: Iterable[int], error: str) -> int:
+    """Rows claimed but not sent because the connection failed: back to pending, due at
+    once, their attempt given back (the outbox pauses instead)."""
+    wanted = list(ids)
+    if not wanted:
+        return 0
+    async with uow:
+        result = await uow.session.execute(
+            update(OutboundEmail)
+            .where(OutboundEmail.id.in_(wanted), OutboundEmail.status == EmailStatus.SENDING.value)
+            .values(
+                status=EmailStatus.PENDING.value,
+                attempts=case(
+                    (OutboundEmail.attempts > 0, OutboundEmail.attempts - 1), else_=0
+                ),
+                last_error=error[:ERROR_MAX],
+                error_code=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await uow.commit()
+    return int(result.rowcount or 0)
+
+
+async def retry_failed(uow: UnitOfWork, *, event_id: int | None = None) -> int:
+    """Failed rows (not those of recipients who opted out) go back to pending with fresh
+    attempts: for the operator once the cause is fixed."""
+    conditions = [
+        OutboundEmail.status == EmailStatus.FAILED.value,
+        or_(OutboundEmail.last_error.is_(None), OutboundEmail.last_error != OPTED_OUT),
+    ]
+    if event_id is not None:
+        conditions.append(OutboundEmail.event_id == event_id)
+    async with uow:
+        result = await uow.session.execute(
+            update(OutboundEmail)
+            .where(*conditions)
+            .values(
+                status=EmailStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=None,
+                claimed_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:
+            await _announce(uow)
+        await uow.commit()
+    return int(result.rowcount or 0)
+
+
+# ------------------------------------------------------------------ reading
 
 
 async def counts(uow: UnitOfWork) -> dict[str, int]:
@@ -285,3 +548,39 @@ async def counts(uow: UnitOfWork) -> dict[str, int]:
             )
         )
         return {status: int(n) for status, n in rows}
+
+
+async def health(
+    uow: UnitOfWork, *, now: datetime | None = None, lease: timedelta = LEASE
+) -> Health:
+    moment = now or utcnow()
+    async with uow.read_only():
+        by_status = {
+            status: int(n)
+            for status, n in await uow.session.execute(
+                select(OutboundEmail.status, func.count(OutboundEmail.id)).group_by(
+                    OutboundEmail.status
+                )
+            )
+        }
+        due, oldest = (
+            await uow.session.execute(
+                select(func.count(OutboundEmail.id), func.min(OutboundEmail.created_at)).where(
+                    _due(moment)
+                )
+            )
+        ).one()
+        stuck = await uow.session.scalar(
+            select(func.count(OutboundEmail.id)).where(_expired(moment, lease))
+        )
+    return Health(by_status, int(due or 0), int(stuck or 0), oldest)
+
+
+async def next_due_at(uow: UnitOfWork) -> datetime | None:
+    """When the earliest pending row falls due (None: nothing pending)."""
+    async with uow.read_only():
+        waiting = await uow.session.scalar(
+            select(func.min(func.coalesce(OutboundEmail.next_attempt_at, OutboundEmail.created_at)))
+            .where(OutboundEmail.status == EmailStatus.PENDING.value)
+        )
+    return waiting

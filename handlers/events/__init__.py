@@ -4,12 +4,17 @@ invitation emails (queued in the outbox), attendance and the preparation tasks.
 
 from aiogram import Router
 
-from handlers.events import attendance, inviting, listing, new, preparation
+from handlers.events import attendance, failures, inviting, listing, new, preparation
 
 
 def setup() -> Router:
     router = Router(name="events")
     router.include_routers(
-        listing.setup(), new.setup(), inviting.setup(), attendance.setup(), preparation.setup()
+        listing.setup(),
+        new.setup(),
+        inviting.setup(),
+        attendance.setup(),
+        preparation.setup(),
+        failures.setup(),
     )
     return router

@@ -9,8 +9,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from crm.access import Actor
+from crm.analytics.events import Outcome
 from crm.models import Event, utcnow
-from crm.models.enums import InviteeStatus, TaskStatus
+from crm.models.enums import TaskStatus
 from crm.services import events
 from crm.services.events import EventView
 from crm.uow import UnitOfWork
@@ -21,8 +22,10 @@ from handlers.words import (
     INVITEE_STATUSES,
     label,
     local_time,
+    money,
     share,
 )
+from notifications.email_notices import EventFailuresCb
 
 
 def status_name(status: str) -> str:
@@ -48,7 +51,22 @@ def render_card(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarku
     if event.topic:
         lines.append(_("Topic: {topic}").format(topic=h(short(event.topic, 300))))
     lines.append(_("Responsible: {name}").format(name=h(view.responsible.name)))
+    if event.budget is not None:
+        lines.append(_("Budget: {amount}").format(amount=money(event.budget)))
+    if view.cancelled:
+        lines.append(_("❌ Cancelled: the invitees were told."))
     lines.append("")
+    if any(view.emails.values()):
+        lines.append(
+            _(
+                "Emails: {queued} queued · {sent} sent · {failed} failed · {answered} answered"
+            ).format(
+                queued=view.emails.get("queued", 0),
+                sent=view.emails.get("sent", 0),
+                failed=view.emails.get("failed", 0),
+                answered=view.answered,
+            )
+        )
     if view.invited:
         by_status = " · ".join(
             f"{INVITEE_ICONS[s]} {status_name(s)} {view.counts[s]}"
@@ -56,14 +74,8 @@ def render_card(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarku
             if view.counts.get(s)
         )
         lines.append(_("Invitees: {count}").format(count=view.invited) + f" — {by_status}")
-        if event.starts_at <= utcnow():  # before the start only the answers mean anything
-            lines.append(
-                _("Participation: {rate} ({attended} of {invited})").format(
-                    rate=share(view.participation_rate),
-                    attended=view.counts.get(InviteeStatus.ATTENDED, 0),
-                    invited=view.invited,
-                )
-            )
+        if view.outcome is not None:  # before the start only the answers mean anything
+            lines += outcome_lines(view.outcome)
     else:
         lines.append(_("Nobody is invited yet."))
     if view.plan:
@@ -74,10 +86,44 @@ def render_card(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarku
     return "\n".join(lines), card_markup(view)
 
 
+def outcome_lines(outcome: Outcome) -> list[str]:
+    """Participation, cost per attendee and the deals that followed (after the start)."""
+    rate = _("Participation: {rate} ({attended} of {invited})").format(
+        rate=share(outcome.participation_rate),
+        attended=outcome.attended,
+        invited=outcome.invited,
+    )
+    if outcome.by_answers and outcome.attended:
+        rate += " " + _("(by the answers: nobody is marked yet)")
+    lines = [rate]
+    if outcome.cost_per_attendee is not None:
+        lines.append(
+            _("Cost per attendee: {amount}").format(amount=money(outcome.cost_per_attendee))
+        )
+    lines.append(
+        _(
+            "Within 30 days: {opened} deals opened ({opened_amount}), {won} won ({won_amount})"
+        ).format(
+            opened=outcome.deals_opened,
+            opened_amount=money(outcome.opened_amount),
+            won=outcome.deals_won,
+            won_amount=money(outcome.won_amount),
+        )
+    )
+    return lines
+
+
 def card_markup(view: EventView) -> InlineKeyboardMarkup:
     event_id = view.event.id
-    started = view.event.starts_at <= utcnow()
+    started = view.event.starts_at <= utcnow() or view.cancelled
     kb = InlineKeyboardBuilder()
+    if view.emails.get("failed"):
+        kb.row(
+            button(
+                _("⚠ Undelivered ({count})").format(count=view.emails["failed"]),
+                EventFailuresCb(event_id=event_id),
+            )
+        )
     if not started:
         kb.row(
             button(_("➕ Add invitees"), EventCb(action="add", event_id=event_id)),

@@ -49,6 +49,7 @@ REPORT_TITLES: dict[str, str] = {
     "inquiries": N_("Inquiries"),
     "forgotten": N_("Forgotten clients"),
     "claims": N_("Claims"),
+    "events": N_("Events"),
 }
 LEADERS_ONLY = {"managers"}
 # ------------------------------------------------------------------ formatting

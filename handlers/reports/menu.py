@@ -16,6 +16,7 @@ from crm.access import Actor, require_role
 from crm.analytics.digest import build_digest, receives_digest
 from crm.models.enums import Role
 from crm.uow import UnitOfWork
+from handlers.reports.events import events_text
 from handlers.reports.follow_up import claims_text, forgotten_text
 from handlers.reports.layout import LEADERS_ONLY, Rendered, ReportCb, report_title
 from handlers.reports.pipeline import forecast_text, funnel_text, inquiries_text, managers_text
@@ -36,6 +37,7 @@ REPORTS: dict[str, Callable[[UnitOfWork, Actor, str], Awaitable[Rendered]]] = {
     "inquiries": inquiries_text,
     "forgotten": forgotten_text,
     "claims": claims_text,
+    "events": events_text,
 }
 
 
@@ -64,11 +66,11 @@ def usage_text(actor: Actor) -> str:
     if actor.role is Role.MANAGER:
         return _(
             "Which report? /report abc | xyz | matrix | funnel | forecast | "
-            "inquiries | forgotten | claims"
+            "inquiries | forgotten | claims | events"
         )
     return _(
         "Which report? /report abc | xyz | matrix | funnel | forecast | managers | "
-        "inquiries | forgotten | claims"
+        "inquiries | forgotten | claims | events"
     )
 
 

@@ -127,7 +127,7 @@ def test_chatcrm_status_names_what_is_down(monkeypatch: pytest.MonkeyPatch, tmp_
     assert f"Database: {url}\n" in out
     assert "Redis: redis://:***@127.0.0.1:" in out and ": DOWN (ConnectionError" in out
     assert "Bot API: NOT reachable at http://127.0.0.1:" in out
-    assert "Outbox: 0 emails waiting, 0 stuck in sending" in out
+    assert "Outbox: 0 queued (0 due now), 0 sent, 0 failed, 0 stuck" in out
     assert "secret" not in result.output
     [verdict] = result.stderr.splitlines()
     assert verdict.startswith("Not healthy: Redis does not answer: dialogs are unavailable; ")

@@ -70,7 +70,7 @@ async def test_every_report_for_the_director(harness: Harness) -> None:
         assert shown[-1].method == "sendPhoto", label
     assert len(photos(harness, DINA.id)) == len(expected)
     assert all(p.startswith(PNG) for p in photos(harness, DINA.id))
-    assert len(REPORTS) == 9
+    assert len(REPORTS) == 10
 
 
 async def test_one_line_form_and_russian(harness: Harness) -> None:
@@ -170,7 +170,7 @@ async def test_managers_are_not_offered_the_managers_report(harness: Harness) ->
     [usage] = await h.send(message_update(bilingual.EMILY, "/report nonsense"))
     assert usage.text == (
         "Which report? /report abc | xyz | matrix | funnel | forecast | inquiries | forgotten "
-        "| claims"
+        "| claims | events"
     )
     [usage_ru] = await h.send(message_update(bilingual.ANNA, "/report чтото"))
     assert "managers" not in usage_ru.text and usage_ru.text.startswith("Какой отчёт?")

@@ -32,9 +32,11 @@ async def test_all_up_is_200_with_every_check(db: Database, bot: Bot) -> None:
     assert set(body["checks"]) == {"database", "bot_api", "scheduler", "outbox"}
     assert body["checks"]["outbox"] == {
         "ok": True,
+        "counts": {},
         "backlog": 0,
+        "due": 0,
         "stuck": 0,
-        "oldest_waiting_since": None,
+        "oldest_due_at": None,
     }
     status, body = await get(app(db, bot), "/readyz")
     assert status == 200 and set(body["checks"]) == {"database", "bot_api"}

@@ -16,7 +16,7 @@ NEEDED = (
     "crm/migrations/env.py",
     "crm/migrations/script.py.mako",
     "crm/migrations/versions/0001_initial_schema.py",
-    "crm/templates/email/invitation.ru.html.j2",
+    "crm/templates/email/event.html.j2",
     "notifications/templates/rsvp_page.html.j2",
 )
 

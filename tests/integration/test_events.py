@@ -259,7 +259,7 @@ async def test_send_invitations_queues_each_email_once(db, world):
     assert str(vevent["LOCATION"]) == "Moscow, Tverskaya 1"
     assert str(vevent["ORGANIZER"]) == "mailto:events@example.com"
     assert str(vevent["ATTENDEE"]) == f"mailto:{row.to_addr}"
-    assert vevent["ATTENDEE"].params["RSVP"] == "TRUE"
+    assert vevent["ATTENDEE"].params["RSVP"] == "FALSE"  # the links are the way to answer
 
 
 async def test_invitation_is_in_the_managers_language_and_html_is_escaped(db, world):

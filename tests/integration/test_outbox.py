@@ -141,32 +141,36 @@ async def test_an_invitation_arrives_with_both_links_and_the_ics(db, smtp):
     assert len(smtp.handler.envelopes) == 1
 
 
-async def test_smtp_down_then_back_delivers_each_email_once(db):
+async def test_smtp_down_pauses_instead_of_spending_every_attempt(db):
     server = Smtp()  # its port is free: nothing listens yet
-    await queued_invitations(db, people=2)
+    await queued_invitations(db, people=3)
     settings = settings_for(server.port, smtp_user="crm", smtp_password="s3cret-pw")
     report = await mailer.deliver_due(db, settings, now=NOW, smtp_timeout=5)
-    assert (report.sent, report.failed) == (0, 2)
-    for row in await rows(db):
-        assert (row.status, row.attempts) == ("pending", 1)
+    assert (report.sent, report.failed, report.paused) == (0, 0, True)
+    # the row that met the dead server spent its attempt; the others were handed back
+    assert (report.retried, report.released) == (1, 2)
+    stored = await rows(db)
+    (first,) = [r for r in stored if r.attempts == 1]  # whichever lane met it first
+    others = [r for r in stored if r is not first]
+    assert (first.status, first.attempts, first.next_attempt_at) == (
+        "pending",
+        1,
+        NOW + outbox.BACKOFF[0],
+    )
+    for row in (first, *others):
         assert row.last_error and "s3cret-pw" not in row.last_error
-        # the backoff after the first failure is a minute; a row not sent has no sent_at
-        assert row.next_attempt_at == NOW + outbox.BACKOFF[0]
-        assert (row.claimed_at, row.sent_at) == (NOW, None)
-    # the backoff: not retried at once
-    assert (await mailer.deliver_due(db, settings, now=NOW + timedelta(seconds=30))).claimed == 0
+        assert row.sent_at is None
+    assert {(r.status, r.attempts, r.next_attempt_at) for r in others} == {("pending", 0, None)}
     server.start()
     try:
         later = NOW + timedelta(minutes=2)
         report = await mailer.deliver_due(db, settings_for(server.port), now=later)
-        assert report.sent == 2
-        assert await mailer.deliver_due(db, settings_for(server.port), now=later) == (
-            mailer.DeliveryReport()
-        )
+        assert report.sent == 3
+        assert (await mailer.deliver_due(db, settings_for(server.port), now=later)).claimed == 0
     finally:
         server.stop()
-    assert sorted(server.recipients) == ["client0@steel.example", "client1@steel.example"]
-    assert {(r.status, r.attempts) for r in await rows(db)} == {("sent", 2)}
+    assert sorted(server.recipients) == [f"client{n}@steel.example" for n in range(3)]
+    assert {r.status for r in await rows(db)} == {"sent"}
 
 
 async def test_an_email_fails_for_good_after_five_attempts(db):
@@ -176,7 +180,7 @@ async def test_an_email_fails_for_good_after_five_attempts(db):
     moment = NOW
     for attempt in range(1, 6):
         report = await mailer.deliver_due(db, settings, now=moment, smtp_timeout=5)
-        assert report.failed == 1, attempt
+        assert report.retried + report.failed == 1, attempt
         if attempt < 5:
             (row,) = await rows(db)
             assert row.next_attempt_at == moment + outbox.backoff(attempt)
@@ -230,8 +234,10 @@ async def test_a_row_stuck_in_sending_goes_back_to_pending(db, smtp):
         )
         await uow.commit()
     settings = settings_for(smtp.port)
-    assert (await mailer.deliver_due(db, settings, now=NOW + timedelta(minutes=5))).claimed == 0
-    report = await mailer.deliver_due(db, settings, now=NOW + timedelta(minutes=11))
+    lease = outbox.LEASE
+    early = NOW + lease - timedelta(seconds=1)
+    assert (await mailer.deliver_due(db, settings, now=early)).claimed == 0
+    report = await mailer.deliver_due(db, settings, now=NOW + lease + timedelta(seconds=1))
     assert report.sent == 1
     (row,) = await rows(db)
     assert (row.status, row.attempts) == ("sent", 2)
@@ -265,31 +271,23 @@ async def test_contacts_still_opted_in_stay_so(db, smtp):
         assert person is not None and not person.email_opt_out
 
 
-class FakeScheduler:
-    def __init__(self) -> None:
-        self.jobs: dict[str, tuple[Any, float]] = {}
-
-    def add_periodic(self, job_id: str, job: Any, seconds: float) -> None:
-        self.jobs[job_id] = (job, seconds)
-
-
-async def test_the_worker_joins_the_leaders_scheduler_every_30_seconds(db, smtp):
-    from types import SimpleNamespace
-
-    from aiogram import Dispatcher
-
+async def test_the_bot_runs_the_worker_in_the_elected_process(db, smtp):
     from bot.app import create_dispatcher
 
     dp = create_dispatcher(Settings(_env_file=None), db)  # type: ignore[call-arg]
     assert any(h.callback is mailer.on_startup for h in dp.startup.handlers)
-    scheduler = FakeScheduler()
-    own = Dispatcher()
-    own["reminders"] = SimpleNamespace(scheduler=scheduler)
-    await queued_invitations(db, people=1)
-    await mailer.on_startup(own, db, settings_for(smtp.port))
-    job, seconds = scheduler.jobs[mailer.OUTBOX_JOB]
-    assert seconds == 30
-    await job()  # the job sends what is due now
+    worker = mailer.OutboxWorker(db, settings_for(smtp.port), poll_seconds=30)
+    runtime = mailer.OutboxRuntime(db, worker)
+    await runtime.start()
+    try:
+        assert runtime.leader
+        await queued_invitations(db, people=1)  # queuing wakes it: no 30 s poll
+        for _ in range(100):
+            if smtp.recipients:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await runtime.stop()
     assert smtp.recipients == ["client0@steel.example"]
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from bot.web import create_web_app
 from crm.models import Contact, Event, EventInvitee, utcnow
+from crm.models.enums import Role
 from crm.services import events
 from crm.services.events import EventInput, Segment
 from crm.settings import Settings
@@ -51,30 +52,69 @@ async def status_of(db: Database, invitee_id: int) -> str:
     return str(value)
 
 
-async def test_one_click_yes_then_change_to_no(db):
+async def test_get_shows_post_records_head_changes_nothing(db):
+    """A mail scanner fetches every link (HEAD, GET): only the person's POST answers."""
     _event, invitee = await invitation(db)
     async with client_for(db) as client:
-        resp = await client.get(f"/rsvp/{invitee.token}/yes")
+        for path in (f"/rsvp/{invitee.token}/yes", f"/rsvp/{invitee.token}/no"):
+            assert (await client.head(path)).status == 200
+            resp = await client.get(path)
+            assert resp.status == 200
+            assert resp.headers["Content-Type"].startswith("text/html")
+            assert resp.headers["Cache-Control"] == "no-store"
+            page = await resp.text()
+            assert "Seminar &amp; &lt;Coffee&gt;" in page and "Hall A" in page
+            assert f'<form method="post" action="{path}">' in page
+        assert await status_of(db, invitee.id) == "invited"
+        page = await (await client.get(f"/rsvp/{invitee.token}/yes")).text()
+        assert "Ivan &lt;Petrov&gt;, will you come?" in page and "Yes, I will come" in page
+        resp = await client.post(f"/rsvp/{invitee.token}/yes")
         assert resp.status == 200
-        assert resp.headers["Content-Type"].startswith("text/html")
-        assert resp.headers["Cache-Control"] == "no-store"
         page = await resp.text()
-        assert "Thank you, Ivan &lt;Petrov&gt;!" in page
-        assert "you will come" in page
-        assert "Seminar &amp; &lt;Coffee&gt;" in page and "Hall A" in page
+        assert "Thank you, Ivan &lt;Petrov&gt;!" in page and "you will come" in page
         assert f'href="{BASE}/rsvp/{invitee.token}/no"' in page
         assert await status_of(db, invitee.id) == "accepted"
-        resp = await client.get(f"/rsvp/{invitee.token}/yes")  # again: the same
-        assert resp.status == 200
-        resp = await client.get(f"/rsvp/{invitee.token}/no")
+        # the person changes their mind: the page says what they answered before
+        page = await (await client.get(f"/rsvp/{invitee.token}/no")).text()
+        assert "Your answer now: you will come." in page
+        assert await status_of(db, invitee.id) == "accepted"
+        resp = await client.post(f"/rsvp/{invitee.token}/no")
         assert resp.status == 200 and "will not come" in await resp.text()
     assert await status_of(db, invitee.id) == "declined"
+
+
+async def test_the_page_shows_the_event_as_it_is_now(db):
+    from crm.services import event_changes
+
+    event, invitee = await invitation(db)
+    anna = await factories.staff(db, name="Boss", role=Role.DIRECTOR)
+    await event_changes.change(
+        db.uow(),
+        anna,
+        event.id,
+        event_changes.EventChanges(title="Winter seminar", place="Hall B"),
+        base_url=BASE,
+        sender="events@example.com",
+    )
+    async with client_for(db) as client:
+        page = await (await client.get(f"/rsvp/{invitee.token}/yes")).text()
+        assert "Winter seminar" in page and "Hall B" in page and "Hall A" not in page
+        await event_changes.cancel(
+            db.uow(), anna, event.id, base_url=BASE, sender="events@example.com"
+        )
+        resp = await client.get(f"/rsvp/{invitee.token}/yes")
+        assert resp.status == 410 and "cancelled" in await resp.text()
+        resp = await client.post(f"/rsvp/{invitee.token}/yes")
+        assert resp.status == 410
+    assert await status_of(db, invitee.id) == "invited"
 
 
 async def test_pages_are_in_the_inviters_language(db):
     _event, invitee = await invitation(db, language="ru")
     async with client_for(db) as client:
         page = await (await client.get(f"/rsvp/{invitee.token}/yes")).text()
+        assert "вы придёте?" in page and "Да, приду" in page
+        page = await (await client.post(f"/rsvp/{invitee.token}/yes")).text()
         assert "Спасибо" in page and "вы придёте" in page
         page = await (await client.get(f"/unsubscribe/{invitee.token}")).text()
         assert "Отписаться" in page
@@ -86,9 +126,10 @@ async def test_after_the_start_the_answer_is_refused(db):
         await uow.session.execute(update(Event).values(starts_at=utcnow() - timedelta(minutes=5)))
         await uow.commit()
     async with client_for(db) as client:
-        resp = await client.get(f"/rsvp/{invitee.token}/no")
-        assert resp.status == 409
-        assert "already started" in await resp.text()
+        for send in (client.get, client.post):
+            resp = await send(f"/rsvp/{invitee.token}/no")
+            assert resp.status == 409
+            assert "already started" in await resp.text()
     assert await status_of(db, invitee.id) == "invited"
 
 
@@ -105,6 +146,7 @@ async def test_unknown_token_is_a_plain_404(db):
             page = await resp.text()
             assert "not valid" in page and "Traceback" not in page
         assert (await client.post("/unsubscribe/not-a-real-token-xx")).status == 404
+        assert (await client.post("/rsvp/not-a-real-token-not-a-real/yes")).status == 404
         assert (await client.get("/rsvp/whatever-token-here-123/maybe")).status == 404
 
 

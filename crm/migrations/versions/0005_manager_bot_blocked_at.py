@@ -1,6 +1,6 @@
 """manager bot_blocked_at: since when a member of staff blocks the bot (/team shows it)
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-02 10:00:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 import crm.models.base
 
 
-revision = "0006"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
