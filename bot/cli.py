@@ -39,6 +39,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+analytics_app = typer.Typer(help="The sales rollups the reports read.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -474,6 +476,58 @@ def export_file(
         _fail(f"Cannot write {file}: {exc.strerror or exc}")
     counts = ", ".join(f"{title.lower()} {count}" for title, count in result.counts.items())
     typer.echo(f"Export written to {file} ({len(result.content) / 1e3:.0f} kB): {counts}.")
+
+
+# --- analytics ----------------------------------------------------------------------------
+
+
+def _figures(values: tuple[int, int, int] | None) -> str:
+    if values is None:
+        return "nothing"
+    revenue, cost, sales = values
+    return f"revenue {revenue / 100:.2f}, cost {cost / 100:.2f}, {sales} sales"
+
+
+@analytics_app.command("verify")
+def analytics_verify(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Rewrite the rollups from the sales if they differ.")
+    ] = False,
+) -> None:
+    """Recompute the monthly sales rollups from the sales and report every difference
+    (exit 1 if there is one and --repair was not given)."""
+    from crm.analytics import rollups
+
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+
+    async def check(database: Database) -> tuple[list[Any], list[Any]]:
+        async with database.uow().read_only() as uow:
+            found = await rollups.verify(uow.session)
+        if not (repair and found):
+            return found, []
+        async with database.uow() as uow:
+            await rollups.rebuild(uow.session)
+            left = await rollups.verify(uow.session)
+            await uow.commit()
+        return found, left
+
+    found, left = _with_database(settings, check)
+    if not found:
+        typer.echo("The sales rollups match the sales.")
+        return
+    for diff in found[:50]:
+        typer.echo(
+            f"  {diff.kind} {diff.key}, {diff.month:%Y-%m}: stored {_figures(diff.stored)}; "
+            f"the sales say {_figures(diff.expected)}"
+        )
+    if len(found) > 50:
+        typer.echo(f"  …and {len(found) - 50} more")
+    if not repair:
+        _fail(f"{len(found)} rollup rows differ from the sales: run with --repair to fix them.")
+    if left:
+        _fail(f"{len(left)} rollup rows still differ after the repair.")
+    typer.echo(f"Repaired: {len(found)} rollup rows rewritten from the sales.")
 
 
 # --- digest -------------------------------------------------------------------------------

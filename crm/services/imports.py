@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm import search, validation
 from crm.access import Actor, require_role, visible_owner
+from crm.analytics import rollups
 from crm.errors import Conflict, InvalidInput
 from crm.models import AuditEntry, Company, Contact, Product, Sale, SearchEntry, utcnow
 from crm.models.enums import Role, SearchKind
@@ -726,6 +727,7 @@ async def _import_sales(
             ids = await _insert(uow, Sale, rows)
         except IntegrityError as exc:  # another import of the same documents at the same time
             raise Conflict("duplicate") from exc
+        await rollups.add_rows(uow.session, rows)
         await _write_plain(
             uow, AuditEntry, _audit_rows(actor.id, "sales", zip(ids, rows, strict=True))
         )
