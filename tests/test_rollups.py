@@ -23,8 +23,8 @@ from crm.services import deals
 from crm.services.deals import DealInput
 from crm.storage import Database
 from tests import factories
-from tests.conftest import run_in_thread
 from tests import rollup_oracle as oracle
+from tests.conftest import run_in_thread
 
 YEAR = Period(date(2025, 1, 1), date(2026, 1, 1))
 QUARTER = Period(date(2025, 10, 1), date(2026, 1, 1))

@@ -19,8 +19,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from crm.access import Actor
-from crm.analytics.scope import Period, reach
 from crm.analytics.abc_xyz import check_period, money
+from crm.analytics.scope import Period, reach
 from crm.models import Interaction, Manager, ManagerSalesMonth, Task, utcnow
 from crm.models.enums import InteractionStatus, Role, TaskStatus
 from crm.uow import UnitOfWork

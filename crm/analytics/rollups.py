@@ -207,7 +207,7 @@ def _cents(dialect: str, column: ColumnElement[Any]) -> ColumnElement[int]:
 
 
 def _from_sales(dialect: str, kind: str, keys: Sequence[int] | None) -> Any:
-    table, key = TABLES[kind]
+    key = TABLES[kind][1]
     owner = getattr(Sale, key)
     month = _month(dialect)
     query = select(
