@@ -29,7 +29,17 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
 from crm.access import Actor, require_role
-from crm.analytics import abc_xyz, charts, claims, forecast, forgotten, funnel, inquiries, managers
+from crm.analytics import (
+    abc_xyz,
+    charts,
+    claims,
+    forecast,
+    forgotten,
+    funnel,
+    inquiries,
+    managers,
+    movers,
+)
 from crm.analytics.abc_xyz import AbcMetric
 from crm.analytics.digest import build_digest, receives_digest
 from crm.analytics.scope import Period, current_month, last_full_months
@@ -42,7 +52,7 @@ from handlers.deals import STAGE_NAMES
 from handlers.find import COMPANY_STAGES
 from handlers.ui import button, h, money, month_name, short, split_args
 from notifications.claims_notify import cause_name
-from notifications.digests import digest_chart, digest_text
+from notifications.digests import digest_chart, digest_text, movers_lines
 
 router = Router(name="reports")
 
@@ -204,6 +214,7 @@ async def abc_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
     r = await abc_xyz.abc_report(uow, actor, period, metric, top=10)
     if r.empty:
         return nothing_yet("abc")
+    moved = await movers.movers_report(uow, actor, period, metric, top=10)
 
     def value(v: object) -> str:
         return str(v) if metric is AbcMetric.COUNT else money(v)  # type: ignore[arg-type]
@@ -225,6 +236,7 @@ async def abc_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
             _("Top clients:"),
             top,
             _("A: the first 80 % of the total, B: the next 15 %, C: the rest."),
+            *movers_lines(moved),
         ]
     )
     chart = partial(

@@ -162,3 +162,21 @@ def managers(raw: Raw, actor: Actor, period: Period) -> dict[int, int]:
         if s.manager_id in out and period.start <= s.sold_on < period.end:
             out[s.manager_id] += s.revenue
     return out
+
+
+def movers(
+    raw: Raw, actor: Actor, period: Period, previous: Period, metric: AbcMetric
+) -> list[tuple[int, str | None, str | None, str | None, str | None, int, int]]:
+    """(company, abc before, abc after, xyz before, xyz after, value before, value after)."""
+    then = {c: (v, cls) for c, v, cls in abc(raw, actor, previous, metric)}
+    now = {c: (v, cls) for c, v, cls in abc(raw, actor, period, metric)}
+    x_then, x_now = xyz(raw, actor, previous), xyz(raw, actor, period)
+    out = []
+    for company in then.keys() | now.keys():
+        v0, a0 = then.get(company, (0, None))
+        v1, a1 = now.get(company, (0, None))
+        x0 = x_then[company] if x_then[company] in "XYZ" else None
+        x1 = x_now[company] if x_now[company] in "XYZ" else None
+        if a0 != a1 or x0 != x1:
+            out.append((company, a0, a1, x0, x1, v0, v1))
+    return sorted(out, key=lambda m: (-max(m[5], m[6]), m[0]))

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select, update
 
 from crm.access import Actor
-from crm.analytics import abc_xyz, managers, rollups
+from crm.analytics import abc_xyz, managers, movers, rollups
 from crm.analytics.abc_xyz import AbcMetric
 from crm.analytics.scope import Period
 from crm.models import Company, CompanySalesMonth, Manager, ManagerSalesMonth, Sale
@@ -142,6 +142,21 @@ async def assert_reports_match(db: Database, w: World) -> None:
                     (cid, Decimal(v), cls) for cid, v, cls in expected
                 ], (actor.name, period, metric)
                 assert report.total * scale == sum(v for _, v, _ in expected)
+                if period is YEAR and metric is not AbcMetric.REVENUE:
+                    continue
+                moved = await movers.movers_report(db.uow(), actor, period, metric, top=100)
+                assert [
+                    (
+                        m.company_id,
+                        m.abc_before,
+                        m.abc_after,
+                        m.xyz_before,
+                        m.xyz_after,
+                        m.before * scale,
+                        m.after * scale,
+                    )
+                    for m in moved.movers
+                ] == oracle.movers(raw, actor, period, moved.previous, metric)
             xyz = await abc_xyz.xyz_report(db.uow(), actor, period, top=100)
             classes = oracle.xyz(raw, actor, period)
             assert {c.company_id: c.xyz for c in xyz.regular} == {
@@ -179,7 +194,7 @@ def test_rollups_follow_random_writes(db: Database) -> None:
         await assert_reports_match(database, w)
 
     @settings(
-        max_examples=30,
+        max_examples=20,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

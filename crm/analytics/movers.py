@@ -1,0 +1,145 @@
+"""Movers: the clients whose ABC or XYZ class changed since the previous period.
+
+The previous period is the same number of whole months ending one month earlier: what
+the same report said a month ago ("A → B: Romashka, −32 %"). Both classifications come
+from the monthly rollups, in one query: each company in reach with sales in either period,
+its ABC class and value in both, and its T and Q (crm/analytics/abc_xyz.py) in both.
+A client with sales in only one of the periods moves from or to no class (None). XYZ
+classes are compared for regular clients only: the others have their stage in both.
+The largest clients come first (by the larger of the two values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+
+from crm.access import Actor
+from crm.analytics.abc_xyz import (
+    ABC_THRESHOLDS,
+    XYZ_CLASSES,
+    XYZ_THRESHOLDS,
+    AbcMetric,
+    abc_classified,
+    amount,
+    check_period,
+    xyz_class,
+    xyz_stats,
+)
+from crm.analytics.scope import Period, reach
+from crm.errors import InvalidInput
+from crm.models import Company
+from crm.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Mover:
+    company_id: int
+    name: str
+    abc_before: str | None  # None: no sales in that period
+    abc_after: str | None
+    xyz_before: str | None  # X, Y or Z of a regular client; None for the others
+    xyz_after: str | None
+    before: Decimal  # the metric over the previous period
+    after: Decimal
+
+    @property
+    def change(self) -> float | None:
+        """after / before − 1; None when there was nothing before."""
+        return float(self.after / self.before) - 1 if self.before > 0 else None
+
+    @property
+    def abc_changed(self) -> bool:
+        return self.abc_before != self.abc_after
+
+    @property
+    def xyz_changed(self) -> bool:
+        return self.xyz_before != self.xyz_after
+
+
+@dataclass(frozen=True)
+class MoversReport:
+    period: Period
+    previous: Period
+    metric: AbcMetric
+    count: int  # all movers; `movers` holds the first `top`
+    movers: list[Mover]
+
+    @property
+    def empty(self) -> bool:
+        return self.count == 0
+
+
+def _shift(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def previous_period(period: Period) -> Period:
+    return Period(_shift(period.start, -1), _shift(period.end, -1))
+
+
+async def movers_report(
+    uow: UnitOfWork,
+    actor: Actor,
+    period: Period,
+    metric: AbcMetric = AbcMetric.REVENUE,
+    *,
+    top: int = 10,
+    abc_thresholds: tuple[int, int, int] = ABC_THRESHOLDS,
+    xyz_thresholds: tuple[int, int] = XYZ_THRESHOLDS,
+) -> MoversReport:
+    check_period(period)
+    if not 1 <= top <= 100:
+        raise InvalidInput("top", "out_of_range", min=1, max=100)
+    previous = previous_period(period)
+    abc_now = abc_classified(actor, period, metric, abc_thresholds)
+    abc_then = abc_classified(actor, previous, metric, abc_thresholds)
+    async with uow.read_only():
+        dialect = uow.session.get_bind().dialect.name
+        xyz_now = xyz_stats(actor, period, dialect)
+        xyz_then = xyz_stats(actor, previous, dialect)
+        rows = await uow.session.execute(
+            select(
+                Company.id,
+                Company.name,
+                Company.stage,
+                abc_then.c.abc,
+                abc_then.c.value,
+                abc_now.c.abc,
+                abc_now.c.value,
+                xyz_then.c.t,
+                xyz_then.c.q,
+                xyz_now.c.t,
+                xyz_now.c.q,
+            )
+            .outerjoin(abc_now, abc_now.c.company_id == Company.id)
+            .outerjoin(abc_then, abc_then.c.company_id == Company.id)
+            .outerjoin(xyz_now, xyz_now.c.company_id == Company.id)
+            .outerjoin(xyz_then, xyz_then.c.company_id == Company.id)
+            .where(
+                reach(actor, Company.curator_id),
+                or_(abc_now.c.company_id.is_not(None), abc_then.c.company_id.is_not(None)),
+            )
+        )
+        movers = []
+        for cid, name, stage, abc0, v0, abc1, v1, t0, q0, t1, q1 in rows:
+            x0 = xyz_class(stage, previous.months, t0, q0, xyz_thresholds)
+            x1 = xyz_class(stage, period.months, t1, q1, xyz_thresholds)
+            mover = Mover(
+                company_id=cid,
+                name=name,
+                abc_before=abc0,
+                abc_after=abc1,
+                xyz_before=x0 if x0 in XYZ_CLASSES else None,
+                xyz_after=x1 if x1 in XYZ_CLASSES else None,
+                before=amount(metric, v0),
+                after=amount(metric, v1),
+            )
+            if mover.abc_changed or mover.xyz_changed:
+                movers.append(mover)
+    movers.sort(key=lambda m: (-max(m.before, m.after), m.company_id))
+    return MoversReport(period, previous, metric, len(movers), movers[:top])
