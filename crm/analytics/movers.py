@@ -2,8 +2,9 @@
 
 The previous period is the same number of whole months ending one month earlier: what
 the same report said a month ago ("A → B: Romashka, −32 %"). Both classifications come
-from the monthly rollups, in one query: each company in reach with sales in either period,
-its ABC class and value in both, and its T and Q (crm/analytics/abc_xyz.py) in both.
+from the monthly rollups: each company in reach with sales in either period,
+its ABC class and value in both, and its T and Q (crm/analytics/abc_xyz.py) in both
+(four small grouped queries, joined here by company id).
 A client with sales in only one of the periods moves from or to no class (None). XYZ
 classes are compared for regular clients only: the others have their stage in both.
 The largest clients come first (by the larger of the two values).
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from crm.access import Actor
 from crm.analytics.abc_xyz import (
@@ -29,10 +30,12 @@ from crm.analytics.abc_xyz import (
     xyz_class,
     xyz_stats,
 )
-from crm.analytics.scope import Period, reach
+from crm.analytics.scope import Period
 from crm.errors import InvalidInput
 from crm.models import Company
 from crm.uow import UnitOfWork
+
+CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -96,50 +99,59 @@ async def movers_report(
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     previous = previous_period(period)
-    abc_now = abc_classified(actor, period, metric, abc_thresholds)
-    abc_then = abc_classified(actor, previous, metric, abc_thresholds)
     async with uow.read_only():
-        dialect = uow.session.get_bind().dialect.name
-        xyz_now = xyz_stats(actor, period, dialect)
-        xyz_then = xyz_stats(actor, previous, dialect)
-        rows = await uow.session.execute(
-            select(
-                Company.id,
-                Company.name,
-                Company.stage,
-                abc_then.c.abc,
-                abc_then.c.value,
-                abc_now.c.abc,
-                abc_now.c.value,
-                xyz_then.c.t,
-                xyz_then.c.q,
-                xyz_now.c.t,
-                xyz_now.c.q,
+        session = uow.session
+        dialect = session.get_bind().dialect.name
+        abc: list[dict[int, tuple[int, str]]] = []
+        xyz: list[dict[int, tuple[int, int]]] = []
+        for span in (previous, period):
+            classified = abc_classified(actor, span, metric, abc_thresholds)
+            abc.append(
+                {
+                    cid: (value, cls)
+                    for cid, value, cls in await session.execute(
+                        select(classified.c.company_id, classified.c.value, classified.c.abc)
+                    )
+                }
             )
-            .outerjoin(abc_now, abc_now.c.company_id == Company.id)
-            .outerjoin(abc_then, abc_then.c.company_id == Company.id)
-            .outerjoin(xyz_now, xyz_now.c.company_id == Company.id)
-            .outerjoin(xyz_then, xyz_then.c.company_id == Company.id)
-            .where(
-                reach(actor, Company.curator_id),
-                or_(abc_now.c.company_id.is_not(None), abc_then.c.company_id.is_not(None)),
+            stats = xyz_stats(actor, span, dialect)
+            xyz.append(
+                {
+                    cid: (int(t or 0), int(q or 0))
+                    for cid, t, q in await session.execute(
+                        select(stats.c.company_id, stats.c.t, stats.c.q)
+                    )
+                }
             )
+        ids = sorted(abc[0].keys() | abc[1].keys())
+        companies: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(ids), CHUNK):
+            companies.update(
+                (cid, (name, stage))
+                for cid, name, stage in await session.execute(
+                    select(Company.id, Company.name, Company.stage).where(
+                        Company.id.in_(ids[start : start + CHUNK])
+                    )
+                )
+            )
+    movers = []
+    for cid in ids:
+        name, stage = companies[cid]
+        v0, abc0 = abc[0].get(cid, (0, None))
+        v1, abc1 = abc[1].get(cid, (0, None))
+        x0 = xyz_class(stage, previous.months, *xyz[0].get(cid, (0, 0)), xyz_thresholds)
+        x1 = xyz_class(stage, period.months, *xyz[1].get(cid, (0, 0)), xyz_thresholds)
+        mover = Mover(
+            company_id=cid,
+            name=name,
+            abc_before=abc0,
+            abc_after=abc1,
+            xyz_before=x0 if x0 in XYZ_CLASSES else None,
+            xyz_after=x1 if x1 in XYZ_CLASSES else None,
+            before=amount(metric, v0),
+            after=amount(metric, v1),
         )
-        movers = []
-        for cid, name, stage, abc0, v0, abc1, v1, t0, q0, t1, q1 in rows:
-            x0 = xyz_class(stage, previous.months, t0, q0, xyz_thresholds)
-            x1 = xyz_class(stage, period.months, t1, q1, xyz_thresholds)
-            mover = Mover(
-                company_id=cid,
-                name=name,
-                abc_before=abc0,
-                abc_after=abc1,
-                xyz_before=x0 if x0 in XYZ_CLASSES else None,
-                xyz_after=x1 if x1 in XYZ_CLASSES else None,
-                before=amount(metric, v0),
-                after=amount(metric, v1),
-            )
-            if mover.abc_changed or mover.xyz_changed:
-                movers.append(mover)
+        if mover.abc_changed or mover.xyz_changed:
+            movers.append(mover)
     movers.sort(key=lambda m: (-max(m.before, m.after), m.company_id))
     return MoversReport(period, previous, metric, len(movers), movers[:top])
