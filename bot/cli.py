@@ -383,6 +383,33 @@ def shell(
 # --- import and export --------------------------------------------------------------------
 
 
+class _ProgressBar:
+    """A one-line bar on the terminal: how much of the file is read, rows, rows a second."""
+
+    WIDTH = 30
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started = time.monotonic()
+        self.shown = False
+
+    async def show(self, rows: int, fraction: float | None) -> None:
+        rate = rows / max(time.monotonic() - self.started, 1e-6)
+        if fraction is None:
+            bar = ""
+        else:
+            filled = int(fraction * self.WIDTH)
+            bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction * 100:3.0f} % "
+        sys.stderr.write(f"\r{self.name}: {bar}{rows:,} rows, {rate:,.0f} rows/s ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
 class ImportKind(StrEnum):
     COMPANIES = "companies"
     CONTACTS = "contacts"
@@ -409,21 +436,27 @@ def import_file(
         typer.Option(help="What the file holds (recognised from its header if not given)."),
     ] = None,
 ) -> None:
-    """Import companies, contacts or sales as a member of staff; rejected rows are listed."""
+    """Import companies, contacts or sales as a member of staff; rejected rows are listed.
+
+    The file is streamed (no row limit) and written in one transaction: all or nothing."""
     from crm.errors import AccessDenied, InvalidInput
     from crm.services import imports
 
     settings = load_settings_or_exit()
-    try:
-        content = file.read_bytes()
-    except OSError as exc:
-        _fail(f"Cannot read {file}: {exc.strerror or exc}")
+    if not file.is_file():
+        _fail(f"Cannot read {file}: no such file")
     _upgrade(settings)
+    bar = _ProgressBar(file.name) if sys.stderr.isatty() else None
 
     async def run_import(database: Database) -> Any:
         actor = await _acting(database, as_id)
-        return await imports.import_file(
-            database.uow(), actor, file.name, content, kind.value if kind else None
+        return await imports.import_path(
+            database.uow(),
+            actor,
+            file,
+            kind=kind.value if kind else None,
+            limits=imports.CLI_LIMITS,
+            progress=bar.show if bar is not None else None,
         )
 
     try:
@@ -440,6 +473,9 @@ def import_file(
         _fail("Refused, nothing imported: only heads and directors import sales.")
     except CRMError as exc:
         _fail(f"Refused, nothing imported: {exc}")
+    finally:
+        if bar is not None:
+            bar.close()
     typer.echo(
         f"Imported {report.kind} from {file.name}: {report.rows} rows read, "
         f"{report.created} added, {report.skipped_duplicates} already there (skipped), "

@@ -236,7 +236,7 @@ async def test_no_row_limit_and_batches_in_one_transaction(db: Database) -> None
     content = ("name;inn;industry\n" + body).encode()
     seen: list[int] = []
 
-    async def progress(rows: int) -> None:
+    async def progress(rows: int, fraction: float | None) -> None:
         seen.append(rows)
 
     report = await imports.import_file(db.uow(), anna, "big.csv", content, progress=progress)

@@ -39,7 +39,7 @@ from crm.services.imports.writers import WRITERS
 from crm.uow import UnitOfWork
 
 MAX_BYTES = BOT_LIMITS.max_bytes or 0
-Progress = Callable[[int], Awaitable[None]]  # rows read so far
+Progress = Callable[[int, float | None], Awaitable[None]]  # rows read, fraction of the file
 
 __all__ = [
     "BOT_LIMITS",
@@ -110,13 +110,13 @@ async def import_path(
                     report = ImportReport(kind=kind, ignored_columns=ignored)
                     writer = WRITERS[kind](uow, actor, name)
                 elif message[0] == "batch":
-                    _, rows, refused, count = message
+                    _, rows, refused, count, fraction = message
                     assert report is not None
                     rejected += refused
                     await writer.write(rows)
                     report.rows = count
                     if progress is not None:
-                        await progress(count)
+                        await progress(count, fraction)
                 elif message[0] == "done":
                     assert report is not None
                     await writer.finish()

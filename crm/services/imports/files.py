@@ -94,7 +94,14 @@ def detect_encoding(sample: bytes) -> str:
     raise InvalidInput("file", "encoding", encoding=name)
 
 
-def _text_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
+@dataclass
+class Position:
+    """How far through the file the reader is, 0..1 (None: cannot tell)."""
+
+    fraction: float | None = None
+
+
+def _text_lines(path: Path, position: Position) -> Iterator[tuple[int, list[str]]]:
     with path.open("rb") as raw:
         sample = raw.read(SAMPLE)
     encoding = detect_encoding(sample)
@@ -102,6 +109,7 @@ def _text_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
         head = text.read(64 * 1024)
         text.seek(0)
         reader = csv.reader(text, _dialect(head.lstrip("\ufeff")))
+        size = max(path.stat().st_size, 1)
         start = 1
         try:
             for cells in reader:
@@ -109,6 +117,8 @@ def _text_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
                     cells[0] = cells[0][1:]
                 yield start, cells
                 start = reader.line_num + 1
+                if start % 1000 == 0:
+                    position.fraction = min(text.buffer.tell() / size, 1.0)
         except UnicodeDecodeError as exc:
             raise InvalidInput("file", "mixed_encoding", encoding=encoding, row=start) from exc
         except csv.Error as exc:
@@ -186,7 +196,9 @@ def check_xlsx(path: Path, limits: Limits) -> None:
                 )
 
 
-def _xlsx_lines(path: Path, limits: Limits) -> Iterator[tuple[int, Sequence[Any]]]:
+def _xlsx_lines(
+    path: Path, limits: Limits, position: Position
+) -> Iterator[tuple[int, Sequence[Any]]]:
     check_xlsx(path, limits)
     from openpyxl import load_workbook
 
@@ -198,7 +210,11 @@ def _xlsx_lines(path: Path, limits: Limits) -> Iterator[tuple[int, Sequence[Any]
         if not workbook.worksheets:
             raise InvalidInput("file", "empty")
         sheet = workbook.worksheets[0]
-        yield from enumerate(sheet.iter_rows(values_only=True), 1)
+        last = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 0 else None
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
+            if last is not None and number % 1000 == 0:
+                position.fraction = min(number / last, 1.0)
+            yield number, cells
     finally:
         workbook.close()
 
@@ -210,15 +226,18 @@ def _blank(cells: Sequence[Any]) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
-def rows(path: Path, filename: str, limits: Limits) -> Iterator[tuple[int, Sequence[Any]]]:
+def rows(
+    path: Path, filename: str, limits: Limits, position: Position | None = None
+) -> Iterator[tuple[int, Sequence[Any]]]:
     """The non-blank rows of the file with their numbers in it (the header is the first)."""
+    position = position or Position()
     if limits.max_bytes is not None and path.stat().st_size > limits.max_bytes:
         raise InvalidInput("file", "too_large", max_mb=limits.max_bytes // 1024**2)
     name = filename.lower()
     if name.endswith(CSV_EXTENSIONS):
-        lines: Iterator[tuple[int, Sequence[Any]]] = _text_lines(path)
+        lines: Iterator[tuple[int, Sequence[Any]]] = _text_lines(path, position)
     elif name.endswith(XLSX_EXTENSIONS):
-        lines = _xlsx_lines(path, limits)
+        lines = _xlsx_lines(path, limits, position)
     else:
         raise InvalidInput("file", "unsupported_format")
     for number, cells in lines:

@@ -8,8 +8,9 @@ whole file. Its address space is capped (`Limits.memory` on top of what the inte
 already uses): a file that needs more is refused instead of starving the bot. The
 parent reads the pipe in a thread of the default executor, so the event loop never waits.
 
-Messages: ("header", kind, ignored columns), ("batch", rows, rejected, rows read so far),
-("done", rows read), or ("error", field, reason, params).
+Messages: ("header", kind, ignored columns), ("batch", rows, rejected, rows read so far,
+the fraction of the file read or None), ("done", rows read), or ("error", field, reason,
+params).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ _context: Any = None
 def parse(
     path: Path, filename: str, kind: str | None, limits: Limits, send: Callable[[Any], None]
 ) -> None:
-    lines = files.rows(path, filename, limits)
+    position = files.Position()
+    lines = files.rows(path, filename, limits, position)
     first = next(lines, None)
     if first is None:
         raise InvalidInput("file", "empty")
@@ -53,9 +55,9 @@ def parse(
         else:
             batch.append(result)
         if len(batch) + len(rejected) >= BATCH_ROWS:
-            send(("batch", batch, rejected, count))
+            send(("batch", batch, rejected, count, position.fraction))
             batch, rejected = [], []
-    send(("batch", batch, rejected, count))
+    send(("batch", batch, rejected, count, 1.0))
     send(("done", count))
 
 
