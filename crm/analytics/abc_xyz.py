@@ -269,26 +269,31 @@ async def abc_report(
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     classified = abc_classified(actor, period, metric, thresholds)
+    per_class = {abc: [0, 0] for abc in ABC_CLASSES}
     async with uow.read_only():
-        grouped = await uow.session.execute(
-            select(
-                classified.c.abc, func.count(), func.coalesce(func.sum(classified.c.value), 0)
-            ).group_by(classified.c.abc)
-        )
-        per_class = {abc: (int(n), int(v)) for abc, n, v in grouped}
-        rows = await uow.session.execute(
-            select(
-                classified.c.company_id,
-                Company.name,
-                classified.c.value,
-                classified.c.cumulative,
-                classified.c.abc,
+        ranked = list(
+            await uow.session.execute(
+                select(
+                    classified.c.company_id,
+                    classified.c.value,
+                    classified.c.cumulative,
+                    classified.c.abc,
+                ).order_by(classified.c.value.desc(), classified.c.company_id)
             )
-            .join(Company, Company.id == classified.c.company_id)
-            .order_by(classified.c.value.desc(), classified.c.company_id)
-            .limit(top)
         )
-        top_rows = list(rows)
+        for _cid, value, _cum, abc in ranked:
+            per_class[abc][0] += 1
+            per_class[abc][1] += int(value)
+        names = dict(
+            (
+                await uow.session.execute(
+                    select(Company.id, Company.name).where(
+                        Company.id.in_([row[0] for row in ranked[:top]])
+                    )
+                )
+            ).all()
+        )
+    top_rows = [(cid, names[cid], value, cum, abc) for cid, value, cum, abc in ranked[:top]]
     total = sum(v for _, v in per_class.values())
 
     def share(value: Any) -> float:
@@ -300,13 +305,7 @@ async def abc_report(
         total=amount(metric, total),
         companies=sum(n for n, _ in per_class.values()),
         classes=[
-            AbcClass(
-                abc,
-                per_class.get(abc, (0, 0))[0],
-                amount(metric, per_class.get(abc, (0, 0))[1]),
-                share(per_class.get(abc, (0, 0))[1]),
-            )
-            for abc in ABC_CLASSES
+            AbcClass(abc, n, amount(metric, v), share(v)) for abc, (n, v) in per_class.items()
         ],
         top=[
             AbcCompany(cid, name, amount(metric, value), share(value), share(cum), abc)
@@ -371,11 +370,18 @@ async def abc_xyz_matrix(
     cells = {(a, x): 0 for a in ABC_CLASSES for x in XYZ_COLUMNS}
     async with uow.read_only():
         stats = xyz_stats(actor, period, uow.session.get_bind().dialect.name)
+        totals = {
+            cid: (t, q)
+            for cid, t, q in await uow.session.execute(
+                select(stats.c.company_id, stats.c.t, stats.c.q)
+            )
+        }
         rows = await uow.session.execute(
-            select(abc.c.abc, Company.stage, stats.c.t, stats.c.q)
-            .join(Company, Company.id == abc.c.company_id)
-            .join(stats, stats.c.company_id == abc.c.company_id)
+            select(abc.c.company_id, abc.c.abc, Company.stage).join(
+                Company, Company.id == abc.c.company_id
+            )
         )
-        for a, stage, t, q in rows:
+        for cid, a, stage in rows:
+            t, q = totals.get(cid, (0, 0))
             cells[(a, xyz_class(stage, period.months, t, q, xyz_thresholds))] += 1
     return AbcXyzMatrix(period=period, metric=metric, cells=cells)

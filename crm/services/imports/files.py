@@ -82,8 +82,12 @@ def detect_encoding(sample: bytes) -> str:
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        before = sample[: exc.start]
+        if any(b >= 0x80 for b in before):  # real UTF-8 text, then bytes of another encoding
+            raise InvalidInput(
+                "file", "mixed_encoding", encoding="utf-8", row=before.count(b"\n") + 1
+            ) from exc
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample, cp_isolation=RUSSIAN_ENCODINGS).best()
@@ -120,9 +124,24 @@ def _text_lines(path: Path, position: Position) -> Iterator[tuple[int, list[str]
                 if start % 1000 == 0:
                     position.fraction = min(text.buffer.tell() / size, 1.0)
         except UnicodeDecodeError as exc:
-            raise InvalidInput("file", "mixed_encoding", encoding=encoding, row=start) from exc
+            row = _first_bad_line(path, encoding)
+            raise InvalidInput("file", "mixed_encoding", encoding=encoding, row=row) from exc
         except csv.Error as exc:
             raise InvalidInput("file", "unreadable") from exc
+
+
+def _first_bad_line(path: Path, encoding: str) -> int:
+    """The line (1-based) of the first bytes that do not decode, found by reading again."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 1
+    with path.open("rb") as raw:
+        while chunk := raw.read(1024 * 1024):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return lines + chunk[: max(exc.start, 0)].count(b"\n")
+            lines += chunk.count(b"\n")
+    return lines
 
 
 def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:

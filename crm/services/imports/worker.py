@@ -23,6 +23,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import openpyxl  # noqa: F401  (loaded in the fork server, not under the worker's memory cap)
+
 from crm.errors import CRMError, InvalidInput
 from crm.services.imports import files
 from crm.services.imports.cells import Rejected, clean_row, detect_kind, map_columns

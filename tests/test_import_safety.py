@@ -1,0 +1,194 @@
+"""Imports that cannot hurt the bot: encodings, XLSX bombs, the worker's memory bound, and
+the bot answering others while an import runs. Each refusal says why and writes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from crm.errors import InvalidInput
+from crm.models import AuditEntry, Company
+from crm.models.enums import Role
+from crm.services import imports
+from crm.services.imports import Limits
+from crm.storage import Database
+from handlers import transfer
+from tests import factories
+from tests.bot_harness import Harness
+from tests.botapi_stub import TgUser, message_update
+
+NAMES = ["ООО Ромашка", "ЗАО Лютик", "ИП Пётр Сидоров", "АО \"Север-Юг\""]
+TEXT = "Название;Отрасль\n" + "".join(f"{n};Розница\n" for n in NAMES)
+ANNA = TgUser(7501, "Anna", language_code="ru")
+HELEN = TgUser(7502, "Helen", language_code="en")
+
+
+async def written(db: Database) -> tuple[int, int]:
+    async with db.uow() as uow:
+        companies = await uow.session.scalar(select(func.count()).select_from(Company))
+        audit = await uow.session.scalar(select(func.count()).select_from(AuditEntry))
+    return int(companies or 0), int(audit or 0)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        TEXT.encode("utf-8"),
+        TEXT.encode("utf-8-sig"),
+        TEXT.replace(";", "\t").encode("utf-16"),  # Excel's "Unicode text": UTF-16 LE, tabs
+        TEXT.encode("cp1251"),
+        TEXT.encode("koi8_r"),
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16-bom", "cp1251", "koi8-r"],
+)
+async def test_russian_in_every_usual_encoding(db: Database, content: bytes) -> None:
+    anna = await factories.staff(db)
+    report = await imports.import_file(db.uow(), anna, "clients.csv", content)
+    assert (report.kind, report.created, report.rejected) == ("companies", 4, [])
+    async with db.uow() as uow:
+        names = list(await uow.session.scalars(select(Company.name).order_by(Company.id)))
+    assert names == NAMES
+
+
+@pytest.mark.parametrize(
+    ("content", "reason", "params"),
+    [
+        (
+            "Όνομα;Πόλη\nΑθήνα Εμπόριο;Αθήνα\nΘεσσαλονίκη ΑΕ;Θεσσαλονίκη\n".encode("cp1253"),
+            "encoding",
+            {"encoding": "cp1253"},
+        ),
+        (
+            "名前;都市\n東京商事;東京\n大阪産業;大阪\n".encode("shift_jis"),
+            "encoding",
+            {"encoding": "cp932"},
+        ),
+        (
+            "Название;ИНН\nООО Ромашка;\n".encode() + "ЗАО Лютик;\n".encode("cp1251"),
+            "mixed_encoding",
+            {"encoding": "utf-8", "row": 3},
+        ),
+        (  # the other encoding far beyond what the detector samples
+            TEXT.encode() + "Компания;Опт\n".encode() * 30_000 + "ЗАО Лютик;Опт\n".encode("cp1251"),
+            "mixed_encoding",
+            {"encoding": "utf-8", "row": 30_006},
+        ),
+    ],
+    ids=["greek", "japanese", "mixed", "mixed-far-down"],
+)
+async def test_foreign_and_mixed_encodings_are_refused(
+    db: Database, content: bytes, reason: str, params: dict[str, object]
+) -> None:
+    anna = await factories.staff(db)
+    with pytest.raises(InvalidInput) as caught:
+        await imports.import_file(db.uow(), anna, "clients.csv", content)
+    assert (caught.value.field, caught.value.reason) == ("file", reason)
+    assert {k: caught.value.params[k] for k in params} == params
+    assert await written(db) == (0, 0)
+
+
+def bomb(member_mb: int = 60) -> bytes:
+    """A valid small workbook whose shared strings inflate to `member_mb` MB."""
+    book = Workbook()
+    book.active.append(["Название"])
+    book.active.append(["Ромашка"])
+    plain = io.BytesIO()
+    book.save(plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            z.writestr(item, source.read(item))
+        strings = b'<sst count="1">' + b" " * (member_mb * 1024 * 1024) + b"</sst>"
+        z.writestr("xl/sharedStrings.xml", strings)
+    return out.getvalue()
+
+
+async def test_an_xlsx_bomb_is_refused_before_parsing(db: Database) -> None:
+    anna = await factories.staff(db)
+    content = bomb()
+    assert len(content) < 1024 * 1024
+    with pytest.raises(InvalidInput) as caught:
+        await imports.import_file(db.uow(), anna, "bomb.xlsx", content)
+    assert (caught.value.field, caught.value.reason) == ("file", "bomb")
+    assert caught.value.params["size_mb"] >= 60
+    # the declared sizes alone give it away when they pass the bound
+    small = Limits(max_bytes=None, xlsx_uncompressed=10 * 1024**2, xlsx_ratio=10**9)
+    with pytest.raises(InvalidInput) as caught:
+        await imports.import_file(db.uow(), anna, "bomb.xlsx", content, limits=small)
+    assert (caught.value.reason, caught.value.params["max_mb"]) == ("bomb", 10)
+    assert await written(db) == (0, 0)
+
+
+async def test_the_worker_has_a_memory_bound(db: Database, tmp_path: Path) -> None:
+    """Half a million distinct shared strings are fine by size and ratio, but openpyxl
+    keeps them all: with 48 MB to spare the worker gives up, and nothing is written."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(["Название"])
+    for i in range(500_000):
+        sheet.append([f"Компания номер {i:07d} с длинным названием"])
+    path = tmp_path / "many.xlsx"
+    book.save(path)
+    anna = await factories.staff(db)
+    tight = Limits(memory=48 * 1024**2, xlsx_ratio=10**6, shared_strings=10**10)
+    with pytest.raises(InvalidInput) as caught:
+        await imports.import_path(db.uow(), anna, path, limits=tight)
+    assert (caught.value.field, caught.value.reason) == ("file", "too_big")
+    assert caught.value.params["max_mb"] == 48
+    assert await written(db) == (0, 0)
+
+
+async def test_the_bot_explains_a_bomb(harness: Harness) -> None:
+    h = harness
+    await factories.staff(h.db, name="Anna", language="ru", tg_id=ANNA.id)
+    await h.send(message_update(ANNA, "/import"))
+    content = bomb()
+    h.stub.add_file("bomb", content, "documents/bomb.xlsx")
+    doc = {"file_id": "bomb", "file_unique_id": "bomb", "file_name": "bomb.xlsx",
+           "file_size": len(content)}  # fmt: skip
+    [told] = await h.send(message_update(ANNA, document=doc))
+    assert told.text.startswith("Этот XLSX распаковывается в 60 МБ или больше")
+    assert "Ничего не загружено" in told.text
+    assert await written(h.db) == (0, 0)
+
+
+async def test_the_bot_answers_others_while_an_import_runs(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    await factories.staff(h.db, name="Anna", language="ru", tg_id=ANNA.id)
+    await factories.staff(h.db, Role.HEAD, name="Helen", language="en", tg_id=HELEN.id)
+    monkeypatch.setattr(transfer.ImportProgress, "AFTER", 0.0)
+    monkeypatch.setattr(transfer.ImportProgress, "EVERY", 0.0)
+    rows = 40_000
+    body = "".join(f"Компания {i};77{i:08d};Розница\n" for i in range(rows))
+    content = ("Название;ИНН;Отрасль\n" + body).encode("cp1251")
+    h.stub.add_file("big", content, "documents/big.csv")
+    doc = {"file_id": "big", "file_unique_id": "big", "file_name": "big.csv",
+           "file_size": len(content)}  # fmt: skip
+    await h.send(message_update(ANNA, "/import"))
+    from tests.botapi_stub import as_update
+
+    running = asyncio.create_task(
+        h.dp.feed_update(h.bot, as_update(message_update(ANNA, document=doc), h.bot))
+    )
+    for _ in range(600):  # until the progress message shows the import under way
+        if any((s.text or "").startswith("⏳") for s in h.stub.sent_to(ANNA.id)):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("no progress message")
+    answer = await h.send(message_update(HELEN, "/help"))
+    assert answer and answer[0].text and not running.done()
+    await running
+    report = h.stub.sent_to(ANNA.id)[-1]
+    assert "Добавлено: 40000" in report.text, report.text
+    edits = h.stub.calls_of("editMessageText")
+    assert len(edits) >= 2  # progress, then the report in the same message
+    assert await written(h.db) == (rows, rows)
