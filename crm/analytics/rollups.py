@@ -59,7 +59,9 @@ def cents(value: Decimal | int | float | None) -> int:
     """Whole cents, half away from zero (as SQLite's ROUND and PostgreSQL's cast do)."""
     if value is None:
         return 0
-    return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    return int(value.scaleb(2).to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def month_of(day: date) -> date:

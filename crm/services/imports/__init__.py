@@ -70,6 +70,7 @@ class ImportReport:
     companies_created: int = 0  # companies a contacts file named that did not exist yet
     rejected: list[Rejected] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    reader_memory: int = 0  # peak resident bytes of the worker that read the file
 
 
 def allowed_kinds(actor: Actor) -> tuple[str, ...]:
@@ -119,6 +120,7 @@ async def import_path(
                         await progress(count, fraction)
                 elif message[0] == "done":
                     assert report is not None
+                    report.reader_memory = message[2]
                     await writer.finish()
         finally:
             await messages.aclose()

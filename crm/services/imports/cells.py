@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from crm import search, validation
@@ -138,7 +139,13 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
+PLAIN_AMOUNT = re.compile(r"\d{1,11}(?:[.,]\d{1,2})?")
+CENT = Decimal("0.01")
+
+
 def _number(field_name: str, value: Any) -> Decimal | None:
+    if isinstance(value, str) and PLAIN_AMOUNT.fullmatch(value):  # the usual case, quickly
+        return Decimal(value.replace(",", ".")).quantize(CENT)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
@@ -176,7 +183,12 @@ def parse_date(value: Any) -> date:
         if 1 <= value < 2_958_466:
             return EXCEL_EPOCH + timedelta(days=int(value))
         raise InvalidInput("date", "invalid")
-    text = (_text(value) or "").split(" ")[0].split("T")[0]
+    return _date_of_text((_text(value) or "").split(" ")[0].split("T")[0])
+
+
+@lru_cache(maxsize=16384)
+def _date_of_text(text: str) -> date:
+    """A file has few distinct dates: each is parsed once."""
     if not text:
         raise InvalidInput("date", "empty")
     if text.isdigit() and 20_000 <= int(text) < 100_000:
@@ -245,15 +257,34 @@ def contact_row(cells: Sequence[Any], columns: dict[str, int]) -> dict[str, Any]
     return values
 
 
-def sale_row(cells: Sequence[Any], columns: dict[str, int]) -> dict[str, Any]:
-    name = _text(_cell(cells, columns, "company_name"))
-    inn = _text(_cell(cells, columns, "inn"))
+@lru_cache(maxsize=65536)
+def _buyer(name: str | None, inn: str | None) -> tuple[str | None, str | None]:
+    """(name key, INN) of the company a sale names: a file names few companies many times."""
     if inn is not None:
         inn = companies._inn(inn)
     key = search.normalise(validation.text("company", name)) if name else None
     if key is None and inn is None:
         raise InvalidInput("company", "empty")
-    ref = validation.optional_text("ref", _text(_cell(cells, columns, "ref")), 100)
+    return key, inn
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
+def _ref(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    if len(text) > 100 or CONTROL.search(text) or "  " in text or "\n" in text:
+        return validation.optional_text("ref", text, 100)
+    return text
+
+
+def sale_row(cells: Sequence[Any], columns: dict[str, int]) -> dict[str, Any]:
+    key, inn = _buyer(
+        _text(_cell(cells, columns, "company_name")), _text(_cell(cells, columns, "inn"))
+    )
+    ref = _ref(_cell(cells, columns, "ref"))
     values = {
         "key": key,
         "inn": inn,

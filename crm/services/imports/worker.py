@@ -9,8 +9,8 @@ already uses): a file that needs more is refused instead of starving the bot. Th
 parent reads the pipe in a thread of the default executor, so the event loop never waits.
 
 Messages: ("header", kind, ignored columns), ("batch", rows, rejected, rows read so far,
-the fraction of the file read or None), ("done", rows read), or ("error", field, reason,
-params).
+the fraction of the file read or None), ("done", rows read, the worker's peak resident
+memory in bytes), or ("error", field, reason, params).
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def parse(
             send(("batch", batch, rejected, count, position.fraction))
             batch, rejected = [], []
     send(("batch", batch, rejected, count, 1.0))
-    send(("done", count))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    send(("done", count, peak))
 
 
 def _address_space() -> int:

@@ -10,7 +10,8 @@ batches; rows of the file itself are duplicates of each other by the same keys.
 
 Every company and contact created is audited and made searchable (the search vocabulary
 is written once, at the end); the sales of a file are audited as one "import" entry
-(the file, the number of sales and their ids) rather than a copy of every sale, and
+(the file, the number of sales and the range of their ids) rather than a copy of every
+sale, and
 counted in the monthly rollups in the same transaction.
 """
 
@@ -61,14 +62,29 @@ def _audit_rows(
 
 
 async def _insert(uow: UnitOfWork, model: type, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows in one statement per batch; their ids in the order of the rows."""
+    """Insert rows; their ids in the order of the rows.
+
+    PostgreSQL: one INSERT … RETURNING per batch of rows. SQLite: SQLAlchemy would send
+    such an INSERT one row at a time to keep the order, so the rows go in one executemany
+    and their ids are counted on from the highest id before: the transaction holds
+    SQLite's write lock (BEGIN IMMEDIATE), so nobody else takes ids meanwhile, and the
+    count is checked against the highest id after.
+    """
     if not rows:
         return []
     table = model.__table__  # type: ignore[attr-defined]
-    result = await uow.session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    )
-    return [r[0] for r in result]
+    session = uow.session
+    if session.get_bind().dialect.name != "sqlite":
+        result = await session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        )
+        return [r[0] for r in result]
+    before = int(await session.scalar(select(func.max(table.c.id))) or 0)
+    await session.execute(insert(table), rows)
+    after = int(await session.scalar(select(func.max(table.c.id))) or 0)
+    if after - before != len(rows):
+        raise RuntimeError(f"{table.name}: {len(rows)} rows took ids {before + 1}..{after}")
+    return list(range(before + 1, after + 1))
 
 
 async def _write_plain(uow: UnitOfWork, model: type, rows: list[dict[str, Any]]) -> None:
@@ -399,18 +415,21 @@ class SalesWriter(Writer):
                 row["company_id"], row["manager_id"], row["sold_on"], row["amount"], row["cost"]
             )
         self.taken |= seen
+        if not new:
+            return
+        session = self.uow.session
+        if self.first_id is None:
+            self.first_id = int(await session.scalar(select(func.max(Sale.id))) or 0) + 1
         try:
-            ids = await _insert(self.uow, Sale, new)
+            await _write_plain(self.uow, Sale, new)
         except IntegrityError as exc:  # another import of the same documents at the same time
             raise Conflict("duplicate") from exc
-        if ids:
-            self.first_id = ids[0] if self.first_id is None else min(self.first_id, ids[0])
-            self.last_id = max(self.last_id or 0, ids[-1])
         self.created += len(new)
 
     async def finish(self) -> None:
         await self.deltas.apply(self.uow.session)
         if self.created:
+            self.last_id = await self.uow.session.scalar(select(func.max(Sale.id)))
             self.uow.audit(
                 self.actor.id,
                 ("sales", self.first_id or 0),
