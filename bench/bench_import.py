@@ -177,7 +177,7 @@ async def run(kind: str, sales: int, contacts: int, xlsx: int, folder: Path) -> 
             print(
                 f"  contacts XLSX {xlsx:,} rows ({path.stat().st_size / 1e6:.1f} MB), "
                 f"the bot's limits: {took:6.1f} s; reader peak {report.reader_memory / 1e6:.0f} MB "
-                f"(bound: interpreter + {imports.BOT_LIMITS.memory // 1024**2} MB), "
+                f"(bound: interpreter + {(imports.BOT_LIMITS.memory or 0) // 1024**2} MB), "
                 f"this process {own / 1e6:.0f} MB"
             )
         await count(db, Contact)

@@ -106,7 +106,7 @@ class Deltas:
         module = postgresql if dialect == "postgresql" else sqlite
         out: list[tuple[Any, list[dict[str, Any]]]] = []
         for kind, (table, key) in TABLES.items():
-            changes = [
+            changes: list[dict[str, Any]] = [
                 {key: k, "month": m, **dict(zip(FIGURES, figures, strict=True))}
                 for (k, m), figures in sorted(self.rows[kind].items())
                 if any(figures)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as _field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -76,7 +77,7 @@ class Rejected:
     row: int
     field: str
     reason: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = _field(default_factory=dict)
 
 
 def _header(value: Any) -> str:
@@ -285,18 +286,19 @@ def sale_row(cells: Sequence[Any], columns: dict[str, int]) -> dict[str, Any]:
         _text(_cell(cells, columns, "company_name")), _text(_cell(cells, columns, "inn"))
     )
     ref = _ref(_cell(cells, columns, "ref"))
-    values = {
+    quantity = _positive("quantity", _cell(cells, columns, "quantity"), default=Decimal(1))
+    if quantity >= Decimal("1e11"):
+        raise InvalidInput("quantity", "too_large")
+    values: dict[str, Any] = {
         "key": key,
         "inn": inn,
         "sold_on": parse_date(_cell(cells, columns, "date")),
         "amount": _positive("amount", _cell(cells, columns, "amount")),
-        "quantity": _positive("quantity", _cell(cells, columns, "quantity"), default=Decimal(1)),
+        "quantity": quantity,
         "cost": _number("cost", _cell(cells, columns, "cost")),
         "product": _text(_cell(cells, columns, "product")),
         "external_ref": ref,
     }
-    if values["quantity"] >= Decimal("1e11"):
-        raise InvalidInput("quantity", "too_large")
     return values
 
 

@@ -122,12 +122,17 @@ def _text_lines(path: Path, position: Position) -> Iterator[tuple[int, list[str]
                 yield start, cells
                 start = reader.line_num + 1
                 if start % 1000 == 0:
-                    position.fraction = min(text.buffer.tell() / size, 1.0)
+                    position.fraction = min(raw_position(text) / size, 1.0)
         except UnicodeDecodeError as exc:
             row = _first_bad_line(path, encoding)
             raise InvalidInput("file", "mixed_encoding", encoding=encoding, row=row) from exc
         except csv.Error as exc:
             raise InvalidInput("file", "unreadable") from exc
+
+
+def raw_position(text: Any) -> int:
+    """Bytes of the file read so far under a text stream (read ahead by a chunk)."""
+    return int(text.buffer.tell())
 
 
 def _first_bad_line(path: Path, encoding: str) -> int:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import resource
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import openpyxl  # noqa: F401  (loaded in the fork server, not under the worker's memory cap)
+import openpyxl  # type: ignore[import-untyped]  # noqa: F401  (loaded in the fork server, not under the worker's memory cap)
 
 from crm.errors import CRMError, InvalidInput
 from crm.services.imports import files
@@ -96,7 +96,7 @@ def context() -> Any:
 
 async def stream(
     path: Path, filename: str, kind: str | None, limits: Limits
-) -> AsyncIterator[tuple[Any, ...]]:
+) -> AsyncGenerator[tuple[Any, ...], None]:
     """The worker's messages; an ("error", ...) is raised as InvalidInput."""
     ctx = context()
     receiver, sender = ctx.Pipe(duplex=False)

@@ -148,7 +148,7 @@ async def _companies_by_inn(uow: UnitOfWork, actor: Actor | None, inns: Iterable
         if actor is not None:
             stmt = stmt.where(visible_owner(actor, Company.curator_id))
         for inn, cid, curator, name in await uow.session.execute(stmt.order_by(Company.id.desc())):
-            found[inn] = (cid, curator, name)
+            found[str(inn)] = (cid, curator, name)
     return found
 
 
