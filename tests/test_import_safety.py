@@ -23,7 +23,7 @@ from tests import factories
 from tests.bot_harness import Harness
 from tests.botapi_stub import TgUser, message_update
 
-NAMES = ["ООО Ромашка", "ЗАО Лютик", "ИП Пётр Сидоров", "АО \"Север-Юг\""]
+NAMES = ["ООО Ромашка", "ЗАО Лютик", "ИП Пётр Сидоров", 'АО "Север-Юг"']
 TEXT = "Название;Отрасль\n" + "".join(f"{n};Розница\n" for n in NAMES)
 ANNA = TgUser(7501, "Anna", language_code="ru")
 HELEN = TgUser(7502, "Helen", language_code="en")
