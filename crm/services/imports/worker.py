@@ -7,6 +7,9 @@ small buffer makes it wait while the database side is behind, so neither side ho
 whole file. Its address space is capped (`Limits.memory` on top of what the interpreter
 already uses): a file that needs more is refused instead of starving the bot. The
 parent reads the pipe in a thread of the default executor, so the event loop never waits.
+As multiprocessing does for every worker it starts, the program's entry module is imported
+again in the worker (as `__mp_main__`): entry points keep their work under
+`if __name__ == "__main__"` (bot/__main__.py, the `chatcrm` script and the benches do).
 
 Messages: ("header", kind, ignored columns), ("batch", rows, rejected, rows read so far,
 the fraction of the file read or None), ("done", rows read, the worker's peak resident
