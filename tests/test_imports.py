@@ -269,3 +269,30 @@ def test_csv_dialects() -> None:
     ]
     tabs = imports.read_rows("a.txt", "name\tinn\r\nA\t7701234567\r\n".encode("utf-8-sig"))
     assert tabs == [["name", "inn"], ["A", "7701234567"]]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Person1@Example.COM",
+        "a.b+c@mail.ru",
+        "x@sub.domain.org",
+        "a@b.test",
+        "a..b@x.com",
+        "a@localhost",
+        "a@-x.com",
+        "user@xn--e1afmkfd.xn--p1ai",
+        ".a@x.com",
+    ],
+)
+def test_the_quick_email_check_agrees_with_validation(address: str) -> None:
+    from crm import validation
+    from crm.services.imports.cells import email
+
+    def outcome(check: object) -> object:
+        try:
+            return check(address)  # type: ignore[operator]
+        except InvalidInput as exc:
+            return exc.reason
+
+    assert outcome(email) == outcome(validation.email)
