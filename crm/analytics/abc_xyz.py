@@ -337,14 +337,20 @@ async def xyz_report(
         ):
             counts[stage] = counts.get(stage, 0) + int(count)
         stats = xyz_stats(actor, period, dialect)
+        totals = {
+            cid: (int(t or 0), int(q or 0))
+            for cid, t, q in await uow.session.execute(
+                select(stats.c.company_id, stats.c.t, stats.c.q)
+            )
+        }
         rows = await uow.session.execute(
-            select(Company.id, Company.name, stats.c.t, stats.c.q)
-            .outerjoin(stats, stats.c.company_id == Company.id)
-            .where(reach(actor, Company.curator_id), Company.stage == CompanyStage.REGULAR.value)
+            select(Company.id, Company.name).where(
+                reach(actor, Company.curator_id), Company.stage == CompanyStage.REGULAR.value
+            )
         )
         regular = []
-        for cid, name, t, q in rows:
-            total, squares = int(t or 0), int(q or 0)
+        for cid, name in rows:
+            total, squares = totals.get(cid, (0, 0))
             xyz = xyz_class(CompanyStage.REGULAR.value, n, total, squares, thresholds)
             counts[xyz] += 1
             regular.append(

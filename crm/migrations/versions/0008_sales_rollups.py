@@ -51,14 +51,14 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_sales_company_months_company_id_companies'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('company_id', 'month', name=op.f('pk_sales_company_months'))
     )
-    op.create_index('ix_sales_company_months_month', 'sales_company_months', ['month'], unique=False)
+    op.create_index('ix_sales_company_months_month', 'sales_company_months', ['month', 'company_id', 'revenue_cents', 'cost_cents', 'sales'], unique=False)
     op.create_table('sales_manager_months',
     sa.Column('manager_id', sa.Integer(), nullable=False),
     *_figures(),
     sa.ForeignKeyConstraint(['manager_id'], ['managers.id'], name=op.f('fk_sales_manager_months_manager_id_managers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('manager_id', 'month', name=op.f('pk_sales_manager_months'))
     )
-    op.create_index('ix_sales_manager_months_month', 'sales_manager_months', ['month'], unique=False)
+    op.create_index('ix_sales_manager_months_month', 'sales_manager_months', ['month', 'manager_id', 'revenue_cents', 'cost_cents', 'sales'], unique=False)
     _backfill('sales_company_months', 'company_id')
     _backfill('sales_manager_months', 'manager_id')
 
