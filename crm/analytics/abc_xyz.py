@@ -5,8 +5,9 @@ companies in the actor's reach: a year of a million sales is a few tens of thous
 rollup rows. Periods are whole calendar months. Money is summed in whole cents.
 
 ABC ranks the companies by a value over the period (revenue, margin = revenue − cost,
-or the number of sales) in descending order; a window SUM gives each company's
-cumulative value. A company is in A while the cumulative share *before* it is below
+or the number of sales), summed per company in SQL, in descending order (ties: lower
+company id first); the ranking of these few thousand sums and their running total is
+done here. A company is in A while the cumulative share *before* it is below
 the A threshold (80 % by default), so the company that crosses the line is still A;
 in B while it is below A + B (95 %); else C.
 
@@ -29,7 +30,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, Subquery, func, select
 
 from crm.access import Actor
 from crm.analytics.scope import Period, reach
@@ -142,12 +143,17 @@ def check_period(period: Period) -> None:
         raise InvalidInput("period", "not_whole_months")
 
 
-def _value(metric: AbcMetric) -> ColumnElement[Any]:
+def row_value(metric: AbcMetric) -> ColumnElement[Any]:
+    """The metric of one rollup row (cents, or a number of sales)."""
     if metric is AbcMetric.REVENUE:
-        return func.sum(Months.revenue_cents)
+        return Months.revenue_cents
     if metric is AbcMetric.MARGIN:
-        return func.sum(Months.revenue_cents - Months.cost_cents)
-    return func.sum(Months.sales)
+        return Months.revenue_cents - Months.cost_cents
+    return Months.sales
+
+
+def _value(metric: AbcMetric) -> ColumnElement[Any]:
+    return func.sum(row_value(metric))
 
 
 def months_in_reach(actor: Actor, period: Period, *columns: Any) -> Select[Any]:
@@ -164,42 +170,26 @@ def months_in_reach(actor: Actor, period: Period, *columns: Any) -> Select[Any]:
     )
 
 
-def abc_classified(
-    actor: Actor,
-    period: Period,
-    metric: AbcMetric,
-    thresholds: tuple[int, int, int] = ABC_THRESHOLDS,
-) -> Subquery:
-    """company_id, value, cumulative, total, abc — one row per company with sales."""
+def classify_abc(
+    values: dict[int, int], thresholds: tuple[int, int, int] = ABC_THRESHOLDS
+) -> dict[int, tuple[int, str]]:
+    """company -> (value, class), highest value first (ties: lower company id first)."""
     a_edge, b_edge = _check_thresholds(thresholds)
-    values = (
-        months_in_reach(
-            actor, period, Months.company_id.label("company_id"), _value(metric).label("value")
-        )
-        .group_by(Months.company_id)
-        .subquery()
-    )
-    ranked = select(
-        values.c.company_id,
-        values.c.value,
-        func.sum(values.c.value)
-        .over(order_by=(values.c.value.desc(), values.c.company_id), rows=(None, 0))
-        .label("cumulative"),
-        func.sum(values.c.value).over().label("total"),
-    ).subquery()
-    before = ranked.c.cumulative - ranked.c.value
-    return select(
-        ranked.c.company_id,
-        ranked.c.value,
-        ranked.c.cumulative,
-        ranked.c.total,
-        case(
-            (ranked.c.total <= 0, literal("C")),
-            (before * 100 < ranked.c.total * a_edge, literal("A")),
-            (before * 100 < ranked.c.total * b_edge, literal("B")),
-            else_=literal("C"),
-        ).label("abc"),
-    ).subquery()
+    total = sum(values.values())
+    out: dict[int, tuple[int, str]] = {}
+    before = 0
+    for cid, value in sorted(values.items(), key=lambda kv: (-kv[1], kv[0])):
+        if total <= 0:
+            cls = "C"
+        elif before * 100 < total * a_edge:
+            cls = "A"
+        elif before * 100 < total * b_edge:
+            cls = "B"
+        else:
+            cls = "C"
+        out[cid] = (value, cls)
+        before += value
+    return out
 
 
 def xyz_stats(actor: Actor, period: Period, dialect: str) -> Subquery:
@@ -268,32 +258,35 @@ async def abc_report(
     check_period(period)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
-    classified = abc_classified(actor, period, metric, thresholds)
     per_class = {abc: [0, 0] for abc in ABC_CLASSES}
     async with uow.read_only():
-        ranked = list(
-            await uow.session.execute(
-                select(
-                    classified.c.company_id,
-                    classified.c.value,
-                    classified.c.cumulative,
-                    classified.c.abc,
-                ).order_by(classified.c.value.desc(), classified.c.company_id)
+        values = {
+            cid: int(value)
+            for cid, value in await uow.session.execute(
+                months_in_reach(actor, period, Months.company_id, _value(metric)).group_by(
+                    Months.company_id
+                )
             )
-        )
-        for _cid, value, _cum, abc in ranked:
-            per_class[abc][0] += 1
-            per_class[abc][1] += int(value)
+        }
+        classes = classify_abc(values, thresholds)
+        ranked = list(classes.items())  # highest value first
         names = dict(
             (
                 await uow.session.execute(
                     select(Company.id, Company.name).where(
-                        Company.id.in_([row[0] for row in ranked[:top]])
+                        Company.id.in_([cid for cid, _ in ranked[:top]])
                     )
                 )
             ).all()
         )
-    top_rows = [(cid, names[cid], value, cum, abc) for cid, value, cum, abc in ranked[:top]]
+    cumulative = 0
+    top_rows = []
+    for i, (cid, (value, abc)) in enumerate(ranked):
+        per_class[abc][0] += 1
+        per_class[abc][1] += value
+        cumulative += value
+        if i < top:
+            top_rows.append((cid, names[cid], value, cumulative, abc))
     total = sum(v for _, v in per_class.values())
 
     def share(value: Any) -> float:
@@ -372,22 +365,25 @@ async def abc_xyz_matrix(
     """Companies per ABC×XYZ cell: those with sales in the period (they have an ABC class)."""
     check_period(period)
     xyz_thresholds = _check_xyz_thresholds(xyz_thresholds)
-    abc = abc_classified(actor, period, metric, abc_thresholds)
     cells = {(a, x): 0 for a in ABC_CLASSES for x in XYZ_COLUMNS}
     async with uow.read_only():
-        stats = xyz_stats(actor, period, uow.session.get_bind().dialect.name)
-        totals = {
-            cid: (t, q)
-            for cid, t, q in await uow.session.execute(
-                select(stats.c.company_id, stats.c.t, stats.c.q)
-            )
-        }
-        rows = await uow.session.execute(
-            select(abc.c.company_id, abc.c.abc, Company.stage).join(
-                Company, Company.id == abc.c.company_id
+        squares = func.total if uow.session.get_bind().dialect.name == "sqlite" else func.sum
+        revenue = Months.revenue_cents
+        rows = list(
+            await uow.session.execute(
+                months_in_reach(
+                    actor,
+                    period,
+                    Months.company_id,
+                    Company.stage,
+                    _value(metric),
+                    func.sum(revenue),
+                    squares(revenue * revenue),
+                ).group_by(Months.company_id, Company.stage)
             )
         )
-        for cid, a, stage in rows:
-            t, q = totals.get(cid, (0, 0))
-            cells[(a, xyz_class(stage, period.months, t, q, xyz_thresholds))] += 1
+    classes = classify_abc({r[0]: int(r[2]) for r in rows}, abc_thresholds)
+    for cid, stage, _value_of, t, q in rows:
+        xyz = xyz_class(stage, period.months, t, q, xyz_thresholds)
+        cells[(classes[cid][1], xyz)] += 1
     return AbcXyzMatrix(period=period, metric=metric, cells=cells)
