@@ -256,6 +256,7 @@ async def abc_report(
     top: int = 10,
 ) -> AbcReport:
     check_period(period)
+    _check_thresholds(thresholds)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     per_class = {abc: [0, 0] for abc in ABC_CLASSES}
@@ -364,6 +365,7 @@ async def abc_xyz_matrix(
 ) -> AbcXyzMatrix:
     """Companies per ABC×XYZ cell: those with sales in the period (they have an ABC class)."""
     check_period(period)
+    _check_thresholds(abc_thresholds)
     xyz_thresholds = _check_xyz_thresholds(xyz_thresholds)
     cells = {(a, x): 0 for a in ABC_CLASSES for x in XYZ_COLUMNS}
     async with uow.read_only():
