@@ -125,16 +125,23 @@ async def test_an_xlsx_bomb_is_refused_before_parsing(db: Database) -> None:
     assert await written(db) == (0, 0)
 
 
-async def test_the_worker_has_a_memory_bound(db: Database, tmp_path: Path) -> None:
-    """Half a million distinct shared strings are fine by size and ratio, but openpyxl
-    keeps them all: with 48 MB to spare the worker gives up, and nothing is written."""
+@pytest.fixture(scope="module")
+def many_strings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Half a million distinct strings in one sheet (made once for both databases)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet()
     sheet.append(["Название"])
     for i in range(500_000):
         sheet.append([f"Компания номер {i:07d} с длинным названием"])
-    path = tmp_path / "many.xlsx"
+    path = tmp_path_factory.mktemp("xlsx") / "many.xlsx"
     book.save(path)
+    return path
+
+
+async def test_the_worker_has_a_memory_bound(db: Database, many_strings: Path) -> None:
+    """Half a million distinct shared strings are fine by size and ratio, but openpyxl
+    keeps them all: with 48 MB to spare the worker gives up, and nothing is written."""
+    path = many_strings
     anna = await factories.staff(db)
     tight = Limits(memory=48 * 1024**2, xlsx_ratio=10**6, shared_strings=10**10)
     with pytest.raises(InvalidInput) as caught:
