@@ -1,10 +1,10 @@
 """Movers: the clients whose ABC or XYZ class changed since the previous period.
 
 The previous period is the same number of whole months ending one month earlier: what
-the same report said a month ago ("A → B: Romashka, −32 %"). One grouped query over the
-monthly rollups of both periods gives each company in reach its value in each and its T
-and Q (crm/analytics/abc_xyz.py) in each; the two ABC rankings are then made here
-(`classify_abc`, the rule the SQL of the ABC report applies).
+the same report said a month ago ("A → B: Romashka, −32 %"). A grouped query over the
+monthly rollups per period gives each company in reach its value and its T and Q
+(crm/analytics/abc_xyz.py); the two ABC rankings and XYZ classes are then made here
+(`classify_abc`, `xyz_class`).
 A client with sales in only one of the periods moves from or to no class (None). XYZ
 classes are compared for regular clients only: the others have their stage in both.
 The largest clients come first (by the larger of the two values).
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from crm.access import Actor
 from crm.analytics.abc_xyz import (
@@ -101,29 +101,28 @@ async def movers_report(
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     previous = previous_period(period)
-    value = row_value(metric)
-    now, then = Months.month >= period.start, Months.month < previous.end
     revenue = Months.revenue_cents
     async with uow.read_only():
         session = uow.session
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        squares = func.total if sqlite else func.sum
-        rows = list(
-            await session.execute(
-                months_in_reach(
-                    actor,
-                    Period(previous.start, period.end),
-                    Months.company_id,
-                    func.sum(case((then, value))),
-                    func.sum(case((now, value))),
-                    func.sum(case((then, revenue))),
-                    squares(case((then, revenue * revenue))),
-                    func.sum(case((now, revenue))),
-                    squares(case((now, revenue * revenue))),
-                ).group_by(Months.company_id)
+        squares = func.total if session.get_bind().dialect.name == "sqlite" else func.sum
+        found: list[dict[int, tuple[int, int, int]]] = []  # company -> (value, T, Q)
+        for span in (previous, period):
+            found.append(
+                {
+                    cid: (int(v), int(t), int(q))
+                    for cid, v, t, q in await session.execute(
+                        months_in_reach(
+                            actor,
+                            span,
+                            Months.company_id,
+                            func.sum(row_value(metric)),
+                            func.sum(revenue),
+                            squares(revenue * revenue),
+                        ).group_by(Months.company_id)
+                    )
+                }
             )
-        )
-        ids = [row[0] for row in rows]
+        ids = sorted(found[0].keys() | found[1].keys())
         companies: dict[int, tuple[str, str]] = {}
         for start in range(0, len(ids), CHUNK):
             companies.update(
@@ -134,18 +133,15 @@ async def movers_report(
                     )
                 )
             )
-    abc = [
-        classify_abc({r[0]: int(r[i]) for r in rows if r[i] is not None}, abc_thresholds)
-        for i in (1, 2)
-    ]
-    xyz = [{r[0]: (r[i], r[i + 1]) for r in rows} for i in (3, 5)]
+    abc = [classify_abc({c: f[0] for c, f in side.items()}, abc_thresholds) for side in found]
+    xyz = [{c: f[1:] for c, f in side.items()} for side in found]
     movers = []
     for cid in ids:
         name, stage = companies[cid]
         v0, abc0 = abc[0].get(cid, (0, None))
         v1, abc1 = abc[1].get(cid, (0, None))
-        x0 = xyz_class(stage, previous.months, *xyz[0][cid], xyz_thresholds)
-        x1 = xyz_class(stage, period.months, *xyz[1][cid], xyz_thresholds)
+        x0 = xyz_class(stage, previous.months, *xyz[0].get(cid, (0, 0)), xyz_thresholds)
+        x1 = xyz_class(stage, period.months, *xyz[1].get(cid, (0, 0)), xyz_thresholds)
         mover = Mover(
             company_id=cid,
             name=name,
