@@ -156,17 +156,20 @@ def _value(metric: AbcMetric) -> ColumnElement[Any]:
     return func.sum(row_value(metric))
 
 
-def months_in_reach(actor: Actor, period: Period, *columns: Any) -> Select[Any]:
-    """Rollup rows of the period for the companies the actor sees."""
-    return (
+def months_in_reach(
+    actor: Actor, period: Period, *columns: Any, companies: bool = False
+) -> Select[Any]:
+    """Rollup rows of the period for the companies the actor sees. A director sees all:
+    the companies are joined for them only when `companies` says a column needs them."""
+    query = (
         select(*columns)
         .select_from(Months)
-        .join(Company, Company.id == Months.company_id)
-        .where(
-            Months.month >= period.start,
-            Months.month < period.end,
-            reach(actor, Company.curator_id),
-        )
+        .where(Months.month >= period.start, Months.month < period.end)
+    )
+    if actor.is_director and not companies:
+        return query
+    return query.join(Company, Company.id == Months.company_id).where(
+        reach(actor, Company.curator_id)
     )
 
 
@@ -381,6 +384,7 @@ async def abc_xyz_matrix(
                     _value(metric),
                     func.sum(revenue),
                     squares(revenue * revenue),
+                    companies=True,
                 ).group_by(Months.company_id, Company.stage)
             )
         )
