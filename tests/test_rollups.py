@@ -254,3 +254,31 @@ async def test_verify_finds_and_repair_fixes_a_difference(db: Database) -> None:
     async with db.uow() as uow:
         assert await rollups.verify(uow.session) == []
         assert await uow.session.get(Manager, w.anna.id) is not None
+
+
+async def test_a_very_large_client_does_not_overflow(db: Database) -> None:
+    """50 million a month: a month's square in cents is past 2⁶³ (BIGINT's end)."""
+    w = await arrange(db)
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(Company).where(Company.id == w.companies[0]).values(stage="regular")
+        )
+        for month in MONTHS[2:14]:  # the twelve months of 2025
+            uow.session.add(
+                Sale(
+                    company_id=w.companies[0],
+                    manager_id=w.anna.id,
+                    sold_on=month.replace(day=3),
+                    amount=Decimal("50000000.00"),
+                )
+            )
+        await uow.commit()
+    xyz = await abc_xyz.xyz_report(db.uow(), w.director, YEAR)
+    [big] = [c for c in xyz.regular if c.company_id == w.companies[0]]
+    assert (big.xyz, big.total) == ("X", Decimal("600000000.00"))
+    matrix = await abc_xyz.abc_xyz_matrix(db.uow(), w.director, YEAR)
+    assert matrix.cells[("A", "X")] == 1
+    moved = await movers.movers_report(db.uow(), w.director, YEAR)
+    assert [(m.company_id, m.xyz_before, m.xyz_after) for m in moved.movers] == [
+        (w.companies[0], "Z", "X")  # a year ago: eleven months of the twelve
+    ]

@@ -30,7 +30,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, func, select
+from sqlalchemy import ColumnElement, Numeric, Select, Subquery, cast, func, select
 
 from crm.access import Actor
 from crm.analytics.scope import Period, reach
@@ -195,22 +195,29 @@ def classify_abc(
     return out
 
 
-def xyz_stats(actor: Actor, period: Period, dialect: str) -> Subquery:
-    """company_id, t, q: Σ monthly revenue and Σ its squares (cents) per company with sales.
+def sum_of_squares(dialect: str) -> ColumnElement[Any]:
+    """Σ revenue_cents² over rollup rows, without overflow.
 
-    SQLite sums the squares as a float (`total`): its integer `sum` stops with an error
-    past 2⁶³, which the squares of a large client's months reach; the float is exact up to
-    2⁵³ (monthly purchases up to about 270,000.00 over a year) and off by a few parts in
-    10¹⁶ beyond, which only matters on an exact tie with a threshold.
+    PostgreSQL squares in NUMERIC (a BIGINT square stops with an error past 2⁶³, which a
+    month of 30 million reaches). SQLite sums the squares as a float (`total`): its
+    integer `sum` stops with an error past 2⁶³ too; the float is exact up to 2⁵³ (monthly
+    purchases up to about 270,000.00 over a year) and off by a few parts in 10¹⁶ beyond,
+    which only matters on an exact tie with a threshold.
     """
-    square = Months.revenue_cents * Months.revenue_cents
+    if dialect == "sqlite":
+        return func.total(Months.revenue_cents * Months.revenue_cents)
+    return func.sum(cast(Months.revenue_cents, Numeric) * Months.revenue_cents)
+
+
+def xyz_stats(actor: Actor, period: Period, dialect: str) -> Subquery:
+    """company_id, t, q: Σ monthly revenue and Σ its squares (cents) per company with sales."""
     return (
         months_in_reach(
             actor,
             period,
             Months.company_id.label("company_id"),
             func.sum(Months.revenue_cents).label("t"),
-            (func.total(square) if dialect == "sqlite" else func.sum(square)).label("q"),
+            sum_of_squares(dialect).label("q"),
         )
         .group_by(Months.company_id)
         .subquery()
@@ -372,7 +379,7 @@ async def abc_xyz_matrix(
     xyz_thresholds = _check_xyz_thresholds(xyz_thresholds)
     cells = {(a, x): 0 for a in ABC_CLASSES for x in XYZ_COLUMNS}
     async with uow.read_only():
-        squares = func.total if uow.session.get_bind().dialect.name == "sqlite" else func.sum
+        dialect = uow.session.get_bind().dialect.name
         revenue = Months.revenue_cents
         rows = list(
             await uow.session.execute(
@@ -383,7 +390,7 @@ async def abc_xyz_matrix(
                     Company.stage,
                     _value(metric),
                     func.sum(revenue),
-                    squares(revenue * revenue),
+                    sum_of_squares(dialect),
                     companies=True,
                 ).group_by(Months.company_id, Company.stage)
             )

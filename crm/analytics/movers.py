@@ -30,6 +30,7 @@ from crm.analytics.abc_xyz import (
     classify_abc,
     months_in_reach,
     row_value,
+    sum_of_squares,
     xyz_class,
 )
 from crm.analytics.scope import Period
@@ -104,7 +105,7 @@ async def movers_report(
     revenue = Months.revenue_cents
     async with uow.read_only():
         session = uow.session
-        squares = func.total if session.get_bind().dialect.name == "sqlite" else func.sum
+        squares = sum_of_squares(session.get_bind().dialect.name)
         found: list[dict[int, tuple[int, int, int]]] = []  # company -> (value, T, Q)
         for span in (previous, period):
             found.append(
@@ -117,7 +118,7 @@ async def movers_report(
                             Months.company_id,
                             func.sum(row_value(metric)),
                             func.sum(revenue),
-                            squares(revenue * revenue),
+                            squares,
                         ).group_by(Months.company_id)
                     )
                 }
