@@ -60,14 +60,23 @@ def _probability() -> object:
 
 
 async def stage_conversion(uow: UnitOfWork, actor: Actor) -> dict[str, float | None]:
-    """Open stage -> share of the closed deals that reached it and were won."""
-    closed = Deal.stage.in_((DealStage.WON.value, DealStage.LOST.value))
-    furthest = furthest_stage(closed, reach(actor, Deal.curator_id))
+    """Open stage -> share of the closed deals that reached it and were won.
+
+    A won deal reached every stage; only a lost deal's furthest stage needs its stage
+    changes (`furthest_stage` over the lost deals alone, a fraction of the history)."""
+    mine = reach(actor, Deal.curator_id)
+    won = int(
+        await uow.session.scalar(
+            select(func.count(Deal.id)).where(Deal.stage == DealStage.WON.value, mine)
+        )
+        or 0
+    )
+    furthest = furthest_stage(Deal.stage == DealStage.LOST.value, mine)
     rows = await uow.session.execute(
         select(furthest.c.rank, func.count()).group_by(furthest.c.rank)
     )
-    reached = reached_counts(rows)
-    won = reached[FUNNEL_STAGES.index(DealStage.WON.value)]
+    reached = reached_counts([*rows, (FUNNEL_STAGES.index(DealStage.WON.value), won)])
+    won = reached[FUNNEL_STAGES.index(DealStage.WON.value)]  # as before: ever reached won
     conversion: dict[str, float | None] = {}
     for stage in OPEN_STAGES:
         reached_stage = reached[FUNNEL_STAGES.index(stage.value)]
