@@ -25,7 +25,7 @@ from crm.access import Actor
 from crm.analytics import forgotten
 from crm.analytics.forecast import forecast_report
 from crm.analytics.movers import MoversReport, movers_report
-from crm.analytics.scope import Period, last_full_months, reach
+from crm.analytics.scope import Period, current_month, last_full_months, reach
 from crm.errors import InvalidInput
 from crm.models import Claim, Company, Deal, DigestLog, Manager, Task, utcnow
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, Role, TaskStatus
@@ -117,7 +117,7 @@ async def build_digest(
         if forgotten_days is None:
             forgotten_days = await company_settings.read_forgotten_days(uow)
     silent = await forgotten.forgotten_count(uow, actor, forgotten_days, now=moment)
-    outlook = await forecast_report(uow, actor)
+    outlook = await forecast_report(uow, actor, closing_in=current_month(today))
     moved = await movers_report(uow, actor, last_full_months(today), top=MOVERS_SHOWN)
     month_key = today.strftime("%Y-%m")
     month = outlook.month(month_key)

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 
 from crm.access import Actor
 from crm.analytics.funnel import FUNNEL_STAGES, furthest_stage, reached_counts
-from crm.analytics.scope import month_key, reach
+from crm.analytics.scope import Period, month_key, reach
 from crm.models import Deal
 from crm.models.enums import DEFAULT_PROBABILITY, OPEN_STAGES, DealStage
 from crm.uow import UnitOfWork
@@ -84,8 +84,17 @@ async def stage_conversion(uow: UnitOfWork, actor: Actor) -> dict[str, float | N
     return conversion
 
 
-async def forecast_report(uow: UnitOfWork, actor: Actor) -> Forecast:
+async def forecast_report(
+    uow: UnitOfWork, actor: Actor, *, closing_in: Period | None = None
+) -> Forecast:
+    """`closing_in`: only the deals expected to close in that period (the digest's month)."""
     is_open = Deal.stage.in_([s.value for s in OPEN_STAGES])
+    where = [is_open, reach(actor, Deal.curator_id)]
+    if closing_in is not None:
+        where += [
+            Deal.expected_close >= closing_in.start,
+            Deal.expected_close < closing_in.end,
+        ]
     async with uow.read_only():
         dialect = uow.session.get_bind().dialect.name
         month = month_key(dialect, Deal.expected_close).label("month")
@@ -98,7 +107,7 @@ async def forecast_report(uow: UnitOfWork, actor: Actor) -> Forecast:
                     func.coalesce(func.sum(Deal.amount), 0),
                     func.coalesce(func.sum(Deal.amount * _probability()), 0),
                 )
-                .where(is_open, reach(actor, Deal.curator_id))
+                .where(*where)
                 .group_by(month, Deal.stage)
             )
         )
