@@ -24,19 +24,10 @@ from sqlalchemy import text
 from crm.migrate import upgrade
 from crm.models import Base
 from crm.storage import Database
+from tests.fixtures.services import PG_ADMIN_DSN, service_missing
 
-PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 T = TypeVar("T")
-pytest_plugins = ["tests.bot_harness"]  # the `harness` fixture for handler tests
-REQUIRE_SERVICES = os.environ.get("CHATCRM_REQUIRE_SERVICES") == "1"
-
-
-def service_missing(what: str, reason: str) -> None:
-    message = f"{what} is not available ({reason})"
-    if REQUIRE_SERVICES:
-        pytest.fail(message + "; CHATCRM_REQUIRE_SERVICES=1 forbids skipping", pytrace=False)
-    pytest.skip(message)
+pytest_plugins = ["tests.fixtures.bot_harness"]  # the `harness` fixture for handler tests
 
 
 def run_in_thread(coro: Coroutine[Any, Any, T]) -> T:

@@ -1,0 +1,64 @@
+"""The Bot API stand-in behaves like Telegram where the bot's code depends on it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.types import BufferedInputFile
+
+from tests.fixtures.botapi_stub import BotAPIStub
+
+
+async def test_messages_files_and_errors() -> None:
+    async with BotAPIStub() as stub:
+        bot = stub.bot()
+        try:
+            me = await bot.get_me()
+            assert me.is_bot and me.username == "chatcrm_test_bot"
+            first = await bot.send_message(5, "<b>one</b>")
+            second = await bot.send_message(5, "two")
+            assert (first.message_id, second.message_id) == (1, 2)
+            assert first.text == "<b>one</b>"
+            await bot.edit_message_text("one, edited", chat_id=5, message_id=1)
+            doc = await bot.send_document(
+                5, BufferedInputFile(b"a;b\n1;2\n", "report.csv"), caption="Report"
+            )
+            assert doc.document is not None
+            photo = await bot.send_photo(5, BufferedInputFile(b"\x89PNG", "chart.png"))
+            assert photo.photo
+
+            assert stub.texts_to(5) == ["<b>one</b>", "two", "one, edited", "Report", ""]
+            assert stub.sent_to(5)[2].message_id == 1
+            upload = stub.calls_of("sendDocument")[0]
+            assert list(upload.files.values()) == [b"a;b\n1;2\n"]
+            assert stub.calls_of("sendMessage")[0].params["parse_mode"] == "HTML"
+
+            stub.fail_next(2, retry_after=3)
+            for _ in range(2):
+                with pytest.raises(TelegramRetryAfter) as flood:
+                    await bot.send_message(5, "too fast")
+                assert flood.value.retry_after == 3
+            await bot.send_message(5, "later")
+
+            stub.block(6)
+            with pytest.raises(TelegramForbiddenError):
+                await bot.send_message(6, "hello?")
+            assert stub.texts_to(5)[-1] == "later"
+        finally:
+            await bot.session.close()
+
+
+async def test_get_updates_long_polls_and_forgets_confirmed_updates() -> None:
+    async with BotAPIStub() as stub:
+        bot = stub.bot()
+        try:
+            waiting = asyncio.create_task(bot.get_updates(timeout=2))
+            await asyncio.sleep(0.1)
+            stub.push_update({"update_id": 500, "message": None})
+            updates = await asyncio.wait_for(waiting, 3)
+            assert [u.update_id for u in updates] == [500]
+            assert await bot.get_updates(offset=501, timeout=0) == []
+        finally:
+            await bot.session.close()

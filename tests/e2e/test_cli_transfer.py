@@ -1,0 +1,138 @@
+"""`chatcrm import` and `chatcrm export`, run in-process with Typer's CliRunner on SQLite files."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from bot.cli import app
+from crm.models.enums import Role
+from crm.settings import Settings, get_settings
+from crm.storage import Database
+from tests.fixtures import factories
+
+runner = CliRunner()
+MANAGER, HEAD = 555001, 555002
+
+
+@pytest.fixture
+def crm_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A migrated SQLite file with a manager and a head, named by the operator contract."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "crm.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    assert invoke("db", "upgrade").exit_code == 0
+
+    async def arrange() -> None:
+        database = Database.from_url(f"sqlite+aiosqlite:///{path}")
+        try:
+            await factories.staff(database, name="Manny", tg_id=MANAGER)
+            await factories.staff(database, Role.HEAD, name="Helen", tg_id=HEAD)
+        finally:
+            await database.dispose()
+
+    asyncio.run(arrange())
+    yield path
+    get_settings.cache_clear()
+
+
+def invoke(*args: str) -> object:
+    get_settings.cache_clear()
+    return runner.invoke(app, list(args))
+
+
+def query(path: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_help_lists_import_and_export() -> None:
+    result = invoke("--help")
+    assert re.search(r"\bimport\b", result.output) and re.search(r"\bexport\b", result.output)
+
+
+def test_import_prints_the_report(crm_db: Path, tmp_path: Path) -> None:
+    file = tmp_path / "clients.csv"
+    file.write_bytes("Название;ИНН\nРомашка;7701234567\nЛютик;123\n".encode("cp1251"))
+    result = invoke("import", str(file), "--as", str(MANAGER))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "Imported companies from clients.csv: 2 rows read, 1 added, "
+        "0 already there (skipped), 1 rejected.",
+        "  row 3: inn invalid",
+    ]
+    assert query(crm_db, "SELECT name, inn FROM companies") == [("Ромашка", "7701234567")]
+    again = invoke("import", str(file), "--as", str(MANAGER), "--kind", "companies")
+    assert "0 added, 1 already there" in again.output
+
+
+def test_refused_files_exit_1(crm_db: Path, tmp_path: Path) -> None:
+    sales = tmp_path / "sales.csv"
+    sales.write_text("date;company;amount\n01.03.2026;Romashka;10\n")
+    result = invoke("import", str(sales), "--as", str(MANAGER))
+    assert result.exit_code == 1
+    assert "only heads and directors import sales" in result.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("city;industry\nMoscow;Retail\n")
+    result = invoke("import", str(bad), "--as", str(HEAD))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Refused, nothing imported: file bad_header"
+    result = invoke("import", str(bad), "--as", "42")
+    assert result.exit_code == 1
+    assert "Nobody active is registered with Telegram id 42" in result.stderr
+    result = invoke("import", str(tmp_path / "missing.csv"), "--as", str(HEAD))
+    assert result.exit_code == 1
+    assert query(crm_db, "SELECT count(*) FROM companies") == [(0,)]
+    assert query(crm_db, "SELECT count(*) FROM sales") == [(0,)]
+
+
+def test_export_writes_the_workbook(crm_db: Path, tmp_path: Path) -> None:
+    file = tmp_path / "clients.csv"
+    file.write_text("name\nRomashka\n")
+    assert invoke("import", str(file), "--as", str(MANAGER)).exit_code == 0
+    target = tmp_path / "out.xlsx"
+    result = invoke("export", str(target), "--as", str(HEAD))
+    assert result.exit_code == 0, result.output
+    assert "companies 0" in result.output  # the head has no department: only their own
+    result = invoke("export", str(target), "--as", str(MANAGER))
+    assert result.exit_code == 0, result.output
+    assert "companies 1, contacts 0" in result.output
+    workbook = load_workbook(io.BytesIO(target.read_bytes()))
+    assert workbook["Companies"]["B2"].value == "Romashka"
+    assert query(crm_db, "SELECT count(*) FROM audit_log WHERE action = 'export'") == [(2,)]
+
+
+def test_sales_import_and_analytics_verify(crm_db: Path, tmp_path: Path) -> None:
+    companies = tmp_path / "clients.csv"
+    companies.write_text("name\nRomashka\n")
+    assert invoke("import", str(companies), "--as", str(HEAD)).exit_code == 0
+    sales = tmp_path / "sales.csv"
+    sales.write_text("date;company;amount;number\n05.03.2026;Romashka;1500,50;N1\n")
+    result = invoke("import", str(sales), "--as", str(HEAD))
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.output
+    assert query(crm_db, "SELECT month, revenue_cents, sales FROM sales_company_months") == [
+        ("2026-03-01", 150050, 1)
+    ]
+    result = invoke("analytics", "verify")
+    assert (result.exit_code, result.output) == (0, "The sales rollups match the sales.\n")
+
+    with sqlite3.connect(crm_db) as conn:
+        conn.execute("UPDATE sales_company_months SET revenue_cents = 1")
+    result = invoke("analytics", "verify")
+    assert result.exit_code == 1
+    assert "revenue 0.01, cost 0.00, 1 sales; the sales say revenue 1500.50" in result.output
+    assert "1 rollup rows differ from the sales" in result.stderr
+    result = invoke("analytics", "verify", "--repair")
+    assert result.exit_code == 0 and "Repaired" in result.output
+    assert invoke("analytics", "verify").exit_code == 0

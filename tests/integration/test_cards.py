@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from crm.errors import AccessDenied
+from crm.models import Claim, utcnow
+from crm.models.enums import Direction, InteractionKind
+from crm.services import cards, companies, contacts, deals, interactions
+from crm.services.companies import CompanyInput
+from crm.services.contacts import ContactInput
+from crm.services.deals import DealInput
+from crm.services.interactions import InteractionInput
+from crm.storage import Database
+from tests.fixtures import factories
+
+
+async def test_company_card_shows_what_the_manager_needs(db: Database) -> None:
+    anna = await factories.staff(db, name="Anna")
+    boris = await factories.staff(db, name="Boris")
+    holding = await companies.create(db.uow(), anna, CompanyInput(name="Holding"))
+    company = await companies.create(
+        db.uow(), anna, CompanyInput(name="Romashka", parent_id=holding.id)
+    )
+    for name in ("Ivan", "Olga"):
+        await contacts.create(db.uow(), anna, ContactInput(name=name, company_id=company.id))
+    deal = await deals.open(
+        db.uow(), anna, DealInput(company_id=company.id, title="Pumps", amount=Decimal("1500"))
+    )
+    await deals.open(db.uow(), anna, DealInput(company_id=company.id, title="Valves", amount=500))
+    await interactions.log(
+        db.uow(),
+        anna,
+        InteractionInput(
+            kind=InteractionKind.CALL,
+            direction=Direction.OUT,
+            summary="Intro",
+            company_id=company.id,
+        ),
+    )
+    async with db.uow() as uow:
+        uow.session.add(
+            Claim(
+                company_id=company.id,
+                text="Late delivery",
+                due_at=utcnow() + timedelta(days=3),
+                responsible_id=anna.id,
+            )
+        )
+        await uow.commit()
+
+    card = await cards.company_card(db.uow(), anna, company.id)
+    assert card.curator_name == "Anna"
+    assert card.parent_name == "Holding"
+    assert [c.name for c in card.contacts] == ["Ivan", "Olga"]
+    assert (card.open_deals_total, card.open_deals_amount) == (2, Decimal("2000.00"))
+    assert [i.summary for i in card.last_interactions] == ["Intro"]
+    assert [c.text for c in card.open_claims] == ["Late delivery"]
+
+    deal_card = await cards.deal_card(db.uow(), anna, deal.id)
+    assert deal_card.deal.title == "Pumps" and deal_card.history[0].to_stage == "lead"
+
+    with pytest.raises(AccessDenied):
+        await cards.company_card(db.uow(), boris, company.id)
+    with pytest.raises(AccessDenied):
+        await cards.deal_card(db.uow(), boris, deal.id)
+    with pytest.raises(AccessDenied):
+        await cards.contact_card(db.uow(), boris, card.contacts[0].id)
+    contact_card = await cards.contact_card(db.uow(), anna, card.contacts[0].id)
+    assert contact_card.company_name == "Romashka"
