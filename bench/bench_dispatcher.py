@@ -84,8 +84,8 @@ from crm.models import Company, Deal, DealStageChange, Manager
 from crm.models.enums import OPEN_STAGES, DealStage, Role
 from crm.settings import Settings
 from crm.storage import Database
-from handlers.deals import DealCb
-from handlers.find import COMPANY, CardCb
+from handlers.cards.callbacks import COMPANY, CardCb
+from handlers.deals.callbacks import DealCb
 
 TARGET_RATIO = 5.0
 ECHO_UPDATES = 3000  # at least this many echo updates, whatever --updates says

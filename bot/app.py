@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -28,6 +28,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.areas import CARD_ROWS, routers
 from bot.commands import set_bot_commands
 from bot.errors import setup_errors
 from bot.fsm_storage import create_storage
@@ -38,7 +39,8 @@ from crm.migrate import upgrade
 from crm.services import playbooks
 from crm.settings import Settings
 from crm.storage import Database
-from handlers import ROUTERS
+from handlers.cards.view import CardView
+from handlers.claims import render_notice
 from notifications import claims_notify
 from notifications import digests as daily_digests
 from notifications import email as email_outbox
@@ -67,8 +69,11 @@ def create_dispatcher(
     # the startup hook (handlers take `reminders: ReminderRuntime | None = None`)
     dp.startup.register(start_reminders)
     dp.shutdown.register(stop_reminders)
-    # after the reminders hook: the claims escalation job joins the leader's scheduler
-    claims_notify.setup(dp)
+    # every handler that shows a card gets it from here (`card_view: CardView`)
+    dp["card_view"] = CardView(CARD_ROWS)
+    # after the reminders hook: the claims escalation job joins the leader's scheduler;
+    # its notices are worded by handlers/claims (the dependency runs from handlers down)
+    claims_notify.setup(dp, render_notice)
     # the daily digests of heads and directors join it too (checked every minute)
     daily_digests.setup(dp)
     # the outbox worker (invitation emails) joins it too, every 30 s
@@ -81,9 +86,7 @@ def create_dispatcher(
     dp.errors.outer_middleware(LocaleMiddleware(i18n))
     dp.message.outer_middleware(CommandEndsDialog())
     setup_errors(dp)
-    for router in ROUTERS:
-        _detach(router)
-    dp.include_routers(*ROUTERS)
+    dp.include_routers(*routers())
     return dp
 
 
@@ -123,14 +126,6 @@ async def stop_reminders(dispatcher: Dispatcher) -> None:
     runtime: ReminderRuntime | None = dispatcher.workflow_data.pop("reminders", None)
     if runtime is not None:
         await runtime.stop()
-
-
-def _detach(router: Router) -> None:
-    """Routers are module-level objects: free them from an earlier dispatcher (tests build many)."""
-    parent = router.parent_router
-    if parent is not None:
-        parent.sub_routers.remove(router)
-        router._parent_router = None  # aiogram has no public way to detach a router
 
 
 def create_bot(settings: Settings) -> Bot:

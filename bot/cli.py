@@ -272,9 +272,9 @@ async def _scheduler_status(database: Database) -> dict[str, Any]:
     """
     from sqlalchemy import func
 
-    from bot.web import scheduler_health
     from crm.models import Task
     from notifications.leader import LeaderElector
+    from notifications.reminders import scheduler_health
 
     report = await scheduler_health(database, None)
     probe = LeaderElector(database)

@@ -8,8 +8,8 @@ from aiogram import Bot
 from aiogram.types import BotCommand
 from aiogram.utils.i18n import I18n
 
-from bot.i18n import N_
 from crm.models.enums import Role
+from handlers.words import N_
 
 EVERYONE = frozenset(Role)
 LEADERS = frozenset({Role.HEAD, Role.DIRECTOR})

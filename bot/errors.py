@@ -19,7 +19,6 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent, Message, User
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import N_
 from bot.middlewares import not_registered_text
 from crm.errors import (
     AccessDenied,
@@ -30,6 +29,7 @@ from crm.errors import (
     InviteInvalid,
     NotRegistered,
 )
+from handlers.words import N_
 
 logger = logging.getLogger("chatcrm.bot")
 
@@ -95,7 +95,7 @@ FIELDS: dict[str, str] = {
     "offset_days": N_("Day of the step"),
     "sla_days": N_("SLA, days"),
     "code": N_("Code"),
-    # events (crm/services/events.py, handlers/events.py)
+    # events (crm/services/events.py, handlers/events/)
     "segment": N_("Segment"),
     "invitee": N_("Invitee"),
     "answer": N_("Answer"),

@@ -21,11 +21,6 @@ DEFAULT_LOCALE = "ru"
 LANGUAGES = ("ru", "en")
 
 
-def N_(message: str) -> str:
-    """Marks a msgid for extraction where it is defined; `_()` translates it where it is shown."""
-    return message
-
-
 def create_i18n() -> I18n:
     return I18n(path=LOCALES_DIR, default_locale=DEFAULT_LOCALE, domain=DOMAIN)
 

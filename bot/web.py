@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy import text
 
-from crm.models import utcnow
-from crm.services import tasks
 from crm.settings import Settings
 from crm.storage import Database
 from notifications import rsvp_web
-from notifications.reminders import ReminderRuntime, health
+from notifications.reminders import ReminderRuntime, scheduler_health
 
 logger = logging.getLogger("chatcrm.web")
 
@@ -60,29 +57,6 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if healthy else 503)
 
 
-STUCK_AFTER = timedelta(minutes=2)  # a reminder due longer ago and still unsent is stuck
-
-
-async def scheduler_health(
-    database: Database, runtime: ReminderRuntime | None, now: datetime | None = None
-) -> dict[str, Any]:
-    """{ok, leader, last_run_at, pending, overdue_undelivered} of the reminder scheduler.
-
-    Not ok when reminders due more than STUCK_AFTER ago are still unsent (no process runs
-    the scheduler, or it cannot send), or when this process leads but its sweep stalled.
-    """
-    now = now or utcnow()
-    report = (await health(database, runtime, now)).as_dict()
-    stuck = (await tasks.delivery_stats(database.uow(), now - STUCK_AFTER)).overdue_undelivered
-    stalled = False
-    if runtime is not None and report["leader"]:
-        last = runtime.scheduler.last_run_at
-        stalled = last is None or now - last > 3 * timedelta(
-            seconds=runtime.scheduler.sweep_seconds
-        )
-    return {"ok": stuck == 0 and not stalled, **report}
-
-
 def _runtime_of(app: web.Application) -> ReminderRuntime | None:
     dispatcher = app.get(DISPATCHER)
     return dispatcher.get("reminders") if dispatcher is not None else None
@@ -93,8 +67,9 @@ def install_health(app: web.Application) -> None:
     add_health_check(app, "scheduler", lambda: scheduler_health(app[DATABASE], _runtime_of(app)))
 
 
-# other areas add their installers here (RSVP and unsubscribe links, scheduler health)
-ROUTE_INSTALLERS: list[RouteInstaller] = [install_health, rsvp_web.install]
+# other areas add their installers here (scheduler health; the RSVP and unsubscribe pages
+# are installed by create_web_app, which hands them the database and the public URL)
+ROUTE_INSTALLERS: list[RouteInstaller] = [install_health]
 
 
 def create_web_app(
@@ -114,6 +89,7 @@ def create_web_app(
         app[DISPATCHER] = dispatcher
     app[HEALTH_CHECKS] = {}
     add_health_check(app, "database", lambda: _database_check(database))
+    rsvp_web.install(app, database, settings.public_base_url)
     for install in (*ROUTE_INSTALLERS, *routes):
         install(app)
     return app

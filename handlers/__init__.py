@@ -1,50 +1,12 @@
-"""Telegram handlers: one Router per module, each kept thin (parse, call a crm service, render).
+"""Telegram handlers: one area per module or package, each kept thin (parse, call a crm
+service, render).
 
-To add yours: write `router = Router(name="...")` in handlers/<area>.py and add it to
-ROUTERS below. Handlers that take free text outside a dialog should filter
-`StateFilter(None)`, so that they do not swallow the answers of another router's dialog.
+Each area exposes `setup() -> Router` (a new Router at every call) and, when it adds
+buttons to the company, contact or deal cards, its `CARD_ROWS`. bot/areas.py declares
+the order of both; bot/app.py `create_dispatcher` includes the routers and hands one
+CardView with the rows to the handlers. Shared by the areas: ui.py (show, buttons,
+pagers), words.py (labels and formats), dialog.py (the Wizard of multi-step dialogs),
+cards/ (the cards and their buttons).
+Handlers that take free text outside a dialog should filter `StateFilter(None)`, so that
+they do not swallow the answers of another area's dialog.
 """
-
-from aiogram import Router
-
-from handlers import (
-    claim_settings,
-    claims,
-    clients,
-    deal_lines,
-    deals,
-    events,
-    fallback,
-    find,
-    help,
-    interactions,
-    playbooks,
-    reports,
-    settings,
-    start,
-    status,
-    tasks,
-    team,
-    transfer,
-)
-
-ROUTERS: list[Router] = [
-    start.router,
-    help.router,
-    settings.router,
-    deals.router,
-    deal_lines.router,
-    team.router,
-    find.router,
-    interactions.router,
-    clients.router,
-    tasks.router,
-    status.router,
-    claims.router,
-    claim_settings.router,
-    playbooks.router,
-    transfer.router,
-    reports.router,
-    events.router,
-    fallback.router,  # keep last: it answers whatever the others did not take
-]

@@ -7,15 +7,11 @@ from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-router = Router(name="fallback")
 
-
-@router.message(F.text.startswith("/"))
 async def unknown_command(message: Message) -> None:
     await message.answer(_("I do not know this command. /help lists what I can do."))
 
 
-@router.message(StateFilter(None))
 async def not_understood(message: Message) -> None:
     await message.answer(
         _(
@@ -26,11 +22,18 @@ async def not_understood(message: Message) -> None:
     )
 
 
-@router.message()
 async def dialog_expects_text(message: Message) -> None:
     await message.answer(_("Please answer the question above with text, or press Cancel."))
 
 
-@router.callback_query()
 async def stale_button(callback: CallbackQuery) -> None:
     await callback.answer(_("This button is out of date. Run the command again."), show_alert=True)
+
+
+def setup() -> Router:
+    router = Router(name="fallback")
+    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(not_understood, StateFilter(None))
+    router.message.register(dialog_expects_text)
+    router.callback_query.register(stale_button)
+    return router

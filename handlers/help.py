@@ -10,8 +10,6 @@ from aiogram.utils.i18n import gettext as _
 from bot.commands import commands_for
 from crm.access import Actor
 
-router = Router(name="help")
-
 
 def help_text(actor: Actor) -> str:
     lines = [_("<b>What I can do</b>"), ""]
@@ -27,6 +25,11 @@ def help_text(actor: Actor) -> str:
     return "\n".join(lines)
 
 
-@router.message(Command("help"))
 async def show_help(message: Message, actor: Actor) -> None:
     await message.answer(help_text(actor))
+
+
+def setup() -> Router:
+    router = Router(name="help")
+    router.message.register(show_help, Command("help"))
+    return router

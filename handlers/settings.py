@@ -27,10 +27,9 @@ from crm.models import Manager
 from crm.models.enums import Role
 from crm.services import company_settings, people
 from crm.uow import UnitOfWork
+from handlers.ui import show
+from handlers.words import LANGUAGES
 
-router = Router(name="settings")
-
-LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
 TIMEZONES = (
     "Europe/Kaliningrad",
     "Europe/Moscow",
@@ -81,7 +80,7 @@ def utc_offset(zone: str) -> str:
 def summary(manager: Manager) -> str:
     lines = [
         _("<b>Settings</b>"),
-        _("Language: {language}").format(language=LANGUAGE_NAMES[manager.language]),
+        _("Language: {language}").format(language=LANGUAGES[manager.language]),
         _("Timezone: {timezone} ({offset})").format(
             timezone=manager.timezone, offset=utc_offset(manager.timezone)
         ),
@@ -95,7 +94,7 @@ def summary(manager: Manager) -> str:
 
 def main_menu(director: bool = False, digest: bool = True) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    for code, name in LANGUAGE_NAMES.items():
+    for code, name in LANGUAGES.items():
         kb.button(text=name, callback_data=SettingsCb(action="lang", value=code))
     kb.button(text=_("Timezone"), callback_data=SettingsCb(action="tzmenu"))
     if digest:
@@ -174,7 +173,7 @@ def parse_line(args: str) -> dict[str, str]:
         part = raw.strip()
         if not part:
             continue
-        if part.lower() in LANGUAGE_NAMES:
+        if part.lower() in LANGUAGES:
             values["language"] = part
         elif part[:1].isdigit():
             values["digest_time"] = part
@@ -183,7 +182,6 @@ def parse_line(args: str) -> dict[str, str]:
     return values
 
 
-@router.message(Command("settings"))
 async def show_settings(
     message: Message,
     command: CommandObject,
@@ -223,64 +221,52 @@ async def forgotten_on_one_line(
     await message.answer(saved_days_text(days) + "\n\n" + company_summary(days))
 
 
-async def _show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(text, reply_markup=markup)
-
-
-@router.callback_query(SettingsCb.filter(F.action == "lang"))
 async def set_language(
     callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor, i18n: I18n
 ) -> None:
     manager = await people.update_settings(uow, actor, language=callback_data.value)
     with i18n.use_locale(manager.language):
-        await _show(callback, summary(manager), menu_for(actor))
+        await show(callback, summary(manager), menu_for(actor))
         await callback.answer(
-            _("Language: {language}. Saved.").format(language=LANGUAGE_NAMES[manager.language])
+            _("Language: {language}. Saved.").format(language=LANGUAGES[manager.language])
         )
 
 
-@router.callback_query(SettingsCb.filter(F.action == "tzmenu"))
 async def choose_timezone(callback: CallbackQuery) -> None:
-    await _show(callback, _("Choose your timezone:"), timezone_menu())
+    await show(callback, _("Choose your timezone:"), timezone_menu())
     await callback.answer()
 
 
-@router.callback_query(SettingsCb.filter(F.action == "timemenu"))
 async def choose_time(callback: CallbackQuery) -> None:
-    await _show(callback, _("When should the daily digest come?"), time_menu())
+    await show(callback, _("When should the daily digest come?"), time_menu())
     await callback.answer()
 
 
-@router.callback_query(SettingsCb.filter(F.action == "back"))
 async def back(callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
     await state.clear()
-    await _show(callback, summary(await people.profile(uow, actor)), menu_for(actor))
+    await show(callback, summary(await people.profile(uow, actor)), menu_for(actor))
     await callback.answer()
 
 
-@router.callback_query(SettingsCb.filter(F.action == "tz"))
 async def set_timezone(
     callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     manager = await people.update_settings(uow, actor, timezone=callback_data.value)
-    await _show(callback, summary(manager), menu_for(actor))
+    await show(callback, summary(manager), menu_for(actor))
     await callback.answer(_("Timezone: {timezone}. Saved.").format(timezone=manager.timezone))
 
 
-@router.callback_query(SettingsCb.filter(F.action == "time"))
 async def set_time(
     callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     value = callback_data.value
     manager = await people.update_settings(uow, actor, digest_time=f"{value[:2]}:{value[2:]}")
-    await _show(callback, summary(manager), menu_for(actor))
+    await show(callback, summary(manager), menu_for(actor))
     await callback.answer(
         _("Daily digest at {time}. Saved.").format(time=manager.digest_time.strftime("%H:%M"))
     )
 
 
-@router.callback_query(SettingsCb.filter(F.action == "tzother"))
 async def ask_timezone(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(SettingsForm.timezone)
     if callback.message is not None:
@@ -290,7 +276,6 @@ async def ask_timezone(callback: CallbackQuery, state: FSMContext) -> None:
     await callback.answer()
 
 
-@router.callback_query(SettingsCb.filter(F.action == "timeother"))
 async def ask_time(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(SettingsForm.digest_time)
     if callback.message is not None:
@@ -298,7 +283,6 @@ async def ask_time(callback: CallbackQuery, state: FSMContext) -> None:
     await callback.answer()
 
 
-@router.message(SettingsForm.timezone, F.text, ~F.text.startswith("/"))
 async def typed_timezone(
     message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
@@ -313,7 +297,6 @@ async def typed_timezone(
     )
 
 
-@router.message(SettingsForm.digest_time, F.text, ~F.text.startswith("/"))
 async def typed_time(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
     manager = await people.update_settings(uow, actor, digest_time=message.text or "")
     await state.clear()
@@ -328,7 +311,6 @@ async def typed_time(message: Message, uow: UnitOfWork, actor: Actor, state: FSM
 # --- company settings (directors) -----------------------------------------------------------
 
 
-@router.callback_query(SettingsCb.filter(F.action == "company"))
 async def company_screen(
     callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
@@ -337,11 +319,10 @@ async def company_screen(
         return
     await state.clear()
     days = await company_settings.forgotten_days(uow)
-    await _show(callback, company_summary(days), company_menu(days))
+    await show(callback, company_summary(days), company_menu(days))
     await callback.answer()
 
 
-@router.callback_query(SettingsCb.filter(F.action == "fdays"))
 async def set_forgotten_days(
     callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
 ) -> None:
@@ -349,11 +330,10 @@ async def set_forgotten_days(
         await callback.answer(only_directors_text(), show_alert=True)
         return
     days = await company_settings.set_forgotten_days(uow, actor, callback_data.value)
-    await _show(callback, company_summary(days), company_menu(days))
+    await show(callback, company_summary(days), company_menu(days))
     await callback.answer(saved_days_text(days))
 
 
-@router.callback_query(SettingsCb.filter(F.action == "fdother"))
 async def ask_forgotten_days(callback: CallbackQuery, actor: Actor, state: FSMContext) -> None:
     if actor.role is not Role.DIRECTOR:
         await callback.answer(only_directors_text(), show_alert=True)
@@ -371,7 +351,6 @@ async def ask_forgotten_days(callback: CallbackQuery, actor: Actor, state: FSMCo
     await callback.answer()
 
 
-@router.message(SettingsForm.forgotten_days, F.text, ~F.text.startswith("/"))
 async def typed_forgotten_days(
     message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
@@ -381,3 +360,25 @@ async def typed_forgotten_days(
     await message.answer(
         saved_days_text(days) + "\n\n" + company_summary(days), reply_markup=company_menu(days)
     )
+
+
+def setup() -> Router:
+    router = Router(name="settings")
+    router.message.register(show_settings, Command("settings"))
+    router.callback_query.register(set_language, SettingsCb.filter(F.action == "lang"))
+    router.callback_query.register(choose_timezone, SettingsCb.filter(F.action == "tzmenu"))
+    router.callback_query.register(choose_time, SettingsCb.filter(F.action == "timemenu"))
+    router.callback_query.register(back, SettingsCb.filter(F.action == "back"))
+    router.callback_query.register(set_timezone, SettingsCb.filter(F.action == "tz"))
+    router.callback_query.register(set_time, SettingsCb.filter(F.action == "time"))
+    router.callback_query.register(ask_timezone, SettingsCb.filter(F.action == "tzother"))
+    router.callback_query.register(ask_time, SettingsCb.filter(F.action == "timeother"))
+    router.message.register(typed_timezone, SettingsForm.timezone, F.text, ~F.text.startswith("/"))
+    router.message.register(typed_time, SettingsForm.digest_time, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(company_screen, SettingsCb.filter(F.action == "company"))
+    router.callback_query.register(set_forgotten_days, SettingsCb.filter(F.action == "fdays"))
+    router.callback_query.register(ask_forgotten_days, SettingsCb.filter(F.action == "fdother"))
+    router.message.register(
+        typed_forgotten_days, SettingsForm.forgotten_days, F.text, ~F.text.startswith("/")
+    )
+    return router

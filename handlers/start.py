@@ -15,17 +15,8 @@ from crm.models.enums import Role
 from crm.services import people
 from crm.settings import Settings
 from crm.uow import UnitOfWork
+from handlers.words import role_name
 from notifications.reminders import ReminderRuntime
-
-router = Router(name="start")
-
-
-def role_name(role: Role) -> str:
-    return {
-        Role.MANAGER: _("manager"),
-        Role.HEAD: _("head of department"),
-        Role.DIRECTOR: _("director"),
-    }[role]
 
 
 def welcome(actor: Actor, new: bool) -> str:
@@ -50,7 +41,6 @@ def welcome(actor: Actor, new: bool) -> str:
     return "\n".join(lines)
 
 
-@router.message(CommandStart())
 async def start(
     message: Message,
     command: CommandObject,
@@ -83,3 +73,9 @@ async def start(
     registered = Actor.of(manager)
     with i18n.use_locale(registered.language):
         await message.answer(welcome(registered, new=True))
+
+
+def setup() -> Router:
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    return router

@@ -12,13 +12,10 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.web import scheduler_health
 from crm.access import Actor
 from crm.storage import Database
-from handlers.ui import local_time
-from notifications.reminders import ReminderRuntime
-
-router = Router(name="status")
+from handlers.words import local_time
+from notifications.reminders import ReminderRuntime, scheduler_health
 
 
 def render_status(actor: Actor, report: dict[str, object], has_runtime: bool) -> str:
@@ -50,7 +47,6 @@ def render_status(actor: Actor, report: dict[str, object], has_runtime: bool) ->
     return "\n".join(lines)
 
 
-@router.message(Command("status"))
 async def status(
     message: Message,
     actor: Actor,
@@ -62,3 +58,9 @@ async def status(
         return
     report = await scheduler_health(database, reminders)
     await message.answer(render_status(actor, report, reminders is not None))
+
+
+def setup() -> Router:
+    router = Router(name="status")
+    router.message.register(status, Command("status"))
+    return router

@@ -17,10 +17,8 @@ from crm.errors import InvalidInput
 from crm.models.enums import Role
 from crm.services import people, reassign, team
 from crm.uow import UnitOfWork
-from handlers.start import role_name
-from handlers.ui import PAGE, cancel_text, h, local_time, money, pager_row, split_args
-
-router = Router(name="team")
+from handlers.ui import PAGE, cancel_text, h, pager_row, show, split_args
+from handlers.words import local_time, money, role_name
 
 # the role as people type it, in either language
 ROLE_WORDS = {
@@ -94,7 +92,6 @@ async def invite_text(
     )
 
 
-@router.message(Command("invite"))
 async def invite(
     message: Message, command: CommandObject, bot: Bot, uow: UnitOfWork, actor: Actor
 ) -> None:
@@ -118,13 +115,11 @@ async def invite(
     await message.answer(_("Whom do you invite?"), reply_markup=kb.as_markup())
 
 
-@router.callback_query(InviteCb.filter())
 async def invite_button(
     callback: CallbackQuery, callback_data: InviteCb, bot: Bot, uow: UnitOfWork, actor: Actor
 ) -> None:
     text = await invite_text(bot, uow, actor, callback_data.role)  # the service checks the role
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(text)
+    await show(callback, text)
     await callback.answer()
 
 
@@ -151,7 +146,6 @@ async def team_page(uow: UnitOfWork, actor: Actor, offset: int) -> tuple[str, In
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[r for r in rows if r])
 
 
-@router.message(Command("team"))
 async def show_team(message: Message, uow: UnitOfWork, actor: Actor) -> None:
     if not is_leader(actor):
         await message.answer(refusal())
@@ -160,13 +154,11 @@ async def show_team(message: Message, uow: UnitOfWork, actor: Actor) -> None:
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(TeamCb.filter())
 async def page_team(
     callback: CallbackQuery, callback_data: TeamCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     text, markup = await team_page(uow, actor, max(0, callback_data.offset))
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(text, reply_markup=markup)
+    await show(callback, text, markup)
     await callback.answer()
 
 
@@ -218,7 +210,6 @@ async def choose_member(
     return text, kb.as_markup()
 
 
-@router.message(Command("reassign"))
 async def start_reassign(
     message: Message, command: CommandObject, uow: UnitOfWork, actor: Actor
 ) -> None:
@@ -241,19 +232,15 @@ async def start_reassign(
     await message.answer(reassigned_text(old.name, new.name, moved))
 
 
-@router.callback_query(ReassignCb.filter())
 async def reassign_button(
     callback: CallbackQuery, callback_data: ReassignCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     data = callback_data
-    if not isinstance(callback.message, Message):
-        await callback.answer()
-        return
     if data.action == "cancel":
-        await callback.message.edit_text(cancel_text())
+        await show(callback, cancel_text())
     elif data.action in ("from", "to"):
         text, markup = await choose_member(uow, actor, data.action, data.from_id, data.offset)
-        await callback.message.edit_text(text, reply_markup=markup)
+        await show(callback, text, markup)
     elif data.action == "confirm":
         old = await team.member(uow, actor, data.from_id)
         new = await team.member(uow, actor, data.to_id)
@@ -263,13 +250,25 @@ async def reassign_button(
             callback_data=ReassignCb(action="ok", from_id=old.id, to_id=new.id),
         )
         kb.button(text=_("Cancel"), callback_data=ReassignCb(action="cancel"))
-        await callback.message.edit_text(
+        await show(
+            callback,
             _("Hand all clients of {old} to {new}?").format(old=h(old.name), new=h(new.name)),
-            reply_markup=kb.as_markup(),
+            kb.as_markup(),
         )
     elif data.action == "ok":
         moved = await reassign.reassign_clients(uow, actor, data.from_id, data.to_id)
         old = await team.member(uow, actor, data.from_id)
         new = await team.member(uow, actor, data.to_id)
-        await callback.message.edit_text(reassigned_text(old.name, new.name, moved))
+        await show(callback, reassigned_text(old.name, new.name, moved))
     await callback.answer()
+
+
+def setup() -> Router:
+    router = Router(name="team")
+    router.message.register(invite, Command("invite"))
+    router.callback_query.register(invite_button, InviteCb.filter())
+    router.message.register(show_team, Command("team"))
+    router.callback_query.register(page_team, TeamCb.filter())
+    router.message.register(start_reassign, Command("reassign"))
+    router.callback_query.register(reassign_button, ReassignCb.filter())
+    return router

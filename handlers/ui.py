@@ -1,51 +1,22 @@
-"""Rendering helpers every handler shares: money, local times, one-line arguments, pagers."""
+"""What every handler shares to show things: show(), buttons, pagers, one-line arguments.
+
+Words and formats (labels, money, dates) live in handlers/words.py.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Callable
 from html import escape
-from zoneinfo import ZoneInfo
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_date
 
-from crm.access import Actor
 from crm.errors import InvalidInput
 
 PAGE = 8
 ARG_MAX = 4000
-
-
-def money(amount: Decimal | int | None) -> str:
-    """1234567.5 -> '1 234 567.50' (thin spaces would not survive every client)."""
-    if amount is None:
-        return "—"
-    return f"{Decimal(amount):,.2f}".replace(",", " ")
-
-
-def percent(value: Decimal | int | str) -> str:
-    """The number of a percentage shown to the user, the '%' left to the text around it.
-
-    7.5 -> '7.5' in English, '7,5' in Russian (the decimal comma; 20.00 -> '20'). Only for
-    showing: what goes into callback data or back to a parser keeps the dot.
-    """
-    text = f"{Decimal(value).normalize():f}"
-    try:
-        locale = get_i18n().current_locale
-    except LookupError:  # no i18n context (a script): the plain form
-        return text
-    return text.replace(".", ",") if locale.startswith("ru") else text
-
-
-def local_time(actor: Actor, at: datetime | None, with_date: bool = True) -> str:
-    if at is None:
-        return "—"
-    local = at.astimezone(ZoneInfo(actor.timezone))
-    return local.strftime("%d.%m.%Y %H:%M" if with_date else "%H:%M")
 
 
 def split_args(args: str | None) -> list[str]:
@@ -60,13 +31,18 @@ def split_args(args: str | None) -> list[str]:
     return [part.strip() for part in args.split(";")]
 
 
+def snippet(text: str, limit: int) -> str:
+    """At most `limit` characters, cut with an ellipsis; its lines are kept."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def h(value: object) -> str:
     """Escape user text for Telegram's HTML parse mode."""
     return escape(str(value)) if value is not None else ""
 
 
 def pager_row(
-    make: type[CallbackData], offset: int, total: int, page: int = PAGE, **fields: object
+    make: Callable[..., CallbackData], offset: int, total: int, page: int = PAGE, **fields: object
 ) -> list[InlineKeyboardButton]:
     """« and » buttons for a paged list; `make(offset=..., **fields)` builds their callback data."""
     row: list[InlineKeyboardButton] = []
@@ -96,20 +72,6 @@ def cancel_text() -> str:
     return _("Cancelled. Nothing was saved.")
 
 
-class NewDealCb(CallbackData, prefix="nd"):
-    """The New deal button of a company card (handlers/find.py); handlers/deals.py answers it."""
-
-    company_id: int
-
-
-class RemindCb(CallbackData, prefix="rm"):
-    """The Remind button of a card (kind: co | ct | dl, as in handlers/find.py);
-    handlers/tasks.py answers it with the when → text dialog."""
-
-    kind: str
-    id: int
-
-
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
@@ -123,20 +85,23 @@ def short(text: str | None, width: int) -> str:
 async def show(
     target: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Edit the message under a pressed button, or answer a typed message."""
-    if isinstance(target, CallbackQuery):
-        if isinstance(target.message, Message):
-            await target.message.edit_text(text, reply_markup=markup)
+    """Edit the message under a pressed button, or answer a typed message.
+
+    The press itself is answered by the caller (with a notice, or none). The same page shown
+    again (a pager's own n/m button) is no error.
+    """
+    if isinstance(target, Message):
+        await target.answer(text, reply_markup=markup)
         return
-    await target.answer(text, reply_markup=markup)
-
-
-def month_name(key: str, *, wide: bool = False) -> str:
-    """A "YYYY-MM" month as the user reads it: "нояб. 2026" / "Nov 2026" ("ноябрь 2026"
-    with `wide`); the key itself if it is not one."""
+    if not isinstance(target.message, Message):  # too old for Telegram to hand it back
+        return
     try:
-        year, month = (int(part) for part in key.split("-"))
-        first = date(year, month, 1)
-    except ValueError:
-        return key
-    return format_date(first, "LLLL yyyy" if wide else "LLL yyyy", locale=get_i18n().current_locale)
+        await target.message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "message is not modified" not in str(exc):
+            raise
+
+
+def markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    """A keyboard of the rows that are not empty."""
+    return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])

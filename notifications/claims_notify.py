@@ -1,12 +1,13 @@
 """Sending claim notices: urgent claims when filed, and the escalation of overdue ones.
 
 `notifications.claims_escalation` selects who must hear of what (and marks escalations
-once); this module words the notice in each recipient's language and timezone and sends
-it, through the rate-limited `TelegramSender` of the reminders runtime when there is one,
+once); this module has the notice worded (by the renderer handlers/claims/notice.py
+gives it) in each recipient's language and timezone and sends it, through the
+rate-limited `TelegramSender` of the reminders runtime when there is one,
 else straight through the bot. Each recipient reads the claim with their own access, so
 a notice never shows a claim to someone who may not open it.
 
-The escalation job runs in the leader process only: `setup(dp)` adds it to the reminders
+The escalation job runs in the leader process only: `setup(dp, render)` adds it to the reminders
 scheduler (`dp["reminders"]`, a ReminderRuntime) or, without one, runs it under a leader
 election of its own.
 """
@@ -16,23 +17,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from html import escape
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.i18n import N_
-from crm import when
 from crm.access import Actor
 from crm.errors import AccessDenied
 from crm.models import Claim, utcnow
-from crm.models.enums import ClaimPriority, ClaimStatus
 from crm.services import claims
 from crm.services.claims import ClaimView
 from crm.storage import Database
@@ -46,109 +41,12 @@ log = logging.getLogger(__name__)
 
 ESCALATION_JOB = "claims:escalation"
 ESCALATION_SECONDS = 300.0
-SNIPPET = 300
-
-PRIORITY_NAMES: dict[str, str] = {
-    ClaimPriority.LOW: N_("low"),
-    ClaimPriority.NORMAL: N_("normal"),
-    ClaimPriority.HIGH: N_("high"),
-    ClaimPriority.CRITICAL: N_("critical"),
-}
-PRIORITY_ICONS: dict[str, str] = {
-    ClaimPriority.LOW: "⚪",
-    ClaimPriority.NORMAL: "🔵",
-    ClaimPriority.HIGH: "🟠",
-    ClaimPriority.CRITICAL: "🔴",
-}
-STATUS_NAMES: dict[str, str] = {
-    ClaimStatus.NEW: N_("new"),
-    ClaimStatus.INVESTIGATING: N_("investigating"),
-    ClaimStatus.RESOLVED: N_("resolved"),
-    ClaimStatus.REJECTED: N_("rejected"),
-}
-# the built-in causes in the user's language; a director's own causes show their title
-CAUSE_NAMES: dict[str, str] = {
-    "quality": N_("Quality"),
-    "delivery": N_("Delivery"),
-    "billing": N_("Billing"),
-    "service": N_("Service"),
-    "other": N_("Other"),
-}
 
 
-class ClaimCb(CallbackData, prefix="cl"):
-    """A claim card's buttons (handlers/claims.py answers them); the notices use "open".
-
-    action: open (a new message with the card) | show (the card in place) | st (a status
-    without text) | ask (resolve/reject: asks for the text) | over (resolve despite open
-    plan tasks) | nocomp (resolve without compensation) | files | task (a plan task done)
-    """
-
-    action: str
-    claim_id: int
-    value: str = ""
-
-
-def priority_name(priority: str) -> str:
-    return _(PRIORITY_NAMES[priority]) if priority in PRIORITY_NAMES else priority
-
-
-def status_name(status: str) -> str:
-    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status
-
-
-def cause_name(code: str, title: str | None = None) -> str:
-    """A built-in cause in the reader's language until a director renames it, then (like
-    every other cause) by the title the director gave."""
-    if code in CAUSE_NAMES and title in (None, code, claims.DEFAULT_CAUSES.get(code)):
-        return _(CAUSE_NAMES[code])
-    return title or code
-
-
-def local(timezone: str, at: datetime) -> str:
-    return when.to_local(at, timezone).strftime("%d.%m.%Y %H:%M")
-
-
-def snippet(text: str, limit: int = SNIPPET) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _h(value: object) -> str:
-    return escape(str(value))
-
-
-def notice_text(actor: Actor, level: int, view: ClaimView) -> str:
-    """The notice as `actor` reads it: their language (set by the caller), their timezone."""
-    claim = view.claim
-    params = {
-        "id": claim.id,
-        "company": f"<b>{_h(view.company.name)}</b>",
-        "priority": f"{PRIORITY_ICONS.get(claim.priority, '')} {priority_name(claim.priority)}",
-        "due": local(actor.timezone, claim.due_at),
-        "responsible": _h(view.responsible.name),
-    }
-    if level == claims_escalation.FILED:
-        head = _("⚠ New claim #{id} from {company}, priority {priority}.")
-    elif level == 1:
-        head = _("⏰ Claim #{id} from {company} is overdue: it was due {due}.")
-    else:
-        head = _("🚨 Claim #{id} from {company} is still not resolved: it was due {due}.")
-    lines = [
-        head.format(**params),
-        _("Priority: {priority}").format(**params),
-        _("Responsible: {responsible}").format(**params),
-        _("Due: {due}").format(**params),
-        "",
-        _h(snippet(claim.text)),
-    ]
-    return "\n".join(lines)
-
-
-def open_markup(claim_id: int) -> InlineKeyboardMarkup:
-    button = InlineKeyboardButton(
-        text=_("Open the claim"), callback_data=ClaimCb(action="open", claim_id=claim_id).pack()
-    )
-    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+NoticeRenderer = Callable[[Actor, int, ClaimView], tuple[str, InlineKeyboardMarkup]]
+"""(reader, level, the claim as the reader may see it) -> the notice's text and buttons.
+handlers/claims/notice.py words it; bot/app.py hands it to `setup` (the dependency runs
+from the handlers to the notifications, never back)."""
 
 
 async def deliver(
@@ -170,6 +68,7 @@ async def send_notice(
     bot: Bot,
     i18n: I18n,
     notice: ClaimNotice,
+    render: NoticeRenderer,
     *,
     sender: TelegramSender | None = None,
     skip: int | None = None,
@@ -185,8 +84,7 @@ async def send_notice(
         except AccessDenied:  # moved out of their reach meanwhile: nothing to tell them
             continue
         with i18n.context(), i18n.use_locale(manager.language):
-            text = notice_text(reader, notice.level, view)
-            markup = open_markup(notice.claim_id)
+            text, markup = render(reader, notice.level, view)
         if await deliver(bot, sender, manager.tg_id, text, reply_markup=markup):
             reached.append(manager.tg_id)
     return reached
@@ -197,6 +95,7 @@ async def notify_filed(
     bot: Bot,
     i18n: I18n,
     claim: Claim,
+    render: NoticeRenderer,
     *,
     sender: TelegramSender | None = None,
     filed_by: int | None = None,
@@ -206,13 +105,14 @@ async def notify_filed(
     notice = await claims_escalation.on_filed(uow, claim)
     if notice is None:
         return []
-    return await send_notice(uow, bot, i18n, notice, sender=sender, skip=filed_by)
+    return await send_notice(uow, bot, i18n, notice, render, sender=sender, skip=filed_by)
 
 
 async def escalate(
     db: Database,
     bot: Bot,
     i18n: I18n,
+    render: NoticeRenderer,
     *,
     sender: TelegramSender | None = None,
     now: datetime | None = None,
@@ -226,7 +126,7 @@ async def escalate(
     sent = 0
     for notice in notices:
         try:
-            if await send_notice(db.uow(), bot, i18n, notice, sender=sender):
+            if await send_notice(db.uow(), bot, i18n, notice, render, sender=sender):
                 sent += 1
         except Exception:  # one bad claim must not stop the others
             log.exception("claim %s: the escalation notice failed", notice.claim_id)
@@ -280,12 +180,15 @@ class EscalationScheduler:
         await self._stop()
 
 
-async def on_startup(dispatcher: Dispatcher, bot: Bot, database: Database, i18n: I18n) -> None:
+async def on_startup(
+    dispatcher: Dispatcher, bot: Bot, database: Database, i18n: I18n, claim_notice: NoticeRenderer
+) -> None:
     runtime = dispatcher.workflow_data.get("reminders")
     scheduler = getattr(runtime, "scheduler", None)
 
     async def job() -> None:
-        await escalate(database, bot, i18n, sender=getattr(runtime, "sender", None))
+        sender = getattr(runtime, "sender", None)
+        await escalate(database, bot, i18n, claim_notice, sender=sender)
 
     if scheduler is not None and hasattr(scheduler, "add_periodic"):
         scheduler.add_periodic(ESCALATION_JOB, job, ESCALATION_SECONDS)
@@ -301,7 +204,9 @@ async def on_shutdown(dispatcher: Dispatcher) -> None:
         await own.stop()
 
 
-def setup(dp: Dispatcher) -> None:
-    """Run the escalation job while the bot runs (in the leader process only)."""
+def setup(dp: Dispatcher, render: NoticeRenderer) -> None:
+    """Run the escalation job while the bot runs (in the leader process only); its notices
+    are worded by `render`."""
+    dp["claim_notice"] = render
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)

@@ -32,8 +32,8 @@ from crm.analytics.movers import Mover, MoversReport
 from crm.analytics.scope import Period
 from crm.models import Manager, utcnow
 from crm.storage import Database
-from handlers.deals import STAGE_NAMES
-from handlers.ui import h, money, month_name
+from handlers.ui import h
+from handlers.words import day, deal_stage, money, month_name
 from notifications.claims_notify import EscalationScheduler
 from notifications.telegram_sender import TelegramSender
 
@@ -41,11 +41,6 @@ log = logging.getLogger(__name__)
 
 DIGEST_JOB = "digests:daily"
 CHECK_SECONDS = 60.0
-
-
-def _stage(stage: str) -> str:
-    names = {str(k): v for k, v in STAGE_NAMES.items()}
-    return _(names[stage]) if stage in names else stage
 
 
 def mover_line(m: Mover) -> str:
@@ -85,9 +80,9 @@ def _months(period: Period) -> str:
 
 def digest_text(d: Digest) -> str:
     """The digest in the current locale (HTML)."""
-    funnel = " → ".join(f"{_stage(stage)} {n}" for stage, n in d.open_by_stage.items())
+    funnel = " → ".join(f"{deal_stage(stage)} {n}" for stage, n in d.open_by_stage.items())
     lines = [
-        _("<b>Digest</b> for {day}").format(day=d.day.strftime("%d.%m.%Y")),
+        _("<b>Digest</b> for {day}").format(day=day(d.day)),
         _("Won: {deals} deals for {amount}").format(deals=d.won_deals, amount=money(d.won_amount)),
         _("New deals: {n}").format(n=d.new_deals),
         _("Open deals: {funnel}").format(funnel=funnel),
@@ -115,7 +110,7 @@ def digest_chart(d: Digest) -> Callable[[], bytes] | None:
     return partial(
         charts.bar_chart,
         _("Open deals"),
-        [_stage(stage) for stage in d.open_by_stage],
+        [deal_stage(stage) for stage in d.open_by_stage],
         {_("Deals"): list(d.open_by_stage.values())},
     )
 

@@ -467,3 +467,26 @@ async def health(
     leader = runtime is not None and runtime.elector.is_leader and runtime.scheduler.running
     last = runtime.scheduler.last_run_at if runtime is not None else None
     return Health(leader, last, stats.pending, stats.overdue_undelivered)
+
+
+STUCK_AFTER = timedelta(minutes=2)  # a reminder due longer ago and still unsent is stuck
+
+
+async def scheduler_health(
+    database: Database, runtime: ReminderRuntime | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """{ok, leader, last_run_at, pending, overdue_undelivered} of the reminder scheduler.
+
+    Not ok when reminders due more than STUCK_AFTER ago are still unsent (no process runs
+    the scheduler, or it cannot send), or when this process leads but its sweep stalled.
+    """
+    now = now or utcnow()
+    report = (await health(database, runtime, now)).as_dict()
+    stuck = (await tasks.delivery_stats(database.uow(), now - STUCK_AFTER)).overdue_undelivered
+    stalled = False
+    if runtime is not None and report["leader"]:
+        last = runtime.scheduler.last_run_at
+        stalled = last is None or now - last > 3 * timedelta(
+            seconds=runtime.scheduler.sweep_seconds
+        )
+    return {"ok": stuck == 0 and not stalled, **report}

@@ -25,6 +25,7 @@ from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.services import events
 from crm.services.events import RsvpView
 from crm.services.mail import language_of, links, local_time
+from crm.storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +116,16 @@ def _event(view: RsvpView) -> dict[str, str]:
     }
 
 
+# what the pages need of the bot's HTTP server, handed over by `install`
+DATABASE = web.AppKey("rsvp_database", Database)
+BASE_URL = web.AppKey("rsvp_base_url", str)
+
+
 def _base(request: web.Request) -> str:
-    from bot.web import SETTINGS
-
-    return request.app[SETTINGS].public_base_url
+    return request.app[BASE_URL]
 
 
-def _database(request: web.Request) -> Any:
-    from bot.web import DATABASE
-
+def _database(request: web.Request) -> Database:
     return request.app[DATABASE]
 
 
@@ -187,7 +189,10 @@ async def unsubscribe(request: web.Request) -> web.Response:
     return _page(lang, heading=t["unsubscribed"], message=t["unsubscribed_text"])
 
 
-def install(app: web.Application) -> None:
+def install(app: web.Application, database: Database, public_base_url: str) -> None:
+    """Serve the pages from `app`; their links start with `public_base_url`."""
+    app[DATABASE] = database
+    app[BASE_URL] = public_base_url
     app.router.add_get(r"/rsvp/{token}/{answer:(yes|no)}", rsvp)
     app.router.add_get("/unsubscribe/{token}", unsubscribe_form)
     app.router.add_post("/unsubscribe/{token}", unsubscribe)

@@ -10,10 +10,9 @@ from crm.errors import InvalidInput
 from crm.models import AuditEntry, Claim, ClaimCause, Task, utcnow
 from crm.services import claims
 from crm.storage import Database
-from handlers.claim_settings import ClaimSetCb
-from handlers.claims import PlanCb
-from handlers.ui import local_time
-from notifications.claims_notify import ClaimCb
+from handlers.claim_settings.callbacks import ClaimSetCb
+from handlers.claims.callbacks import ClaimCb, PlanCb
+from handlers.words import local_time
 from tests.fixtures.bilingual import ANNA, BORIS, DINA, EVA, HELEN, team_with_client
 from tests.fixtures.bot_harness import Harness, labels, last_alert, press, replay
 from tests.fixtures.botapi_stub import Sent, TgUser, message_update

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from crm.models import AppSetting, AuditEntry, ClaimCause
 from crm.services import claims
 from crm.storage import Database
-from handlers.claim_settings import ClaimSetCb
+from handlers.claim_settings.callbacks import ClaimSetCb
 from tests.fixtures.bilingual import ANNA, DINA, EVA, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels, last_alert, replay
 from tests.fixtures.botapi_stub import message_update, press

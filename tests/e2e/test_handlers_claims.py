@@ -14,10 +14,10 @@ from crm.models import AuditEntry, Claim, ClaimAttachment, Manager, Task
 from crm.services import claims, companies
 from crm.services.companies import CompanyInput
 from crm.storage import Database
-from handlers.claims import ClaimFormCb, ClaimsListCb, NewClaimCb
-from handlers.find import CardCb
+from handlers.cards.callbacks import CardCb
+from handlers.claims.callbacks import ClaimCb, ClaimFormCb, ClaimsListCb, NewClaimCb
+from handlers.claims.notice import render_notice
 from notifications import claims_notify
-from notifications.claims_notify import ClaimCb
 from notifications.reminders import ReminderScheduler
 from notifications.telegram_sender import TelegramSender
 from tests.fixtures import factories
@@ -488,7 +488,7 @@ async def test_urgent_claim_notice_goes_through_the_reminders_sender(harness: Ha
 
 
 async def escalate(h: Harness, now: datetime) -> int:
-    return await claims_notify.escalate(h.db, h.bot, create_i18n(), now=now)
+    return await claims_notify.escalate(h.db, h.bot, create_i18n(), render_notice, now=now)
 
 
 async def test_escalation_to_the_head_then_the_director_with_a_controlled_clock(
@@ -551,7 +551,7 @@ async def test_escalation_job_runs_in_the_leaders_reminder_scheduler(harness: Ha
     sender = TelegramSender(h.bot)
     scheduler = ReminderScheduler(h.db, sender, sweep_seconds=3600)
     h.dp["reminders"] = SimpleNamespace(sender=sender, scheduler=scheduler)
-    await claims_notify.on_startup(h.dp, h.bot, h.db, create_i18n())
+    await claims_notify.on_startup(h.dp, h.bot, h.db, create_i18n(), render_notice)
     assert "claims_escalation" not in h.dp.workflow_data  # no scheduler of its own
     try:
         await scheduler.start()  # as when this process is elected
@@ -576,7 +576,7 @@ async def test_escalation_job_without_the_reminders_runtime(harness: Harness) ->
     claim_id = await file(
         h.db, w.anna, w.company.id, priority="critical", now=datetime.now(UTC) - timedelta(days=3)
     )
-    await claims_notify.on_startup(h.dp, h.bot, h.db, create_i18n())
+    await claims_notify.on_startup(h.dp, h.bot, h.db, create_i18n(), render_notice)
     own = h.dp.workflow_data["claims_escalation"]
     try:
         assert own.elector.is_leader

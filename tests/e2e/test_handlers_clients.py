@@ -13,7 +13,7 @@ from crm.services import companies, contacts
 from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
 from crm.storage import Database
-from handlers.clients import ContactFormCb, ForwardCb
+from handlers.clients.callbacks import ContactFormCb, ForwardCb
 from tests.fixtures import factories
 from tests.fixtures.bot_harness import Harness, only_a_hint, press
 from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, contact_update, message_update
@@ -106,7 +106,7 @@ async def test_a_duplicate_company_name_is_asked_about(harness: Harness) -> None
     assert cancelled.text == "Cancelled. Nothing was saved."
     assert len(await all_companies(h.db)) == 1
     await h.send(press(ANNA, warning, "Create anyway"))  # too late: the dialog is over
-    assert h.stub.alerts()[-1] == "This step is over. Start the command again."
+    assert h.stub.alerts()[-1] == "This dialog is over. Start again with /company."
     assert len(await all_companies(h.db)) == 1
 
     [warning] = await h.send(message_update(ANNA, "/company Romashka; retail"))

@@ -12,8 +12,7 @@ from crm.services import companies, deals
 from crm.services.companies import CompanyInput
 from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
-from handlers.deal_lines import ApprovalsPageCb, LineCb
-from handlers.deals import ApprovalCb, DealCb
+from handlers.deals.callbacks import ApprovalCb, ApprovalsPageCb, DealCb, LineCb
 from tests.fixtures import factories
 from tests.fixtures.bot_harness import REFUSAL, Harness, labels, last_alert, only_a_hint
 from tests.fixtures.botapi_stub import Sent, callback_update, message_update, press
@@ -384,7 +383,7 @@ async def test_approvals_for_a_head_in_russian(harness: Harness) -> None:
     ]
     assert shown[1].text.splitlines()[1:] == [
         "Сделка: «Deal 0» (Romashka)",
-        "Товар: Widget, 1 × 100.00, итого 80.00",
+        "Товар: Widget, 1 × 100,00, итого 80,00",
         "Скидка: 20% (лимит: 10%)",
         "Запросил(а): Anna",
     ]

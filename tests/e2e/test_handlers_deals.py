@@ -14,8 +14,8 @@ from crm.services import companies, deals
 from crm.services.companies import CompanyInput
 from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
-from handlers.deals import ApprovalCb, DealCb, LostCb
-from handlers.ui import NewDealCb
+from handlers.cards.callbacks import NewDealCb
+from handlers.deals.callbacks import ApprovalCb, DealCb, LostCb
 from tests.fixtures import factories
 from tests.fixtures.bot_harness import REFUSAL, Harness, labels, last_alert, only_a_hint
 from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update, press
@@ -323,7 +323,7 @@ async def test_deals_grouped_by_stage_and_paged(harness: Harness) -> None:
     assert bob.text.startswith("<b>Your open deals: 0 — 0.00</b>")
     assert bob.text.endswith("No open deals. Open one with /deal.")
     [olga] = await h.send(message_update(OLGA, "/deals"))
-    assert olga.text.startswith("<b>Открытые сделки отдела: 10 — 1 000.00</b>")
+    assert olga.text.startswith("<b>Открытые сделки отдела: 10 — 1 000,00</b>")
     [petr] = await h.send(message_update(PETR, "/deals"))
     assert "0 — 0.00" in petr.text.splitlines()[0]
 
@@ -380,7 +380,7 @@ async def test_card_buttons_walk_to_won_with_history(harness: Harness) -> None:
     await h.send(callback_update(ANNA, reopen))
     assert last_alert(h) == REFUSAL
     [olga_page] = await h.send(message_update(OLGA, "/deals"))
-    assert olga_page.text.splitlines()[0].endswith(": 0 — 0.00</b>")
+    assert olga_page.text.splitlines()[0].endswith(": 0 — 0,00</b>")
     await h.send(callback_update(OLGA, DealCb(action="open", deal_id=deal.id).pack()))
     olga_card = h.stub.sent_to(OLGA.id)[-1]
     assert "↩ Вернуть в работу" in labels(olga_card)
@@ -488,7 +488,7 @@ async def test_card_names_the_stage_and_russian_percentages_have_a_decimal_comma
     assert " • Widget × 2 — 185.00 (discount 7.5%)" in card.text
     [olgas] = await h.send(callback_update(OLGA, DealCb(action="open", deal_id=deal.id).pack()))
     assert "\nЭтап: Лид\n" in olgas.text
-    assert " • Widget × 2 — 185.00 (скидка 7,5%)" in olgas.text
+    assert " • Widget × 2 — 185,00 (скидка 7,5%)" in olgas.text
     # a discount above Anna's limit, typed with a comma: the request reaches Olga in Russian
     [lines] = await h.send(press(ANNA, card, "📦"))
     [menu] = await h.send(press(ANNA, lines, "1. Widget"))

@@ -11,7 +11,7 @@ from crm.models import AuditEntry, Event, EventInvitee, OutboundEmail, Task, utc
 from crm.services import events
 from crm.services.events import EventInput, Segment
 from crm.storage import Database
-from handlers.events import EventCb
+from handlers.events.callbacks import EventCb
 from tests.fixtures.bilingual import ANNA, BORIS, DINA, EMILY, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels, only_a_hint, press, replay
 from tests.fixtures.botapi_stub import message_update
@@ -118,7 +118,7 @@ async def test_dialog_in_english_with_back_and_cancel(harness: Harness) -> None:
     [bad] = await h.send(message_update(BORIS, "whenever you like"))
     assert bad.text.startswith("I could not understand “whenever you like” as a date and time.")
     [past] = await h.send(message_update(BORIS, "01.01.2020 10:00"))
-    assert past.text.startswith("This time has already passed.")
+    assert past.text.startswith("01.01.2020 10:00 has already passed. When does the event start?")
     [title_q] = await h.send(press(BORIS, past, "« Back"))
     assert title_q.text == "New event. What is its title?"
     [when_q] = await h.send(message_update(BORIS, "Open house"))

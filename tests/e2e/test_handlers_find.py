@@ -15,7 +15,7 @@ from crm.services.contacts import ContactInput
 from crm.services.deals import DealInput
 from crm.services.interactions import InteractionInput
 from crm.storage import Database
-from handlers.find import CardCb, ContactsCb, EditCb, HistoryCb, StageCb
+from handlers.cards.callbacks import CardCb, ContactsCb, EditCb, HistoryCb, StageCb
 from tests.fixtures import factories
 from tests.fixtures.bot_harness import Harness, only_a_hint, press
 from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update

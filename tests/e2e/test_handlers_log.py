@@ -13,8 +13,8 @@ from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
 from crm.services.interactions import InteractionInput
 from crm.storage import Database
-from handlers.find import HistoryCb, LogCb
-from handlers.interactions import LogFormCb
+from handlers.cards.callbacks import HistoryCb, LogCb
+from handlers.interactions.callbacks import LogFormCb
 from tests.fixtures import factories
 from tests.fixtures.bot_harness import Harness, only_a_hint, press
 from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update
@@ -91,7 +91,7 @@ async def test_an_ambiguous_name_is_asked_with_buttons(harness: Harness) -> None
     assert await logged(h.db) == [("visit", "out", "brought samples", company.id, ivan.id)]
     # the question is answered: its buttons do nothing more
     await h.send(press(ANNA, ask, "Ivan Sidorov"))
-    assert h.stub.alerts()[-1] == "This step is over. Start again with /log."
+    assert h.stub.alerts()[-1] == "This dialog is over. Start again with /log."
     assert len(await logged(h.db)) == 1
 
 

@@ -9,7 +9,7 @@ from crm.services import companies, playbooks
 from crm.services.companies import CompanyInput
 from crm.services.playbooks import PlaybookInput
 from crm.storage import Database
-from handlers.playbooks import PlaybookCb, PlaybookFormCb, PlaybookListCb
+from handlers.playbooks.callbacks import PlaybookCb, PlaybookFormCb, PlaybookListCb
 from tests.fixtures.bilingual import ANNA, DINA, EVA, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels, last_alert, replay
 from tests.fixtures.botapi_stub import message_update, press
@@ -180,7 +180,7 @@ async def test_a_manager_replaying_director_buttons_is_refused(harness: Harness)
         assert last_alert(h) == "Not found, or you have no access to it."
     # buttons of a dialog she never started
     await h.send(replay(ANNA, PlaybookFormCb(action="create").pack()))
-    assert last_alert(h) == "Этот диалог завершён. Начните заново с /playbook."
+    assert last_alert(h) == "Этот диалог уже завершён. Начните заново: /playbook."
     assert await written(h.db) == before
     listed = await playbooks.list_playbooks(h.db.uow(), "deal")
     assert [(p.name, p.is_default) for p in listed] == [("Alpha", False), ("Beta", False)]

@@ -214,7 +214,7 @@ async def test_demo_data_gives_believable_reports(harness: Harness) -> None:
     )
     assert counts["X"] > 0 and counts["Y"] > 0, xyz.text  # not every regular client in Z
     [managers, _chart] = await harness.send(message_update(director, "/report managers"))
-    shares = [int(p) for p in re.findall(r"(\d+) %", managers.text)]
+    shares = [int(p) for p in re.findall(r"(\d+)%", managers.text)]
     assert shares and max(shares) < 400, managers.text  # plans near what they sell
     head_rows = [line for line in managers.text.splitlines() if "Алексей" in line]
     assert head_rows and "—" in head_rows[0]  # a head has no personal plan

@@ -20,8 +20,8 @@ from crm.services import events, tasks
 from crm.services.events import EventInput
 from crm.services.tasks import TaskInput
 from crm.storage import Database
-from handlers.tasks import RemindWhenCb, TaskCb
-from handlers.ui import RemindCb
+from handlers.cards.callbacks import RemindCb
+from handlers.tasks.callbacks import RemindWhenCb, TaskCb
 from notifications.reminders import TaskAction
 from notifications.telegram_sender import TelegramSender
 from tests.fixtures import bilingual, factories
@@ -222,7 +222,7 @@ async def test_remind_button_on_company_card(harness: Harness, clock: object) ->
     await staff(h.db, BORIS)
     company = await factories.raw_company(h.db, olga, "Ромашка")
     contact = await factories.raw_contact(h.db, olga, "Иван Петров", company.id)
-    from handlers.find import COMPANY, CardCb
+    from handlers.cards.callbacks import COMPANY, CardCb
 
     [card] = await h.send(callback_update(OLGA, CardCb(kind=COMPANY, id=company.id).pack()))
     assert "⏰ Напомнить" in labels(card)
@@ -401,7 +401,7 @@ async def test_today_shows_everything_with_buttons(
         "<b>Запланированные взаимодействия (1)</b>\n"
         "4. 17:00 🤝 Ромашка — Презентация\n\n"
         "<b>Сделки с прошедшей датой закрытия (1)</b>\n"
-        " • Насосы (Ромашка) — 1 500.00, ожидалось 01.03.2025"
+        " • Насосы (Ромашка) — 1 500,00, ожидалось 01.03.2025"
     )
     assert labels(agenda) == [
         "✅ 1. Счёт",

@@ -15,8 +15,9 @@ from crm.models import AuditEntry, Company, Contact, Sale, utcnow
 from crm.models.enums import Role
 from crm.services import events
 from crm.services.events import EventInput
-from handlers import transfer
-from handlers.transfer import ImportCb
+from handlers.transfer import export as transfer
+from handlers.transfer import importing
+from handlers.transfer.importing import ImportCb
 from tests.fixtures import factories
 from tests.fixtures.bilingual import ANNA, EMILY, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels, press
@@ -265,8 +266,8 @@ async def test_the_bot_answers_others_while_an_import_runs(
     h = harness
     await factories.staff(h.db, name="Anna", language="ru", tg_id=SAFE_ANNA.id)
     await factories.staff(h.db, Role.HEAD, name="Helen", language="en", tg_id=SAFE_HELEN.id)
-    monkeypatch.setattr(transfer.ImportProgress, "AFTER", 0.0)
-    monkeypatch.setattr(transfer.ImportProgress, "EVERY", 0.0)
+    monkeypatch.setattr(importing.ImportProgress, "AFTER", 0.0)
+    monkeypatch.setattr(importing.ImportProgress, "EVERY", 0.0)
     rows = 40_000
     body = "".join(f"Компания {i};77{i:08d};Розница\n" for i in range(rows))
     content = ("Название;ИНН;Отрасль\n" + body).encode("cp1251")

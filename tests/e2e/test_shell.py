@@ -128,7 +128,7 @@ async def test_messages_to_others_are_marked_and_do_not_take_the_users_buttons(
         assert sent[to_olga + 1 : to_olga + 4] == [
             "  │ Согласование скидки",
             "  │ Anna просит скидку 25% на «Widget» в сделке «Pumps» (Romashka): "
-            "2 × 100.00, итого 150.00.",
+            "2 × 100,00, итого 150,00.",
             "  │ [✅ Одобрить]   [❌ Отклонить]",
         ]
         assert sent[-1] == "Sent for approval to: Olga."

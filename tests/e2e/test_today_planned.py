@@ -16,7 +16,7 @@ from crm.models import AuditEntry, Company, Interaction
 from crm.models.enums import Role
 from crm.services import interactions
 from crm.storage import Database
-from handlers.tasks import MoveWhenCb, PlannedCb
+from handlers.tasks.callbacks import MoveWhenCb, PlannedCb
 from tests.fixtures import factories
 from tests.fixtures.bot_harness import Harness, only_a_hint
 from tests.fixtures.botapi_stub import TgUser, callback_update, message_update, press
@@ -226,7 +226,7 @@ async def test_move_typed_and_with_buttons_in_russian(harness: Harness, clock: o
     assert (await stored(h.db, third.id)).occurred_at == NOW + timedelta(hours=6)
     # a stale quick button after the dialog ended is refused
     assert await h.send(press(OLGA, ask, "Завтра")) == []
-    assert h.stub.alerts()[-1] == "Этот диалог завершён. Нажмите 🗓 в /today ещё раз."
+    assert h.stub.alerts()[-1] == "Этот диалог уже завершён. Начните заново: /today."
     assert (await stored(h.db, third.id)).occurred_at == NOW + timedelta(hours=6)
 
 
@@ -269,7 +269,7 @@ async def test_another_managers_crafted_buttons_are_refused(
     # no dialog was opened for Boris: a time button without one is refused too
     stale = MoveWhenCb(action="at", at=int((NOW + timedelta(days=1)).timestamp())).pack()
     assert await h.send(callback_update(BORIS, stale)) == []
-    assert h.stub.alerts()[-1] == "Этот диалог завершён. Нажмите 🗓 в /today ещё раз."
+    assert h.stub.alerts()[-1] == "Этот диалог уже завершён. Начните заново: /today."
     after = await stored(h.db, item.id)
     assert (after.status, after.occurred_at) == ("planned", NOW + timedelta(hours=4))
     assert await audits(h.db, item.id) == []

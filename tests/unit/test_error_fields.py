@@ -19,7 +19,7 @@ SOURCES = [
     ROOT / "crm/services/events.py",
     *sorted((ROOT / "crm/services/imports").glob("*.py")),
     ROOT / "crm/services/exports.py",
-    ROOT / "handlers/events.py",
+    *sorted((ROOT / "handlers/events").glob("*.py")),
     *sorted((ROOT / "crm/analytics").glob("*.py")),
 ]
 RAISED = re.compile(r'InvalidInput\(\s*"([a-z_]+)",\s*"([a-z_]+)"')

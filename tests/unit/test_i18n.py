@@ -21,7 +21,7 @@ def test_extraction_sees_every_kind_of_marker(
     (tmp_path / "handlers").mkdir()
     (tmp_path / "handlers" / "x.py").write_text(
         "from aiogram.utils.i18n import gettext as _, lazy_gettext as __\n"
-        "from bot.i18n import N_\n"
+        "from handlers.words import N_\n"
         "A = N_('marked')\n"
         "def f():\n"
         "    return _('shown {n}').format(n=1), __('lazy')\n",

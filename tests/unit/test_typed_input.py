@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.claim_settings import code_from
-from handlers.playbooks import parse_step
+from handlers.claim_settings.causes import code_from
+from handlers.playbooks.card import parse_step
 
 
 def test_step_parsing() -> None:

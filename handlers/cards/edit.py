@@ -1,0 +1,168 @@
+"""✏ Edit on a company or contact card: one field at a time, or the company's stage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from crm.access import Actor
+from crm.services import cards, companies, contacts
+from crm.uow import UnitOfWork
+from handlers.cards.callbacks import COMPANY, CONTACT, CancelCb, EditCb, StageCb, cancel_button
+from handlers.cards.view import CardView, Rows
+from handlers.ui import button, cancel_text, h, markup, show
+from handlers.words import COMPANY_STAGES, N_, label
+
+COMPANY_FIELDS = {
+    "name": N_("Name"),
+    "industry": N_("Industry"),
+    "territory": N_("Territory"),
+    "inn": N_("Tax id (INN)"),
+    "notes": N_("Notes"),
+}
+CONTACT_FIELDS = {
+    "name": N_("Name"),
+    "phone": N_("Phone"),
+    "email": N_("Email"),
+    "position": N_("Position"),
+    "tg_username": N_("Telegram username"),
+    "company_name": N_("Company"),
+    "notes": N_("Notes"),
+}
+CLEAR = "-"
+
+
+class EditForm(StatesGroup):
+    value = State()
+
+
+def _fields(kind: str) -> dict[str, str]:
+    return COMPANY_FIELDS if kind == COMPANY else CONTACT_FIELDS
+
+
+async def _current(uow: UnitOfWork, actor: Actor, kind: str, entity_id: int) -> Any:
+    """The record itself, read through its card (so access is checked by the service)."""
+    if kind == COMPANY:
+        return (await cards.company_card(uow, actor, entity_id)).company
+    return (await cards.contact_card(uow, actor, entity_id)).contact
+
+
+async def edit_menu(
+    callback: CallbackQuery, callback_data: EditCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    kind, entity_id = callback_data.kind, callback_data.id
+    if kind not in (COMPANY, CONTACT):
+        raise ValueError(kind)
+    record = await _current(uow, actor, kind, entity_id)
+    fields = [
+        button(_(title), EditCb(kind=kind, id=entity_id, field=name))
+        for name, title in _fields(kind).items()
+    ]
+    rows: Rows = [fields[i : i + 3] for i in range(0, len(fields), 3)]
+    if kind == COMPANY:
+        rows.append([button(_("Stage"), StageCb(company_id=entity_id))])
+    rows.append([cancel_button()])
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            _("What to change in {name}?").format(name=f"<b>{h(record.name)}</b>"),
+            reply_markup=markup(rows),
+        )
+    await callback.answer()
+
+
+async def edit_field(
+    callback: CallbackQuery,
+    callback_data: EditCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    kind, entity_id, field = callback_data.kind, callback_data.id, callback_data.field
+    if kind not in (COMPANY, CONTACT) or field not in _fields(kind):
+        raise ValueError(field)
+    record = await _current(uow, actor, kind, entity_id)
+    value = record.company.name if field == "company_name" and record.company else None
+    current = value if field == "company_name" else getattr(record, field)
+    await state.set_state(EditForm.value)
+    await state.set_data({"kind": kind, "id": entity_id, "field": field})
+    text = _("Send the new value of “{field}”.").format(field=_(_fields(kind)[field]))
+    if current:
+        text += "\n" + _("Now: {value}").format(value=h(current))
+    if field != "name":
+        text += "\n" + _("Send “-” to clear it.")
+    await show(callback, text, markup([[cancel_button()]]))
+    await callback.answer()
+
+
+async def typed_value(
+    message: Message,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    card_view: CardView,
+) -> None:
+    data = await state.get_data()
+    kind, entity_id, field = data["kind"], int(data["id"]), data["field"]
+    text = (message.text or "").strip()
+    value = None if text == CLEAR else text
+    if kind == COMPANY:
+        await companies.update(uow, actor, entity_id, **{field: value})
+    else:
+        await contacts.update(uow, actor, entity_id, **{field: value})
+    await state.clear()
+    card_text, keyboard = await card_view.open(uow, actor, kind, entity_id)
+    await message.answer(_("Saved.") + "\n\n" + card_text, reply_markup=keyboard)
+
+
+async def stage_menu(
+    callback: CallbackQuery, callback_data: StageCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    company = await _current(uow, actor, COMPANY, callback_data.company_id)
+    rows: Rows = [
+        [button(_(name), StageCb(company_id=company.id, stage=stage))]
+        for stage, name in COMPANY_STAGES.items()
+    ]
+    rows.append([cancel_button()])
+    await show(
+        callback,
+        _("Stage of {name}: now {stage}.").format(
+            name=f"<b>{h(company.name)}</b>", stage=label(COMPANY_STAGES, company.stage)
+        ),
+        markup(rows),
+    )
+    await callback.answer()
+
+
+async def set_stage(
+    callback: CallbackQuery,
+    callback_data: StageCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    card_view: CardView,
+) -> None:
+    await companies.update(uow, actor, callback_data.company_id, stage=callback_data.stage)
+    text, keyboard = await card_view.open(uow, actor, COMPANY, callback_data.company_id)
+    await show(callback, _("Saved.") + "\n\n" + text, keyboard)
+    await callback.answer()
+
+
+async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await show(callback, cancel_text())
+    await callback.answer()
+
+
+def setup() -> Router:
+    router = Router(name="cards.edit")
+    router.callback_query.register(edit_menu, EditCb.filter(F.field == ""))
+    router.callback_query.register(edit_field, EditCb.filter(F.field != ""))
+    router.message.register(typed_value, EditForm.value, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(stage_menu, StageCb.filter(F.stage == ""))
+    router.callback_query.register(set_stage, StageCb.filter(F.stage != ""))
+    router.callback_query.register(cancel, CancelCb.filter())
+    return router

@@ -1,0 +1,105 @@
+"""The event card: the time in the reader's timezone, the invitees by status and the
+participation rate, with the buttons of what can be done now.
+"""
+
+from __future__ import annotations
+
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from crm.access import Actor
+from crm.models import Event, utcnow
+from crm.models.enums import InviteeStatus, TaskStatus
+from crm.services import events
+from crm.services.events import EventView
+from crm.uow import UnitOfWork
+from handlers.events.callbacks import EventCb
+from handlers.ui import button, h, short, show
+from handlers.words import (
+    INVITEE_ICONS,
+    INVITEE_STATUSES,
+    label,
+    local_time,
+    share,
+)
+
+
+def status_name(status: str) -> str:
+    return label(INVITEE_STATUSES, status)
+
+
+def span(actor: Actor, event: Event) -> str:
+    start = local_time(actor, event.starts_at)
+    if event.ends_at is None:
+        return start
+    end = local_time(actor, event.ends_at)
+    return f"{start} – {end[-5:] if end[:10] == start[:10] else end}"
+
+
+def render_card(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarkup]:
+    event = view.event
+    lines = [
+        f"📅 <b>{h(event.title)}</b>",
+        _("When: {time} ({timezone})").format(time=span(actor, event), timezone=actor.timezone),
+    ]
+    if event.place:
+        lines.append(_("Place: {place}").format(place=h(event.place)))
+    if event.topic:
+        lines.append(_("Topic: {topic}").format(topic=h(short(event.topic, 300))))
+    lines.append(_("Responsible: {name}").format(name=h(view.responsible.name)))
+    lines.append("")
+    if view.invited:
+        by_status = " · ".join(
+            f"{INVITEE_ICONS[s]} {status_name(s)} {view.counts[s]}"
+            for s in INVITEE_STATUSES
+            if view.counts.get(s)
+        )
+        lines.append(_("Invitees: {count}").format(count=view.invited) + f" — {by_status}")
+        if event.starts_at <= utcnow():  # before the start only the answers mean anything
+            lines.append(
+                _("Participation: {rate} ({attended} of {invited})").format(
+                    rate=share(view.participation_rate),
+                    attended=view.counts.get(InviteeStatus.ATTENDED, 0),
+                    invited=view.invited,
+                )
+            )
+    else:
+        lines.append(_("Nobody is invited yet."))
+    if view.plan:
+        done = sum(1 for t in view.plan if t.status == TaskStatus.DONE)
+        lines.append(
+            _("Preparation: {done} of {total} tasks done").format(done=done, total=len(view.plan))
+        )
+    return "\n".join(lines), card_markup(view)
+
+
+def card_markup(view: EventView) -> InlineKeyboardMarkup:
+    event_id = view.event.id
+    started = view.event.starts_at <= utcnow()
+    kb = InlineKeyboardBuilder()
+    if not started:
+        kb.row(
+            button(_("➕ Add invitees"), EventCb(action="add", event_id=event_id)),
+            button(_("✉ Send invitations"), EventCb(action="send", event_id=event_id)),
+        )
+    kb.row(
+        button(
+            _("👥 Invitees ({count})").format(count=view.invited),
+            EventCb(action="inv", event_id=event_id),
+        ),
+        button(_("📋 Preparation tasks"), EventCb(action="tasks", event_id=event_id)),
+    )
+    kb.row(button(_("« Events"), EventCb(action="list")))
+    return kb.as_markup()
+
+
+async def show_card(
+    target: Message | CallbackQuery, uow: UnitOfWork, actor: Actor, event_id: int
+) -> None:
+    text, markup = render_card(actor, await events.get(uow, actor, event_id))
+    await show(target, text, markup)
+
+
+def started_text() -> str:
+    return _("The event has already started: invitations can no longer be changed.")
