@@ -39,6 +39,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+analytics_app = typer.Typer(help="The sales rollups the reports read.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -536,6 +538,33 @@ def shell(
 # --- import and export --------------------------------------------------------------------
 
 
+class _ProgressBar:
+    """A one-line bar on the terminal: how much of the file is read, rows, rows a second."""
+
+    WIDTH = 30
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started = time.monotonic()
+        self.shown = False
+
+    async def show(self, rows: int, fraction: float | None) -> None:
+        rate = rows / max(time.monotonic() - self.started, 1e-6)
+        if fraction is None:
+            bar = ""
+        else:
+            filled = int(fraction * self.WIDTH)
+            bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction * 100:3.0f} % "
+        sys.stderr.write(f"\r{self.name}: {bar}{rows:,} rows, {rate:,.0f} rows/s ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
 class ImportKind(StrEnum):
     COMPANIES = "companies"
     CONTACTS = "contacts"
@@ -562,21 +591,27 @@ def import_file(
         typer.Option(help="What the file holds (recognised from its header if not given)."),
     ] = None,
 ) -> None:
-    """Import companies, contacts or sales as a member of staff; rejected rows are listed."""
+    """Import companies, contacts or sales as a member of staff; rejected rows are listed.
+
+    The file is streamed (no row limit) and written in one transaction: all or nothing."""
     from crm.errors import AccessDenied, InvalidInput
     from crm.services import imports
 
     settings = load_settings_or_exit()
-    try:
-        content = file.read_bytes()
-    except OSError as exc:
-        _fail(f"Cannot read {file}: {exc.strerror or exc}")
+    if not file.is_file():
+        _fail(f"Cannot read {file}: no such file")
     _upgrade(settings)
+    bar = _ProgressBar(file.name) if sys.stderr.isatty() else None
 
     async def run_import(database: Database) -> Any:
         actor = await _acting(database, as_id)
-        return await imports.import_file(
-            database.uow(), actor, file.name, content, kind.value if kind else None
+        return await imports.import_path(
+            database.uow(),
+            actor,
+            file,
+            kind=kind.value if kind else None,
+            limits=imports.CLI_LIMITS,
+            progress=bar.show if bar is not None else None,
         )
 
     try:
@@ -593,6 +628,9 @@ def import_file(
         _fail("Refused, nothing imported: only heads and directors import sales.")
     except CRMError as exc:
         _fail(f"Refused, nothing imported: {exc}")
+    finally:
+        if bar is not None:
+            bar.close()
     typer.echo(
         f"Imported {report.kind} from {file.name}: {report.rows} rows read, "
         f"{report.created} added, {report.skipped_duplicates} already there (skipped), "
@@ -629,6 +667,58 @@ def export_file(
         _fail(f"Cannot write {file}: {exc.strerror or exc}")
     counts = ", ".join(f"{title.lower()} {count}" for title, count in result.counts.items())
     typer.echo(f"Export written to {file} ({len(result.content) / 1e3:.0f} kB): {counts}.")
+
+
+# --- analytics ----------------------------------------------------------------------------
+
+
+def _figures(values: tuple[int, int, int] | None) -> str:
+    if values is None:
+        return "nothing"
+    revenue, cost, sales = values
+    return f"revenue {revenue / 100:.2f}, cost {cost / 100:.2f}, {sales} sales"
+
+
+@analytics_app.command("verify")
+def analytics_verify(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Rewrite the rollups from the sales if they differ.")
+    ] = False,
+) -> None:
+    """Recompute the monthly sales rollups from the sales and report every difference
+    (exit 1 if there is one and --repair was not given)."""
+    from crm.analytics import rollups
+
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+
+    async def check(database: Database) -> tuple[list[Any], list[Any]]:
+        async with database.uow().read_only() as uow:
+            found = await rollups.verify(uow.session)
+        if not (repair and found):
+            return found, []
+        async with database.uow() as uow:
+            await rollups.rebuild(uow.session)
+            left = await rollups.verify(uow.session)
+            await uow.commit()
+        return found, left
+
+    found, left = _with_database(settings, check)
+    if not found:
+        typer.echo("The sales rollups match the sales.")
+        return
+    for diff in found[:50]:
+        typer.echo(
+            f"  {diff.kind} {diff.key}, {diff.month:%Y-%m}: stored {_figures(diff.stored)}; "
+            f"the sales say {_figures(diff.expected)}"
+        )
+    if len(found) > 50:
+        typer.echo(f"  …and {len(found) - 50} more")
+    if not repair:
+        _fail(f"{len(found)} rollup rows differ from the sales: run with --repair to fix them.")
+    if left:
+        _fail(f"{len(left)} rollup rows still differ after the repair.")
+    typer.echo(f"Repaired: {len(found)} rollup rows rewritten from the sales.")
 
 
 # --- digest -------------------------------------------------------------------------------

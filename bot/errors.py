@@ -146,6 +146,10 @@ REASONS: dict[str, str] = {
     "unreadable": N_("it could not be read: save it as CSV or XLSX."),
     "unsupported_format": N_("only CSV and XLSX files can be read."),
     "bad_header": N_("the columns were not recognised: the first row must name them."),
+    "bomb": N_("it unpacks to {size_mb} MB or more, more than the {max_mb} MB that may be read."),
+    "too_big": N_("reading it needs more than {max_mb} MB of memory."),
+    "encoding": N_("its text is not Russian or English: it looks like {encoding}."),
+    "mixed_encoding": N_("row {row} is in another encoding than the rows before it ({encoding})."),
     "naive_datetime": N_("the time has no timezone."),
     "not_whole_months": N_("the period must be whole months."),
 }

@@ -68,6 +68,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    from crm.analytics import rollups  # noqa: F401  (keeps the sales rollups on every flush)
+
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 

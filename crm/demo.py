@@ -26,6 +26,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import search
+from crm.analytics import rollups
 from crm.models import (
     Company,
     Contact,
@@ -866,6 +867,7 @@ async def generate(
                     }
                 )
         await _insert_plain(session, Sale, won_sales + imported)
+        await rollups.add_rows(session, won_sales + imported)
         counts.sales = len(won_sales) + len(imported)
 
         # interactions over the last year; planned ones ahead

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -27,8 +28,11 @@ from aiogram.utils.i18n import gettext as _
 from crm.access import Actor
 from crm.analytics import charts
 from crm.analytics.digest import Digest, build_digest, claim_digest, due_digests
+from crm.analytics.movers import Mover, MoversReport
+from crm.analytics.scope import Period
 from crm.models import Manager, utcnow
 from crm.storage import Database
+from handlers.ui import h
 from handlers.words import day, deal_stage, money, month_name
 from notifications.claims_notify import EscalationScheduler
 from notifications.telegram_sender import TelegramSender
@@ -37,6 +41,41 @@ log = logging.getLogger(__name__)
 
 DIGEST_JOB = "digests:daily"
 CHECK_SECONDS = 60.0
+
+
+def mover_line(m: Mover) -> str:
+    """ "A → B, X → Z: Romashka, −32 %" (— where the client had no sales in that period)."""
+    moves = []
+    if m.abc_changed:
+        moves.append(f"{m.abc_before or '—'} → {m.abc_after or '—'}")
+    if m.xyz_changed:
+        moves.append(f"{m.xyz_before or '—'} → {m.xyz_after or '—'}")
+    change = m.change
+    if change is None:
+        how = _("new client")
+    else:
+        how = f"{change * 100:+.0f} %".replace("-", "−")
+    return f"{', '.join(moves)}: {h(m.name)}, {how}"
+
+
+def movers_lines(report: MoversReport) -> list[str]:
+    """The heading and a line per mover shown; nothing when nobody moved."""
+    if report.empty:
+        return []
+    lines = [
+        _("Class changes since the period {months}: {count}").format(
+            months=_months(report.previous), count=report.count
+        )
+    ]
+    lines += [f"• {mover_line(m)}" for m in report.movers]
+    if report.count > len(report.movers):
+        lines.append(_("…and {count} more").format(count=report.count - len(report.movers)))
+    return lines
+
+
+def _months(period: Period) -> str:
+    last = period.end - timedelta(days=1)
+    return f"{month_name(f'{period.start:%Y-%m}')} – {month_name(f'{last:%Y-%m}')}"
 
 
 def digest_text(d: Digest) -> str:
@@ -58,6 +97,7 @@ def digest_text(d: Digest) -> str:
             historical=money(d.forecast_historical),
             deals=d.forecast_deals,
         ),
+        *movers_lines(d.movers),
     ]
     return "\n".join(lines)
 

@@ -1,8 +1,13 @@
-"""ABC and XYZ analysis of clients and the ABC×XYZ matrix, computed in SQL.
+"""ABC and XYZ analysis of clients and the ABC×XYZ matrix, from the monthly sales rollups.
 
-ABC ranks the companies by a value over the period (revenue, margin = amount − cost,
-or the number of sales) in descending order; a window SUM gives each company's
-cumulative value. A company is in A while the cumulative share *before* it is below
+Every figure comes from `sales_company_months` (crm/analytics/rollups.py), joined to the
+companies in the actor's reach: a year of a million sales is a few tens of thousands of
+rollup rows. Periods are whole calendar months. Money is summed in whole cents.
+
+ABC ranks the companies by a value over the period (revenue, margin = revenue − cost,
+or the number of sales), summed per company in SQL, in descending order (ties: lower
+company id first); the ranking of these few thousand sums and their running total is
+done here. A company is in A while the cumulative share *before* it is below
 the A threshold (80 % by default), so the company that crosses the line is still A;
 in B while it is below A + B (95 %); else C.
 
@@ -11,9 +16,10 @@ lost). A regular client is X, Y or Z by the coefficient of variation of its mont
 purchases over the N months of the period, months without purchases counting as zero.
 With T = Σ monthly sums and Q = Σ squares of the monthly sums (zero months add nothing
 to either), mean = T/N and population variance = Q/N − (T/N)², so
-CV² = (N·Q − T²) / T². The class is decided in SQL by comparing N·Q − T² with
-(t/100)²·T² — no square root, which SQLite lacks. X: CV ≤ 10 %, Y: ≤ 25 %, else Z;
-a regular client with no purchases in the period is Z.
+CV² = (N·Q − T²) / T². SQL sums T and Q per company; the class is then decided here
+with whole numbers, comparing 10000·(N·Q − T²) with t²·T² (no rounding, no square
+root). X: CV ≤ 10 %, Y: ≤ 25 %, else Z; a regular client with no purchases in the
+period is Z.
 """
 
 from __future__ import annotations
@@ -24,12 +30,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, select
+from sqlalchemy import ColumnElement, Numeric, Select, Subquery, cast, func, select
 
 from crm.access import Actor
-from crm.analytics.scope import Period, month_key, reach
+from crm.analytics.scope import Period, reach
 from crm.errors import InvalidInput
-from crm.models import Company, Sale
+from crm.models import Company, CompanySalesMonth
 from crm.models.enums import CompanyStage
 from crm.uow import UnitOfWork
 
@@ -41,6 +47,9 @@ STAGE_COLUMNS = (
     CompanyStage.LOST.value,
 )
 XYZ_COLUMNS = XYZ_CLASSES + STAGE_COLUMNS
+ABC_THRESHOLDS = (80, 15, 5)
+XYZ_THRESHOLDS = (10, 25)
+Months = CompanySalesMonth
 
 
 class AbcMetric(StrEnum):
@@ -121,117 +130,130 @@ def _check_thresholds(thresholds: tuple[int, int, int]) -> tuple[int, int]:
     return a, a + b
 
 
-def _check_period(period: Period) -> None:
+def _check_xyz_thresholds(thresholds: tuple[int, int]) -> tuple[int, int]:
+    x, y = thresholds
+    if not 0 < x <= y:
+        raise InvalidInput("thresholds", "invalid")
+    return x, y
+
+
+def check_period(period: Period) -> None:
+    """The rollups are monthly: a report's period is whole calendar months."""
     if period.start.day != 1 or period.end.day != 1:
         raise InvalidInput("period", "not_whole_months")
 
 
-def _value(metric: AbcMetric) -> ColumnElement[Any]:
+def row_value(metric: AbcMetric) -> ColumnElement[Any]:
+    """The metric of one rollup row (cents, or a number of sales)."""
     if metric is AbcMetric.REVENUE:
-        return func.coalesce(func.sum(Sale.amount), 0)
+        return Months.revenue_cents
     if metric is AbcMetric.MARGIN:
-        return func.coalesce(func.sum(Sale.amount - func.coalesce(Sale.cost, 0)), 0)
-    return func.count(Sale.id)
+        return Months.revenue_cents - Months.cost_cents
+    return Months.sales
 
 
-def _sales(actor: Actor, period: Period, *columns: Any) -> Select[Any]:
-    query = select(*columns).select_from(Sale).join(Company, Company.id == Sale.company_id)
-    return query.where(
-        Sale.sold_on >= period.start, Sale.sold_on < period.end, reach(actor, Company.curator_id)
+def _value(metric: AbcMetric) -> ColumnElement[Any]:
+    return func.sum(row_value(metric))
+
+
+def months_in_reach(
+    actor: Actor, period: Period, *columns: Any, companies: bool = False
+) -> Select[Any]:
+    """Rollup rows of the period for the companies the actor sees. A director sees all:
+    the companies are joined for them only when `companies` says a column needs them."""
+    query = (
+        select(*columns)
+        .select_from(Months)
+        .where(Months.month >= period.start, Months.month < period.end)
+    )
+    if actor.is_director and not companies:
+        return query
+    return query.join(Company, Company.id == Months.company_id).where(
+        reach(actor, Company.curator_id)
     )
 
 
-def _abc_classified(
-    actor: Actor, period: Period, metric: AbcMetric, thresholds: tuple[int, int, int]
-) -> Subquery:
-    """company_id, value, cumulative, total, abc — one row per company with sales."""
+def classify_abc(
+    values: dict[int, int], thresholds: tuple[int, int, int] = ABC_THRESHOLDS
+) -> dict[int, tuple[int, str]]:
+    """company -> (value, class), highest value first (ties: lower company id first)."""
     a_edge, b_edge = _check_thresholds(thresholds)
-    values = (
-        _sales(actor, period, Sale.company_id.label("company_id"), _value(metric).label("value"))
-        .group_by(Sale.company_id)
-        .subquery()
-    )
-    ranked = select(
-        values.c.company_id,
-        values.c.value,
-        func.sum(values.c.value)
-        .over(order_by=(values.c.value.desc(), values.c.company_id), rows=(None, 0))
-        .label("cumulative"),
-        func.sum(values.c.value).over().label("total"),
-    ).subquery()
-    before = ranked.c.cumulative - ranked.c.value
-    return select(
-        ranked.c.company_id,
-        ranked.c.value,
-        ranked.c.cumulative,
-        ranked.c.total,
-        case(
-            (ranked.c.total <= 0, literal("C")),
-            (before * 100 < ranked.c.total * a_edge, literal("A")),
-            (before * 100 < ranked.c.total * b_edge, literal("B")),
-            else_=literal("C"),
-        ).label("abc"),
-    ).subquery()
+    total = sum(values.values())
+    out: dict[int, tuple[int, str]] = {}
+    before = 0
+    for cid, value in sorted(values.items(), key=lambda kv: (-kv[1], kv[0])):
+        if total <= 0:
+            cls = "C"
+        elif before * 100 < total * a_edge:
+            cls = "A"
+        elif before * 100 < total * b_edge:
+            cls = "B"
+        else:
+            cls = "C"
+        out[cid] = (value, cls)
+        before += value
+    return out
 
 
-def _xyz_classified(
-    actor: Actor, period: Period, dialect: str, thresholds: tuple[int, int]
-) -> Subquery:
-    """company_id, total, squares, xyz — one row per company in reach."""
-    x, y = thresholds
-    if not 0 < x <= y:
-        raise InvalidInput("thresholds", "invalid")
-    n = period.months
-    month = month_key(dialect, Sale.sold_on).label("month")
-    monthly = (
-        _sales(
+def sum_of_squares(dialect: str) -> ColumnElement[Any]:
+    """Σ revenue_cents² over rollup rows, without overflow.
+
+    PostgreSQL squares in NUMERIC (a BIGINT square stops with an error past 2⁶³, which a
+    month of 30 million reaches). SQLite sums the squares as a float (`total`): its
+    integer `sum` stops with an error past 2⁶³ too; the float is exact up to 2⁵³ (monthly
+    purchases up to about 270,000.00 over a year) and off by a few parts in 10¹⁶ beyond,
+    which only matters on an exact tie with a threshold.
+    """
+    if dialect == "sqlite":
+        return func.total(Months.revenue_cents * Months.revenue_cents)
+    return func.sum(cast(Months.revenue_cents, Numeric) * Months.revenue_cents)
+
+
+def xyz_stats(actor: Actor, period: Period, dialect: str) -> Subquery:
+    """company_id, t, q: Σ monthly revenue and Σ its squares (cents) per company with sales."""
+    return (
+        months_in_reach(
             actor,
             period,
-            Sale.company_id.label("company_id"),
-            month,
-            func.sum(Sale.amount).label("s"),
+            Months.company_id.label("company_id"),
+            func.sum(Months.revenue_cents).label("t"),
+            sum_of_squares(dialect).label("q"),
         )
-        .where(Company.stage == CompanyStage.REGULAR.value)
-        .group_by(Sale.company_id, month)
-        .subquery()
-    )
-    stats = (
-        select(
-            monthly.c.company_id,
-            func.sum(monthly.c.s).label("t"),
-            func.sum(monthly.c.s * monthly.c.s).label("q"),
-        )
-        .group_by(monthly.c.company_id)
-        .subquery()
-    )
-    t = func.coalesce(stats.c.t, 0)
-    spread = stats.c.q * n - stats.c.t * stats.c.t  # N·Q − T² = N²·variance
-    xyz = case(
-        (Company.stage != CompanyStage.REGULAR.value, Company.stage),
-        (t <= 0, literal("Z")),
-        (spread * 10000 <= stats.c.t * stats.c.t * (x * x), literal("X")),
-        (spread * 10000 <= stats.c.t * stats.c.t * (y * y), literal("Y")),
-        else_=literal("Z"),
-    )
-    return (
-        select(
-            Company.id.label("company_id"),
-            t.label("total"),
-            func.coalesce(stats.c.q, 0).label("squares"),
-            xyz.label("xyz"),
-        )
-        .outerjoin(stats, stats.c.company_id == Company.id)
-        .where(reach(actor, Company.curator_id))
+        .group_by(Months.company_id)
         .subquery()
     )
 
 
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+def xyz_class(stage: str, months: int, t: Any, q: Any, thresholds: tuple[int, int]) -> str:
+    """The XYZ column of a company from its stage and its T and Q over `months` months."""
+    if stage != CompanyStage.REGULAR.value:
+        return stage
+    total, squares = int(t or 0), int(q or 0)
+    if total <= 0:
+        return "Z"
+    x, y = thresholds
+    spread = months * squares - total * total  # N²·variance
+    if spread * 10000 <= total * total * x * x:
+        return "X"
+    if spread * 10000 <= total * total * y * y:
+        return "Y"
+    return "Z"
 
 
-def _amount(metric: AbcMetric, value: Any) -> Decimal:
-    return Decimal(int(value or 0)) if metric is AbcMetric.COUNT else _money(value)
+def _cv(months: int, t: int, q: int) -> float | None:
+    return math.sqrt(max(months * q - t * t, 0)) / t if t > 0 else None
+
+
+def _mean(cents: int, months: int) -> Decimal:
+    return (Decimal(cents) / months / 100).quantize(Decimal("0.01"))
+
+
+def money(cents: Any) -> Decimal:
+    return (Decimal(int(cents or 0)) / 100).quantize(Decimal("0.01"))
+
+
+def amount(metric: AbcMetric, value: Any) -> Decimal:
+    return Decimal(int(value or 0)) if metric is AbcMetric.COUNT else money(value)
 
 
 async def abc_report(
@@ -240,52 +262,58 @@ async def abc_report(
     period: Period,
     metric: AbcMetric = AbcMetric.REVENUE,
     *,
-    thresholds: tuple[int, int, int] = (80, 15, 5),
+    thresholds: tuple[int, int, int] = ABC_THRESHOLDS,
     top: int = 10,
 ) -> AbcReport:
+    check_period(period)
+    _check_thresholds(thresholds)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
-    classified = _abc_classified(actor, period, metric, thresholds)
+    per_class = {abc: [0, 0] for abc in ABC_CLASSES}
     async with uow.read_only():
-        grouped = await uow.session.execute(
-            select(
-                classified.c.abc, func.count(), func.coalesce(func.sum(classified.c.value), 0)
-            ).group_by(classified.c.abc)
-        )
-        per_class = {abc: (int(n), _amount(metric, v)) for abc, n, v in grouped}
-        rows = await uow.session.execute(
-            select(
-                classified.c.company_id,
-                Company.name,
-                classified.c.value,
-                classified.c.cumulative,
-                classified.c.total,
-                classified.c.abc,
+        values = {
+            cid: int(value)
+            for cid, value in await uow.session.execute(
+                months_in_reach(actor, period, Months.company_id, _value(metric)).group_by(
+                    Months.company_id
+                )
             )
-            .join(Company, Company.id == classified.c.company_id)
-            .order_by(classified.c.value.desc(), classified.c.company_id)
-            .limit(top)
+        }
+        classes = classify_abc(values, thresholds)
+        ranked = list(classes.items())  # highest value first
+        names = dict(
+            (
+                await uow.session.execute(
+                    select(Company.id, Company.name).where(
+                        Company.id.in_([cid for cid, _ in ranked[:top]])
+                    )
+                )
+            ).all()
         )
-        top_rows = list(rows)
-    total = sum((v for _, v in per_class.values()), Decimal(0))
+    cumulative = 0
+    top_rows = []
+    for i, (cid, (value, abc)) in enumerate(ranked):
+        per_class[abc][0] += 1
+        per_class[abc][1] += value
+        cumulative += value
+        if i < top:
+            top_rows.append((cid, names[cid], value, cumulative, abc))
+    total = sum(v for _, v in per_class.values())
 
     def share(value: Any) -> float:
-        return float(value) / float(total) if total > 0 else 0.0
+        return int(value) / total if total > 0 else 0.0
 
     return AbcReport(
         period=period,
         metric=metric,
-        total=total,
+        total=amount(metric, total),
         companies=sum(n for n, _ in per_class.values()),
         classes=[
-            AbcClass(
-                abc, *per_class.get(abc, (0, Decimal(0))), share(per_class.get(abc, (0, 0))[1])
-            )
-            for abc in ABC_CLASSES
+            AbcClass(abc, n, amount(metric, v), share(v)) for abc, (n, v) in per_class.items()
         ],
         top=[
-            AbcCompany(cid, name, _amount(metric, value), share(value), share(cum), abc)
-            for cid, name, value, cum, _total, abc in top_rows
+            AbcCompany(cid, name, amount(metric, value), share(value), share(cum), abc)
+            for cid, name, value, cum, abc in top_rows
         ],
     )
 
@@ -295,40 +323,45 @@ async def xyz_report(
     actor: Actor,
     period: Period,
     *,
-    thresholds: tuple[int, int] = (10, 25),
+    thresholds: tuple[int, int] = XYZ_THRESHOLDS,
     top: int = 10,
 ) -> XyzReport:
-    _check_period(period)
+    check_period(period)
+    thresholds = _check_xyz_thresholds(thresholds)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     n = period.months
+    counts = dict.fromkeys(XYZ_COLUMNS, 0)
     async with uow.read_only():
         dialect = uow.session.get_bind().dialect.name
-        classified = _xyz_classified(actor, period, dialect, thresholds)
-        counts = dict.fromkeys(XYZ_COLUMNS, 0)
-        for xyz, count in await uow.session.execute(
-            select(classified.c.xyz, func.count()).group_by(classified.c.xyz)
+        for stage, count in await uow.session.execute(
+            select(Company.stage, func.count())
+            .where(reach(actor, Company.curator_id), Company.stage != CompanyStage.REGULAR.value)
+            .group_by(Company.stage)
         ):
-            counts[xyz] = counts.get(xyz, 0) + int(count)
-        rows = await uow.session.execute(
-            select(
-                classified.c.company_id,
-                Company.name,
-                classified.c.total,
-                classified.c.squares,
-                classified.c.xyz,
+            counts[stage] = counts.get(stage, 0) + int(count)
+        stats = xyz_stats(actor, period, dialect)
+        totals = {
+            cid: (int(t or 0), int(q or 0))
+            for cid, t, q in await uow.session.execute(
+                select(stats.c.company_id, stats.c.t, stats.c.q)
             )
-            .join(Company, Company.id == classified.c.company_id)
-            .where(classified.c.xyz.in_(XYZ_CLASSES))
-            .order_by(classified.c.xyz, classified.c.total.desc(), classified.c.company_id)
-            .limit(top)
+        }
+        rows = await uow.session.execute(
+            select(Company.id, Company.name).where(
+                reach(actor, Company.curator_id), Company.stage == CompanyStage.REGULAR.value
+            )
         )
         regular = []
-        for cid, name, total, squares, xyz in rows:
-            t, q = float(total or 0), float(squares or 0)
-            cv = math.sqrt(max(n * q - t * t, 0.0)) / t if t > 0 else None
-            regular.append(XyzCompany(cid, name, _money(total), _money(t / n), cv, xyz))
-    return XyzReport(period=period, months=n, counts=counts, regular=regular)
+        for cid, name in rows:
+            total, squares = totals.get(cid, (0, 0))
+            xyz = xyz_class(CompanyStage.REGULAR.value, n, total, squares, thresholds)
+            counts[xyz] += 1
+            regular.append(
+                XyzCompany(cid, name, money(total), _mean(total, n), _cv(n, total, squares), xyz)
+            )
+    regular.sort(key=lambda c: (c.xyz, -c.total, c.company_id))
+    return XyzReport(period=period, months=n, counts=counts, regular=regular[:top])
 
 
 async def abc_xyz_matrix(
@@ -337,21 +370,33 @@ async def abc_xyz_matrix(
     period: Period,
     metric: AbcMetric = AbcMetric.REVENUE,
     *,
-    abc_thresholds: tuple[int, int, int] = (80, 15, 5),
-    xyz_thresholds: tuple[int, int] = (10, 25),
+    abc_thresholds: tuple[int, int, int] = ABC_THRESHOLDS,
+    xyz_thresholds: tuple[int, int] = XYZ_THRESHOLDS,
 ) -> AbcXyzMatrix:
     """Companies per ABC×XYZ cell: those with sales in the period (they have an ABC class)."""
-    _check_period(period)
-    abc = _abc_classified(actor, period, metric, abc_thresholds)
+    check_period(period)
+    _check_thresholds(abc_thresholds)
+    xyz_thresholds = _check_xyz_thresholds(xyz_thresholds)
+    cells = {(a, x): 0 for a in ABC_CLASSES for x in XYZ_COLUMNS}
     async with uow.read_only():
         dialect = uow.session.get_bind().dialect.name
-        xyz = _xyz_classified(actor, period, dialect, xyz_thresholds)
-        rows = await uow.session.execute(
-            select(abc.c.abc, xyz.c.xyz, func.count())
-            .join(xyz, xyz.c.company_id == abc.c.company_id)
-            .group_by(abc.c.abc, xyz.c.xyz)
+        revenue = Months.revenue_cents
+        rows = list(
+            await uow.session.execute(
+                months_in_reach(
+                    actor,
+                    period,
+                    Months.company_id,
+                    Company.stage,
+                    _value(metric),
+                    func.sum(revenue),
+                    sum_of_squares(dialect),
+                    companies=True,
+                ).group_by(Months.company_id, Company.stage)
+            )
         )
-        cells = {(a, x): 0 for a in ABC_CLASSES for x in XYZ_COLUMNS}
-        for a, x, count in rows:
-            cells[(a, x)] = cells.get((a, x), 0) + int(count)
+    classes = classify_abc({r[0]: int(r[2]) for r in rows}, abc_thresholds)
+    for cid, stage, _value_of, t, q in rows:
+        xyz = xyz_class(stage, period.months, t, q, xyz_thresholds)
+        cells[(classes[cid][1], xyz)] += 1
     return AbcXyzMatrix(period=period, metric=metric, cells=cells)

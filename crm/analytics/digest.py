@@ -6,7 +6,10 @@ their timezone and the state of things now, all within their reach.
 - open tasks past due, open claims past their SLA, forgotten clients (the company
   setting, 30 days by default);
 - this month's forecast (weighted and by historical conversion) for deals expected to
-  close in the current local month.
+  close in the current local month;
+- movers: the clients whose ABC (by revenue) or XYZ class changed between the last 12
+  full months and the 12 months before the last one (crm/analytics/movers.py), the
+  largest first.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from crm.access import Actor
 from crm.analytics import forgotten
 from crm.analytics.forecast import forecast_report
-from crm.analytics.scope import Period, reach
+from crm.analytics.movers import MoversReport, movers_report
+from crm.analytics.scope import Period, current_month, last_full_months, reach
 from crm.errors import InvalidInput
 from crm.models import Claim, Company, Deal, DigestLog, Manager, Task, utcnow
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, Role, TaskStatus
@@ -31,6 +35,7 @@ from crm.when import to_local
 
 CENT = Decimal("0.01")
 RECIPIENTS = (Role.HEAD, Role.DIRECTOR)  # "leadership gets a daily analytics digest"
+MOVERS_SHOWN = 5
 
 
 def receives_digest(role: str | Role) -> bool:
@@ -53,6 +58,7 @@ class Digest:
     forecast_deals: int
     forecast_weighted: Decimal
     forecast_historical: Decimal
+    movers: MoversReport
 
     @property
     def open_deals(self) -> int:
@@ -111,7 +117,8 @@ async def build_digest(
         if forgotten_days is None:
             forgotten_days = await company_settings.read_forgotten_days(uow)
     silent = await forgotten.forgotten_count(uow, actor, forgotten_days, now=moment)
-    outlook = await forecast_report(uow, actor)
+    outlook = await forecast_report(uow, actor, closing_in=current_month(today))
+    moved = await movers_report(uow, actor, last_full_months(today), top=MOVERS_SHOWN)
     month_key = today.strftime("%Y-%m")
     month = outlook.month(month_key)
     return Digest(
@@ -128,6 +135,7 @@ async def build_digest(
         forecast_deals=month.deals if month else 0,
         forecast_weighted=month.weighted if month else Decimal("0.00"),
         forecast_historical=month.historical if month else Decimal("0.00"),
+        movers=moved,
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 
 from crm.access import Actor
 from crm.analytics.funnel import FUNNEL_STAGES, furthest_stage, reached_counts
-from crm.analytics.scope import month_key, reach
+from crm.analytics.scope import Period, month_key, reach
 from crm.models import Deal
 from crm.models.enums import DEFAULT_PROBABILITY, OPEN_STAGES, DealStage
 from crm.uow import UnitOfWork
@@ -60,14 +60,23 @@ def _probability() -> object:
 
 
 async def stage_conversion(uow: UnitOfWork, actor: Actor) -> dict[str, float | None]:
-    """Open stage -> share of the closed deals that reached it and were won."""
-    closed = Deal.stage.in_((DealStage.WON.value, DealStage.LOST.value))
-    furthest = furthest_stage(closed, reach(actor, Deal.curator_id))
+    """Open stage -> share of the closed deals that reached it and were won.
+
+    A won deal reached every stage; only a lost deal's furthest stage needs its stage
+    changes (`furthest_stage` over the lost deals alone, a fraction of the history)."""
+    mine = reach(actor, Deal.curator_id)
+    won = int(
+        await uow.session.scalar(
+            select(func.count(Deal.id)).where(Deal.stage == DealStage.WON.value, mine)
+        )
+        or 0
+    )
+    furthest = furthest_stage(Deal.stage == DealStage.LOST.value, mine)
     rows = await uow.session.execute(
         select(furthest.c.rank, func.count()).group_by(furthest.c.rank)
     )
-    reached = reached_counts(rows)
-    won = reached[FUNNEL_STAGES.index(DealStage.WON.value)]
+    reached = reached_counts([*rows, (FUNNEL_STAGES.index(DealStage.WON.value), won)])
+    won = reached[FUNNEL_STAGES.index(DealStage.WON.value)]  # as before: ever reached won
     conversion: dict[str, float | None] = {}
     for stage in OPEN_STAGES:
         reached_stage = reached[FUNNEL_STAGES.index(stage.value)]
@@ -75,8 +84,17 @@ async def stage_conversion(uow: UnitOfWork, actor: Actor) -> dict[str, float | N
     return conversion
 
 
-async def forecast_report(uow: UnitOfWork, actor: Actor) -> Forecast:
+async def forecast_report(
+    uow: UnitOfWork, actor: Actor, *, closing_in: Period | None = None
+) -> Forecast:
+    """`closing_in`: only the deals expected to close in that period (the digest's month)."""
     is_open = Deal.stage.in_([s.value for s in OPEN_STAGES])
+    where = [is_open, reach(actor, Deal.curator_id)]
+    if closing_in is not None:
+        where += [
+            Deal.expected_close >= closing_in.start,
+            Deal.expected_close < closing_in.end,
+        ]
     async with uow.read_only():
         dialect = uow.session.get_bind().dialect.name
         month = month_key(dialect, Deal.expected_close).label("month")
@@ -89,7 +107,7 @@ async def forecast_report(uow: UnitOfWork, actor: Actor) -> Forecast:
                     func.coalesce(func.sum(Deal.amount), 0),
                     func.coalesce(func.sum(Deal.amount * _probability()), 0),
                 )
-                .where(is_open, reach(actor, Deal.curator_id))
+                .where(*where)
                 .group_by(month, Deal.stage)
             )
         )

@@ -1,7 +1,8 @@
 """Manager effectiveness: won revenue, plan %, commission, activity, overdue tasks.
 
 Per active manager or head in the actor's reach (a manager sees their own row):
-- revenue: Σ `sales.amount` credited to them with `sold_on` in the period;
+- revenue: Σ `sales.amount` credited to them with `sold_on` in the period (whole months,
+  read from the monthly rollups `sales_manager_months`);
 - plan %: revenue / (monthly `sales_plan` × months of the period) × 100, None without a plan;
 - commission: revenue × `commission_pct` / 100;
 - activity: interactions they logged as done in the period (local midnight bounds);
@@ -18,8 +19,9 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from crm.access import Actor
+from crm.analytics.abc_xyz import check_period, money
 from crm.analytics.scope import Period, reach
-from crm.models import Interaction, Manager, Sale, Task, utcnow
+from crm.models import Interaction, Manager, ManagerSalesMonth, Task, utcnow
 from crm.models.enums import InteractionStatus, Role, TaskStatus
 from crm.uow import UnitOfWork
 
@@ -55,12 +57,16 @@ class ManagersReport:
 async def managers_report(
     uow: UnitOfWork, actor: Actor, period: Period, *, now: datetime | None = None
 ) -> ManagersReport:
+    check_period(period)
     moment = now or utcnow()
     start, end = period.utc_bounds(actor.timezone)
     revenue = (
-        select(Sale.manager_id.label("mid"), func.sum(Sale.amount).label("v"))
-        .where(Sale.sold_on >= period.start, Sale.sold_on < period.end)
-        .group_by(Sale.manager_id)
+        select(
+            ManagerSalesMonth.manager_id.label("mid"),
+            func.sum(ManagerSalesMonth.revenue_cents).label("v"),
+        )
+        .where(ManagerSalesMonth.month >= period.start, ManagerSalesMonth.month < period.end)
+        .group_by(ManagerSalesMonth.manager_id)
         .subquery()
     )
     activity = (
@@ -104,7 +110,7 @@ async def managers_report(
         result = list(await uow.session.execute(query))
     rows = []
     for mid, name, value, monthly_plan, pct, acts, late in result:
-        value = Decimal(str(value)).quantize(CENT)
+        value = money(value)
         plan = (Decimal(str(monthly_plan or 0)) * period.months).quantize(CENT)
         rows.append(
             ManagerRow(

@@ -6,6 +6,7 @@ from crm.models.clients import Company, Contact, Interaction, Product
 from crm.models.deals import Deal, DealLine, DealStageChange
 from crm.models.marketing import Event, EventInvitee, Inquiry, Sale
 from crm.models.people import Department, Invite, Manager
+from crm.models.rollups import CompanySalesMonth, ManagerSalesMonth
 from crm.models.system import (
     AppSetting,
     AuditEntry,
@@ -26,6 +27,7 @@ __all__ = [
     "ClaimAttachment",
     "ClaimCause",
     "Company",
+    "CompanySalesMonth",
     "Contact",
     "Deal",
     "DealLine",
@@ -40,6 +42,7 @@ __all__ = [
     "Invite",
     "Mailing",
     "Manager",
+    "ManagerSalesMonth",
     "OutboundEmail",
     "Playbook",
     "PlaybookStep",

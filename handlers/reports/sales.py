@@ -10,7 +10,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from crm.access import Actor
-from crm.analytics import abc_xyz, charts
+from crm.analytics import abc_xyz, charts, movers
 from crm.analytics.abc_xyz import AbcMetric
 from crm.analytics.scope import last_full_months
 from crm.errors import InvalidInput
@@ -32,6 +32,7 @@ from handlers.words import (
     money,
     share,
 )
+from notifications.digests import movers_lines
 
 METRIC_WORDS = {
     "revenue": AbcMetric.REVENUE,
@@ -65,6 +66,7 @@ async def abc_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
     r = await abc_xyz.abc_report(uow, actor, period, metric, top=10)
     if r.empty:
         return nothing_yet("abc")
+    moved = await movers.movers_report(uow, actor, period, metric, top=10)
 
     def value(v: object) -> str:
         return str(v) if metric is AbcMetric.COUNT else money(v)  # type: ignore[arg-type]
@@ -86,6 +88,7 @@ async def abc_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
             _("Top clients:"),
             top,
             _("A: the first 80 % of the total, B: the next 15 %, C: the rest."),
+            *movers_lines(moved),
         ]
     )
     chart = partial(

@@ -5,12 +5,16 @@ or takes the file at once and recognises it from its header; `/import contacts` 
 the kind in one line, and a document sent with the caption `/import` is imported
 straight away. Anything but a usable file gets a polite word and the dialog keeps
 waiting until a file comes or Cancel is pressed. The report lists the rejected rows
-with their numbers in the file and the reasons.
+with their numbers in the file and the reasons. Files are bounded by what Telegram lets
+a bot download (20 MB); an import that takes a while shows its progress in one message,
+edited every few seconds, which then becomes the report. The file is read in a worker
+process (crm/services/imports), so the bot keeps answering everyone meanwhile.
 """
 
 from __future__ import annotations
 
 import io
+import time
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -52,8 +56,26 @@ KIND_NAMES: dict[str, str] = {
     "sales": N_("sales"),
 }
 FILE_REASONS: dict[str, str] = {
-    "too_large": N_("This file is larger than {max_mb} MB: split it or send a smaller one."),
-    "too_many_rows": N_("This file has more than {max} rows: split it into several files."),
+    "too_large": N_(
+        "This file is larger than {max_mb} MB, the most Telegram lets a bot download: split it, "
+        "or import it on the server with chatcrm import."
+    ),
+    "bomb": N_(
+        "This XLSX unpacks to {size_mb} MB or more (at most {max_mb} MB may be read): it looks "
+        "like a file made to exhaust memory. Save the table again, or as CSV."
+    ),
+    "too_big": N_(
+        "Reading this file needs more than {max_mb} MB of memory: split it, save it as CSV, "
+        "or import it on the server with chatcrm import."
+    ),
+    "encoding": N_(
+        "The text of this file is not Russian or English in any encoding I know: it looks like "
+        "{encoding}. Save it as CSV UTF-8 (or Windows-1251) and send it again."
+    ),
+    "mixed_encoding": N_(
+        "Row {row} of this file is in another encoding than the rows before it ({encoding}): "
+        "save the whole file in one encoding, e.g. CSV UTF-8."
+    ),
     "unsupported_format": N_("I read only CSV and XLSX files: save the table in one of them."),
     "unreadable": N_("I could not read this file: save it again as CSV or XLSX and resend."),
     "empty": N_("This file is empty."),
@@ -100,9 +122,9 @@ def cancel_markup() -> InlineKeyboardMarkup:
 
 
 def file_rules() -> str:
-    return _(
-        "CSV or XLSX, up to {max_mb} MB and {rows} rows, the column names in the first row."
-    ).format(max_mb=MAX_MB, rows=f"{imports.MAX_ROWS:,}".replace(",", " "))
+    return _("CSV or XLSX, up to {max_mb} MB, the column names in the first row.").format(
+        max_mb=MAX_MB
+    )
 
 
 def ask_file_text(kind: str) -> str:
@@ -219,28 +241,74 @@ async def take_file(
         return
     assert downloaded is not None
     kind = (await state.get_data()).get("kind")
+    shown = ImportProgress(message)
     try:
         report = await imports.import_file(
-            uow, actor, document.file_name or "file", downloaded.read(), kind
+            uow,
+            actor,
+            document.file_name or "file",
+            downloaded.read(),
+            kind,
+            limits=imports.BOT_LIMITS,
+            progress=shown.update,
         )
     except InvalidInput as exc:
         if exc.field != "file":
             raise
         params = {k: v for k, v in exc.params.items() if k not in ("field", "reason")}
         text = file_refused(exc.reason, **params)
-        await message.answer(
+        await shown.finish(
             text + "\n" + _("Nothing was imported. Send another file, or press Cancel."),
             reply_markup=cancel_markup(),
         )
         return
     except AccessDenied:
-        await message.answer(
+        await shown.finish(
             _("Only heads and directors import sales. Send another file, or press Cancel."),
             reply_markup=cancel_markup(),
         )
         return
     await state.clear()
-    await message.answer(render_report(report))
+    await shown.finish(render_report(report))
+
+
+class ImportProgress:
+    """One message that shows how far a long import is, edited every few seconds, and then
+    becomes its outcome; a short import just answers once."""
+
+    AFTER = 2.0  # seconds before the first word
+    EVERY = 3.0  # seconds between edits (Telegram allows about one message a second a chat)
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.shown: Message | None = None
+
+    async def update(self, rows: int, fraction: float | None) -> None:
+        now = time.monotonic()
+        if now - self.started < self.AFTER or now - self.last < self.EVERY:
+            return
+        self.last = now
+        text = _("⏳ Importing: {rows} rows read").format(rows=f"{rows:,}".replace(",", " "))
+        if fraction is not None:
+            text += f" ({fraction * 100:.0f} %)"
+        try:
+            if self.shown is None:
+                self.shown = await self.message.answer(text)
+            else:
+                await self.shown.edit_text(text)
+        except TelegramAPIError:
+            pass  # progress is a courtesy: the import goes on
+
+    async def finish(self, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+        if self.shown is not None:
+            try:
+                await self.shown.edit_text(text, reply_markup=reply_markup)
+                return
+            except TelegramAPIError:
+                pass
+        await self.message.answer(text, reply_markup=reply_markup)
 
 
 async def not_a_file(message: Message) -> None:

@@ -110,3 +110,29 @@ def test_export_writes_the_workbook(crm_db: Path, tmp_path: Path) -> None:
     workbook = load_workbook(io.BytesIO(target.read_bytes()))
     assert workbook["Companies"]["B2"].value == "Romashka"
     assert query(crm_db, "SELECT count(*) FROM audit_log WHERE action = 'export'") == [(2,)]
+
+
+def test_sales_import_and_analytics_verify(crm_db: Path, tmp_path: Path) -> None:
+    companies = tmp_path / "clients.csv"
+    companies.write_text("name\nRomashka\n")
+    assert invoke("import", str(companies), "--as", str(HEAD)).exit_code == 0
+    sales = tmp_path / "sales.csv"
+    sales.write_text("date;company;amount;number\n05.03.2026;Romashka;1500,50;N1\n")
+    result = invoke("import", str(sales), "--as", str(HEAD))
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.output
+    assert query(crm_db, "SELECT month, revenue_cents, sales FROM sales_company_months") == [
+        ("2026-03-01", 150050, 1)
+    ]
+    result = invoke("analytics", "verify")
+    assert (result.exit_code, result.output) == (0, "The sales rollups match the sales.\n")
+
+    with sqlite3.connect(crm_db) as conn:
+        conn.execute("UPDATE sales_company_months SET revenue_cents = 1")
+    result = invoke("analytics", "verify")
+    assert result.exit_code == 1
+    assert "revenue 0.01, cost 0.00, 1 sales; the sales say revenue 1500.50" in result.output
+    assert "1 rollup rows differ from the sales" in result.stderr
+    result = invoke("analytics", "verify", "--repair")
+    assert result.exit_code == 0 and "Repaired" in result.output
+    assert invoke("analytics", "verify").exit_code == 0

@@ -11,6 +11,9 @@ from tests.fixtures import bilingual
 from tests.fixtures.bot_harness import Harness, labels, press
 from tests.fixtures.botapi_stub import TgUser, message_update
 from tests.fixtures.factories import add_company
+from tests.fixtures.movers_year import ANNA as MOVERS_ANNA
+from tests.fixtures.movers_year import DINA as MOVERS_DINA
+from tests.fixtures.movers_year import slipped_client
 from tests.fixtures.report_data import ANNA, DINA, HELEN, NEWBIE, something_for_every_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -215,3 +218,16 @@ async def test_demo_data_gives_believable_reports(harness: Harness) -> None:
     assert shares and max(shares) < 400, managers.text  # plans near what they sell
     head_rows = [line for line in managers.text.splitlines() if "Алексей" in line]
     assert head_rows and "—" in head_rows[0]  # a head has no personal plan
+
+
+async def test_report_abc_and_the_digest_name_the_movers(harness: Harness) -> None:
+    await slipped_client(harness.db)
+    shown = await harness.send(message_update(MOVERS_DINA, "/report abc"))
+    assert "Class changes since " in shown[0].text
+    assert "• A → B: Alfa, −80 %" in shown[0].text
+    digest = await harness.send(message_update(MOVERS_DINA, "/digest"))
+    assert "Class changes since " in digest[0].text and ": 1\n" in digest[0].text
+    assert "• A → B: Alfa, −80 %" in digest[0].text
+    russian = await harness.send(message_update(MOVERS_ANNA, "/report abc"))
+    assert "Сменили класс по сравнению с периодом " in russian[0].text
+    assert "• A → B: Alfa, −80 %" in russian[0].text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import timedelta
 from typing import Any
@@ -11,14 +12,21 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from crm.models import AuditEntry, Company, Contact, Sale, utcnow
+from crm.models.enums import Role
 from crm.services import events
 from crm.services.events import EventInput
 from handlers.transfer import export as transfer
+from handlers.transfer import importing
 from handlers.transfer.importing import ImportCb
+from tests.fixtures import factories
 from tests.fixtures.bilingual import ANNA, EMILY, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels, press
-from tests.fixtures.botapi_stub import callback_update, message_update
+from tests.fixtures.botapi_stub import TgUser, as_update, callback_update, message_update
+from tests.fixtures.import_files import bomb, written
 from tests.fixtures.queries import count
+
+SAFE_ANNA = TgUser(7501, "Anna", language_code="ru")
+SAFE_HELEN = TgUser(7502, "Helen", language_code="en")
 
 CONTACTS_CSV = (
     "ФИО;Телефон;Почта;Компания\n"
@@ -100,9 +108,12 @@ async def test_import_dialog_in_russian(harness: Harness) -> None:
     assert hint.text.startswith("Пожалуйста, отправьте таблицу файлом")
     [hint] = await h.send(message_update(ANNA, document=document(h, "pdf", "a.pdf", b"%PDF")))
     assert hint.text.startswith("Я читаю только файлы CSV и XLSX")
-    huge = document(h, "big", "big.csv", b"x", size=6 * 1024 * 1024)
+    # Telegram lets a bot download 20 MB: a bigger file is refused before asking for it
+    huge = document(h, "big", "big.csv", b"x", size=20 * 1024 * 1024 + 1)
     [hint] = await h.send(message_update(ANNA, document=huge))
-    assert hint.text.startswith("Файл больше 5 МБ")
+    assert hint.text.startswith("Файл больше 20 МБ — больше Telegram не даёт боту скачать")
+    assert "chatcrm import" in hint.text
+    assert h.stub.calls_of("getFile") == []
     assert await count(h.db, Company) == 0
 
     [report] = await h.send(message_update(ANNA, document=document(h, "f", "c.csv", CONTACTS_CSV)))
@@ -233,3 +244,51 @@ async def test_export_shows_stages_and_statuses_in_words(harness: Harness) -> No
     assert rows[0][5] == "potential"
     claim = next(english["Claims"].iter_rows(min_row=2, values_only=True))
     assert claim[3:6] == ("Other", "normal", "new")
+
+
+async def test_the_bot_explains_a_bomb(harness: Harness) -> None:
+    h = harness
+    await factories.staff(h.db, name="Anna", language="ru", tg_id=SAFE_ANNA.id)
+    await h.send(message_update(SAFE_ANNA, "/import"))
+    content = bomb()
+    h.stub.add_file("bomb", content, "documents/bomb.xlsx")
+    doc = {"file_id": "bomb", "file_unique_id": "bomb", "file_name": "bomb.xlsx",
+           "file_size": len(content)}  # fmt: skip
+    [told] = await h.send(message_update(SAFE_ANNA, document=doc))
+    assert told.text.startswith("Этот XLSX распаковывается в 60 МБ или больше")
+    assert "Ничего не загружено" in told.text
+    assert await written(h.db) == (0, 0)
+
+
+async def test_the_bot_answers_others_while_an_import_runs(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    await factories.staff(h.db, name="Anna", language="ru", tg_id=SAFE_ANNA.id)
+    await factories.staff(h.db, Role.HEAD, name="Helen", language="en", tg_id=SAFE_HELEN.id)
+    monkeypatch.setattr(importing.ImportProgress, "AFTER", 0.0)
+    monkeypatch.setattr(importing.ImportProgress, "EVERY", 0.0)
+    rows = 40_000
+    body = "".join(f"Компания {i};77{i:08d};Розница\n" for i in range(rows))
+    content = ("Название;ИНН;Отрасль\n" + body).encode("cp1251")
+    h.stub.add_file("big", content, "documents/big.csv")
+    doc = {"file_id": "big", "file_unique_id": "big", "file_name": "big.csv",
+           "file_size": len(content)}  # fmt: skip
+    await h.send(message_update(SAFE_ANNA, "/import"))
+    running = asyncio.create_task(
+        h.dp.feed_update(h.bot, as_update(message_update(SAFE_ANNA, document=doc), h.bot))
+    )
+    for _ in range(600):  # until the progress message shows the import under way
+        if any((s.text or "").startswith("⏳") for s in h.stub.sent_to(SAFE_ANNA.id)):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("no progress message")
+    answer = await h.send(message_update(SAFE_HELEN, "/help"))
+    assert answer and answer[0].text and not running.done()
+    await running
+    report = h.stub.sent_to(SAFE_ANNA.id)[-1]
+    assert "Добавлено: 40000" in report.text, report.text
+    edits = h.stub.calls_of("editMessageText")
+    assert len(edits) >= 2  # progress, then the report in the same message
+    assert await written(h.db) == (rows, rows)

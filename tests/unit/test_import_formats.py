@@ -1,11 +1,17 @@
-"""What an imported file is and how it is read (crm/services/imports.py): its kind, dates and
+"""What an imported file is and how it is read (crm/services/imports): its kind, dates and
 CSV dialects."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
+import pytest
+
+from crm import validation
+from crm.errors import InvalidInput
 from crm.services import imports
+from crm.services.imports.cells import email
 
 
 def test_kind_is_recognised_from_the_header() -> None:
@@ -21,11 +27,33 @@ def test_kind_is_recognised_from_the_header() -> None:
 
 def test_csv_dialects() -> None:
     semicolons = "Название;Отрасль\nООО Ромашка, филиал;Розница, опт\n".encode()
-    table = imports.read_table("a.csv", semicolons)
-    assert table.rows == [(2, ["ООО Ромашка, филиал", "Розница, опт"])]
-    tabs = imports.read_table("a.txt", "name\tinn\r\nA\t7701234567\r\n".encode("utf-8-sig"))
-    assert (table.header, tabs.header, tabs.rows) == (
+    assert imports.read_rows("a.csv", semicolons) == [
         ["Название", "Отрасль"],
-        ["name", "inn"],
-        [(2, ["A", "7701234567"])],
-    )
+        ["ООО Ромашка, филиал", "Розница, опт"],
+    ]
+    tabs = imports.read_rows("a.txt", "name\tinn\r\nA\t7701234567\r\n".encode("utf-8-sig"))
+    assert tabs == [["name", "inn"], ["A", "7701234567"]]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Person1@Example.COM",
+        "a.b+c@mail.ru",
+        "x@sub.domain.org",
+        "a@b.test",
+        "a..b@x.com",
+        "a@localhost",
+        "a@-x.com",
+        "user@xn--e1afmkfd.xn--p1ai",
+        ".a@x.com",
+    ],
+)
+def test_the_quick_email_check_agrees_with_validation(address: str) -> None:
+    def outcome(check: Callable[[str], object]) -> object:
+        try:
+            return check(address)
+        except InvalidInput as exc:
+            return exc.reason
+
+    assert outcome(email) == outcome(validation.email)

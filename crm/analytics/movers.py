@@ -1,0 +1,159 @@
+"""Movers: the clients whose ABC or XYZ class changed since the previous period.
+
+The previous period is the same number of whole months ending one month earlier: what
+the same report said a month ago ("A → B: Romashka, −32 %"). A grouped query over the
+monthly rollups per period gives each company in reach its value and its T and Q
+(crm/analytics/abc_xyz.py); the two ABC rankings and XYZ classes are then made here
+(`classify_abc`, `xyz_class`).
+A client with sales in only one of the periods moves from or to no class (None). XYZ
+classes are compared for regular clients only: the others have their stage in both.
+The largest clients come first (by the larger of the two values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from crm.access import Actor
+from crm.analytics.abc_xyz import (
+    ABC_THRESHOLDS,
+    XYZ_CLASSES,
+    XYZ_THRESHOLDS,
+    AbcMetric,
+    Months,
+    amount,
+    check_period,
+    classify_abc,
+    months_in_reach,
+    row_value,
+    sum_of_squares,
+    xyz_class,
+)
+from crm.analytics.scope import Period
+from crm.errors import InvalidInput
+from crm.models import Company
+from crm.uow import UnitOfWork
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Mover:
+    company_id: int
+    name: str
+    abc_before: str | None  # None: no sales in that period
+    abc_after: str | None
+    xyz_before: str | None  # X, Y or Z of a regular client; None for the others
+    xyz_after: str | None
+    before: Decimal  # the metric over the previous period
+    after: Decimal
+
+    @property
+    def change(self) -> float | None:
+        """after / before − 1; None when there was nothing before."""
+        return float(self.after / self.before) - 1 if self.before > 0 else None
+
+    @property
+    def abc_changed(self) -> bool:
+        return self.abc_before != self.abc_after
+
+    @property
+    def xyz_changed(self) -> bool:
+        return self.xyz_before != self.xyz_after
+
+
+@dataclass(frozen=True)
+class MoversReport:
+    period: Period
+    previous: Period
+    metric: AbcMetric
+    count: int  # all movers; `movers` holds the first `top`
+    movers: list[Mover]
+
+    @property
+    def empty(self) -> bool:
+        return self.count == 0
+
+
+def _shift(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def previous_period(period: Period) -> Period:
+    return Period(_shift(period.start, -1), _shift(period.end, -1))
+
+
+async def movers_report(
+    uow: UnitOfWork,
+    actor: Actor,
+    period: Period,
+    metric: AbcMetric = AbcMetric.REVENUE,
+    *,
+    top: int = 10,
+    abc_thresholds: tuple[int, int, int] = ABC_THRESHOLDS,
+    xyz_thresholds: tuple[int, int] = XYZ_THRESHOLDS,
+) -> MoversReport:
+    check_period(period)
+    if not 1 <= top <= 100:
+        raise InvalidInput("top", "out_of_range", min=1, max=100)
+    previous = previous_period(period)
+    revenue = Months.revenue_cents
+    async with uow.read_only():
+        session = uow.session
+        squares = sum_of_squares(session.get_bind().dialect.name)
+        found: list[dict[int, tuple[int, int, int]]] = []  # company -> (value, T, Q)
+        for span in (previous, period):
+            found.append(
+                {
+                    cid: (int(v), int(t), int(q))
+                    for cid, v, t, q in await session.execute(
+                        months_in_reach(
+                            actor,
+                            span,
+                            Months.company_id,
+                            func.sum(row_value(metric)),
+                            func.sum(revenue),
+                            squares,
+                        ).group_by(Months.company_id)
+                    )
+                }
+            )
+        ids = sorted(found[0].keys() | found[1].keys())
+        companies: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(ids), CHUNK):
+            companies.update(
+                (cid, (name, stage))
+                for cid, name, stage in await session.execute(
+                    select(Company.id, Company.name, Company.stage).where(
+                        Company.id.in_(ids[start : start + CHUNK])
+                    )
+                )
+            )
+    abc = [classify_abc({c: f[0] for c, f in side.items()}, abc_thresholds) for side in found]
+    xyz = [{c: f[1:] for c, f in side.items()} for side in found]
+    movers = []
+    for cid in ids:
+        name, stage = companies[cid]
+        v0, abc0 = abc[0].get(cid, (0, None))
+        v1, abc1 = abc[1].get(cid, (0, None))
+        x0 = xyz_class(stage, previous.months, *xyz[0].get(cid, (0, 0)), xyz_thresholds)
+        x1 = xyz_class(stage, period.months, *xyz[1].get(cid, (0, 0)), xyz_thresholds)
+        mover = Mover(
+            company_id=cid,
+            name=name,
+            abc_before=abc0,
+            abc_after=abc1,
+            xyz_before=x0 if x0 in XYZ_CLASSES else None,
+            xyz_after=x1 if x1 in XYZ_CLASSES else None,
+            before=amount(metric, v0),
+            after=amount(metric, v1),
+        )
+        if mover.abc_changed or mover.xyz_changed:
+            movers.append(mover)
+    movers.sort(key=lambda m: (-max(m.before, m.after), m.company_id))
+    return MoversReport(period, previous, metric, len(movers), movers[:top])
