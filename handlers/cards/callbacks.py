@@ -91,11 +91,7 @@ def hit_button(hit: Hit, data: CallbackData | None = None) -> list[InlineKeyboar
     """A search result as a button: its card, or `data` (a dialog's choice)."""
     kind = KIND_OF_HIT[hit.kind]
     text = f"{ICONS[kind]} {short(hit.title, 60)}"
-    if hit.company_name is not None:  # a deal: its company and amount tell it from its namesakes
-        text = "{icon} {title} — {company}, {amount}".format(
-            icon=ICONS[kind],
-            title=short(hit.title, 32),
-            company=short(hit.company_name, 24),
-            amount=money(hit.amount),
-        )
+    if hit.company_name is not None:  # a deal: company and amount tell it from namesakes
+        company = short(hit.company_name, 24)
+        text = f"{ICONS[kind]} {short(hit.title, 32)} — {company}, {money(hit.amount)}"
     return [button(text, data or CardCb(kind=kind, id=hit.entity_id))]
