@@ -39,6 +39,7 @@ from dateparser.date import DateDataParser
 from crm.errors import InvalidInput
 
 DEFAULT_TIME = time(9, 0)
+WORKDAY = (time(9, 0), time(18, 0))  # office hours, Monday to Friday, local time
 MAX_LEN = 100
 _YEAR_AHEAD_LIMIT = timedelta(days=335)
 
@@ -96,6 +97,26 @@ def zone_of(tz: str | ZoneInfo) -> ZoneInfo:
 def to_local(moment: datetime, tz: str | ZoneInfo) -> datetime:
     """An aware UTC moment shown in a user's timezone."""
     return moment.astimezone(zone_of(tz))
+
+
+def next_working_hour(moment: datetime, tz: str | ZoneInfo) -> datetime:
+    """The first whole hour after `moment` inside office hours (`WORKDAY`, Monday to
+    Friday) in `tz`, as aware UTC: 13:20 on a Wednesday gives 14:00, 17:30 gives 09:00 the
+    next working day, Saturday gives Monday 09:00."""
+    zone = zone_of(tz)
+    local = moment.astimezone(zone).replace(tzinfo=None)
+    start, end = WORKDAY
+    candidate = local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    while True:
+        if candidate.time() < start:
+            candidate = datetime.combine(candidate.date(), start)
+        if candidate.weekday() >= 5 or candidate.time() >= end:
+            candidate = datetime.combine(candidate.date() + timedelta(days=1), start)
+            continue
+        try:
+            return localise(candidate, zone)
+        except InvalidInput as err:  # inside a DST change: the later reading
+            return max(err.params["options"])
 
 
 def localise(naive: datetime, zone: ZoneInfo) -> datetime:

@@ -128,6 +128,23 @@ async def test_an_impossible_clock_time_is_refused_and_asked_again(harness: Harn
     assert "Place: Hall A" in card.text
 
 
+async def test_a_new_events_first_task_is_due_at_the_next_working_hour_not_late(
+    harness: Harness,
+) -> None:
+    h = harness
+    await team(h.db)
+    monday = datetime(2026, 3, 2, 9, 20, tzinfo=UTC)  # 12:20 in Moscow
+    with time_machine.travel(monday, tick=False):
+        await h.send(message_update(ANNA, "/event Семинар; 05.03 15:00; Зал А"))
+        [today] = await h.send(message_update(ANNA, "/today"))
+    assert "Просрочено" not in today.text
+    assert "<b>На сегодня (2)</b>\n1. 13:00 Забронировать площадку" in today.text
+    async with h.db.uow() as uow:
+        dues = list(await uow.session.scalars(select(Task.due_at).order_by(Task.due_at)))
+    assert dues[0] == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    assert all(due > monday for due in dues)
+
+
 # ---------------------------------------------------------------- the dialog
 
 
