@@ -215,7 +215,7 @@ class CardView:
                 text = f" • {h(line.product.name)} × {number(line.quantity)} — {money(line.total)}"
                 if line.discount_pct:
                     text += " " + _("(discount {pct}%)").format(pct=number(line.discount_pct))
-                if line.approval == ApprovalStatus.PENDING:
+                if line.approval in (ApprovalStatus.PENDING, ApprovalStatus.REJECTED):
                     text += approval_note(line.approval)
                 lines.append(text)
         if card.history:
