@@ -249,7 +249,7 @@ async def test_remind_button_on_company_card(harness: Harness, clock: object) ->
     [card] = await h.send(callback_update(OLGA, CardCb(kind=COMPANY, id=company.id).pack()))
     assert "⏰ Напомнить" in labels(card)
     [when] = await h.send(press(OLGA, card, "Напомнить"))
-    assert when.text.startswith("Напоминание по <b>Ромашка</b>.\nКогда напомнить?")
+    assert when.text.startswith("Напоминание: <b>Ромашка</b>.\nКогда напомнить?")
     [what] = await h.send(press(OLGA, when, "Завтра 9:00"))
     assert what.text == "Напомню 13.03.2025 (чт) 09:00. О чём напомнить?"
     assert labels(what) == ["Перезвонить: Ромашка", "✖ Отмена"]
