@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.models import Deal, DealLine, Product, Sale
 from crm.models.enums import OPEN_STAGES, DealStage
-
-CENT = Decimal("0.01")
+from crm.money import cents
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +72,7 @@ async def deal_disagreements(session: AsyncSession) -> list[Disagreement]:
     )
     for deal_id, title, stage, amount in open_rows:
         expected = lines[deal_id].revenue
-        if Decimal(amount).quantize(CENT) != expected:
+        if cents(amount) != expected:
             found.append(Disagreement(deal_id, title, stage, "amount", amount, expected))
     won_rows = await session.execute(
         select(Deal.id, Deal.title, Deal.amount, Sale.amount, Sale.cost)
@@ -82,12 +81,12 @@ async def deal_disagreements(session: AsyncSession) -> list[Disagreement]:
     )
     for deal_id, title, amount, sale_amount, sale_cost in won_rows:
         figures = lines.get(deal_id)
-        revenue = figures.revenue if figures else Decimal(amount).quantize(CENT)
-        if Decimal(sale_amount).quantize(CENT) != revenue:
+        revenue = figures.revenue if figures else cents(amount)
+        if cents(sale_amount) != revenue:
             found.append(Disagreement(deal_id, title, "won", "sale amount", sale_amount, revenue))
         if figures is not None:
-            cost = None if figures.cost is None else figures.cost.quantize(CENT)
-            stored = None if sale_cost is None else Decimal(sale_cost).quantize(CENT)
+            cost = None if figures.cost is None else cents(figures.cost)
+            stored = None if sale_cost is None else cents(sale_cost)
             if stored != cost:
                 found.append(Disagreement(deal_id, title, "won", "sale cost", sale_cost, cost))
     found.sort(key=lambda d: (d.deal_id, d.what))

@@ -5,7 +5,8 @@ From now on a deal with lines has their total after discounts as its amount
 into agreement here, each change audited (no actor: the migration did it). Won deals are
 left alone: their sale is history; `chatcrm doctor` lists those that disagree.
 The total of a line is computed as the model does (quantity x price x (100 - discount)
-/ 100, to the cent, halves to even), so the migration and the service agree to the cent.
+/ 100, to the cent, halves up as crm/money.py rounds), so the migration and the service
+agree to the cent.
 
 Revision ID: 0008
 Revises: 0007
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from alembic import op
@@ -46,7 +47,7 @@ audit = sa.table(
 
 def _total(quantity: Decimal, price: Decimal, discount: Decimal) -> Decimal:
     gross = Decimal(quantity) * Decimal(price)
-    return (gross * (100 - Decimal(discount)) / 100).quantize(Decimal('0.01'))
+    return (gross * (100 - Decimal(discount)) / 100).quantize(Decimal('0.01'), ROUND_HALF_UP)
 
 
 def upgrade() -> None:
