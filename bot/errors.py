@@ -192,6 +192,8 @@ CONFLICTS: dict[str, str] = {
     "request_stale": N_(
         "This request no longer fits: the client changed hands, or who asked no longer works here."
     ),
+    "event_started": N_("This event has already started: it can no longer be changed."),
+    "event_cancelled": N_("This event is cancelled."),
 }
 INVITE_REASONS: dict[str, str] = {
     "unknown": N_("This invite code is not valid. Ask for a new invite link."),
