@@ -19,6 +19,7 @@ from handlers import (
     fallback,
     help,
     interactions,
+    mailings,
     playbooks,
     reports,
     settings,
@@ -49,6 +50,7 @@ AREAS = (
     transfer,
     reports,
     events,
+    mailings,
     fallback,
 )
 
