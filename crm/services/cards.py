@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from crm import search
-from crm.access import Actor
+from crm.access import Actor, visible_owner
 from crm.models import (
     Claim,
     Company,
@@ -230,6 +230,35 @@ async def find(
     kinds: tuple[SearchKind, ...] = tuple(SearchKind),
     limit: int = 10,
 ) -> list[search.Hit]:
-    """/find: records the actor may see, best match first."""
+    """/find: records the actor may see, best match first. A logged Telegram conversation
+    that matches is shown as its contact (once, where the contact first ranks)."""
     async with uow.read_only():
-        return await search.search(uow.session, actor, query, kinds=kinds, limit=limit)
+        hits = await search.search(uow.session, actor, query, kinds=kinds, limit=limit)
+        talks = [h.entity_id for h in hits if h.kind is SearchKind.CONVERSATION]
+        if not talks:
+            return hits
+        # the conversation's contact, if the actor may see it (its search row's owner may
+        # lag behind a change of curator)
+        contact_of = dict(
+            (
+                await uow.session.execute(
+                    select(Interaction.id, Interaction.contact_id)
+                    .join(Contact, Contact.id == Interaction.contact_id)
+                    .where(Interaction.id.in_(talks), visible_owner(actor, Contact.curator_id))
+                )
+            ).all()  # type: ignore[arg-type]
+        )
+    found: list[search.Hit] = []
+    seen: set[int] = set()
+    for hit in hits:
+        if hit.kind is SearchKind.CONVERSATION:
+            contact_id = contact_of.get(hit.entity_id)
+            if contact_id is None:
+                continue
+            hit = search.Hit(SearchKind.CONTACT, contact_id, hit.title, hit.score)
+        if hit.kind is SearchKind.CONTACT:
+            if hit.entity_id in seen:
+                continue
+            seen.add(hit.entity_id)
+        found.append(hit)
+    return found
