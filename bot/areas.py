@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
+    business,
     cards,
     claim_settings,
     claims,
@@ -47,6 +48,7 @@ AREAS = (
     transfer,
     reports,
     events,
+    business,
     fallback,
 )
 
