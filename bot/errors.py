@@ -186,6 +186,8 @@ CONFLICTS: dict[str, str] = {
     "claim_closed": N_("This claim is already closed."),
     "task_not_open": N_("This task is already closed."),
     "duplicate": N_("This already exists."),
+    "event_started": N_("This event has already started: it can no longer be changed."),
+    "event_cancelled": N_("This event is cancelled."),
 }
 INVITE_REASONS: dict[str, str] = {
     "unknown": N_("This invite code is not valid. Ask for a new invite link."),
