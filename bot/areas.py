@@ -19,6 +19,7 @@ from handlers import (
     fallback,
     help,
     interactions,
+    mailings,
     playbooks,
     reports,
     settings,
@@ -48,6 +49,7 @@ AREAS = (
     transfer,
     reports,
     events,
+    mailings,
     business,
     fallback,
 )
