@@ -5,6 +5,7 @@ from crm.models.business import BusinessChat, BusinessConnection, BusinessMessag
 from crm.models.claims import Claim, ClaimAttachment, ClaimCause
 from crm.models.clients import Company, Contact, Interaction, Product
 from crm.models.deals import Deal, DealLine, DealStageChange
+from crm.models.duplicates import ClientRequest, MergeLog, NotDuplicate
 from crm.models.marketing import Event, EventInvitee, Inquiry, Sale
 from crm.models.people import Department, Invite, Manager
 from crm.models.rollups import CompanySalesMonth, ManagerSalesMonth
@@ -30,6 +31,7 @@ __all__ = [
     "Claim",
     "ClaimAttachment",
     "ClaimCause",
+    "ClientRequest",
     "Company",
     "CompanySalesMonth",
     "Contact",
@@ -47,6 +49,8 @@ __all__ = [
     "Mailing",
     "Manager",
     "ManagerSalesMonth",
+    "MergeLog",
+    "NotDuplicate",
     "OutboundEmail",
     "Playbook",
     "PlaybookStep",

@@ -1,8 +1,8 @@
 """Telegram Business: connected accounts, the client chats they log and their messages;
 interactions get a channel ("telegram" for a logged chat)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07 12:00:00
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from crm.models.base import UTCDateTime
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
