@@ -4,7 +4,7 @@ A deal with lines has their total after discounts as its amount (crm/services/de
 and the sale written when it was won took revenue and cost from the same lines. Deals
 written before that rule, or by hand, may disagree: an open deal's amount with its lines,
 a won deal's sale with its lines (or, without lines, with the deal's amount). The doctor
-lists them; open deals are brought into agreement by migration 0008 and by any line change.
+lists them; open deals are brought into agreement by migration 0010 and by any line change.
 """
 
 from __future__ import annotations

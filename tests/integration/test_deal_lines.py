@@ -309,7 +309,7 @@ async def test_migration_brings_open_deals_into_agreement_and_doctor_lists_won_o
         (won.id, "sale amount", Decimal("150000.00"), Decimal("500.00")),
     ]
 
-    await downgrade(db.engine, "0007")
+    await downgrade(db.engine, "0009")
     await upgrade(db.engine, "head")
 
     assert (await stored(db, opened.id))[0] == Decimal("300.00")

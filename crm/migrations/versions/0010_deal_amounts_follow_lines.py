@@ -8,8 +8,8 @@ The total of a line is computed as the model does (quantity x price x (100 - dis
 / 100, to the cent, halves up as crm/money.py rounds), so the migration and the service
 agree to the cent.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 12:50:00
 """
 from __future__ import annotations
@@ -23,8 +23,8 @@ from alembic import op
 
 import crm.models.base
 
-revision = '0008'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
