@@ -168,3 +168,20 @@ async def scan(uow: UnitOfWork, actor: Actor, kind: str) -> list[Pair]:
             found = contact_pairs(await load_contacts(uow, actor))
         marked = await _marked(uow, kind)
     return ranked(p for p in found if (p.first_id, p.second_id) not in marked)
+
+
+async def titles(uow: UnitOfWork, actor: Actor, kind: str, ids: Iterable[int]) -> dict[int, str]:
+    """The names of some records in the actor's reach (for showing pairs)."""
+    model = Company if kind == COMPANIES else Contact
+    wanted = sorted(set(ids))
+    found: dict[int, str] = {}
+    async with uow.read_only():
+        for start in range(0, len(wanted), 500):
+            rows = await uow.session.execute(
+                select(model.id, model.name).where(
+                    model.id.in_(wanted[start : start + 500]),
+                    visible_owner(actor, model.curator_id),
+                )
+            )
+            found.update({rid: name for rid, name in rows})
+    return found
