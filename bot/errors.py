@@ -66,6 +66,9 @@ FIELDS: dict[str, str] = {
     "discount": N_("Discount"),
     "discount_pct": N_("Discount"),
     "probability": N_("Probability"),
+    "expected_close": N_("Expected close"),
+    "source": N_("Source"),
+    "next_step": N_("Next step"),
     "product": N_("Product"),
     "summary": N_("Summary"),
     "kind": N_("Kind"),
@@ -176,6 +179,11 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ("when", "bad_clock"): N_(
         "there is no {time} on a clock: hours go from 0 to 23 and minutes from 0 to 59."
     ),
+    ("expected_close", "unparsed"): N_(
+        "this could not be understood as a date: write e.g. “25.12”, “next friday”, "
+        "“in 2 weeks”."
+    ),
+    ("expected_close", "past"): N_("this day has already passed."),
     ("attachment", "too_large"): N_("this file is larger than {max_mb} MB: send a smaller one."),
     ("template", "syntax"): N_("there is a mistake at line {line}: {detail}."),
     ("template", "unknown_field"): N_("it names a field that does not exist ({detail})."),

@@ -30,6 +30,7 @@ class Deal(Base):
     probability: Mapped[int] = mapped_column(Integer, default=10)
     expected_close: Mapped[date | None] = mapped_column(Date, index=True)
     source: Mapped[str | None] = mapped_column(String(50))
+    next_step: Mapped[str | None] = mapped_column(String(200))
     lost_reason: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

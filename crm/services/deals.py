@@ -59,7 +59,16 @@ from crm.uow import UnitOfWork
 
 SOURCE_MAX = 50
 QUANTITY_MAX = Decimal("1e11")
-UPDATABLE = ("title", "amount", "expected_close", "contact_id", "source", "probability")
+UPDATABLE = (
+    "title",
+    "amount",
+    "expected_close",
+    "contact_id",
+    "source",
+    "next_step",
+    "probability",
+)
+NEXT_STEP_MAX = 200
 BLOCKING_APPROVALS = (ApprovalStatus.PENDING.value, ApprovalStatus.REJECTED.value)
 
 
@@ -696,6 +705,7 @@ def _clean_changes(changes: dict[str, object]) -> dict[str, object]:
         "expected_close": _expected_close,
         "contact_id": lambda v: v,
         "source": lambda v: validation.optional_text("source", v, SOURCE_MAX),
+        "next_step": lambda v: validation.optional_text("next_step", v, NEXT_STEP_MAX),
         "probability": _required_probability,
     }
     return {k: cleaners[k](v) for k, v in changes.items()}  # type: ignore[no-untyped-call]
@@ -706,6 +716,7 @@ async def update(uow: UnitOfWork, actor: Actor, deal_id: int, **changes: object)
     values = _clean_changes(changes)
     async with uow:
         deal = await _load(uow, actor, deal_id, lock=True)
+        _require_open(deal)  # a closed deal's sale and reports stand on it: reopen first
         if "amount" in values and follows_lines(deal) and values["amount"] != deal.amount:
             raise Conflict("amount_follows_lines")
         if "contact_id" in values:

@@ -210,6 +210,10 @@ class CardView:
         ]
         if d.expected_close:
             lines.append(_("Expected close: {date}").format(date=day(d.expected_close)))
+        if d.source:
+            lines.append(_("Source: {value}").format(value=h(d.source)))
+        if d.next_step:
+            lines.append(_("Next step: {text}").format(text=h(d.next_step)))
         if d.lost_reason:
             lines.append(_("Reason lost: {text}").format(text=h(d.lost_reason)))
         lines.append(_("Curator: {name}").format(name=h(card.curator_name)))

@@ -10,13 +10,14 @@ from handlers.deals import (
     approvals,
     card,
     discount,
+    edit,
     lines,
     listing,
     opening,
     pending,
 )
 
-CARD_ROWS = CardRows(deal=(card.deal_rows, lines.lines_row))
+CARD_ROWS = CardRows(deal=(card.deal_rows, lines.lines_row, edit.edit_row))
 
 __all__ = ["CARD_ROWS", "setup"]
 
@@ -26,6 +27,7 @@ def setup() -> Router:
     router.include_routers(
         listing.setup(),
         card.setup(),
+        edit.setup(),
         opening.setup(),
         approvals.setup(),
         lines.setup(),

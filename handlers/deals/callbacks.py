@@ -69,3 +69,11 @@ class LinePageCb(CallbackData, prefix="dlp"):
 
 class ApprovalsPageCb(CallbackData, prefix="apq"):
     offset: int
+
+
+class DealEditCb(CallbackData, prefix="dde"):
+    """✏ Edit on the deal card: menu | field | pick | back | cancel."""
+
+    action: str
+    deal_id: int = 0  # menu: the deal (the dialog keeps it afterwards)
+    value: str = ""  # field: its name; pick: a close date (ISO) or a contact id ("0": none)

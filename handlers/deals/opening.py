@@ -7,20 +7,21 @@ if they agree, to their head(s) for approval.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from crm import validation
+from crm import validation, when
 from crm.access import Actor
-from crm.errors import AccessDenied, ApprovalRequired
+from crm.errors import AccessDenied, ApprovalRequired, InvalidInput
 from crm.models.enums import ApprovalStatus, SearchKind
-from crm.services import cards, companies, deals, playbooks
+from crm.services import cards, companies, deal_edits, deals, playbooks
 from crm.services.deals import DealInput, DealOpenedHook, LineInput
 from crm.uow import UnitOfWork
 from handlers.cards.callbacks import NewDealCb
@@ -28,15 +29,16 @@ from handlers.cards.view import CardView
 from handlers.deals.approvals import request_approvals
 from handlers.deals.callbacks import DealFormCb
 from handlers.deals.card import show_deal
-from handlers.deals.questions import DIALOG, DealForm, ask, step_of
-from handlers.dialog import offer, stale, take
+from handlers.deals.questions import DIALOG, DealForm, ask, close_rows, step_of
+from handlers.dialog import ask_when_again, offer, stale, take
 from handlers.ui import PAGE, h, markup, short, split_args
-from handlers.words import plain
+from handlers.words import day, plain
 
 
 def usage_text() -> str:
     return _(
-        "Write <code>/deal company; title; amount</code>, "
+        "Write <code>/deal company; title; amount; close date</code> (the date may be left "
+        "out), "
         "or just /deal and I will ask step by step."
     )
 
@@ -61,11 +63,22 @@ async def new_deal(
     name, title, amount = parts[:3]
     title = validation.text("title", title)
     value = validation.money("amount", amount)
-    data: dict[str, Any] = {"title": title, "amount": str(value), "products_done": True}
+    close = (
+        deal_edits.parse_close(parts[3], actor.timezone) if len(parts) > 3 and parts[3] else None
+    )
+    data: dict[str, Any] = {
+        "title": title,
+        "amount": str(value),
+        "close": close.isoformat() if close else "",
+        "products_done": True,
+    }
     company = await companies.find_by_name(uow, actor, name)
     if company is not None:
         deal = await deals.open(
-            uow, actor, DealInput(company.id, title, value), on_opened=deal_opened
+            uow,
+            actor,
+            DealInput(company.id, title, value, expected_close=close),
+            on_opened=deal_opened,
         )
         await show_deal(message, card_view, uow, actor, deal.id)
         return
@@ -138,6 +151,44 @@ async def typed_amount(message: Message, uow: UnitOfWork, actor: Actor, state: F
     await ask(message, uow, actor, state, data)
 
 
+async def typed_close(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
+    data = await state.get_data()
+    text = message.text or ""
+    try:
+        close = deal_edits.parse_close(text, actor.timezone)
+    except InvalidInput as err:
+        reply, keyboard = ask_close_again(actor, err, text)
+        await message.answer(reply, reply_markup=keyboard)
+        return
+    data["close"] = close.isoformat()
+    await ask(message, uow, actor, state, data)
+
+
+def ask_close_again(
+    actor: Actor, err: InvalidInput, typed: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The close date asked again, politely: its readings as buttons, or what went wrong."""
+
+    def pick(moment: datetime) -> DealFormCb:
+        local = when.to_local(moment, actor.timezone).date()
+        return DealFormCb(action="close", value=local.isoformat())
+
+    def label(reader: Actor, moment: datetime) -> str:
+        return day(when.to_local(moment, reader.timezone).date())
+
+    skip = [InlineKeyboardButton(text=_("Skip"), callback_data=DealFormCb(action="close").pack())]
+    return ask_when_again(
+        actor,
+        err,
+        typed,
+        pick=pick,
+        rows=[*close_rows(actor.timezone), skip, DIALOG.nav_buttons()],
+        after_past=_("When is the deal expected to close?"),
+        examples=_("For example: 25.12, next friday, in 2 weeks, 1 March."),
+        label=label,
+    )
+
+
 async def typed_quantity(
     message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
@@ -192,6 +243,7 @@ def _deal_input(data: dict[str, Any]) -> DealInput:
         company_id=int(data["company_id"]),
         title=data["title"],
         amount=data["amount"] or None,
+        expected_close=deal_edits.read_close(data.get("close") or None),
         lines=[
             LineInput(line["product_id"], quantity=line["quantity"], discount_pct=line["discount"])
             for line in data.get("lines", [])
@@ -222,6 +274,10 @@ async def dialog_button(
         await ask(callback, uow, actor, state, data)
     elif action == "amount_sum" and step == "amount":
         data["amount"] = ""
+        await ask(callback, uow, actor, state, data)
+    elif action == "close" and step == "close":
+        deal_edits.read_close(value or None)  # a crafted value is refused here
+        data["close"] = value
         await ask(callback, uow, actor, state, data)
     elif action == "page" and step == "products":
         data["offset"] = max(0, int(value) if value.isdigit() else 0)
@@ -313,6 +369,7 @@ def setup() -> Router:
     router.message.register(typed_company, DealForm.company, F.text, ~F.text.startswith("/"))
     router.message.register(typed_title, DealForm.title, F.text, ~F.text.startswith("/"))
     router.message.register(typed_amount, DealForm.amount, F.text, ~F.text.startswith("/"))
+    router.message.register(typed_close, DealForm.close, F.text, ~F.text.startswith("/"))
     router.message.register(typed_quantity, DealForm.quantity, F.text, ~F.text.startswith("/"))
     router.message.register(typed_discount, DealForm.discount, F.text, ~F.text.startswith("/"))
     router.callback_query.register(dialog_button, DealFormCb.filter())

@@ -1,10 +1,12 @@
-"""The questions of the /deal dialog, in order: company, title, amount, products from
-the catalogue (quantity, discount), then confirm; what is missing is asked next.
+"""The questions of the /deal dialog, in order: company, title, amount, expected close
+(or Skip), products from the catalogue (quantity, discount), then confirm; what is missing
+is asked next.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -16,18 +18,19 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from crm.access import Actor
 from crm.models.enums import PlaybookKind
-from crm.services import playbooks, products
+from crm.services import deal_edits, playbooks, products
 from crm.uow import UnitOfWork
 from handlers.deals.callbacks import DISCOUNTS, QUANTITIES, DealFormCb
 from handlers.dialog import Wizard
 from handlers.ui import PAGE, h, pager_row, short, show
-from handlers.words import money, number
+from handlers.words import day, money, number
 
 
 class DealForm(StatesGroup):
     company = State()
     title = State()
     amount = State()
+    close = State()
     products = State()
     quantity = State()
     discount = State()
@@ -41,6 +44,8 @@ def step_of(data: Mapping[str, Any]) -> str:
         return "title"
     if "amount" not in data:
         return "amount"
+    if "close" not in data:
+        return "close"
     if "product" in data:
         return "discount" if "quantity" in data else "quantity"
     if not data.get("products_done"):
@@ -53,6 +58,7 @@ DIALOG = Wizard(
         "company": DealForm.company,
         "title": DealForm.title,
         "amount": DealForm.amount,
+        "close": DealForm.close,
         "products": DealForm.products,
         "quantity": DealForm.quantity,
         "discount": DealForm.discount,
@@ -62,7 +68,8 @@ DIALOG = Wizard(
     back_drops={
         "title": ("company_id", "company_name"),
         "amount": ("title",),
-        "products": ("amount",),
+        "close": ("amount",),
+        "products": ("close",),
         "quantity": ("product",),
         "discount": ("quantity",),
         "confirm": ("products_done", "needs_approval"),
@@ -95,13 +102,36 @@ def draft_summary(data: dict[str, Any]) -> list[str]:
         typed = data["amount"] and not data.get("lines")  # with products, their total counts
         amount = money(Decimal(data["amount"])) if typed else _("the sum of the products")
         lines.append(_("Amount: {amount}").format(amount=amount))
+    if data.get("close"):
+        close = day(date.fromisoformat(data["close"]))
+        lines.append(_("Expected close: {date}").format(date=close))
     if data.get("lines"):
         lines += [_("Products:"), *lines_summary(data)]
     return lines
 
 
+def close_rows(tz: str) -> list[list[InlineKeyboardButton]]:
+    """The quick answers to "when will it close": the end of this month and of the next."""
+    this_month, next_month = deal_edits.close_choices(tz)
+    return [
+        [
+            InlineKeyboardButton(
+                text=_("End of this month ({date})").format(date=day(this_month)),
+                callback_data=DealFormCb(action="close", value=this_month.isoformat()).pack(),
+            ),
+            InlineKeyboardButton(
+                text=_("End of next month ({date})").format(date=day(next_month)),
+                callback_data=DealFormCb(action="close", value=next_month.isoformat()).pack(),
+            ),
+        ]
+    ]
+
+
 def prompt(
-    step: str, data: dict[str, Any], catalogue: tuple[list[Any], int] | None = None
+    step: str,
+    data: dict[str, Any],
+    catalogue: tuple[list[Any], int] | None = None,
+    actor_tz: str = "Europe/Moscow",
 ) -> tuple[str, InlineKeyboardMarkup]:
     kb = InlineKeyboardBuilder()
     head = "\n".join(draft_summary(data)) + "\n\n" if "company_id" in data else ""
@@ -116,6 +146,18 @@ def prompt(
             InlineKeyboardButton(
                 text=_("The sum of the products"),
                 callback_data=DealFormCb(action="amount_sum").pack(),
+            )
+        )
+    elif step == "close":
+        text = _(
+            "When is the deal expected to close? Write a date (25.12, next friday, "
+            "in 2 weeks), press a button, or Skip."
+        )
+        for row in close_rows(actor_tz):
+            kb.row(*row)
+        kb.row(
+            InlineKeyboardButton(
+                text=_("Skip"), callback_data=DealFormCb(action="close", value="").pack()
             )
         )
     elif step == "products":
@@ -211,5 +253,5 @@ async def ask(
             data["plans"].insert(0, [0, ""])  # no default: no plan unless one is chosen
         data["plan"] = data["plans"][0][0] if books else 0
     await DIALOG.save(state, data)
-    text, markup = prompt(step, data, catalogue)
+    text, markup = prompt(step, data, catalogue, actor.timezone)
     await show(target, text, markup)

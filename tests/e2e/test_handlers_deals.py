@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from crm.models import Deal, DealLine, DealStageChange, Sale
+from crm.models import AuditEntry, Deal, DealLine, DealStageChange, Sale
 from crm.models.enums import Role
-from crm.services import companies, deals
+from crm.services import companies, deal_edits, deals
 from crm.services.companies import CompanyInput
 from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
 from handlers.cards.callbacks import NewDealCb
-from handlers.deals.callbacks import ApprovalCb, DealCb, LostCb
+from handlers.deals.callbacks import ApprovalCb, DealCb, DealEditCb, LostCb
 from tests.fixtures import factories
 from tests.fixtures.bot_harness import REFUSAL, Harness, labels, last_alert, only_a_hint, replay
 from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update, press
@@ -65,8 +66,10 @@ async def test_one_line_deal_with_exact_and_near_company_names(harness: Harness)
 @pytest.mark.parametrize(
     ("text", "answer"),
     [
-        ("/deal Romashka", "Write <code>/deal company; title; amount</code>"),
-        ("/deal Romashka; ; 100", "Write <code>/deal company; title; amount</code>"),
+        ("/deal Romashka", "Write <code>/deal company; title; amount; close date</code>"),
+        ("/deal Romashka; ; 100", "Write <code>/deal company; title; amount; close date</code>"),
+        ("/deal Romashka; Pumps; 100; someday", "Expected close: this could not be understood"),
+        ("/deal Romashka; Pumps; 100; 01.01.2020", "Expected close: this day has already passed."),
         ("/deal Romashka; Pumps; abc", "Amount: this is not a number."),
         ("/deal Romashka; Pumps; -5", "Amount: this cannot be negative."),
         ("/deal Romashka; Pumps; 🔥", "Amount: this is not a number."),
@@ -117,8 +120,27 @@ async def test_dialog_with_products_back_and_errors(harness: Harness) -> None:
     assert amount.text.endswith("The amount? Type a number, e.g. 150000.")
     [bad] = await h.send(message_update(ANNA, "abc"))
     assert bad.text == "Amount: this is not a number."
-    [catalogue] = await h.send(message_update(ANNA, "1000"))
-    assert "Amount: 1 000.00" in catalogue.text
+    [close] = await h.send(message_update(ANNA, "1000"))
+    assert "Amount: 1 000.00" in close.text
+    assert close.text.endswith("press a button, or Skip.")
+    this_month, next_month = deal_edits.close_choices("Europe/Moscow")
+    assert labels(close) == [
+        f"End of this month ({this_month:%d.%m.%Y})",
+        f"End of next month ({next_month:%d.%m.%Y})",
+        "Skip",
+        "« Back",
+        "Cancel",
+    ]
+    [past] = await h.send(message_update(ANNA, "01.01.2020"))
+    assert past.text == (
+        "01.01.2020 has already passed. When is the deal expected to close?\n"
+        "For example: 25.12, next friday, in 2 weeks, 1 March."
+    )
+    [unknown] = await h.send(message_update(ANNA, "when pigs fly"))
+    assert unknown.text.startswith("I could not understand “when pigs fly” as a date and time.")
+    assert "End of next month" in labels(unknown)[1]
+    [catalogue] = await h.send(press(ANNA, close, "End of next month"))
+    assert f"Expected close: {next_month:%d.%m.%Y}" in catalogue.text
     assert labels(catalogue)[:3] == ["Gadget — 250.00", "Widget — 100.00", "Done"]
 
     [qty] = await h.send(press(ANNA, catalogue, "Widget"))
@@ -161,9 +183,12 @@ async def test_dialog_back_to_the_start_and_cancel(harness: Harness) -> None:
     await h.send(message_update(ANNA, "/deal"))
     [title] = await h.send(message_update(ANNA, "Romashka"))
     [amount] = await h.send(message_update(ANNA, "Pumps"))
-    [catalogue] = await h.send(press(ANNA, amount, "The sum of the products"))
+    [close] = await h.send(press(ANNA, amount, "The sum of the products"))
+    [catalogue] = await h.send(press(ANNA, close, "Skip"))
     assert "Amount: the sum of the products" in catalogue.text
-    [amount] = await h.send(press(ANNA, catalogue, "« Back"))
+    assert "Expected close" not in catalogue.text
+    [close] = await h.send(press(ANNA, catalogue, "« Back"))
+    [amount] = await h.send(press(ANNA, close, "« Back"))
     [title] = await h.send(press(ANNA, amount, "« Back"))
     [company] = await h.send(press(ANNA, title, "« Back"))
     assert company.text.startswith("<b>New deal</b>")
@@ -193,7 +218,8 @@ async def deal_with_discount(h: Harness, discount: str) -> Sent:
     await h.send(message_update(ANNA, "/deal"))
     await h.send(message_update(ANNA, "Romashka"))
     await h.send(message_update(ANNA, "Big order"))
-    [catalogue] = await h.send(message_update(ANNA, "1000"))
+    [close] = await h.send(message_update(ANNA, "1000"))
+    [catalogue] = await h.send(press(ANNA, close, "Skip"))
     [qty] = await h.send(press(ANNA, catalogue, "Widget"))
     await h.send(press(ANNA, qty, "10"))
     [products] = await h.send(message_update(ANNA, discount))
@@ -468,7 +494,8 @@ async def test_new_deal_button_of_a_company_card(harness: Harness) -> None:
     [title] = await h.send(press(ANNA, card, "New deal"))
     assert title.text == "Company: Romashka\n\nWhat is the deal? Type its title."
     await h.send(message_update(ANNA, "Service contract"))
-    [catalogue] = await h.send(message_update(ANNA, "5 000"))
+    [close] = await h.send(message_update(ANNA, "5 000"))
+    [catalogue] = await h.send(press(ANNA, close, "Skip"))
     [confirm] = await h.send(press(ANNA, catalogue, "Done"))
     [opened] = await h.send(press(ANNA, confirm, "Open the deal"))
     assert opened.text.startswith("💼 <b>Service contract</b>\nCompany: Romashka")
@@ -514,3 +541,181 @@ async def test_card_names_the_stage_and_russian_percentages_have_a_decimal_comma
     assert "10%" in decided.text
     async with h.db.uow() as uow:
         assert await uow.session.scalar(select(DealLine.discount_pct)) == Decimal("10.00")
+
+
+# --- /deal with a close date, ✏ Edit on the deal card ---------------------------------------
+
+
+async def test_one_line_deal_with_a_close_date_in_both_languages(harness: Harness) -> None:
+    h = harness
+    w = await deal_team(h.db)
+    [card] = await h.send(message_update(ANNA, "/deal Romashka; Pumps; 1000; 25.12.2030"))
+    assert "Expected close: 25.12.2030" in card.text
+    assert (await the_deal(h.db)).expected_close == date(2030, 12, 25)
+    await companies.create(h.db.uow(), w.olga, CompanyInput(name="Лютик"))
+    [card] = await h.send(message_update(OLGA, "/deal Лютик; Насосы; 500; 1 марта 2031"))
+    assert "Ожидаемое закрытие: 01.03.2031" in card.text
+    [bad] = await h.send(message_update(OLGA, "/deal Лютик; Насосы; 500; когда-нибудь"))
+    assert bad.text.startswith("Ожидаемое закрытие: не удалось понять дату")
+    assert await count(h.db, Deal) == 2
+
+
+async def open_edit(h: Harness, user: TgUser, deal_id: int) -> Sent:
+    """The deal card opened by `user`, then its ✏ Edit pressed: the menu of fields."""
+    await h.send(callback_update(user, DealCb(action="open", deal_id=deal_id).pack()))
+    card = h.stub.sent_to(user.id)[-1]
+    [menu] = await h.send(press(user, card, "✏"))
+    return menu
+
+
+async def audited(db: Database, deal_id: int) -> list[dict[str, list[object]]]:
+    async with db.uow() as uow:
+        rows = await uow.session.scalars(
+            select(AuditEntry.changes)
+            .where(AuditEntry.entity == "deals", AuditEntry.entity_id == deal_id)
+            .where(AuditEntry.action == "update")
+            .order_by(AuditEntry.id)
+        )
+        return list(rows)
+
+
+async def test_edit_every_field_of_a_deal_from_its_card(harness: Harness) -> None:
+    h = harness
+    w = await deal_team(h.db)
+    ivan = await factories.raw_contact(h.db, w.anna, "Ivan Petrov", company_id=w.company)
+    await factories.raw_contact(h.db, w.boris, "Foreign Person")  # not of Romashka
+    deal = await deals.open(h.db.uow(), w.anna, DealInput(w.company, "Pumps", "1000"))
+
+    menu = await open_edit(h, ANNA, deal.id)
+    assert menu.text == "What to change in the deal «Pumps»?"
+    assert labels(menu) == [
+        "Title", "Amount", "Expected close", "Contact", "Source", "Next step", "Cancel",
+    ]  # fmt: skip
+    [ask] = await h.send(press(ANNA, menu, "Title"))
+    assert ask.text == "<b>Title</b>\nSend the new title.\nNow: Pumps"
+    [too_long] = await h.send(message_update(ANNA, "t" * 300))
+    assert too_long.text == "Title: this is too long (at most 200 characters)."
+    [saved] = await h.send(message_update(ANNA, "Big pumps"))
+    assert saved.text.startswith("Saved.\n\n💼 <b>Big pumps</b>")
+
+    # a bad amount is answered politely, nothing changes, and the question stays open
+    menu = await open_edit(h, ANNA, deal.id)
+    await h.send(press(ANNA, menu, "Amount"))
+    [bad] = await h.send(message_update(ANNA, "a lot"))
+    assert bad.text == "Amount: this is not a number."
+    assert (await the_deal(h.db, deal.id)).amount == Decimal("1000.00")
+    [saved] = await h.send(message_update(ANNA, "2 500,50"))
+    assert "Amount: 2 500.50" in saved.text
+
+    # the expected close: typed as /remind reads times, a past day asked again, or a button
+    menu = await open_edit(h, ANNA, deal.id)
+    [ask] = await h.send(press(ANNA, menu, "Expected close"))
+    this_month, next_month = deal_edits.close_choices("Europe/Moscow")
+    assert labels(ask)[:2] == [
+        f"End of this month ({this_month:%d.%m.%Y})",
+        f"End of next month ({next_month:%d.%m.%Y})",
+    ]
+    [past] = await h.send(message_update(ANNA, "01.01.2020"))
+    assert "has already passed. When is the deal expected to close?" in past.text
+    assert (await the_deal(h.db, deal.id)).expected_close is None
+    [saved] = await h.send(message_update(ANNA, "25.12.2030"))
+    assert "Expected close: 25.12.2030" in saved.text
+    menu = await open_edit(h, ANNA, deal.id)
+    [ask] = await h.send(press(ANNA, menu, "Expected close"))
+    [saved] = await h.send(press(ANNA, ask, "End of next month"))
+    assert saved.method == "editMessageText"
+    assert f"Expected close: {next_month:%d.%m.%Y}" in saved.text
+
+    # the contact: one of the company's, by its button
+    menu = await open_edit(h, ANNA, deal.id)
+    [ask] = await h.send(press(ANNA, menu, "Contact"))
+    assert labels(ask) == ["Ivan Petrov", "No contact", "« Back", "Cancel"]
+    [saved] = await h.send(press(ANNA, ask, "Ivan Petrov"))
+    assert "Contact: Ivan Petrov" in saved.text
+
+    menu = await open_edit(h, ANNA, deal.id)
+    await h.send(press(ANNA, menu, "Source"))
+    [saved] = await h.send(message_update(ANNA, "website"))
+    assert "Source: website" in saved.text
+    menu = await open_edit(h, ANNA, deal.id)
+    await h.send(press(ANNA, menu, "Next step"))
+    [saved] = await h.send(message_update(ANNA, "Send the offer on Monday"))
+    assert "Next step: Send the offer on Monday" in saved.text
+    menu = await open_edit(h, ANNA, deal.id)
+    [ask] = await h.send(press(ANNA, menu, "Next step"))
+    assert "Send “-” to clear it." in ask.text
+    [back] = await h.send(press(ANNA, ask, "« Back"))
+    assert back.text == "What to change in the deal «Big pumps»?"
+    await h.send(press(ANNA, back, "Next step"))
+    [saved] = await h.send(message_update(ANNA, "-"))
+    assert "Next step" not in saved.text
+
+    stored = await the_deal(h.db, deal.id)
+    assert (stored.title, stored.amount, stored.expected_close, stored.contact_id) == (
+        "Big pumps",
+        Decimal("2500.50"),
+        next_month,
+        ivan.id,
+    )
+    assert (stored.source, stored.next_step) == ("website", None)
+    assert await audited(h.db, deal.id) == [
+        {"title": ["Pumps", "Big pumps"]},
+        {"amount": ["1000.00", "2500.50"]},
+        {"expected_close": [None, "2030-12-25"]},
+        {"expected_close": ["2030-12-25", next_month.isoformat()]},
+        {"contact_id": [None, ivan.id]},
+        {"source": [None, "website"]},
+        {"next_step": [None, "Send the offer on Monday"]},
+        {"next_step": ["Send the offer on Monday", None]},
+    ]
+
+
+async def test_edit_refuses_what_the_rules_forbid(harness: Harness) -> None:
+    h = harness
+    w = await deal_team(h.db)
+    stranger = await factories.raw_contact(h.db, w.boris, "Foreign Person")
+    deal = await deals.open(
+        h.db.uow(), w.anna, DealInput(w.company, "Pumps", lines=[LineInput(w.widget, 2)])
+    )
+    menu = await open_edit(h, ANNA, deal.id)
+    assert "Amount" not in labels(menu)  # the amount follows the lines
+    audits = await count(h.db, AuditEntry)
+
+    # a crafted Amount button, a contact the step did not offer, another manager's press
+    await h.send(replay(ANNA, DealEditCb(action="field", value="amount").pack()))
+    assert last_alert(h) == REFUSAL
+    await h.send(press(ANNA, menu, "Contact"))
+    await h.send(replay(ANNA, DealEditCb(action="pick", value=str(stranger.id)).pack()))
+    assert last_alert(h) == REFUSAL
+    assert await h.send(replay(BORIS, DealEditCb(action="menu", deal_id=deal.id).pack())) == []
+    assert last_alert(h) == REFUSAL
+    assert only_a_hint(await h.send(message_update(BORIS, "Stolen")))
+    assert await count(h.db, AuditEntry) == audits
+
+    # a won deal has no ✏ Edit, and a replayed one is refused with the reason
+    await deals.move(h.db.uow(), w.anna, deal.id, "won")
+    await h.send(callback_update(ANNA, DealCb(action="open", deal_id=deal.id).pack()))
+    assert not any("Edit" in label for label in labels(h.stub.sent_to(ANNA.id)[-1]))
+    await h.send(replay(ANNA, DealEditCb(action="menu", deal_id=deal.id).pack()))
+    assert last_alert(h) == "This deal is already closed."
+    assert (await the_deal(h.db, deal.id)).title == "Pumps"
+
+
+async def test_edit_in_russian(harness: Harness) -> None:
+    h = harness
+    w = await deal_team(h.db)
+    deal = await deals.open(h.db.uow(), w.anna, DealInput(w.company, "Pumps", "1000"))
+    menu = await open_edit(h, OLGA, deal.id)  # Anna's head
+    assert menu.text == "Что изменить в сделке «Pumps»?"
+    assert labels(menu)[-1] == "✖ Отмена" or labels(menu)[-1] == "Отмена"
+    [ask] = await h.send(press(OLGA, menu, "Ожидаемое закрытие"))
+    assert ask.text.startswith("<b>Ожидаемое закрытие</b>\nКогда ожидается закрытие сделки?")
+    [bad] = await h.send(message_update(OLGA, "когда-нибудь"))
+    assert bad.text.startswith("Не удалось понять «когда-нибудь»") or "когда-нибудь" in bad.text
+    [saved] = await h.send(message_update(OLGA, "1 марта 2031"))
+    assert saved.text.startswith("Сохранено.\n\n💼 <b>Pumps</b>")
+    assert "Ожидаемое закрытие: 01.03.2031" in saved.text
+    await h.send(press(OLGA, await open_edit(h, OLGA, deal.id), "Сумма"))
+    [bad] = await h.send(message_update(OLGA, "много"))
+    assert bad.text == "Сумма: это не число."
+    assert (await the_deal(h.db, deal.id)).amount == Decimal("1000.00")

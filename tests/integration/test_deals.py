@@ -20,7 +20,7 @@ from crm.models import (
     Task,
 )
 from crm.models.enums import SearchKind
-from crm.services import companies, deals
+from crm.services import companies, deal_edits, deals
 from crm.services.companies import CompanyInput
 from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
@@ -396,3 +396,38 @@ async def test_nobody_approves_their_own_discount(db: Database) -> None:
         await deals.decide_discount(db.uow(), w.head, line.id, approve=True)
     assert [p.id for p in await deals.pending_approvals(db.uow(), w.director)] == [line.id]
     assert (await deals.decide_discount(db.uow(), w.director, line.id, True)).approved
+
+
+async def test_edits_of_a_deal_follow_the_rules(db: Database) -> None:
+    w = await office_with_catalogue(db)
+    mine = await factories.raw_contact(db, w.boris, "Olga Ivanova", company_id=w.company.id)
+    other_company = await new_company(db, w.anna, "Vasilek")
+    theirs = await factories.raw_contact(db, w.anna, "Petr", company_id=other_company.id)
+    deal = await deals.open(db.uow(), w.anna, DealInput(w.company.id, "Pumps", amount=5))
+
+    assert await deal_edits.contact_choices(db.uow(), w.anna, deal.id) == [
+        (mine.id, "Olga Ivanova")  # Boris's contact, of Anna's company: its name is hers to read
+    ]
+    with pytest.raises(AccessDenied):
+        await deal_edits.contact_choices(db.uow(), w.outsider_head, deal.id)
+    with pytest.raises(InvalidInput) as err:
+        await deals.update(db.uow(), w.anna, deal.id, contact_id=theirs.id)
+    assert err.value.reason == "not_of_company"
+    await deals.update(
+        db.uow(), w.head, deal.id, contact_id=mine.id, next_step="Call", expected_close=None
+    )
+    with pytest.raises(InvalidInput):
+        await deals.update(db.uow(), w.anna, deal.id, next_step="x" * 201)
+    with pytest.raises(AccessDenied):
+        await deals.update(db.uow(), w.outsider_head, deal.id, title="Mine now")
+
+    await deals.move(db.uow(), w.anna, deal.id, "lost", "Price")
+    audits = await count(db, AuditEntry)
+    with pytest.raises(Conflict) as closed:
+        await deals.update(db.uow(), w.director, deal.id, title="Renamed")
+    assert closed.value.reason == "deal_closed"
+    assert await count(db, AuditEntry) == audits
+    async with db.uow() as uow:
+        stored = await uow.session.get(Deal, deal.id)
+    assert stored is not None
+    assert (stored.title, stored.contact_id, stored.next_step) == ("Pumps", mine.id, "Call")
