@@ -82,7 +82,7 @@ def phone_spelling(e164: str, rng: random.Random) -> str:
         (
             f"8 ({digits[:3]}) {digits[3:6]}-{digits[6:8]}-{digits[8:]}",
             f"+7 {digits[:3]} {digits[3:]}",
-            f"7{digits}",
+            f"+7{digits}",
         )
     )
 

@@ -386,6 +386,26 @@ async def undo(uow: UnitOfWork, actor: Actor, log_id: int) -> MergeLog:
     return entry
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    survivor: Company | Contact
+    loser: Company | Contact
+    conflicts: list[str]
+
+
+async def preview(
+    uow: UnitOfWork, actor: Actor, kind: str, survivor_id: int, loser_id: int
+) -> Preview:
+    """The two records of a merge to come and the fields where the merger must choose."""
+    require_role(actor, Role.HEAD, Role.DIRECTOR, entity=kind[:-1])
+    if kind not in MODELS:
+        raise InvalidInput("kind", "unknown_value", allowed=list(MODELS))
+    async with uow.read_only():
+        survivor = await visible(uow, actor, kind, survivor_id)
+        loser = await visible(uow, actor, kind, loser_id)
+        return Preview(survivor, loser, conflicts(kind, survivor, loser))
+
+
 async def recent(uow: UnitOfWork, actor: Actor, limit: int = 10) -> list[MergeLog]:
     """The merges the actor may still undo, newest first."""
     require_role(actor, Role.HEAD, Role.DIRECTOR, entity="merge")
