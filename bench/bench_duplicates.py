@@ -30,6 +30,7 @@ from bench import names
 from bench.databases import database
 from crm import matching, search, validation
 from crm.access import Actor
+from crm.errors import InvalidInput
 from crm.models import Company, Contact, Deal, Department, Interaction, Manager, Task
 from crm.models.enums import Role
 from crm.services.duplicates import door, merge, scan
@@ -178,8 +179,11 @@ async def populate(db: Database, rows: int, rng: random.Random) -> tuple[Actor, 
             name = names.with_typo(name, rng)
         copy = {**original, "name": name, "phone": None, "email": None}
         if how == "phone":
-            copy["phone"] = validation.phone(phone_spelling(str(original["phone"]), rng))
-        elif how == "email":
+            try:
+                copy["phone"] = validation.phone(phone_spelling(str(original["phone"]), rng))
+            except InvalidInput:  # names.phone_for makes a few numbers no country has
+                how = "email"
+        if how == "email":
             copy["email"] = validation.email(str(original["email"]).upper())
         copies.append(n)
         contact_rows.append(copy)
@@ -187,7 +191,12 @@ async def populate(db: Database, rows: int, rng: random.Random) -> tuple[Actor, 
     for k, n in enumerate(copies):
         a, b = contact_ids[n], contact_ids[len(people) + k]
         world.contact_pairs.add((min(a, b), max(a, b)))
-    world.phones = [str(r["phone"]) for r in contact_rows[: len(people)]]
+    world.phones = []
+    for r in contact_rows[: len(people)]:
+        try:
+            world.phones.append(str(validation.phone(str(r["phone"]))))
+        except InvalidInput:
+            continue
     return director, managers, world
 
 
