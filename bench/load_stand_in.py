@@ -38,6 +38,7 @@ class StandIn:
         self.port = 0
         self.calls: Counter[str] = Counter()
         self.waiting: dict[int, asyncio.Future[float]] = {}
+        self.last_text: dict[int, str] = {}  # the text that answered, by chat
         self.webhooks: list[tuple[str, str]] = []  # (url, secret) of each setWebhook
         self.webhook_set = asyncio.Event()
         self._ids: defaultdict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -102,6 +103,7 @@ class StandIn:
             if method != "sendChatAction":
                 waiter = self.waiting.pop(chat_id, None)
                 if waiter is not None and not waiter.done():
+                    self.last_text[chat_id] = str(params.get("text") or "")
                     waiter.set_result(time.perf_counter())
                 message_id = params.get("message_id")
                 result = {
