@@ -9,11 +9,13 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
+    business,
     cards,
     claim_settings,
     claims,
     clients,
     deals,
+    duplicates,
     events,
     fallback,
     help,
@@ -40,6 +42,7 @@ AREAS = (
     cards,
     interactions,
     clients,
+    duplicates,
     tasks,
     status,
     claims,
@@ -49,6 +52,7 @@ AREAS = (
     reports,
     events,
     mailings,
+    business,
     fallback,
 )
 

@@ -1,9 +1,11 @@
 """All tables of ChatCRM; importing this package registers them on `Base.metadata`."""
 
 from crm.models.base import Base, UTCDateTime, utcnow
+from crm.models.business import BusinessChat, BusinessConnection, BusinessMessage
 from crm.models.claims import Claim, ClaimAttachment, ClaimCause
 from crm.models.clients import Company, Contact, Interaction, Product
 from crm.models.deals import Deal, DealLine, DealStageChange
+from crm.models.duplicates import ClientRequest, MergeLog, NotDuplicate
 from crm.models.marketing import Event, EventInvitee, Inquiry, Sale
 from crm.models.people import Department, Invite, Manager
 from crm.models.rollups import CompanySalesMonth, ManagerSalesMonth
@@ -23,9 +25,13 @@ __all__ = [
     "AppSetting",
     "AuditEntry",
     "Base",
+    "BusinessChat",
+    "BusinessConnection",
+    "BusinessMessage",
     "Claim",
     "ClaimAttachment",
     "ClaimCause",
+    "ClientRequest",
     "Company",
     "CompanySalesMonth",
     "Contact",
@@ -43,6 +49,8 @@ __all__ = [
     "Mailing",
     "Manager",
     "ManagerSalesMonth",
+    "MergeLog",
+    "NotDuplicate",
     "OutboundEmail",
     "Playbook",
     "PlaybookStep",
