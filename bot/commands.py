@@ -76,6 +76,7 @@ COMMANDS: tuple[Command, ...] = (
         N_("language, timezone, digest time"),
         manager_description=N_("language and timezone"),  # the daily digest is for leaders
     ),
+    Command("business", N_("your client chats logged by Telegram Business")),
     Command(
         "playbook",
         N_("typical plans of work for new deals, claims and events"),
