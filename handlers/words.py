@@ -149,14 +149,14 @@ CLAIM_CAUSES: dict[str, str] = {
     "other": N_("Other"),
 }
 INVITEE_STATUSES: dict[str, str] = {
-    InviteeStatus.INVITED: N_("invited"),
+    InviteeStatus.INVITED: N_("no answer yet"),  # on the list; the emails line says if mailed
     InviteeStatus.ACCEPTED: N_("accepted"),
     InviteeStatus.DECLINED: N_("declined"),
     InviteeStatus.ATTENDED: N_("attended"),
     InviteeStatus.NO_SHOW: N_("no-show"),
 }
 INVITEE_ICONS: dict[str, str] = {
-    InviteeStatus.INVITED: "✉",
+    InviteeStatus.INVITED: "⏳",
     InviteeStatus.ACCEPTED: "👍",
     InviteeStatus.DECLINED: "👎",
     InviteeStatus.ATTENDED: "✅",
@@ -323,3 +323,14 @@ def month_name(key: str, *, wide: bool = False) -> str:
     except ValueError:
         return key
     return format_date(first, "LLLL yyyy" if wide else "LLL yyyy", locale=get_i18n().current_locale)
+
+
+# the evidence of a candidate duplicate pair (crm/services/duplicates/scan.py)
+DUPLICATE_REASONS: dict[str, str] = {
+    "inn": N_("the same INN"),
+    "phone": N_("the same phone"),
+    "email": N_("the same email"),
+    "domain": N_("the same email domain"),
+    "same_name": N_("the same name"),
+    "similar_name": N_("a similar name"),
+}
