@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 
 from crm.access import Actor
-from crm.analytics.funnel import FUNNEL_STAGES, furthest_stage, reached_counts
+from crm.analytics.funnel import FUNNEL_STAGES, reached_counts
 from crm.analytics.scope import Period, month_key, reach
 from crm.models import Deal
 from crm.models.enums import DEFAULT_PROBABILITY, OPEN_STAGES, DealStage
@@ -63,8 +63,8 @@ def _probability() -> object:
 async def stage_conversion(uow: UnitOfWork, actor: Actor) -> dict[str, float | None]:
     """Open stage -> share of the closed deals that reached it and were won.
 
-    A won deal reached every stage; only a lost deal's furthest stage needs its stage
-    changes (`furthest_stage` over the lost deals alone, a fraction of the history)."""
+    A won deal reached every stage; a lost deal reached its `reached_rank` (the furthest
+    stage it was moved to before being lost)."""
     mine = reach(actor, Deal.curator_id)
     won = int(
         await uow.session.scalar(
@@ -72,9 +72,10 @@ async def stage_conversion(uow: UnitOfWork, actor: Actor) -> dict[str, float | N
         )
         or 0
     )
-    furthest = furthest_stage(Deal.stage == DealStage.LOST.value, mine)
     rows = await uow.session.execute(
-        select(furthest.c.rank, func.count()).group_by(furthest.c.rank)
+        select(Deal.reached_rank, func.count())
+        .where(Deal.stage == DealStage.LOST.value, mine)
+        .group_by(Deal.reached_rank)
     )
     reached = reached_counts([*rows, (FUNNEL_STAGES.index(DealStage.WON.value), won)])
     won = reached[FUNNEL_STAGES.index(DealStage.WON.value)]  # as before: ever reached won
