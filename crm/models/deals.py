@@ -18,9 +18,17 @@ class Deal(Base):
     __table_args__ = (
         Index("ix_deals_curator_stage", "curator_id", "stage"),
         Index("ix_deals_company", "company_id"),
-        # the funnel of a period and the forecast's stage conversion read these alone
+        # the funnel of a period, the forecast and its stage conversion read these alone
         Index("ix_deals_created_funnel", "created_at", "curator_id", "stage", "reached_rank"),
         Index("ix_deals_stage_reached", "stage", "reached_rank", "curator_id"),
+        Index(
+            "ix_deals_open_forecast",
+            "stage",
+            "expected_close",
+            "curator_id",
+            "amount",
+            "probability",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

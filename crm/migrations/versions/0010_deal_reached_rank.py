@@ -1,6 +1,6 @@
-"""deals keep the furthest funnel stage they reached (reached_rank), with the two covering
-indexes the funnel and the forecast's stage conversion read instead of scanning the
-stage history
+"""deals keep the furthest funnel stage they reached (reached_rank), with the covering
+indexes the funnel, the forecast and its stage conversion read instead of scanning the
+deals and their stage history
 
 Backfilled here from each deal's current stage and its `deal_stage_changes`; from now on
 every stage move raises it (crm/services/deals.py apply_move).
@@ -49,9 +49,16 @@ def upgrade() -> None:
     op.create_index(
         'ix_deals_stage_reached', 'deals', ['stage', 'reached_rank', 'curator_id'], unique=False
     )
+    op.create_index(
+        'ix_deals_open_forecast',
+        'deals',
+        ['stage', 'expected_close', 'curator_id', 'amount', 'probability'],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index('ix_deals_open_forecast', table_name='deals')
     op.drop_index('ix_deals_stage_reached', table_name='deals')
     op.drop_index('ix_deals_created_funnel', table_name='deals')
     op.drop_column('deals', 'reached_rank')  # SQLite ≥ 3.35 drops a column in place
