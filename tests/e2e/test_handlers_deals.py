@@ -133,6 +133,7 @@ async def test_dialog_with_products_back_and_errors(harness: Harness) -> None:
     [disc] = await h.send(press(ANNA, back, "2"))
     [more] = await h.send(press(ANNA, disc, "5%"))
     assert "Products:\n• Widget × 2 × 100.00 −5%" in more.text
+    assert "Amount: the sum of the products" in more.text  # the products' total wins
     [confirm] = await h.send(press(ANNA, more, "Done"))
     assert confirm.text.endswith("Open this deal?")
     [back] = await h.send(press(ANNA, confirm, "« Back"))
@@ -141,7 +142,7 @@ async def test_dialog_with_products_back_and_errors(harness: Harness) -> None:
     [card] = await h.send(press(ANNA, confirm, "Open the deal"))
     assert card.text.startswith("💼 <b>Pumps</b>")
     deal = await the_deal(h.db)
-    assert deal.amount == Decimal("1000.00")  # given explicitly: kept
+    assert deal.amount == Decimal("190.00")  # the lines' total, not the 1000 typed
     async with h.db.uow() as uow:
         lines = list(await uow.session.scalars(select(DealLine)))
     assert [(x.product_id, x.quantity, x.discount_pct, x.approval) for x in lines] == [
@@ -263,7 +264,8 @@ async def test_rejected_discount_is_cut_and_blocks_winning(harness: Harness) -> 
     assert note.text == "Sent for approval to: Dima."
     [request] = h.stub.sent_to(DIMA.id)
     assert labels(request) == ["✅ Approve", "❌ Reject"]
-    assert await h.send(press(ANNA, card, "Won")) == []
+    [sure] = await h.send(press(ANNA, card, "Won"))
+    assert await h.send(press(ANNA, sure, "Yes, won")) == []
     assert last_alert(h).startswith("A discount in this deal waits for approval")
     assert (await the_deal(h.db)).stage == "lead"
     await h.send(press(DIMA, request, "Reject"))
@@ -294,7 +296,8 @@ async def test_rejected_discount_is_cut_and_blocks_winning(harness: Harness) -> 
     async with h.db.uow() as uow:
         line = (await uow.session.scalars(select(DealLine))).one()
     assert (line.approval, line.discount_pct) == ("not_needed", Decimal("10.00"))
-    await h.send(press(ANNA, card, "Won"))
+    [sure] = await h.send(press(ANNA, card, "Won"))
+    await h.send(press(ANNA, sure, "Yes, won"))
     assert (await the_deal(h.db)).stage == "won"
 
 
@@ -356,7 +359,13 @@ async def test_card_buttons_walk_to_won_with_history(harness: Harness) -> None:
     await h.send(
         callback_update(ANNA, DealCb(action="move", deal_id=deal.id, stage="negotiation").pack())
     )
-    [card] = await h.send(press(ANNA, card, "Won"))
+    # Won writes a sale: asked first, with the amount
+    [sure] = await h.send(press(ANNA, card, "Won"))
+    assert sure.text == "Won for 500.00? The deal «Pumps» is closed and its sale is recorded."
+    assert labels(sure) == ["✅ Yes, won", "« Back"]
+    assert (await the_deal(h.db, deal.id)).stage == "negotiation"
+    assert await count(h.db, Sale) == 0
+    [card] = await h.send(press(ANNA, sure, "Yes, won"))
     assert last_alert(h) == "Stage: Won"
     texts = labels(card)
     assert not [t for t in texts if "▶" in t or "Won" in t or "Lost" in t or "Reopen" in t]
