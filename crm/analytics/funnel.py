@@ -5,7 +5,7 @@ ever took it there or later — so a deal moved from lead straight to proposal c
 having passed qualified, and a lost deal counts up to the furthest stage it reached
 before being lost. That furthest stage is kept on the deal (`deals.reached_rank`, raised
 by every move in crm/services/deals.py, backfilled from `deal_stage_changes` by
-migration 0010), so the report is one GROUP BY over a covering index of the deals
+migration 0011), so the report is one GROUP BY over a covering index of the deals
 created in the period; only one row per stage comes back.
 """
 

@@ -277,7 +277,7 @@ async def test_the_migration_backfills_the_furthest_stage_from_the_history(db: D
     async with db.uow() as uow:
         ranks = dict((await uow.session.execute(select(Deal.title, Deal.reached_rank))).all())
     assert ranks["d2"] == 1 and ranks["d3"] == 2  # qualified then lost; lead -> proposal
-    await downgrade(db.engine, "0009")
+    await downgrade(db.engine, "0010")
     await upgrade(db.engine, "head")
     async with db.uow() as uow:
         assert dict((await uow.session.execute(select(Deal.title, Deal.reached_rank))).all()) == (

@@ -5,8 +5,8 @@ deals and their stage history
 Backfilled here from each deal's current stage and its `deal_stage_changes`; from now on
 every stage move raises it (crm/services/deals.py apply_move).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07 13:00:00
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
