@@ -292,9 +292,7 @@ async def main(
                 secret_token=secret,
                 allowed_updates=dp.resolve_used_update_types(),
             )
-            logger.info(
-                "serving the webhook on %s:%s", settings.http_host, settings.http_port
-            )
+            logger.info("serving the webhook on %s:%s", settings.http_host, settings.http_port)
             await _until_signalled(handle_signals)
         else:
             runner = await _serve(app, settings)
