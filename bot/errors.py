@@ -167,6 +167,9 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ),
     ("attachment", "too_large"): N_("this file is larger than {max_mb} MB: send a smaller one."),
     ("compensation", "not_allowed"): N_("compensation is given only when a claim is resolved."),
+    ("parent_id", "cycle"): N_(
+        "a company cannot belong to itself or to a company that belongs to it."
+    ),
 }
 
 CONFLICTS: dict[str, str] = {
@@ -274,9 +277,7 @@ async def tell(event: ErrorEvent, bot: Bot, text: str) -> None:
         await _tell(bot, query, message, text)
 
 
-async def _tell(
-    bot: Bot, query: CallbackQuery | None, message: Message | None, text: str
-) -> None:
+async def _tell(bot: Bot, query: CallbackQuery | None, message: Message | None, text: str) -> None:
     try:
         if query is not None:
             try:
