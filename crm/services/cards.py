@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -229,6 +229,22 @@ async def find(
     kinds: tuple[SearchKind, ...] = tuple(SearchKind),
     limit: int = 10,
 ) -> list[search.Hit]:
-    """/find: records the actor may see, best match first."""
+    """/find: records the actor may see, best match first; a deal's hit carries its
+    company's name and its amount, so that deals of one title can be told apart."""
     async with uow.read_only():
-        return await search.search(uow.session, actor, query, kinds=kinds, limit=limit)
+        hits = await search.search(uow.session, actor, query, kinds=kinds, limit=limit)
+        deal_ids = [hit.entity_id for hit in hits if hit.kind is SearchKind.DEAL]
+        if not deal_ids:
+            return hits
+        rows = await uow.session.execute(
+            select(Deal.id, Company.name, Deal.amount)
+            .join(Company, Company.id == Deal.company_id)
+            .where(Deal.id.in_(deal_ids))
+        )
+        details = {deal_id: (name, amount) for deal_id, name, amount in rows}
+    return [
+        replace(hit, company_name=details[hit.entity_id][0], amount=details[hit.entity_id][1])
+        if hit.kind is SearchKind.DEAL and hit.entity_id in details
+        else hit
+        for hit in hits
+    ]

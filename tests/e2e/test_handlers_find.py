@@ -312,3 +312,29 @@ async def test_the_last_interactions_on_a_card_come_newest_first(harness: Harnes
     [card] = await h.send(press(ANNA, results, "Lastco"))
     shown = [line.rsplit("— ", 1)[1] for line in card.text.splitlines() if "✉️" in line]
     assert shown == ["newest", "newer", "older"]
+
+
+async def test_deal_hits_show_their_company_and_amount(harness: Harness) -> None:
+    h = harness
+    anna = await staff(h.db, ANNA)
+    olga = await staff(h.db, OLGA, language="ru")
+    for owner, name, amount in (
+        (anna, "Romashka", "150000"),
+        (anna, "Vasilek", "98000.5"),
+        (olga, "Ромашка", "1200"),
+    ):
+        company = await companies.create(h.db.uow(), owner, CompanyInput(name=name))
+        await deals.open(
+            h.db.uow(), owner, DealInput(company.id, "Warehouse equipment", Decimal(amount))
+        )
+
+    [results] = await h.send(message_update(ANNA, "/find warehouse equipment"))
+    assert sorted(labels(results)) == [
+        "💼 Warehouse equipment — Romashka, 150 000.00",
+        "💼 Warehouse equipment — Vasilek, 98 000.50",
+    ]
+    [card] = await h.send(press(ANNA, results, "Vasilek"))
+    assert card.text.startswith("💼 <b>Warehouse equipment</b>\nCompany: Vasilek")
+
+    [results] = await h.send(message_update(OLGA, "/find warehouse"))
+    assert labels(results) == ["💼 Warehouse equipment — Ромашка, 1 200,00"]
