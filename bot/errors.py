@@ -47,6 +47,7 @@ FIELDS: dict[str, str] = {
     "credit_limit": N_("Credit limit"),
     "payment_deferral_days": N_("Payment deferral"),
     "parent_id": N_("Parent company"),
+    "parent": N_("Parent company"),
     "tags": N_("Tags"),
     "notes": N_("Notes"),
     "company": N_("Company"),

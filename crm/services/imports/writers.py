@@ -191,10 +191,31 @@ class Writer:
 
 
 class CompaniesWriter(Writer):
+    """Companies, each with its parent when the file names one (by name or INN): a company
+    the importer sees, or one of the same file. A row whose parent is not created yet waits
+    (rows of a later batch may create it); what still waits at the end is rejected."""
+
     def __init__(self, uow: UnitOfWork, actor: Actor, filename: str) -> None:
         super().__init__(uow, actor, filename)
         self.seen_keys: set[str] = set()
         self.seen_inns: set[str] = set()
+        self.parents: dict[tuple[str, str], int] = {}  # ("name"|"inn", value) -> visible id
+        self.asked: set[tuple[str, str]] = set()
+        self.waiting: Rows = []
+
+    async def _look_up_parents(self, values: list[dict[str, Any]]) -> None:
+        refs = {v["parent_ref"] for v in values if v["parent_ref"]} - self.asked
+        self.asked |= refs
+        keys = [value for kind, value in refs if kind == "name"]
+        inns = [value for kind, value in refs if kind == "inn"]
+        for key, (cid, _curator, _name) in (
+            await _visible_companies_by_key(self.uow, self.actor, keys)
+        ).items():
+            self.parents.setdefault(("name", key), cid)
+        for inn, (cid, _curator, _name) in (
+            await _companies_by_inn(self.uow, self.actor, inns)
+        ).items():
+            self.parents.setdefault(("inn", inn), cid)
 
     async def write(self, rows: Rows) -> None:
         values = [v for _, v in rows]
@@ -202,18 +223,53 @@ class CompaniesWriter(Writer):
         inns = {str(v["inn"]) for v in values if v["inn"]} - self.seen_inns
         self.seen_keys |= set(await _visible_companies_by_key(self.uow, self.actor, keys))
         self.seen_inns |= set(await _companies_by_inn(self.uow, None, inns))
-        new: list[dict[str, Any]] = []
-        now = utcnow()
-        for v in values:
+        await self._look_up_parents(values)
+        fresh: Rows = []
+        for number, v in rows:
             if v["name_key"] in self.seen_keys or (v["inn"] and v["inn"] in self.seen_inns):
                 self.skipped += 1
                 continue
             self.seen_keys.add(str(v["name_key"]))
             if v["inn"]:
                 self.seen_inns.add(str(v["inn"]))
-            new.append({**v, "curator_id": self.actor.id, "created_at": now, "updated_at": now})
-        await self._create_companies(new)
-        self.created += len(new)
+            fresh.append((number, v))
+        self.waiting += fresh
+        await self._create_ready()
+
+    async def _create_ready(self) -> None:
+        """Create the waiting rows whose parent exists, round after round (a parent of the
+        same batch is created in the round before its subsidiaries)."""
+        now = utcnow()
+        while self.waiting:
+            ready: Rows = []
+            still: Rows = []
+            for number, v in self.waiting:
+                ref = v["parent_ref"]
+                (ready if ref is None or ref in self.parents else still).append((number, v))
+            if not ready:
+                return
+            self.waiting = still
+            new = [
+                {
+                    **{k: x for k, x in v.items() if k != "parent_ref"},
+                    "parent_id": self.parents[v["parent_ref"]] if v["parent_ref"] else None,
+                    "curator_id": self.actor.id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for _, v in ready
+            ]
+            ids = await self._create_companies(new)
+            for cid, row in zip(ids, new, strict=True):
+                self.parents.setdefault(("name", row["name_key"]), cid)
+                if row["inn"]:
+                    self.parents.setdefault(("inn", row["inn"]), cid)
+            self.created += len(new)
+
+    async def finish(self) -> None:
+        self.rejected += [Rejected(number, "parent", "not_found") for number, _ in self.waiting]
+        self.waiting = []
+        await super().finish()
 
 
 def _contact_keys(values: dict[str, Any], company_id: int | None) -> set[tuple[Any, ...]]:
