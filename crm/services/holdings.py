@@ -28,6 +28,7 @@ from crm.uow import UnitOfWork
 
 HOLDINGS_LOCK = 0x484F4C44  # "HOLD": the advisory lock key of parent changes
 PREVIEW = 5
+CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +108,10 @@ async def family(uow: UnitOfWork, actor: Actor, company: Company) -> Family:
     return Family(parent, [Related(*r) for r in rows], int(total or 0))
 
 
-async def holdings_of(
-    uow: UnitOfWork, actor: Actor, company_ids: Iterable[int]
-) -> dict[int, Related]:
-    """company id -> its holding (see the module's rules) for the companies asked, which
-    the actor sees. Reads the companies that have a parent and their visible parents only."""
+async def holding_ids(uow: UnitOfWork, actor: Actor, company_ids: Iterable[int]) -> dict[int, int]:
+    """company id -> the id of its holding (see the module's rules), for the companies asked,
+    which the actor sees. Reads the links of the companies that have a parent, and which of
+    their parents the actor sees."""
     wanted = set(company_ids)
     parents: dict[int, int] = {
         cid: pid
@@ -121,14 +121,15 @@ async def holdings_of(
     }
     visible = set(wanted)
     candidates = set(parents.values()) - visible
-    if candidates:
-        if actor.is_director:
-            visible |= candidates
-        else:
+    if candidates and actor.is_director:
+        visible |= candidates
+    elif candidates:
+        ordered = sorted(candidates)
+        for start in range(0, len(ordered), CHUNK):
             visible |= set(
                 await uow.session.scalars(
                     select(Company.id).where(
-                        Company.id.in_(sorted(candidates)),
+                        Company.id.in_(ordered[start : start + CHUNK]),
                         visible_owner(actor, Company.curator_id),
                     )
                 )
@@ -140,22 +141,26 @@ async def holdings_of(
             top = parents[top]
             seen.add(top)
         tops[cid] = top
-    names = await _names(uow, set(tops.values()))
-    return {cid: Related(top, names.get(top, "")) for cid, top in tops.items()}
+    return tops
 
 
-async def _names(uow: UnitOfWork, ids: set[int]) -> dict[int, str]:
-    names: dict[int, str] = {}
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start : start + 500]
-        names.update(
-            dict(
-                (
-                    await uow.session.execute(
-                        select(Company.id, Company.name).where(Company.id.in_(chunk))
-                    )
-                ).all()
-            )
+async def holdings_of(
+    uow: UnitOfWork, actor: Actor, company_ids: Iterable[int]
+) -> dict[int, Related]:
+    """`holding_ids` with the holdings' names."""
+    tops = await holding_ids(uow, actor, company_ids)
+    known = await names(uow, set(tops.values()))
+    return {cid: Related(top, known[top]) for cid, top in tops.items()}
+
+
+async def names(uow: UnitOfWork, ids: Iterable[int]) -> dict[int, str]:
+    """id -> name of the companies asked (whose visibility the caller has settled)."""
+    found: dict[int, str] = {}
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        rows = await uow.session.execute(
+            select(Company.id, Company.name).where(Company.id.in_(chunk))
         )
-    return names
+        found.update(dict(rows.all()))
+    return found
