@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from crm import search
-from crm.access import Actor
+from crm.access import Actor, contact_visible, visible_owner
 from crm.models import (
     Claim,
     Company,
@@ -63,6 +63,17 @@ class DealCard:
 
 async def _name_of(uow: UnitOfWork, manager_id: int) -> str:
     return await uow.session.scalar(select(Manager.name).where(Manager.id == manager_id)) or ""
+
+
+async def _company_name(uow: UnitOfWork, actor: Actor, company_id: int | None) -> str | None:
+    """The company's name if the actor may see the company; None otherwise."""
+    if company_id is None:
+        return None
+    return await uow.session.scalar(
+        select(Company.name).where(
+            Company.id == company_id, visible_owner(actor, Company.curator_id)
+        )
+    )
 
 
 async def _last_interactions(uow: UnitOfWork, *where: object) -> list[Interaction]:
@@ -144,7 +155,7 @@ async def contact_card(uow: UnitOfWork, actor: Actor, contact_id: int) -> Contac
             )
         return ContactCard(
             contact=contact,
-            company_name=contact.company.name if contact.company else None,
+            company_name=await _company_name(uow, actor, contact.company_id),
             curator_name=await _name_of(uow, contact.curator_id),
             last_interactions=await _last_interactions(uow, Interaction.contact_id == contact_id),
             open_deals=open_deals,
@@ -207,7 +218,9 @@ async def _deal_card(uow: UnitOfWork, actor: Actor, deal: Deal) -> DealCard:
             await uow.session.execute(
                 select(
                     select(Manager.name).where(Manager.id == deal.curator_id).scalar_subquery(),
-                    select(Contact.name).where(Contact.id == deal.contact_id).scalar_subquery(),
+                    select(Contact.name)
+                    .where(Contact.id == deal.contact_id, contact_visible(actor, Contact))
+                    .scalar_subquery(),
                 )
             )
         ).one()
