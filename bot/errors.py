@@ -172,6 +172,9 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ("when", "unparsed"): N_(
         "this could not be understood: write e.g. “tomorrow at 15:00”, “in 2 hours”, “25.12 10:00”."
     ),
+    ("when", "bad_clock"): N_(
+        "there is no {time} on a clock: hours go from 0 to 23 and minutes from 0 to 59."
+    ),
     ("attachment", "too_large"): N_("this file is larger than {max_mb} MB: send a smaller one."),
     ("template", "syntax"): N_("there is a mistake at line {line}: {detail}."),
     ("template", "unknown_field"): N_("it names a field that does not exist ({detail})."),

@@ -32,6 +32,7 @@ from handlers.words import (
     ABC_METRICS,
     money,
     share,
+    shares,
 )
 from notifications.digests import movers_lines
 
@@ -118,7 +119,10 @@ async def abc_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
                 _("Share"),
             ]
         ]
-        + [[c.abc, str(c.companies), value(c.value), share(c.share)] for c in r.classes],
+        + [
+            [c.abc, str(c.companies), value(c.value), pct]
+            for c, pct in zip(r.classes, shares([c.share for c in r.classes]), strict=True)
+        ],
         (False, True, True, True),
     )
     top = table(

@@ -20,6 +20,7 @@ from crm.analytics.abc_xyz import AbcMetric
 from crm.analytics.scope import Period
 from crm.models import Company, CompanySalesMonth, ManagerSalesMonth, Sale
 from crm.models.enums import Role
+from crm.money import to_cents
 from crm.services import holdings
 from crm.storage import Database
 from tests.fixtures import factories
@@ -114,7 +115,7 @@ async def check_sums(db: Database, actors: list[Actor], ids: list[int]) -> None:
             totals[groups[c.company_id]] += c.value
         for row in xyz.regular:
             assert row.total == totals.get(row.company_id, Decimal("0.00")), actor
-            assert row.mean == (row.total / 12).quantize(Decimal("0.01"))
+            assert row.mean == to_cents(row.total / 12)
 
 
 def test_a_holding_report_is_the_sum_of_its_members_reports(db: Database) -> None:
