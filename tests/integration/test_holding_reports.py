@@ -20,7 +20,7 @@ from crm.analytics.abc_xyz import AbcMetric
 from crm.analytics.scope import Period
 from crm.models import Company, CompanySalesMonth, ManagerSalesMonth, Sale
 from crm.models.enums import Role
-from crm.money import to_cents
+from crm.money import cents as to_cents
 from crm.services import holdings
 from crm.storage import Database
 from tests.fixtures import factories
