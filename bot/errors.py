@@ -24,6 +24,7 @@ from bot.governor import answering
 from bot.middlewares import not_registered_text
 from crm.errors import (
     AccessDenied,
+    AlreadyServed,
     ApprovalRequired,
     Conflict,
     CRMError,
@@ -202,6 +203,11 @@ CONFLICTS: dict[str, str] = {
     "claim_closed": N_("This claim is already closed."),
     "task_not_open": N_("This task is already closed."),
     "duplicate": N_("This already exists."),
+    "within_reach": N_("This client is within your reach: open it instead of asking for it."),
+    "request_decided": N_("This request has already been decided."),
+    "request_stale": N_(
+        "This request no longer fits: the client changed hands, or who asked no longer works here."
+    ),
     "event_started": N_("This event has already started: it can no longer be changed."),
     "event_cancelled": N_("This event is cancelled."),
 }
@@ -265,6 +271,15 @@ def _conflict(exc: Conflict) -> str:
     if msgid:
         return _fill(_(msgid), exc.params)
     return _("This cannot be done in the current state of the record.")
+
+
+@renders(AlreadyServed)
+def _served(exc: AlreadyServed) -> str:
+    if exc.department:
+        return _("This client is already served by {curator} ({department}).").format(
+            curator=exc.curator, department=exc.department
+        )
+    return _("This client is already served by {curator}.").format(curator=exc.curator)
 
 
 @renders(ApprovalRequired)

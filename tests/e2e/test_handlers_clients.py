@@ -505,9 +505,9 @@ async def test_another_manager_cannot_use_replayed_buttons(harness: Harness) -> 
     assert await h.send(callback_update(BORIS, replay)) == []
     assert h.stub.alerts()[-1] == "Not found, or you have no access to it."
 
-    # Boris's duplicate check does not see Anna's company: his own is created
+    # Boris's duplicate check names only who serves Anna's company: nothing else of it
     [card] = await h.send(message_update(BORIS, "/company Romashka"))
-    assert card.text.startswith("Company added.")
+    assert card.text.startswith("This client is already served by Anna")
     async with h.db.uow() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Interaction)) == 0
         assert await uow.session.scalar(select(func.count()).select_from(Contact)) == 1
