@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import update as sql_update
 
 from crm import search, validation
 from crm.access import Actor, visible_owner
 from crm.errors import AccessDenied, InvalidInput
-from crm.models import Company, Contact
+from crm.models import Company, Contact, Interaction, SearchEntry
 from crm.models.enums import DecisionRole, SearchKind
 from crm.services import companies
 from crm.services.companies import CompanyInput
@@ -116,6 +117,19 @@ async def reindex(uow: UnitOfWork, contact: Contact, company: Company | None) ->
             company.name if company is not None else None,
         ],
         phones=[contact.phone],
+    )
+    # its logged Telegram conversations are found by whoever may see the contact
+    await uow.session.execute(
+        sql_update(SearchEntry)
+        .where(
+            SearchEntry.kind == SearchKind.CONVERSATION.value,
+            SearchEntry.owner_id != contact.curator_id,
+            SearchEntry.entity_id.in_(
+                select(Interaction.id).where(Interaction.contact_id == contact.id)
+            ),
+        )
+        .values(owner_id=contact.curator_id)
+        .execution_options(synchronize_session=False)
     )
 
 
