@@ -802,6 +802,15 @@ def digest(
     typer.echo(text)
 
 
+def _register_duplicates() -> None:
+    from bot.cli_duplicates import duplicates
+
+    app.command("duplicates")(duplicates)
+
+
+_register_duplicates()
+
+
 def main() -> None:
     app(prog_name="chatcrm")
 
