@@ -189,6 +189,9 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
 
 CONFLICTS: dict[str, str] = {
     "deal_closed": N_("This deal is already closed."),
+    "amount_follows_lines": N_(
+        "This deal's amount is the total of its products: change the products instead."
+    ),
     "discount_not_approved": N_(
         "A discount in this deal waits for approval or was rejected: the deal cannot be won yet."
     ),
