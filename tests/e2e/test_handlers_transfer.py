@@ -328,8 +328,8 @@ async def test_the_bot_answers_others_while_an_import_runs(
 HOLDINGS_CSV = (
     b"Name;INN;Parent company\n"
     b"Northwind Retail;;Northwind Group\n"
-    b"Northwind Group;7701234567;\n"
-    b"Northwind Depot;;7701234567\n"
+    b"Northwind Group;7701234560;\n"
+    b"Northwind Depot;;7701234560\n"
     b"Stray;;Nobody Ltd\n"
 )
 

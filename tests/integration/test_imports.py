@@ -116,8 +116,8 @@ async def test_companies_with_their_parents_by_name_or_inn(db: Database) -> None
     content = (
         "Название;ИНН;Головная компания\n"
         "Дочка Север;;холдинг  юг\n"  # row 2: its parent comes later in the file
-        "Холдинг Юг;7701234567;\n"
-        "Внучка;;7701234567\n"  # row 4: by INN
+        "Холдинг Юг;7701234560;\n"
+        "Внучка;;7701234560\n"  # row 4: by INN
         "Сирота;;Нет такой\n"  # row 5
         "Чья-то дочка;;Чужой Холдинг\n"  # row 6: Boris's, which Anna does not see
         "Сам себе;;Сам себе\n"  # row 7
