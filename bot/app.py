@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import signal
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
@@ -25,7 +27,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.utils.i18n import I18n
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiogram.webhook.aiohttp_server import setup_application
 from aiohttp import web
 
 from bot.areas import CARD_ROWS, routers
@@ -35,6 +37,7 @@ from bot.fsm_resilience import DialogGuard, ResilientStorage
 from bot.fsm_storage import create_storage
 from bot.governor import Governor, Limits, governor_of, install_governor
 from bot.i18n import LocaleMiddleware, create_i18n
+from bot.metrics import Metrics, UpdateMetrics
 from bot.middlewares import (
     AnswerLaneMiddleware,
     CommandEndsDialog,
@@ -49,6 +52,7 @@ from bot.startup import (
     wait_for_database,
 )
 from bot.web import RouteInstaller, create_web_app
+from bot.webhook import CheckedRequestHandler
 from crm.migrate import upgrade
 from crm.services import playbooks
 from crm.settings import Settings
@@ -79,6 +83,7 @@ def create_dispatcher(
     dp["settings"] = settings
     dp["database"] = database
     dp["i18n"] = i18n
+    dp["metrics"] = metrics = Metrics()  # GET /metrics (bot/web.py)
     # every deal opened from the bot gets the tasks of the default deal playbook
     # (handlers pass `deal_opened` to deals.open as its on_opened hook)
     dp["deal_opened"] = playbooks.deal_opened
@@ -96,8 +101,9 @@ def create_dispatcher(
     # the outbox worker: one sending process per database (its own election), woken by queuing
     email_outbox.setup(dp)
 
-    # order matters: sends to the update's chat are answers (bot/governor), who acts,
-    # then in which language, then the door for strangers
+    # order matters: counted and timed first; sends to the update's chat are answers
+    # (bot/governor), who acts, then in which language, then the door for strangers
+    dp.update.outer_middleware(UpdateMetrics(metrics))
     dp.update.outer_middleware(AnswerLaneMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(database))
     dp.update.outer_middleware(LocaleMiddleware(i18n))
@@ -124,7 +130,12 @@ def govern(
 def reminder_runtime(database: Database, bot: Bot, settings: Settings) -> ReminderRuntime:
     install_governor(bot, Limits(rate=settings.telegram_rate))
     return ReminderRuntime(
-        database, bot, sender=TelegramSender(bot), timezone=settings.default_timezone
+        database,
+        bot,
+        sender=TelegramSender(bot),
+        timezone=settings.default_timezone,
+        retry_seconds=settings.leader_retry_seconds,
+        sweep_seconds=settings.reminder_sweep_seconds,
     )
 
 
@@ -134,6 +145,9 @@ async def start_reminders(
     """Startup hook: the bot's governor wired to the database, and the reminder runtime
     (the sender, and the scheduler if this process wins the election: one per database)."""
     govern(bot, settings, database, i18n)
+    metrics = dispatcher.get("metrics")
+    if isinstance(metrics, Metrics):
+        metrics.watch(bot)
     runtime = reminder_runtime(database, bot, settings)
     dispatcher["reminders"] = runtime
     await runtime.start()
@@ -189,23 +203,48 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
+class JsonFormatter(RedactingFormatter):
+    """LOG_FORMAT=json: one JSON object per line (time, level, logger, message, exc_info,
+    pid), the secrets redacted as in the text format."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__(secrets, "%(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        if record.exc_info:
+            entry["exc_info"] = self.formatException(record.exc_info)
+        text = json.dumps(entry, ensure_ascii=False, default=str)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
 def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
     if settings.smtp_password:
         secrets.append(settings.smtp_password.get_secret_value())
     handler = logging.StreamHandler()
     handler.setFormatter(
-        RedactingFormatter(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter(secrets)
+        if settings.log_format == "json"
+        else RedactingFormatter(secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
 
 
-async def _serve(app: web.Application, port: int) -> web.AppRunner:
+async def _serve(app: web.Application, settings: Settings) -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host="0.0.0.0", port=port).start()
+    await web.TCPSite(runner, host=settings.http_host, port=settings.http_port).start()
     return runner
 
 
@@ -245,20 +284,22 @@ async def main(
         if settings.webhook_url:
             path = urlparse(settings.webhook_url).path or "/webhook"
             secret = webhook_secret(settings)
-            SimpleRequestHandler(dp, bot, secret_token=secret).register(app, path=path)
+            CheckedRequestHandler(dp, bot, secret_token=secret).register(app, path=path)
             setup_application(app, dp, bot=bot)
-            runner = await _serve(app, settings.http_port)
+            runner = await _serve(app, settings)
             await bot.set_webhook(
                 settings.webhook_url,
                 secret_token=secret,
                 allowed_updates=dp.resolve_used_update_types(),
             )
-            logger.info("serving the webhook on port %s", settings.http_port)
+            logger.info(
+                "serving the webhook on %s:%s", settings.http_host, settings.http_port
+            )
             await _until_signalled(handle_signals)
         else:
-            runner = await _serve(app, settings.http_port)
+            runner = await _serve(app, settings)
             await bot.delete_webhook(drop_pending_updates=False)
-            logger.info("long polling; HTTP on port %s", settings.http_port)
+            logger.info("long polling; HTTP on %s:%s", settings.http_host, settings.http_port)
             polling = asyncio.ensure_future(
                 dp.start_polling(
                     bot,

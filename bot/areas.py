@@ -18,6 +18,7 @@ from handlers import (
     fallback,
     help,
     interactions,
+    mailings,
     playbooks,
     reports,
     settings,
@@ -47,6 +48,7 @@ AREAS = (
     transfer,
     reports,
     events,
+    mailings,
     fallback,
 )
 

@@ -59,6 +59,7 @@ COMMANDS: tuple[Command, ...] = (
         N_("a marketing event: invite clients by email"),
         N_("title; when; place"),
     ),
+    Command("mailing", N_("a personalised email to a group of clients")),
     Command(
         "claims_settings",
         N_("claim causes and SLA days"),

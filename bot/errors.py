@@ -108,6 +108,12 @@ FIELDS: dict[str, str] = {
     "date": N_("Date"),
     "cost": N_("Cost"),
     "ref": N_("Document number"),
+    # mailings (crm/services/mailings.py) and how the company writes (company_settings)
+    "subject": N_("Subject"),
+    "body": N_("Text"),
+    "template": N_("Template"),
+    "sender_name": N_("Sender name"),
+    "signature": N_("Signature"),
     # reports (crm/analytics)
     "period": N_("Period"),
     "months": N_("Months"),
@@ -166,6 +172,9 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
         "this could not be understood: write e.g. “tomorrow at 15:00”, “in 2 hours”, “25.12 10:00”."
     ),
     ("attachment", "too_large"): N_("this file is larger than {max_mb} MB: send a smaller one."),
+    ("template", "syntax"): N_("there is a mistake at line {line}: {detail}."),
+    ("template", "unknown_field"): N_("it names a field that does not exist ({detail})."),
+    ("template", "invalid"): N_("it asks for something a template may not do."),
     ("compensation", "not_allowed"): N_("compensation is given only when a claim is resolved."),
 }
 
@@ -186,6 +195,8 @@ CONFLICTS: dict[str, str] = {
     "claim_closed": N_("This claim is already closed."),
     "task_not_open": N_("This task is already closed."),
     "duplicate": N_("This already exists."),
+    "event_started": N_("This event has already started: it can no longer be changed."),
+    "event_cancelled": N_("This event is cancelled."),
 }
 INVITE_REASONS: dict[str, str] = {
     "unknown": N_("This invite code is not valid. Ask for a new invite link."),

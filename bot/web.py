@@ -1,4 +1,4 @@
-"""The bot's own HTTP server: /healthz and /readyz; RSVP, unsubscribe and the webhook.
+"""The bot's own HTTP server: /healthz, /readyz and /metrics; RSVP, unsubscribe and the webhook.
 
 To add routes, write `def install(app: web.Application) -> None` that calls
 `app.router.add_get(...)` (handlers read `request.app[DATABASE]`, `request.app[SETTINGS]`,
@@ -24,6 +24,7 @@ from bot.health import (
     redis_check,
     run_checks,
 )
+from bot.metrics import CONTENT_TYPE, Metrics
 from crm.settings import Settings
 from crm.storage import Database
 from notifications import rsvp_web
@@ -99,9 +100,24 @@ def install_health(app: web.Application) -> None:
     add_health_check(app, "outbox", lambda: outbox_health(database, _outbox_worker_of(app)))
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format (bot/metrics.py): this instance's counters, and the outbox and
+    reminders as the database shows them."""
+    dispatcher = request.app.get(DISPATCHER)
+    found = dispatcher.get("metrics") if dispatcher is not None else None
+    if not isinstance(found, Metrics):
+        return web.Response(status=404, text="no metrics without a dispatcher")
+    await found.refresh(request.app[DATABASE], dispatcher)
+    return web.Response(body=found.exposition(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def install_metrics(app: web.Application) -> None:
+    app.router.add_get("/metrics", metrics)
+
+
 # other areas add their installers here (health; the RSVP and unsubscribe pages are
 # installed by create_web_app, which hands them the database and the public URL)
-ROUTE_INSTALLERS: list[RouteInstaller] = [install_health]
+ROUTE_INSTALLERS: list[RouteInstaller] = [install_health, install_metrics]
 
 
 def create_web_app(

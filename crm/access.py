@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.orm import aliased
 
 from crm.errors import AccessDenied
-from crm.models import Manager
+from crm.models import Company, Manager
 from crm.models.enums import Role
 
 
@@ -72,3 +74,19 @@ def require_role(actor: Actor, *roles: Role, entity: str = "action") -> None:
 def require_staff_manager(actor: Actor) -> None:
     """Heads and directors manage people; managers do not."""
     require_role(actor, Role.HEAD, Role.DIRECTOR, entity="team")
+
+
+def company_visible(actor: Actor, company_id: ColumnElement[int | None]) -> ColumnElement[bool]:
+    """The company of `company_id` (a column or a value) is one the actor may see."""
+    company = aliased(Company)
+    return (
+        select(company.id)
+        .where(company.id == company_id, visible_owner(actor, company.curator_id))
+        .exists()
+    )
+
+
+def contact_visible(actor: Actor, contact: Any) -> ColumnElement[bool]:
+    """The contact (a Contact entity or alias) is one whose name the actor may read: they see
+    its curator, or its company (whose card lists the names of its contacts)."""
+    return or_(visible_owner(actor, contact.curator_id), company_visible(actor, contact.company_id))

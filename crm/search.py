@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import pairwise
 
 from sqlalchemy import ColumnElement, and_, column, delete, or_, select, table, text
@@ -162,6 +163,9 @@ class Hit:
     entity_id: int
     title: str
     score: float
+    # a deal's hit tells deals of one title apart (crm.services.cards.find fills them)
+    company_name: str | None = None
+    amount: Decimal | None = None
 
 
 @dataclass

@@ -7,7 +7,7 @@ import sys
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     smtp_rate: float | None = Field(default=None, gt=0)
     public_base_url: str = "http://localhost:8080"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    # the interface the HTTP server listens on: 127.0.0.1 behind a reverse proxy on the host
+    http_host: str = "0.0.0.0"
+    # "text" (one line per record) or "json" (one JSON object per line, for a log collector)
+    log_format: Literal["text", "json"] = "text"
+    # how often a follower tries to take over the scheduler (and the leader checks its lock)
+    leader_retry_seconds: float = Field(default=5.0, gt=0, le=300)
+    # how often the scheduler claims what fell due (reminders made by another instance)
+    reminder_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
     redis_url: str | None = None
     webhook_url: str | None = None
     telegram_rate: float = Field(default=30.0, gt=0, le=1000)

@@ -50,12 +50,16 @@ async def deliver_due(
 class OutboxRuntime:
     """The worker under an election of its own: one sending process per database."""
 
-    def __init__(self, database: Database, worker: OutboxWorker) -> None:
+    def __init__(
+        self, database: Database, worker: OutboxWorker, retry_seconds: float = 15.0
+    ) -> None:
         self.worker = worker
         self.elector = LeaderElector(
             database,
             key=OUTBOX_LOCK_KEY,
             name="outbox",
+            retry_seconds=retry_seconds,
+            check_seconds=retry_seconds,
             on_elected=worker.start,
             on_lost=worker.stop,
         )
@@ -89,7 +93,7 @@ async def on_startup(
         )
 
     worker = OutboxWorker(database, settings, on_failures=failures)
-    own = OutboxRuntime(database, worker)
+    own = OutboxRuntime(database, worker, settings.leader_retry_seconds)
     dispatcher.workflow_data["email_outbox"] = own
     await own.start()
 

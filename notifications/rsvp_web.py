@@ -94,6 +94,13 @@ HEADERS = {
     "X-Robots-Tag": "noindex",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
+    # the page is its own HTML and inline style, posting to itself; nobody may frame it
+    # (a framed RSVP button is a clickjacking target)
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
 }
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from crm import search
-from crm.access import Actor
+from crm.access import Actor, contact_visible, visible_owner
 from crm.models import (
     Claim,
     Company,
@@ -63,6 +63,17 @@ async def _name_of(uow: UnitOfWork, manager_id: int) -> str:
     return await uow.session.scalar(select(Manager.name).where(Manager.id == manager_id)) or ""
 
 
+async def _company_name(uow: UnitOfWork, actor: Actor, company_id: int | None) -> str | None:
+    """The company's name if the actor may see the company; None otherwise."""
+    if company_id is None:
+        return None
+    return await uow.session.scalar(
+        select(Company.name).where(
+            Company.id == company_id, visible_owner(actor, Company.curator_id)
+        )
+    )
+
+
 async def _last_interactions(uow: UnitOfWork, *where: object) -> list[Interaction]:
     rows = await uow.session.scalars(
         select(Interaction)
@@ -77,9 +88,11 @@ async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> Compan
     async with uow.read_only():
         company = await companies.get(uow, actor, company_id)
         parent_name = None
-        if company.parent_id is not None:
+        if company.parent_id is not None:  # named only to those who may see the parent
             parent_name = await uow.session.scalar(
-                select(Company.name).where(Company.id == company.parent_id)
+                select(Company.name).where(
+                    Company.id == company.parent_id, visible_owner(actor, Company.curator_id)
+                )
             )
         contact_rows = list(
             await uow.session.scalars(
@@ -145,7 +158,7 @@ async def contact_card(uow: UnitOfWork, actor: Actor, contact_id: int) -> Contac
             )
         return ContactCard(
             contact=contact,
-            company_name=contact.company.name if contact.company else None,
+            company_name=await _company_name(uow, actor, contact.company_id),
             curator_name=await _name_of(uow, contact.curator_id),
             last_interactions=await _last_interactions(uow, Interaction.contact_id == contact_id),
             open_deals=open_deals,
@@ -208,7 +221,9 @@ async def _deal_card(uow: UnitOfWork, actor: Actor, deal: Deal) -> DealCard:
             await uow.session.execute(
                 select(
                     select(Manager.name).where(Manager.id == deal.curator_id).scalar_subquery(),
-                    select(Contact.name).where(Contact.id == deal.contact_id).scalar_subquery(),
+                    select(Contact.name)
+                    .where(Contact.id == deal.contact_id, contact_visible(actor, Contact))
+                    .scalar_subquery(),
                 )
             )
         ).one()
@@ -230,6 +245,22 @@ async def find(
     kinds: tuple[SearchKind, ...] = tuple(SearchKind),
     limit: int = 10,
 ) -> list[search.Hit]:
-    """/find: records the actor may see, best match first."""
+    """/find: records the actor may see, best match first; a deal's hit carries its
+    company's name and its amount, so that deals of one title can be told apart."""
     async with uow.read_only():
-        return await search.search(uow.session, actor, query, kinds=kinds, limit=limit)
+        hits = await search.search(uow.session, actor, query, kinds=kinds, limit=limit)
+        deal_ids = [hit.entity_id for hit in hits if hit.kind is SearchKind.DEAL]
+        if not deal_ids:
+            return hits
+        rows = await uow.session.execute(
+            select(Deal.id, Company.name, Deal.amount)
+            .join(Company, Company.id == Deal.company_id)
+            .where(Deal.id.in_(deal_ids))
+        )
+        details = {deal_id: (name, amount) for deal_id, name, amount in rows}
+    return [
+        replace(hit, company_name=details[hit.entity_id][0], amount=details[hit.entity_id][1])
+        if hit.kind is SearchKind.DEAL and hit.entity_id in details
+        else hit
+        for hit in hits
+    ]

@@ -71,6 +71,24 @@ class CancelResult:
     dropped: int  # emails that had not left yet and never will
 
 
+def can_change(event: Event, now: datetime | None = None) -> bool:
+    """Whether the event may still be edited, cancelled or get invitees: neither
+    cancelled nor started (the card shows its buttons by this)."""
+    return event.cancelled_at is None and event.starts_at > (now or utcnow())
+
+
+async def to_tell(uow: UnitOfWork, actor: Actor, event_id: int) -> int:
+    """How many invitees would be mailed an update or a cancellation now (those whose
+    invitation has left, with an email and not unsubscribed)."""
+    async with uow.read_only():
+        await _load(uow, actor, event_id)
+        return sum(
+            1
+            for _invitee, contact in await _mailed(uow, event_id)
+            if contact.email and not contact.email_opt_out
+        )
+
+
 def _new_values(event: Event, data: EventChanges, actor: Actor, now: datetime) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if data.title is not None:

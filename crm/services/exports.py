@@ -6,8 +6,11 @@ filtered in SQL with the same rules the services use. Rows are streamed from the
 database in batches into a write-only workbook, so a large book never sits in memory
 as objects. Names of curators and companies are joined in SQL. Times are shown in the
 actor's timezone (naive datetimes with a date format, as spreadsheets expect), money
-as numbers. Column headers are English here; the caller passes `translate` to show
-them in the user's language. The export itself is recorded in the audit log.
+as numbers. A related record's name (a parent company, a contact's company, the company or
+contact of an interaction or task) is blank where the actor may not see that record; a
+deal's or claim's own company is always named. Column headers are English here; the
+caller passes `translate` to show them in the user's language. The export itself is
+recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, case, or_, select
 from sqlalchemy.orm import aliased
 
-from crm.access import Actor, visible_owner
+from crm.access import Actor, company_visible, contact_visible, visible_owner
 from crm.models import Claim, ClaimCause, Company, Contact, Deal, Interaction, Manager, Task
 from crm.services import tasks
 from crm.uow import UnitOfWork
@@ -82,12 +85,12 @@ class Export:
 
 def _company_visible(actor: Actor, company_id: Any) -> ColumnElement[bool]:
     """The row's company (by its id column) is one the actor sees."""
-    company = aliased(Company)
-    return (
-        select(company.id)
-        .where(company.id == company_id, visible_owner(actor, company.curator_id))
-        .exists()
-    )
+    return company_visible(actor, company_id)
+
+
+def _if_visible(visible: ColumnElement[bool], name: Any) -> Any:
+    """A related record's name, blank where the actor may not see that record."""
+    return case((visible, name), else_=None)
 
 
 def _queries(actor: Actor) -> dict[str, Select[Any]]:
@@ -99,14 +102,17 @@ def _queries(actor: Actor) -> dict[str, Select[Any]]:
         "Companies": select(
             Company.id, Company.name, Company.inn, Company.industry, Company.territory,
             Company.stage, Company.credit_limit, Company.payment_deferral_days, Company.tags,
-            curator.name, parent.name, Company.last_interaction_at, Company.created_at,
+            curator.name, _if_visible(visible_owner(actor, parent.curator_id), parent.name),
+            Company.last_interaction_at, Company.created_at,
         )
         .join(curator, curator.id == Company.curator_id)
         .outerjoin(parent, parent.id == Company.parent_id)
         .where(visible_owner(actor, Company.curator_id))
         .order_by(Company.id),
         "Contacts": select(
-            Contact.id, Contact.name, company.name, Contact.position, Contact.phone,
+            Contact.id, Contact.name,
+            _if_visible(visible_owner(actor, company.curator_id), company.name),
+            Contact.position, Contact.phone,
             Contact.email, Contact.tg_username, Contact.decision_role, Contact.birthday,
             Contact.email_opt_out, curator.name, Contact.created_at,
         )
@@ -126,7 +132,9 @@ def _queries(actor: Actor) -> dict[str, Select[Any]]:
         .order_by(Deal.id),
         "Interactions": select(
             Interaction.id, Interaction.occurred_at, Interaction.kind, Interaction.direction,
-            Interaction.status, company.name, contact.name, Interaction.summary, curator.name,
+            Interaction.status, _if_visible(visible_owner(actor, company.curator_id), company.name),
+            _if_visible(contact_visible(actor, contact), contact.name),
+            Interaction.summary, curator.name,
         )
         .join(curator, curator.id == Interaction.manager_id)
         .outerjoin(company, company.id == Interaction.company_id)
@@ -140,7 +148,8 @@ def _queries(actor: Actor) -> dict[str, Select[Any]]:
         .order_by(Interaction.id),
         "Tasks": select(
             Task.id, Task.title, Task.due_at, Task.status, Task.kind, curator.name,
-            company.name, Task.done_at, Task.created_at,
+            _if_visible(visible_owner(actor, company.curator_id), company.name),
+            Task.done_at, Task.created_at,
         )
         .join(curator, curator.id == Task.assignee_id)
         .outerjoin(company, company.id == Task.company_id)

@@ -104,6 +104,13 @@ def _compile(data: MailingInput) -> _Templates:
         raise InvalidInput("template", "syntax", line=err.lineno, detail=err.message) from err
 
 
+def check(subject: str, body: str = "{{ contact.name }}") -> None:
+    """A subject (and body) as a dialog takes them, one step at a time: InvalidInput when
+    too long, not parsed, or naming a field that does not exist (rendered with made-up
+    fields); nothing is read or written."""
+    _render(_compile(MailingInput(subject, body)), {**SAMPLE, "manager": {"name": "-"}})
+
+
 def _fields(contact: Contact, company: Company | None, manager: Manager) -> dict[str, Any]:
     first = contact.name.split()[0] if contact.name.split() else contact.name
     return {

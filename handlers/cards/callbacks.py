@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from crm.models.enums import SearchKind
 from crm.search import Hit
 from handlers.ui import button, short
+from handlers.words import money
 
 COMPANY, CONTACT, DEAL = "co", "ct", "dl"
 KIND_OF_HIT = {SearchKind.COMPANY: COMPANY, SearchKind.CONTACT: CONTACT, SearchKind.DEAL: DEAL}
@@ -90,4 +91,7 @@ def hit_button(hit: Hit, data: CallbackData | None = None) -> list[InlineKeyboar
     """A search result as a button: its card, or `data` (a dialog's choice)."""
     kind = KIND_OF_HIT[hit.kind]
     text = f"{ICONS[kind]} {short(hit.title, 60)}"
+    if hit.company_name is not None:  # a deal: company and amount tell it from namesakes
+        company = short(hit.company_name, 24)
+        text = f"{ICONS[kind]} {short(hit.title, 32)} — {company}, {money(hit.amount)}"
     return [button(text, data or CardCb(kind=kind, id=hit.entity_id))]

@@ -85,9 +85,10 @@ async def edit_field(
     kind, entity_id, field = callback_data.kind, callback_data.id, callback_data.field
     if kind not in (COMPANY, CONTACT) or field not in _fields(kind):
         raise ValueError(field)
-    record = await _current(uow, actor, kind, entity_id)
-    value = record.company.name if field == "company_name" and record.company else None
-    current = value if field == "company_name" else getattr(record, field)
+    if kind == CONTACT and field == "company_name":  # named only if the company is visible
+        current = (await cards.contact_card(uow, actor, entity_id)).company_name
+    else:
+        current = getattr(await _current(uow, actor, kind, entity_id), field)
     await state.set_state(EditForm.value)
     await state.set_data({"kind": kind, "id": entity_id, "field": field})
     text = _("Send the new value of “{field}”.").format(field=_(_fields(kind)[field]))

@@ -185,7 +185,7 @@ class CardView:
             ],
             [button(_("✏ Edit"), EditCb(kind=CONTACT, id=c.id))],
         ]
-        if c.company_id is not None:
+        if c.company_id is not None and card.company_name is not None:
             rows[1].append(button(_("🏢 Company"), CardCb(kind=COMPANY, id=c.company_id)))
         rows += [row for add in self.rows.contact for row in add(actor, card)]
         return "\n".join(lines), markup(rows)

@@ -1,10 +1,11 @@
 """Marketing events: /event, the New event dialog, the card, invitees (by segment),
-invitation emails (queued in the outbox), attendance and the preparation tasks.
+invitation emails (queued in the outbox), edits and cancellation (the invitees are
+mailed), attendance and the preparation tasks.
 """
 
 from aiogram import Router
 
-from handlers.events import attendance, failures, inviting, listing, new, preparation
+from handlers.events import attendance, changes, failures, inviting, listing, new, preparation
 
 
 def setup() -> Router:
@@ -16,5 +17,6 @@ def setup() -> Router:
         attendance.setup(),
         preparation.setup(),
         failures.setup(),
+        changes.setup(),
     )
     return router

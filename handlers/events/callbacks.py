@@ -12,7 +12,8 @@ class EventCb(CallbackData, prefix="ev"):
     """action: open (a new message with the card) | show (the card in place) | list |
     new | add (segment menu) | seg (value: all | stage.<s> | ind.<i> | ter.<i> | co.<id>) |
     inds | ters | cos (choose one) | send | inv (invitees page) | att (value: <id>.1|0) |
-    tasks | done (value: task id)"""
+    tasks | done (value: task id) | edit (the Edit dialog) | drop (asks to cancel) |
+    dropok (cancels)"""
 
     action: str
     event_id: int = 0

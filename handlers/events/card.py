@@ -10,9 +10,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from crm.access import Actor
 from crm.analytics.events import Outcome
-from crm.models import Event, utcnow
+from crm.models import Event
 from crm.models.enums import TaskStatus
-from crm.services import events
+from crm.services import event_changes, events
 from crm.services.events import EventView
 from crm.uow import UnitOfWork
 from handlers.events.callbacks import EventCb
@@ -115,7 +115,7 @@ def outcome_lines(outcome: Outcome) -> list[str]:
 
 def card_markup(view: EventView) -> InlineKeyboardMarkup:
     event_id = view.event.id
-    started = view.event.starts_at <= utcnow() or view.cancelled
+    open_ = event_changes.can_change(view.event)
     kb = InlineKeyboardBuilder()
     if view.emails.get("failed"):
         kb.row(
@@ -124,7 +124,7 @@ def card_markup(view: EventView) -> InlineKeyboardMarkup:
                 EventFailuresCb(event_id=event_id),
             )
         )
-    if not started:
+    if open_:
         kb.row(
             button(_("➕ Add invitees"), EventCb(action="add", event_id=event_id)),
             button(_("✉ Send invitations"), EventCb(action="send", event_id=event_id)),
@@ -136,6 +136,11 @@ def card_markup(view: EventView) -> InlineKeyboardMarkup:
         ),
         button(_("📋 Preparation tasks"), EventCb(action="tasks", event_id=event_id)),
     )
+    if open_:
+        kb.row(
+            button(_("✏ Edit"), EventCb(action="edit", event_id=event_id)),
+            button(_("✖ Cancel event"), EventCb(action="drop", event_id=event_id)),
+        )
     kb.row(button(_("« Events"), EventCb(action="list")))
     return kb.as_markup()
 

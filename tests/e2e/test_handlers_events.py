@@ -56,6 +56,8 @@ async def test_one_line_creates_the_event_in_russian(harness: Harness) -> None:
         "✉ Разослать приглашения",
         "👥 Приглашённые (0)",
         "📋 Задачи подготовки",
+        "✏ Изменить",
+        "✖ Отменить мероприятие",
         "« Мероприятия",
     ]
     assert (event.title, event.place) == ("Весенний семинар", "Зал А")

@@ -17,7 +17,7 @@ from crm.services.interactions import InteractionInput
 from crm.storage import Database
 from handlers.cards.callbacks import CardCb, ContactsCb, EditCb, HistoryCb, StageCb
 from tests.fixtures import factories
-from tests.fixtures.bot_harness import Harness, only_a_hint, press
+from tests.fixtures.bot_harness import Harness, only_a_hint, press, replay
 from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update
 
 ANNA = TgUser(8101, "Anna", language_code="en")
@@ -311,3 +311,52 @@ async def test_the_last_interactions_on_a_card_come_newest_first(harness: Harnes
     [card] = await h.send(press(ANNA, results, "Lastco"))
     shown = [line.rsplit("— ", 1)[1] for line in card.text.splitlines() if "✉️" in line]
     assert shown == ["newest", "newer", "older"]
+
+
+async def test_deal_hits_show_their_company_and_amount(harness: Harness) -> None:
+    h = harness
+    anna = await staff(h.db, ANNA)
+    olga = await staff(h.db, OLGA, language="ru")
+    for owner, name, amount in (
+        (anna, "Romashka", "150000"),
+        (anna, "Vasilek", "98000.5"),
+        (olga, "Ромашка", "1200"),
+    ):
+        company = await companies.create(h.db.uow(), owner, CompanyInput(name=name))
+        await deals.open(
+            h.db.uow(), owner, DealInput(company.id, "Warehouse equipment", Decimal(amount))
+        )
+
+    [results] = await h.send(message_update(ANNA, "/find warehouse equipment"))
+    assert sorted(labels(results)) == [
+        "💼 Warehouse equipment — Romashka, 150 000.00",
+        "💼 Warehouse equipment — Vasilek, 98 000.50",
+    ]
+    [card] = await h.send(press(ANNA, results, "Vasilek"))
+    assert card.text.startswith("💼 <b>Warehouse equipment</b>\nCompany: Vasilek")
+
+    [results] = await h.send(message_update(OLGA, "/find warehouse"))
+    assert labels(results) == ["💼 Warehouse equipment — Ромашка, 1 200,00"]
+
+
+async def test_cards_name_related_records_only_to_who_may_see_them(harness: Harness) -> None:
+    h = harness
+    anna = await staff(h.db, ANNA)
+    boris = await staff(h.db, BORIS)
+    olga = await staff(h.db, OLGA, language="ru")
+    holding = await factories.raw_company(h.db, boris, "Boris Holding")
+    child = await factories.add_company(h.db, anna.id, "Child", parent_id=holding.id)
+    ivan = await factories.raw_contact(h.db, anna, "Ivan", company_id=holding.id)
+    ivan_ru = await factories.raw_contact(h.db, olga, "Иван", company_id=holding.id)
+
+    [card] = await h.send(replay(ANNA, CardCb(kind="co", id=child.id).pack()))
+    assert card.text.startswith("🏢 <b>Child</b>")
+    assert "Boris Holding" not in card.text and "Parent company" not in card.text
+    [card] = await h.send(replay(ANNA, CardCb(kind="ct", id=ivan.id).pack()))
+    assert card.text.startswith("👤 <b>Ivan</b>\nCurator: Anna")
+    assert "Boris Holding" not in card.text
+    assert not any("Company" in label for label in labels(card))
+
+    [card] = await h.send(replay(OLGA, CardCb(kind="ct", id=ivan_ru.id).pack()))
+    assert card.text.startswith("👤 <b>Иван</b>\nКуратор: Olga")
+    assert "Boris Holding" not in card.text

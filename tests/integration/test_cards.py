@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from crm.errors import AccessDenied
-from crm.models import Claim, utcnow
-from crm.models.enums import Direction, InteractionKind
+from crm.models import Claim, Contact, Deal, utcnow
+from crm.models.enums import Direction, InteractionKind, Role
 from crm.services import cards, companies, contacts, deals, interactions
 from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
@@ -70,3 +70,43 @@ async def test_company_card_shows_what_the_manager_needs(db: Database) -> None:
         await cards.contact_card(db.uow(), boris, card.contacts[0].id)
     contact_card = await cards.contact_card(db.uow(), anna, card.contacts[0].id)
     assert contact_card.company_name == "Romashka"
+
+
+async def test_related_names_are_shown_only_to_who_may_see_those_records(db: Database) -> None:
+    anna = await factories.staff(db, name="Anna")
+    boris = await factories.staff(db, name="Boris")
+    director = await factories.staff(db, Role.DIRECTOR, name="Dina")
+    holding = await factories.raw_company(db, boris, "Boris Holding")
+    company = await factories.add_company(db, anna.id, "Romashka", parent_id=holding.id)
+    own_contact = await factories.raw_contact(db, anna, "Ivan", company_id=holding.id)
+    # a deal Anna curates on Boris's company, with Boris's contact
+    async with db.uow() as uow:
+        deal = Deal(company_id=holding.id, curator_id=anna.id, title="Pumps", amount=Decimal(1))
+        uow.session.add(deal)
+        await uow.flush()
+        hidden = Contact(name="Secret Person", curator_id=boris.id, company_id=holding.id)
+        uow.session.add(hidden)
+        await uow.flush()
+        deal.contact_id = hidden.id
+        await uow.commit()
+
+    assert (await cards.company_card(db.uow(), anna, company.id)).parent_name is None
+    assert (await cards.contact_card(db.uow(), anna, own_contact.id)).company_name is None
+    assert (await cards.deal_card(db.uow(), anna, deal.id)).contact_name is None
+
+    assert (await cards.company_card(db.uow(), director, company.id)).parent_name == (
+        "Boris Holding"
+    )
+    assert (await cards.contact_card(db.uow(), director, own_contact.id)).company_name == (
+        "Boris Holding"
+    )
+    assert (await cards.deal_card(db.uow(), director, deal.id)).contact_name == "Secret Person"
+
+    # a contact of a company Anna curates is named on her deal, whoever curates the contact
+    async with db.uow() as uow:
+        row = await uow.session.get(Deal, deal.id)
+        assert row is not None
+        row.company_id = company.id
+        (await uow.session.get(Contact, hidden.id)).company_id = company.id  # type: ignore[union-attr]
+        await uow.commit()
+    assert (await cards.deal_card(db.uow(), anna, deal.id)).contact_name == "Secret Person"

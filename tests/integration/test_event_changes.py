@@ -330,3 +330,20 @@ async def test_the_manager_is_told_once_per_event_about_failures(db):
         550,
     )
     assert items[0].contact_name == "Client 0"
+
+
+async def test_the_edit_buttons_follow_can_change_and_to_tell_counts_those_mailed(db):
+    anna, event_id = await invited(db)
+    first, _second, _third = await emails(db)
+    await mark(db, "sent", first.id)
+    assert await event_changes.to_tell(db.uow(), anna, event_id) == 1  # the others wait
+    async with db.uow() as uow:
+        event = await uow.session.get(Event, event_id)
+    assert event is not None
+    assert event_changes.can_change(event, NOW) and not event_changes.can_change(
+        event, event.starts_at
+    )
+    await event_changes.cancel(db.uow(), anna, event_id, base_url=BASE, sender=SENDER, now=LATER)
+    async with db.uow() as uow:
+        event = await uow.session.get(Event, event_id)
+    assert event is not None and not event_changes.can_change(event, NOW)

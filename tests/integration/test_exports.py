@@ -119,3 +119,37 @@ async def test_headers_in_the_users_language(db: Database) -> None:
     rows = sheet_rows(result.content)
     assert rows["Компании"][0][1] == "Название"
     assert result.counts["Companies"] == 0 and result.total == 0
+
+
+async def test_names_of_records_out_of_reach_stay_blank(db: Database) -> None:
+    anna = await factories.staff(db, name="Anna")
+    boris = await factories.staff(db, name="Boris")
+    director = await factories.staff(db, Role.DIRECTOR, name="Dina")
+    holding = await factories.raw_company(db, boris, "Boris Holding")
+    await factories.add_company(db, anna.id, "Romashka", parent_id=holding.id)
+    await factories.raw_contact(db, anna, "Ivan", company_id=holding.id)
+    secret = await factories.raw_contact(db, boris, "Secret Person", company_id=holding.id)
+    async with db.uow() as uow:
+        uow.session.add(
+            Interaction(
+                kind="call",
+                direction="out",
+                occurred_at=T0,
+                summary="Asked about pumps",
+                company_id=holding.id,
+                contact_id=secret.id,
+                manager_id=anna.id,
+            )
+        )
+        await uow.commit()
+
+    rows = sheet_rows((await exports.export_xlsx(db.uow(), anna)).content)
+    assert rows["Companies"][1][1:11:9] == ("Romashka", None)  # the parent company's name
+    assert rows["Contacts"][1][1:3] == ("Ivan", None)  # the contact's company
+    assert rows["Interactions"][1][5:8] == (None, None, "Asked about pumps")  # company, contact
+    assert all("Boris Holding" not in str(r) and "Secret" not in str(r) for r in rows.values())
+
+    rows = sheet_rows((await exports.export_xlsx(db.uow(), director)).content)
+    assert ("Romashka", "Boris Holding") in [(r[1], r[10]) for r in rows["Companies"]]
+    assert ("Ivan", "Boris Holding") in [r[1:3] for r in rows["Contacts"]]
+    assert rows["Interactions"][1][6] == "Secret Person"

@@ -170,3 +170,15 @@ async def test_unsubscribe_confirmation_and_one_click_post(db):
     async with db.uow() as uow:
         person = await uow.session.get(Contact, invitee.contact_id)
         assert person is not None and person.email_opt_out
+
+
+async def test_pages_may_not_be_framed_nor_load_anything(db):
+    """A framed RSVP button is a clickjacking target; the page needs nothing from elsewhere."""
+    _event, invitee = await invitation(db)
+    async with client_for(db) as client:
+        for path in (f"/rsvp/{invitee.token}/yes", "/rsvp/not-a-token/yes"):
+            resp = await client.get(path)
+            policy = resp.headers["Content-Security-Policy"]
+            assert "frame-ancestors 'none'" in policy
+            assert "default-src 'none'" in policy and "form-action 'self'" in policy
+            assert resp.headers["X-Frame-Options"] == "DENY"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ from crm.uow import UnitOfWork
 
 MAX_BYTES = BOT_LIMITS.max_bytes or 0
 Progress = Callable[[int, float | None], Awaitable[None]]  # rows read, fraction of the file
+# imports this process ran, by result ("ok", "refused"): read by bot/metrics.py
+RUNS: Counter[str] = Counter()
 
 __all__ = [
     "BOT_LIMITS",
@@ -91,6 +94,24 @@ async def import_path(
 ) -> ImportReport:
     """Read, check and import one file; InvalidInput("file", ...) for a file that cannot be
     used at all (nothing is written then)."""
+    try:
+        report = await _import_path(uow, actor, path, filename, kind, limits, progress)
+    except Exception:
+        RUNS["refused"] += 1
+        raise
+    RUNS["ok"] += 1
+    return report
+
+
+async def _import_path(
+    uow: UnitOfWork,
+    actor: Actor,
+    path: Path,
+    filename: str | None,
+    kind: str | None,
+    limits: Limits,
+    progress: Progress | None,
+) -> ImportReport:
     if kind is not None and kind not in KINDS:
         raise InvalidInput("kind", "unknown_value", allowed=list(KINDS))
     if kind == "sales":
