@@ -24,6 +24,7 @@ from bot.governor import answering
 from bot.middlewares import not_registered_text
 from crm.errors import (
     AccessDenied,
+    AlreadyServed,
     ApprovalRequired,
     Conflict,
     CRMError,
@@ -171,6 +172,9 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ("when", "unparsed"): N_(
         "this could not be understood: write e.g. “tomorrow at 15:00”, “in 2 hours”, “25.12 10:00”."
     ),
+    ("when", "bad_clock"): N_(
+        "there is no {time} on a clock: hours go from 0 to 23 and minutes from 0 to 59."
+    ),
     ("attachment", "too_large"): N_("this file is larger than {max_mb} MB: send a smaller one."),
     ("template", "syntax"): N_("there is a mistake at line {line}: {detail}."),
     ("template", "unknown_field"): N_("it names a field that does not exist ({detail})."),
@@ -195,6 +199,11 @@ CONFLICTS: dict[str, str] = {
     "claim_closed": N_("This claim is already closed."),
     "task_not_open": N_("This task is already closed."),
     "duplicate": N_("This already exists."),
+    "within_reach": N_("This client is within your reach: open it instead of asking for it."),
+    "request_decided": N_("This request has already been decided."),
+    "request_stale": N_(
+        "This request no longer fits: the client changed hands, or who asked no longer works here."
+    ),
     "event_started": N_("This event has already started: it can no longer be changed."),
     "event_cancelled": N_("This event is cancelled."),
 }
@@ -260,6 +269,15 @@ def _conflict(exc: Conflict) -> str:
     return _("This cannot be done in the current state of the record.")
 
 
+@renders(AlreadyServed)
+def _served(exc: AlreadyServed) -> str:
+    if exc.department:
+        return _("This client is already served by {curator} ({department}).").format(
+            curator=exc.curator, department=exc.department
+        )
+    return _("This client is already served by {curator}.").format(curator=exc.curator)
+
+
 @renders(ApprovalRequired)
 def _approval(exc: ApprovalRequired) -> str:
     return _("This discount is above your limit: a head has to approve it.")
@@ -285,9 +303,7 @@ async def tell(event: ErrorEvent, bot: Bot, text: str) -> None:
         await _tell(bot, query, message, text)
 
 
-async def _tell(
-    bot: Bot, query: CallbackQuery | None, message: Message | None, text: str
-) -> None:
+async def _tell(bot: Bot, query: CallbackQuery | None, message: Message | None, text: str) -> None:
     try:
         if query is not None:
             try:

@@ -64,3 +64,22 @@ class InviteInvalid(CRMError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"invite {reason}", reason=reason)
         self.reason = reason
+
+
+class AlreadyServed(CRMError):
+    """A new record duplicates a client someone out of the actor's reach serves.
+
+    Only who serves it is told (the curator's name and department); `kind` and
+    `entity_id` let the user ask for the client (crm/services/duplicates/requests.py).
+    """
+
+    code = "already_served"
+
+    def __init__(self, kind: str, entity_id: int, curator: str, department: str | None) -> None:
+        super().__init__(
+            f"{kind} {entity_id} is served by {curator}",
+            curator=curator,
+            department=department or "",
+        )
+        self.kind, self.entity_id = kind, entity_id
+        self.curator, self.department = curator, department

@@ -11,6 +11,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from crm.errors import InvalidInput
+from crm.money import cents
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -80,7 +81,7 @@ def money(field: str, value: Decimal | int | str | None, *, allow_none: bool = F
         raise InvalidInput(field, "negative")
     if amount >= Decimal("1e12"):
         raise InvalidInput(field, "too_large")
-    return amount.quantize(Decimal("0.01"))
+    return cents(amount)
 
 
 def percent(field: str, value: Decimal | int | str | None) -> Decimal:

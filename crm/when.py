@@ -6,7 +6,10 @@ raises `InvalidInput("when", reason)` with reason:
 - ``unparsed``: not a date or time we understand;
 - ``past``: it resolves to a moment not after `now` (also a day and month without a
   year that passed less than a month ago, e.g. "4.03" said on 5 March: rolling it a
-  year ahead would be a silent guess);
+  year ahead would be a silent guess; then ``params["at"]`` is this year's moment and
+  ``params["options"]`` holds the same day next year, to offer as a button);
+- ``bad_clock``: a clock time no clock shows ("25:00", "10:75"); ``params["time"]`` is
+  the time as written. It is refused, never replaced by the default 09:00;
 - ``ambiguous``: it could mean two moments; ``params["options"]`` then lists the
   candidates (aware UTC) that the caller may offer as buttons. Ambiguous are a bare
   hour 1-7 without am/pm or a part of day ("в 5", "at 3:30": 05:00 or 17:00?), a
@@ -36,6 +39,7 @@ from dateparser.date import DateDataParser
 from crm.errors import InvalidInput
 
 DEFAULT_TIME = time(9, 0)
+WORKDAY = (time(9, 0), time(18, 0))  # office hours, Monday to Friday, local time
 MAX_LEN = 100
 _YEAR_AHEAD_LIMIT = timedelta(days=335)
 
@@ -76,6 +80,7 @@ _TIME_ONLY_WORDS = re.compile(
     r"\b(?:в|at|on|сегодня|today|noon|полдень)\b"
     r"|(?<![\d.])\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?(?![\d.])"
 )
+_ANY_CLOCK_RE = re.compile(r"(?<![\d:])(?P<h>\d{1,2}):(?P<m>\d{2})(?![\d:])")
 _TRAILING_TIME_RE = re.compile(r"(?P<day>.+?)\s+(?:в\s+|at\s+)?(?P<h>\d{1,2}):(?P<m>\d{2})")
 _NEXT_THIS_RU = re.compile(r"\b(?:следующ(?:ий|ую|ее|ая)|эт(?:у|от|о|а))\s+(?=[а-я])")
 
@@ -92,6 +97,26 @@ def zone_of(tz: str | ZoneInfo) -> ZoneInfo:
 def to_local(moment: datetime, tz: str | ZoneInfo) -> datetime:
     """An aware UTC moment shown in a user's timezone."""
     return moment.astimezone(zone_of(tz))
+
+
+def next_working_hour(moment: datetime, tz: str | ZoneInfo) -> datetime:
+    """The first whole hour after `moment` inside office hours (`WORKDAY`, Monday to
+    Friday) in `tz`, as aware UTC: 13:20 on a Wednesday gives 14:00, 17:30 gives 09:00 the
+    next working day, Saturday gives Monday 09:00."""
+    zone = zone_of(tz)
+    local = moment.astimezone(zone).replace(tzinfo=None)
+    start, end = WORKDAY
+    candidate = local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    while True:
+        if candidate.time() < start:
+            candidate = datetime.combine(candidate.date(), start)
+        if candidate.weekday() >= 5 or candidate.time() >= end:
+            candidate = datetime.combine(candidate.date() + timedelta(days=1), start)
+            continue
+        try:
+            return localise(candidate, zone)
+        except InvalidInput as err:  # inside a DST change: the later reading
+            return max(err.params["options"])
 
 
 def localise(naive: datetime, zone: ZoneInfo) -> datetime:
@@ -253,7 +278,18 @@ def parse_when(text: str, tz: str | ZoneInfo, now: datetime | None = None) -> da
     now_utc = (now or datetime.now(UTC)).astimezone(UTC)
     if not text or not text.strip() or len(text) > MAX_LEN:
         raise InvalidInput("when", "unparsed")
-    return _resolve(_normalise(text), zone, now_utc, allow_choice=True)
+    normalised = _normalise(text)
+    _check_clock_exists(normalised)
+    return _resolve(normalised, zone, now_utc, allow_choice=True)
+
+
+def _check_clock_exists(s: str) -> None:
+    """"25:00" or "в 10.75" is no time of day: refused rather than read as a day alone."""
+    for m in _ANY_CLOCK_RE.finditer(s):
+        if int(m["h"]) > 23 or int(m["m"]) > 59:
+            raise InvalidInput("when", "bad_clock", time=m.group(0))
+    for m in _DOTTED_TIME_RE.finditer(s):  # left as written by _dotted_time when impossible
+        raise InvalidInput("when", "bad_clock", time=f"{m['h']}.{m['m']}")
 
 
 def _resolve(s: str, zone: ZoneInfo, now_utc: datetime, *, allow_choice: bool) -> datetime:
@@ -310,5 +346,11 @@ def _resolve_one(s: str, zone: ZoneInfo, now_utc: datetime) -> datetime:
     if (yearless or (has_month_word and not explicit_year)) and (
         result - now_utc > _YEAR_AHEAD_LIMIT
     ):
-        raise InvalidInput("when", "past", at=result)
+        # the day went by this year: said so, with the same day next year to pick
+        local = result.astimezone(zone)
+        try:
+            this_year = localise(local.replace(year=local.year - 1, tzinfo=None), zone)
+        except (ValueError, InvalidInput):
+            raise InvalidInput("when", "past", options=[result]) from None
+        raise InvalidInput("when", "past", at=this_year, options=[result])
     return result

@@ -229,6 +229,12 @@ def ask_when_again(
         )
         if after_past:
             problem += " " + after_past
+        if options:  # a day without a year that went by: the same day next year
+            rows = [[button(label(actor, option), pick(option))] for option in options] + rows
+    elif err.reason == "bad_clock":
+        problem = _(
+            "There is no {time} on a clock: hours go from 0 to 23 and minutes from 0 to 59."
+        ).format(time=h(str(err.params.get("time", ""))))
     else:
         problem = _("I could not understand “{text}” as a date and time.").format(text=quoted)
     lines = [problem, question] if question else [problem]

@@ -9,7 +9,7 @@ from handlers/.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -35,6 +35,7 @@ from crm.models.enums import (
     Role,
     TaskStatus,
 )
+from crm.money import cents
 from crm.services.claims import DEFAULT_CAUSES
 
 
@@ -254,7 +255,7 @@ def money(amount: Decimal | int | str | None) -> str:
     every client."""
     if amount is None:
         return "—"
-    value = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    value = cents(amount)
     return _decimal_comma(f"{value:,.2f}".replace(",", " "))
 
 
@@ -271,8 +272,24 @@ def number(value: Decimal | int | str) -> str:
 
 
 def share(rate: float | None) -> str:
-    """A share of a whole as a percentage: 0.5 -> '50%'; '—' when there is no whole."""
-    return "—" if rate is None else f"{rate * 100:.0f}%"
+    """A share of a whole as a percentage: 0.5 -> '50%'; '—' when there is no whole.
+    Halves round up, as money does (0.125 -> '13%')."""
+    if rate is None:
+        return "—"
+    whole = Decimal(str(rate * 100)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"{whole}%"
+
+
+def shares(rates: Sequence[float]) -> list[str]:
+    """The parts of one whole as whole percentages that add up to 100 % (largest
+    remainder): 1/3, 1/3, 1/3 -> 34 %, 33 %, 33 %, never 101 % or 99 % in all."""
+    exact = [Decimal(str(rate)) * 100 for rate in rates]
+    floors = [int(value) for value in exact]
+    total = round(sum(exact))  # 100, or what the parts add up to when they are not a whole
+    order = sorted(range(len(exact)), key=lambda i: (floors[i] - exact[i], i))
+    for i in order[: max(0, int(total) - sum(floors))]:
+        floors[i] += 1
+    return [f"{value}%" for value in floors]
 
 
 # --- dates and times ------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from crm.analytics.scope import Period, reach
 from crm.errors import InvalidInput
 from crm.models import Company, CompanySalesMonth
 from crm.models.enums import CompanyStage
+from crm.money import cents as to_cents
 from crm.uow import UnitOfWork
 
 ABC_CLASSES = ("A", "B", "C")
@@ -245,11 +246,11 @@ def _cv(months: int, t: int, q: int) -> float | None:
 
 
 def _mean(cents: int, months: int) -> Decimal:
-    return (Decimal(cents) / months / 100).quantize(Decimal("0.01"))
+    return to_cents(Decimal(cents) / months / 100)
 
 
 def money(cents: Any) -> Decimal:
-    return (Decimal(int(cents or 0)) / 100).quantize(Decimal("0.01"))
+    return to_cents(Decimal(int(cents or 0)) / 100)
 
 
 def amount(metric: AbcMetric, value: Any) -> Decimal:

@@ -29,6 +29,7 @@ from crm.analytics.scope import Period, current_month, last_full_months, reach
 from crm.errors import InvalidInput
 from crm.models import Claim, Company, Deal, DigestLog, Manager, Task, utcnow
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, Role, TaskStatus
+from crm.money import cents
 from crm.services import company_settings
 from crm.uow import UnitOfWork
 from crm.when import to_local
@@ -137,7 +138,7 @@ async def build_digest(
     return Digest(
         day=yesterday,
         won_deals=int(won_deals),
-        won_amount=Decimal(str(won_amount)).quantize(CENT),
+        won_amount=cents(Decimal(str(won_amount))),
         new_deals=int(new_deals or 0),
         open_by_stage=by_stage,
         overdue_tasks=int(overdue or 0),

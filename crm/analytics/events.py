@@ -24,6 +24,7 @@ from sqlalchemy import Interval, and_, case, func, literal, select
 from crm.access import Actor, visible_owner
 from crm.models import Contact, Deal, Event, EventInvitee
 from crm.models.enums import DealStage, InviteeStatus
+from crm.money import cents
 from crm.uow import UnitOfWork
 
 FOLLOW_UP = timedelta(days=30)
@@ -63,7 +64,7 @@ class Outcome:
     def cost_per_attendee(self) -> Decimal | None:
         if self.budget is None or not self.attended:
             return None
-        return (self.budget / self.attended).quantize(Decimal("0.01"))
+        return cents(self.budget / self.attended)
 
 
 def _invitee_totals(event_ids: Any) -> Any:

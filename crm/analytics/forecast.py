@@ -21,6 +21,7 @@ from crm.analytics.funnel import FUNNEL_STAGES, furthest_stage, reached_counts
 from crm.analytics.scope import Period, month_key, reach
 from crm.models import Deal
 from crm.models.enums import DEFAULT_PROBABILITY, OPEN_STAGES, DealStage
+from crm.money import cents
 from crm.uow import UnitOfWork
 
 CENT = Decimal("0.01")
@@ -126,7 +127,7 @@ async def forecast_report(
         ForecastMonth(
             key,
             counts[key],
-            *(value.quantize(CENT) for value in per_month[key]),
+            *(cents(value) for value in per_month[key]),
         )
         for key in sorted(per_month, key=lambda k: (k is None, k or ""))
     ]

@@ -23,6 +23,7 @@ from crm.analytics.abc_xyz import check_period, money
 from crm.analytics.scope import Period, reach
 from crm.models import Interaction, Manager, ManagerSalesMonth, Task, utcnow
 from crm.models.enums import InteractionStatus, Role, TaskStatus
+from crm.money import cents
 from crm.uow import UnitOfWork
 
 CENT = Decimal("0.01")
@@ -111,7 +112,7 @@ async def managers_report(
     rows = []
     for mid, name, value, monthly_plan, pct, acts, late in result:
         value = money(value)
-        plan = (Decimal(str(monthly_plan or 0)) * period.months).quantize(CENT)
+        plan = cents(Decimal(str(monthly_plan or 0)) * period.months)
         rows.append(
             ManagerRow(
                 manager_id=mid,
@@ -119,7 +120,7 @@ async def managers_report(
                 revenue=value,
                 plan=plan,
                 plan_pct=float(value / plan * 100) if plan > 0 else None,
-                commission=(value * Decimal(str(pct or 0)) / 100).quantize(CENT),
+                commission=cents(value * Decimal(str(pct or 0)) / 100),
                 activity=int(acts),
                 overdue_tasks=int(late),
             )

@@ -4,6 +4,7 @@ from crm.models.base import Base, UTCDateTime, utcnow
 from crm.models.claims import Claim, ClaimAttachment, ClaimCause
 from crm.models.clients import Company, Contact, Interaction, Product
 from crm.models.deals import Deal, DealLine, DealStageChange
+from crm.models.duplicates import ClientRequest, MergeLog, NotDuplicate
 from crm.models.marketing import Event, EventInvitee, Inquiry, Sale
 from crm.models.people import Department, Invite, Manager
 from crm.models.rollups import CompanySalesMonth, ManagerSalesMonth
@@ -26,6 +27,7 @@ __all__ = [
     "Claim",
     "ClaimAttachment",
     "ClaimCause",
+    "ClientRequest",
     "Company",
     "CompanySalesMonth",
     "Contact",
@@ -43,6 +45,8 @@ __all__ = [
     "Mailing",
     "Manager",
     "ManagerSalesMonth",
+    "MergeLog",
+    "NotDuplicate",
     "OutboundEmail",
     "Playbook",
     "PlaybookStep",

@@ -4,10 +4,17 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from crm.matching import company_key  # plain text folding (crm/text.py): no model
 from crm.models.base import MONEY, Base, UTCDateTime, utcnow
 from crm.models.people import Manager
+
+
+def _match_key(context: DefaultExecutionContext) -> str:
+    """Rows inserted without a match key (bulk loads, fixtures) get it from their name."""
+    return company_key(str(context.get_current_parameters().get("name") or ""))
 
 
 class Company(Base):
@@ -18,6 +25,8 @@ class Company(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200), index=True)
+    # crm/matching.py company_key(name): what the duplicate check compares
+    match_key: Mapped[str] = mapped_column(String(200), index=True, default=_match_key)
     inn: Mapped[str | None] = mapped_column(String(20), index=True)
     industry: Mapped[str | None] = mapped_column(String(100))
     territory: Mapped[str | None] = mapped_column(String(100))
@@ -36,6 +45,11 @@ class Company(Base):
 
     curator: Mapped[Manager] = relationship(lazy="joined")
     parent: Mapped[Company | None] = relationship(remote_side=[id], lazy="raise")
+
+    @validates("name")
+    def _keep_match_key(self, _key: str, name: str) -> str:
+        self.match_key = company_key(name or "")
+        return name
 
 
 class Contact(Base):

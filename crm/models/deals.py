@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.models.base import MONEY, PERCENT, QUANTITY, Base, UTCDateTime, utcnow
 from crm.models.clients import Company, Contact, Product
+from crm.money import cents
 
 
 class Deal(Base):
@@ -61,7 +62,7 @@ class DealLine(Base):
     @property
     def total(self) -> Decimal:
         gross = self.quantity * self.unit_price
-        return (gross * (100 - self.discount_pct) / 100).quantize(Decimal("0.01"))
+        return cents(gross * (100 - self.discount_pct) / 100)
 
 
 class DealStageChange(Base):

@@ -20,6 +20,7 @@ from crm.models import (
     Manager,
 )
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, SearchKind
+from crm.money import cents
 from crm.services import companies, contacts, deals
 from crm.uow import UnitOfWork
 
@@ -135,7 +136,7 @@ async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> Compan
             contacts_total=int(contacts_total or 0),
             open_deals=deal_rows,
             open_deals_total=int(deal_count),
-            open_deals_amount=Decimal(str(deal_sum)).quantize(Decimal("0.01")),
+            open_deals_amount=cents(Decimal(str(deal_sum))),
             last_interactions=await _last_interactions(uow, Interaction.company_id == company_id),
             open_claims=claims,
         )

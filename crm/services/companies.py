@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from crm import search, validation
+from crm import matching, search, validation
 from crm.access import Actor, can_see_owner, visible_owner
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company, Contact, Manager
 from crm.models.enums import CompanyStage, SearchKind
 from crm.services import contact_index
+from crm.services.duplicates import door
 from crm.uow import UnitOfWork
 
 
@@ -52,6 +53,7 @@ def clean(data: CompanyInput) -> dict[str, object]:
     return {
         "name": name,
         "name_key": search.normalise(name),
+        "match_key": matching.company_key(name),
         "industry": validation.optional_text("industry", data.industry, validation.SHORT_MAX),
         "territory": validation.optional_text("territory", data.territory, validation.SHORT_MAX),
         "inn": _inn(data.inn),
@@ -90,6 +92,12 @@ async def get(uow: UnitOfWork, actor: Actor, company_id: int) -> Company:
     return company
 
 
+async def get_visible(uow: UnitOfWork, actor: Actor, company_id: int) -> Company:
+    """`get` in a read-only transaction of its own."""
+    async with uow.read_only():
+        return await get(uow, actor, company_id)
+
+
 async def _curator_for(uow: UnitOfWork, actor: Actor, curator_id: int | None) -> int:
     if curator_id is None or curator_id == actor.id:
         return actor.id
@@ -100,8 +108,13 @@ async def _curator_for(uow: UnitOfWork, actor: Actor, curator_id: int | None) ->
 
 
 async def create(uow: UnitOfWork, actor: Actor, data: CompanyInput) -> Company:
+    """A new company; refused (AlreadyServed) when it is a client someone out of the
+    actor's reach serves. One within reach the handler offers first (`door.company_match`)."""
     values = clean(data)
     async with uow:
+        door.refuse_foreign(
+            await door.company_match(uow.session, actor, str(values["name"]), values["inn"])  # type: ignore[arg-type]
+        )
         if values["parent_id"] is not None:
             await get(uow, actor, int(values["parent_id"]))  # type: ignore[arg-type]
         company = Company(**values, curator_id=await _curator_for(uow, actor, data.curator_id))
@@ -127,7 +140,11 @@ async def update(uow: UnitOfWork, actor: Actor, company_id: int, **changes: obje
         )
         for key, value in changes.items():
             setattr(current, key, value)
-        values = {k: v for k, v in clean(current).items() if k in changes or k == "name_key"}
+        values = {
+            k: v
+            for k, v in clean(current).items()
+            if k in changes or k in ("name_key", "match_key")
+        }
         if values.get("parent_id") is not None:
             await _check_parent(uow, actor, company, int(values["parent_id"]))  # type: ignore[arg-type]
         changed = uow.apply(actor.id, company, **values)

@@ -22,6 +22,7 @@ from crm.services import companies
 from crm.services.companies import CompanyInput
 from crm.services.contact_index import TITLE_MAX as TITLE_MAX
 from crm.services.contact_index import reindex
+from crm.services.duplicates import door
 from crm.uow import UnitOfWork
 
 TELEGRAM_MATCHES_MAX = 20
@@ -109,7 +110,8 @@ async def get(uow: UnitOfWork, actor: Actor, contact_id: int) -> Contact:
 async def _company(
     uow: UnitOfWork, actor: Actor, company_id: int | None, company_name: str | None
 ) -> Company | None:
-    """The company to link: a visible one by id, by name, or a new one of that name.
+    """The company to link: a visible one by id, by name (or one like it), or a new one
+    of that name; a name matching a client out of the actor's reach is refused.
 
     A new company is created in the caller's transaction, audited and indexed.
     """
@@ -118,14 +120,10 @@ async def _company(
     if company_name is None:
         return None
     values = companies.clean(CompanyInput(name=company_name))
-    existing = await uow.session.scalar(
-        select(Company)
-        .where(Company.name_key == values["name_key"], visible_owner(actor, Company.curator_id))
-        .order_by(Company.id)
-        .limit(1)
-    )
-    if existing is not None:
-        return existing
+    match = await door.company_match(uow.session, actor, company_name)
+    door.refuse_foreign(match)
+    if match is not None:
+        return await uow.session.get(Company, match.entity_id)
     company = Company(**values, curator_id=actor.id)
     uow.session.add(company)
     await uow.flush()
@@ -139,6 +137,16 @@ async def create(uow: UnitOfWork, actor: Actor, data: ContactInput) -> Contact:
     company_id, company_name = values.pop("company_id"), values.pop("company_name")
     async with uow:
         company = await _company(uow, actor, company_id, company_name)  # type: ignore[arg-type]
+        door.refuse_foreign(
+            await door.contact_match(
+                uow.session,
+                actor,
+                str(values["name"]),
+                values["phone"],  # type: ignore[arg-type]
+                values["email"],  # type: ignore[arg-type]
+                company.id if company is not None else None,
+            )
+        )
         contact = Contact(
             **values,
             company_id=company.id if company is not None else None,

@@ -51,6 +51,7 @@ from crm.models.enums import (
     Role,
     SearchKind,
 )
+from crm.money import cents
 from crm.services import companies
 from crm.uow import UnitOfWork
 
@@ -505,7 +506,7 @@ class PendingApproval:
     @property
     def total(self) -> Decimal:
         gross = self.quantity * self.unit_price
-        return (gross * (100 - self.discount_pct) / 100).quantize(Decimal("0.01"))
+        return cents(gross * (100 - self.discount_pct) / 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,10 +572,12 @@ async def _win(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
         raise Conflict("discount_not_approved", line_ids=blocked)
     costs = [line.product.unit_cost for line in deal.lines]
     cost = (
-        sum(
-            (line.quantity * line.product.unit_cost for line in deal.lines),  # type: ignore[operator]
-            Decimal(0),
-        ).quantize(Decimal("0.01"))
+        cents(
+            sum(
+                (line.quantity * line.product.unit_cost for line in deal.lines),  # type: ignore[operator]
+                Decimal(0),
+            )
+        )
         if costs and None not in costs
         else None
     )
@@ -804,7 +807,7 @@ async def open_by_stage(
         StageTotal(
             s,
             totals.get(s.value, (0, Decimal(0)))[0],
-            totals.get(s.value, (0, Decimal(0)))[1].quantize(Decimal("0.01")),
+            cents(totals.get(s.value, (0, Decimal(0)))[1]),
         )
         for s in OPEN_STAGES
     ]

@@ -354,15 +354,18 @@ async def list_recent(
 
 
 def plan_due(starts_at: datetime, days_before: int, tz: str, created: datetime) -> datetime:
-    """09:00 local N days before the event's local day; never after the start, and a time
-    already past becomes `created`."""
+    """09:00 local N days before the event's local day; never after the start. A step
+    whose day has already gone by when the event is made falls due at the next working
+    hour (never after the start): it is work to do now, not a task late from birth."""
     local_day = when.to_local(starts_at, tz).date() - timedelta(days=days_before)
     naive = datetime.combine(local_day, when.DEFAULT_TIME)
     try:
         due = when.localise(naive, when.zone_of(tz))
     except InvalidInput as err:  # 09:00 inside a DST change: take the later reading
         due = err.params["options"][-1]
-    return max(min(due, starts_at), created)
+    if due <= created:
+        due = when.next_working_hour(created, tz)
+    return min(due, starts_at)
 
 
 def _default_steps(language: str) -> list[tuple[str, int]]:

@@ -14,6 +14,7 @@ from crm.access import Actor, require_staff_manager, visible_owner
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Deal, Department, Manager, Task, utcnow
 from crm.models.enums import OPEN_STAGES, Role, TaskStatus
+from crm.money import cents
 from crm.uow import UnitOfWork
 
 
@@ -86,7 +87,7 @@ async def overview(
                 username=username,
                 role=Role(role),
                 open_deals=int(n),
-                open_amount=Decimal(str(amount)).quantize(Decimal("0.01")),
+                open_amount=cents(Decimal(str(amount))),
                 overdue_tasks=int(late),
                 bot_blocked=bool(blocked),
                 bot_blocked_at=blocked_at if blocked else None,

@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from crm.access import Actor
+from crm.errors import AccessDenied
 from crm.services import cards, companies, contacts
 from crm.uow import UnitOfWork
 from handlers.cards.callbacks import COMPANY, CONTACT, CancelCb, EditCb, StageCb, cancel_button
@@ -57,7 +58,7 @@ async def edit_menu(
 ) -> None:
     kind, entity_id = callback_data.kind, callback_data.id
     if kind not in (COMPANY, CONTACT):
-        raise ValueError(kind)
+        raise AccessDenied(kind)  # a crafted kind: the same answer as a forged id
     record = await _current(uow, actor, kind, entity_id)
     fields = [
         button(_(title), EditCb(kind=kind, id=entity_id, field=name))
@@ -84,7 +85,7 @@ async def edit_field(
 ) -> None:
     kind, entity_id, field = callback_data.kind, callback_data.id, callback_data.field
     if kind not in (COMPANY, CONTACT) or field not in _fields(kind):
-        raise ValueError(field)
+        raise AccessDenied(kind)  # a crafted kind or field
     if kind == CONTACT and field == "company_name":  # named only if the company is visible
         current = (await cards.contact_card(uow, actor, entity_id)).company_name
     else:

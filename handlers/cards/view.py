@@ -14,6 +14,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from crm.access import Actor
+from crm.errors import AccessDenied
 from crm.models import Interaction
 from crm.models.enums import ApprovalStatus
 from crm.services import cards
@@ -97,7 +98,7 @@ class CardView:
             return self.contact(actor, await cards.contact_card(uow, actor, entity_id))
         if kind == DEAL:
             return self.deal(actor, await cards.deal_card(uow, actor, entity_id))
-        raise ValueError(kind)
+        raise AccessDenied(kind)  # a crafted kind: the same answer as a forged id
 
     def company(self, actor: Actor, card: CompanyCard) -> Card:
         c = card.company
@@ -214,7 +215,7 @@ class CardView:
                 text = f" • {h(line.product.name)} × {number(line.quantity)} — {money(line.total)}"
                 if line.discount_pct:
                     text += " " + _("(discount {pct}%)").format(pct=number(line.discount_pct))
-                if line.approval == ApprovalStatus.PENDING:
+                if line.approval in (ApprovalStatus.PENDING, ApprovalStatus.REJECTED):
                     text += approval_note(line.approval)
                 lines.append(text)
         if card.history:

@@ -1,7 +1,8 @@
 """/company: a company on one line (`name; industry; territory`) or step by step.
 
-A name the user already has among their companies is asked about first: open it, or
-create another one.
+A company already stored (crm/services/duplicates/door.py) is asked about first: one
+within the user's reach can be opened, or another one created; one out of reach is named
+by its curator, with "Ask for this client".
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from aiogram.utils.i18n import gettext as _
 
 from crm import validation
 from crm.access import Actor
+from crm.errors import AlreadyServed
 from crm.services import companies
 from crm.services.companies import CompanyInput
+from crm.services.duplicates import door
 from crm.uow import UnitOfWork
 from handlers.cards.callbacks import COMPANY, CardCb, cancel_button
 from handlers.cards.view import CardView
 from handlers.clients.callbacks import CompanyFormCb
 from handlers.dialog import Wizard, over, stale
+from handlers.duplicates.door import tell_served
 from handlers.ui import button, h, markup, show, split_args
 
 
@@ -52,9 +56,15 @@ async def create_company(
     state: FSMContext,
     data: dict[str, Any],
 ) -> None:
-    """Create it, unless a company of that name is already among the actor's: then ask."""
-    existing = await companies.find_by_name(uow, actor, data["name"])
-    if existing is not None and not data.get("anyway"):
+    """Create it, unless it is a client already stored: one within the actor's reach is
+    offered (open it, or create another one); one out of reach is named by its curator."""
+    match = await door.check_company(uow, actor, data["name"])
+    if match is not None and not match.visible:
+        await state.clear()
+        await tell_served(message, match)
+        return
+    if match is not None and not data.get("anyway"):
+        existing = await companies.get_visible(uow, actor, match.entity_id)
         await state.set_state(CompanyForm.duplicate)
         await state.set_data(data)
         await message.answer(
@@ -70,7 +80,12 @@ async def create_company(
             ),
         )
         return
-    company = await companies.create(uow, actor, company_input(data))
+    try:
+        company = await companies.create(uow, actor, company_input(data))
+    except AlreadyServed as refused:  # stored meanwhile
+        await state.clear()
+        await tell_served(message, refused)
+        return
     await state.clear()
     text, keyboard = await card_view.open(uow, actor, COMPANY, company.id)
     await message.answer(_("Company added.") + "\n\n" + text, reply_markup=keyboard)

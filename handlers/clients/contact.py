@@ -18,14 +18,17 @@ from aiogram.utils.i18n import gettext as _
 
 from crm import validation
 from crm.access import Actor
+from crm.errors import AlreadyServed
 from crm.models.enums import SearchKind
 from crm.services import cards, companies, contacts
 from crm.services.contacts import ContactInput
+from crm.services.duplicates import door
 from crm.uow import UnitOfWork
 from handlers.cards.callbacks import CONTACT, cancel_button, hit_button
 from handlers.cards.view import CardView, Rows
 from handlers.clients.callbacks import ContactFormCb
 from handlers.dialog import Wizard, stale
+from handlers.duplicates.door import tell_served
 from handlers.ui import button, h, markup, short, show, split_args
 
 COMPANY_CHOICES = 6
@@ -54,16 +57,41 @@ async def contact_command(
         await ask_contact(message, uow, actor, state, {})
         return
     parts = [*split_args(command.args), "", "", ""]
-    contact = await contacts.create(
+    data = ContactInput(
+        name=parts[0], phone=parts[1] or None, email=parts[2] or None, company_name=parts[3] or None
+    )
+    await create_contact(message, card_view, uow, actor, data)
+
+
+async def create_contact(
+    message: Message, card_view: CardView, uow: UnitOfWork, actor: Actor, data: ContactInput
+) -> None:
+    """Create it, unless the person is already stored: one within reach is shown, one out
+    of reach (or at a company out of reach) is named by its curator only."""
+    values = contacts.clean(data)
+    match = await door.check_contact(
         uow,
         actor,
-        ContactInput(
-            name=parts[0],
-            phone=parts[1] or None,
-            email=parts[2] or None,
-            company_name=parts[3] or None,
-        ),
+        str(values["name"]),
+        values["phone"],  # type: ignore[arg-type]
+        values["email"],  # type: ignore[arg-type]
+        data.company_id,
+        data.company_name,
     )
+    if match is not None and not match.visible:
+        await tell_served(message, match)
+        return
+    if match is not None and match.kind == door.CONTACTS:
+        text, keyboard = await card_view.open(uow, actor, CONTACT, match.entity_id)
+        await message.answer(
+            _("This contact is already in your CRM.") + "\n\n" + text, reply_markup=keyboard
+        )
+        return
+    try:
+        contact = await contacts.create(uow, actor, data)
+    except AlreadyServed as refused:  # stored meanwhile
+        await tell_served(message, refused)
+        return
     await show_new_contact(message, card_view, uow, actor, contact.id)
 
 
@@ -194,7 +222,11 @@ async def save_contact(
 ) -> None:
     company_id = callback_data.id if callback_data.action == "co" else None
     company_name = data.get("company_name") if callback_data.action == "newco" else None
-    contact = await contacts.create(
+    await state.clear()
+    assert isinstance(callback.message, Message)
+    await create_contact(
+        callback.message,
+        card_view,
         uow,
         actor,
         ContactInput(
@@ -207,9 +239,6 @@ async def save_contact(
             tg_username=data.get("tg_username"),
         ),
     )
-    await state.clear()
-    assert isinstance(callback.message, Message)
-    await show_new_contact(callback.message, card_view, uow, actor, contact.id)
 
 
 # --- a shared Telegram contact card ---------------------------------------------------------

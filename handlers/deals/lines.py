@@ -16,14 +16,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from crm.access import Actor
 from crm.errors import AccessDenied, Conflict
 from crm.models import DealLine
-from crm.models.enums import DealStage
+from crm.models.enums import ApprovalStatus, DealStage
 from crm.services import cards, deals
 from crm.services.cards import DealCard
 from crm.uow import UnitOfWork
-from handlers.deals.callbacks import DealCb, LineCb
+from handlers.deals.callbacks import AcceptCb, DealCb, LineCb
 from handlers.dialog import stale
 from handlers.ui import button, h, short, show
-from handlers.words import approval_note, money, number
+from handlers.words import approval_note, money, number, plain
 
 LINE_BUTTONS = 30  # Telegram allows 100 buttons; a deal rarely has this many lines
 
@@ -142,8 +142,13 @@ async def one_line(
     kb.button(
         text="🗑 " + _("Remove"), callback_data=LineCb(action="rm", deal_id=deal_id, line_id=line_id)
     )
+    if line.approval == ApprovalStatus.REJECTED:  # the head cut it: take the cut discount
+        kb.button(
+            text=_("Accept {discount}%").format(discount=number(line.discount_pct)),
+            callback_data=AcceptCb(line_id=line_id, pct=plain(line.discount_pct)),
+        )
     kb.button(text=_("« Back"), callback_data=LineCb(action="view", deal_id=deal_id))
-    kb.adjust(2, 1, 1)
+    kb.adjust(2, 1, 1, 1)
     text = _("<b>{product}</b> in the deal «{title}»").format(
         product=h(line.product.name), title=h(card.deal.title)
     )

@@ -17,12 +17,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from crm import validation
 from crm.access import Actor
+from crm.errors import InvalidInput
 from crm.services import events
 from crm.services.events import EventInput
 from crm.uow import UnitOfWork
 from handlers.events.callbacks import BUTTON_TITLE, EventCb
 from handlers.events.card import render_card, show_card
-from handlers.events.new import ask
+from handlers.events.new import ask, ask_time_again
 from handlers.ui import PAGE, button, pager_row, short, show, split_args
 from handlers.words import (
     local_time,
@@ -85,7 +86,13 @@ async def event_command(
         title = validation.text("title", title, max_len=events.TITLE_MAX)
         await ask(message, actor, state, {"title": title})
         return
-    view = await events.create(uow, actor, EventInput(title=title, when=when_text, place=place))
+    try:
+        view = await events.create(uow, actor, EventInput(title=title, when=when_text, place=place))
+    except InvalidInput as err:
+        if err.field != "when":
+            raise
+        await ask_time_again(message, actor, state, err, when_text, title, place)
+        return
     text, markup = render_card(actor, view)
     await message.answer(_("Event created.") + "\n\n" + text, reply_markup=markup)
 

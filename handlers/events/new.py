@@ -28,6 +28,8 @@ from handlers.words import (
     local_time,
 )
 
+TYPED_PLACE = "typed_place"
+
 
 class EventForm(StatesGroup):
     title = State()
@@ -110,12 +112,48 @@ async def typed_title(message: Message, actor: Actor, state: FSMContext) -> None
     await ask(message, actor, state, {"title": title})
 
 
-async def typed_when(message: Message, actor: Actor, state: FSMContext) -> None:
+async def typed_when(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
     starts_at = await read_when(message, actor, partial(ask_when_again_text, actor))
     if starts_at is None:
         return
-    data = await state.get_data()
-    await ask(message, actor, state, {**data, "starts_at": starts_at.isoformat()})
+    await timed(message, uow, actor, state, await state.get_data(), starts_at)
+
+
+async def timed(
+    target: Message | CallbackQuery,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    data: dict[str, Any],
+    starts_at: datetime,
+) -> None:
+    """The time is known: on to the place, or created at once when `/event title; when;
+    place` gave the place already and only its time had to be asked again."""
+    data = {**data, "starts_at": starts_at.isoformat()}
+    place = data.pop(TYPED_PLACE, None)
+    if place:
+        await create_from_dialog(target, uow, actor, state, data, place)
+    else:
+        await ask(target, actor, state, data)
+
+
+async def ask_time_again(
+    message: Message,
+    actor: Actor,
+    state: FSMContext,
+    err: InvalidInput,
+    typed: str,
+    title: str,
+    place: str | None,
+) -> None:
+    """`/event title; when; place` whose time cannot be taken: the dialog asks for it."""
+    title = validation.text("title", title, max_len=events.TITLE_MAX)
+    data: dict[str, Any] = {"title": title}
+    if place:
+        data[TYPED_PLACE] = validation.text("place", place, max_len=events.PLACE_MAX)
+    await DIALOG.save(state, data)
+    text, keyboard = ask_when_again_text(actor, err, typed)
+    await message.answer(text, reply_markup=keyboard)
 
 
 async def create_from_dialog(
@@ -165,9 +203,9 @@ async def dialog_button(
     step = DIALOG.step_of(data)
     if action == "back" and step != "title":
         await ask(callback, actor, state, DIALOG.back(data))
-    elif action == "at" and step == "when":
+    elif action == "at" and step == "when" and callback_data.value.isdigit():
         starts_at = datetime.fromtimestamp(int(callback_data.value), UTC)
-        await ask(callback, actor, state, {**data, "starts_at": starts_at.isoformat()})
+        await timed(callback, uow, actor, state, data, starts_at)
     elif action == "skip" and step == "place":
         await create_from_dialog(callback, uow, actor, state, data, None)
     else:

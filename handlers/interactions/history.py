@@ -7,6 +7,7 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from crm.access import Actor
+from crm.errors import AccessDenied
 from crm.services import interactions
 from crm.uow import UnitOfWork
 from handlers.cards.callbacks import (
@@ -24,7 +25,9 @@ async def history(
     callback: CallbackQuery, callback_data: HistoryCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     kind, subject_id, offset = callback_data.kind, callback_data.id, max(0, callback_data.offset)
-    subject = {COMPANY: "company_id", CONTACT: "contact_id", DEAL: "deal_id"}[kind]
+    subject = {COMPANY: "company_id", CONTACT: "contact_id", DEAL: "deal_id"}.get(kind)
+    if subject is None:
+        raise AccessDenied(kind)  # a crafted kind: the same answer as a forged id
     rows, total = await interactions.history(
         uow, actor, **{subject: subject_id}, offset=offset, limit=PAGE
     )

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from crm import search
 from crm.access import Actor
-from crm.errors import InvalidInput
+from crm.errors import AccessDenied, InvalidInput
 from crm.models import Interaction
 from crm.models.enums import InteractionStatus, SearchKind
 from crm.search import Hit
@@ -132,7 +132,7 @@ async def subject_title(uow: UnitOfWork, actor: Actor, kind: str, subject_id: in
         return (
             f"{card.contact.name}, {card.company_name}" if card.company_name else card.contact.name
         )
-    raise ValueError(kind)
+    raise AccessDenied(kind)  # a crafted kind (`logw:dl:1`): the same answer as a forged id
 
 
 async def log_and_report(

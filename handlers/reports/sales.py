@@ -31,6 +31,7 @@ from handlers.words import (
     ABC_METRICS,
     money,
     share,
+    shares,
 )
 from notifications.digests import movers_lines
 
@@ -73,7 +74,10 @@ async def abc_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
 
     classes = table(
         [[_("Class"), _("Clients"), _(ABC_METRICS[metric]), _("Share")]]
-        + [[c.abc, str(c.companies), value(c.value), share(c.share)] for c in r.classes],
+        + [
+            [c.abc, str(c.companies), value(c.value), pct]
+            for c, pct in zip(r.classes, shares([c.share for c in r.classes]), strict=True)
+        ],
         (False, True, True, True),
     )
     top = table(

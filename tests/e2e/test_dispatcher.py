@@ -5,19 +5,32 @@ dialog."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
+from pathlib import Path
 
 import pytest
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy import func, select
 
 from bot.app import RedactingFormatter
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company, Manager
+from handlers.cards.callbacks import ICONS
 from tests.fixtures import factories
-from tests.fixtures.bot_harness import Harness, person, press, read_manager
+from tests.fixtures.bilingual import ANNA, EVA, team_with_client
+from tests.fixtures.bot_harness import (
+    Harness,
+    last_alert,
+    person,
+    press,
+    read_manager,
+    replay,
+)
 from tests.fixtures.botapi_stub import TgUser, callback_update, message_update
 
 OLGA = TgUser(7001, "Olga", language_code="ru")
@@ -141,3 +154,91 @@ async def test_a_new_command_abandons_the_dialog_in_progress(harness: Harness) -
     assert answer.text.startswith("Не понял")
     async with h.db.uow() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Company)) == 0
+
+
+def _harvested_values() -> dict[type[CallbackData], dict[str, set[str]]]:
+    """Every literal the handlers put in each CallbackData field (`DealCb(action="move")`,
+    `DealCb.filter(F.action == "won")`): the values a crafted button mixes with odd ones."""
+    import handlers
+
+    classes = {cls.__name__: cls for cls in _callback_classes()}
+    found: dict[type[CallbackData], dict[str, set[str]]] = {c: {} for c in classes.values()}
+    root = Path(handlers.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        for call in re.finditer(r"\b(\w+Cb)(?:\.filter)?\(([^()]*(?:\([^()]*\)[^()]*)*)\)", source):
+            cls = classes.get(call[1])
+            if cls is None:
+                continue
+            for field, value in re.findall(r"(?:F\.)?(\w+)\s*(?:=|==)\s*\"([^\"]*)\"", call[2]):
+                found[cls].setdefault(field, set()).add(value)
+    return found
+
+
+def _callback_classes() -> list[type[CallbackData]]:
+    import bot.app  # noqa: F401  (imports every area, so every CallbackData class exists)
+
+    seen: list[type[CallbackData]] = []
+    todo = list(CallbackData.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        seen.append(cls)
+        todo.extend(cls.__subclasses__())
+    return [c for c in seen if c.__module__.startswith(("handlers", "bot"))]
+
+
+def _crafted(cls: type[CallbackData], known: dict[str, set[str]], an_id: int) -> set[str]:
+    """Packed callbacks of `cls`: each known value of each text field with every other text
+    field set to a value nobody sends, ids of a real row, and a non-number in each text field
+    that a handler might read as a number."""
+    fields = cls.model_fields
+    texts = [name for name, f in fields.items() if f.annotation in (str, "str")]
+    base: dict[str, object] = {}
+    for name, f in fields.items():
+        if f.annotation in (int, "int"):
+            base[name] = an_id
+        elif f.annotation in (str, "str"):
+            base[name] = "zz"
+        elif f.annotation in (int | None, "int | None"):
+            base[name] = an_id
+        else:
+            base[name] = f.default
+    packed: set[str] = set()
+    for name in texts:
+        kinds = set(ICONS) if name == "kind" else set()  # co | ct | dl, named by constants
+        for value in known.get(name, set()) | kinds | {"zz", "-1", "1"}:
+            values = {**base, name: value}
+            for other in texts:
+                for odd in ("zz", "1x", ""):
+                    if other != name:
+                        values = {**values, other: odd}
+                    with contextlib.suppress(ValueError):
+                        data = cls(**values).pack()
+                        if len(data.encode()) <= 64:
+                            packed.add(data)
+    return packed
+
+
+async def test_no_crafted_button_makes_the_bot_fail(harness: Harness) -> None:
+    """Buttons of every kind with unknown words and non-numbers where values go (the tester's
+    `logw:dl:1` crashed the log dialog): each gets a polite answer, never "Something went
+    wrong"."""
+    h = harness
+    people = await team_with_client(h.db)
+    known = _harvested_values()
+    crafted = sorted(
+        data
+        for cls in _callback_classes()
+        for data in _crafted(cls, known.get(cls, {}), people.company.id)
+    )
+    assert "logw:dl:1" in crafted and len(crafted) > 300
+    await h.send(replay(ANNA, f"logw:dl:{people.company.id}"))
+    assert last_alert(h) == "Не найдено, или у вас нет к этому доступа."
+    failed = []
+    for user in (ANNA, EVA):
+        for data in crafted:
+            shown = await h.send(replay(user, data))
+            said = [s.text for s in shown] + [last_alert(h)]
+            if any("went wrong" in text or "пошло не так" in text for text in said):
+                failed.append((user.first_name, data))
+    assert failed == []

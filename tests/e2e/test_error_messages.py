@@ -14,13 +14,13 @@ async def test_an_unparseable_time_is_answered_with_examples(harness: Harness) -
     await team(h.db)
     [ru] = await h.send(message_update(ANNA, "/event Семинар; когда-нибудь; Зал"))
     assert ru.text == (
-        "Когда: не удалось понять: напишите, например, «завтра в 15:00», «через 2 часа», "
-        "«25.12 10:00»."
+        "Не удалось понять «когда-нибудь» как дату и время.\n"
+        "Например: 25.04 15:00, завтра в 10:00, в пятницу в 18:00."
     )
     [en] = await h.send(message_update(EMILY, "/event Seminar; some day; Hall"))
     assert en.text == (
-        "When: this could not be understood: write e.g. “tomorrow at 15:00”, “in 2 hours”, "
-        "“25.12 10:00”."
+        "I could not understand “some day” as a date and time.\n"
+        "For example: 25.04 15:00, tomorrow 10:00, next friday 18:00."
     )
 
 

@@ -400,6 +400,26 @@ async def test_forward_from_an_unknown_user_offers_to_add_them(harness: Harness)
     assert len(await all_contacts(h.db)) == 1 and len(await all_interactions(h.db)) == 2
 
 
+async def test_russian_sentences_keep_a_name_in_its_own_form(harness: Harness) -> None:
+    """«Незнакомец пока нет среди…» read wrong: a name is not declined, so the sentences
+    that show one put it where its own form reads right."""
+    h = harness
+    olga = await staff(h.db, OLGA, "ru")
+    stranger = {"type": "user", "sender_user": TgUser(555_003, "Незнакомец").as_dict()}
+    [offer] = await h.send(forward(OLGA, "Добрый день", stranger))
+    assert offer.text == (
+        "Среди ваших контактов пока нет такого человека: <b>Незнакомец</b>. "
+        "Добавить его или выбрать контакт?"
+    )
+    await contacts.create(h.db.uow(), olga, ContactInput(name="Петр (раб.)", tg_user_id=CLIENT.id))
+    await contacts.create(h.db.uow(), olga, ContactInput(name="Петр", tg_username="petr_sidorov"))
+    origin = {"type": "user", "sender_user": CLIENT.as_dict()}
+    [ask] = await h.send(forward(OLGA, "Привет", origin))
+    assert ask.text == (
+        "Подходят несколько ваших контактов (написал: <b>Petr Sidorov</b>). Кто из них?"
+    )
+
+
 async def test_forward_from_a_hidden_user(harness: Harness) -> None:
     h = harness
     anna = await staff(h.db, ANNA)
@@ -485,9 +505,9 @@ async def test_another_manager_cannot_use_replayed_buttons(harness: Harness) -> 
     assert await h.send(callback_update(BORIS, replay)) == []
     assert h.stub.alerts()[-1] == "Not found, or you have no access to it."
 
-    # Boris's duplicate check does not see Anna's company: his own is created
+    # Boris's duplicate check names only who serves Anna's company: nothing else of it
     [card] = await h.send(message_update(BORIS, "/company Romashka"))
-    assert card.text.startswith("Company added.")
+    assert card.text.startswith("This client is already served by Anna")
     async with h.db.uow() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Interaction)) == 0
         assert await uow.session.scalar(select(func.count()).select_from(Contact)) == 1

@@ -17,7 +17,7 @@ from crm.storage import Database
 from handlers.cards.callbacks import NewDealCb
 from handlers.deals.callbacks import ApprovalCb, DealCb, LostCb
 from tests.fixtures import factories
-from tests.fixtures.bot_harness import REFUSAL, Harness, labels, last_alert, only_a_hint
+from tests.fixtures.bot_harness import REFUSAL, Harness, labels, last_alert, only_a_hint, replay
 from tests.fixtures.botapi_stub import Sent, TgUser, callback_update, message_update, press
 from tests.fixtures.deal_team import ANNA, BORIS, DIMA, OLGA, PETR, deal_team
 from tests.fixtures.queries import count
@@ -277,6 +277,13 @@ async def test_rejected_discount_is_cut_and_blocks_winning(harness: Harness) -> 
         Decimal("10.00"),
         director.id,
     )
+    # the card marks the line, and the line's menu offers to accept the cut discount
+    deal_id = (await the_deal(h.db)).id
+    [marked] = await h.send(replay(ANNA, DealCb(action="open_here", deal_id=deal_id).pack()))
+    assert "(discount 10%) ❗ discount rejected: confirm the new price" in marked.text
+    [lines_view] = await h.send(press(ANNA, marked, "Lines"))
+    [menu] = await h.send(press(ANNA, lines_view, "✏ 1."))
+    assert "Accept 10%" in labels(menu)
     # Boris cannot accept it for her; Anna accepts the cut discount and can win the deal
     notice = h.stub.sent_to(ANNA.id)[-1]
     accept = notice.button("Accept 10%")["callback_data"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import time_machine
 from sqlalchemy import select, update
 
 from crm.access import Actor
@@ -78,23 +79,72 @@ async def test_one_line_bad_input_is_answered_politely_and_writes_nothing(
     before = await written(h.db)
     [usage] = await h.send(message_update(ANNA, "/event ; завтра 10:00"))
     assert usage.text.startswith("Напишите <code>/event название; когда; место</code>")
+    # a time that cannot be taken is asked back in the dialog, with its buttons
     [unparsed] = await h.send(message_update(ANNA, "/event Семинар; когда-нибудь потом"))
     assert unparsed.text == (
-        "Когда: не удалось понять: напишите, например, «завтра в 15:00», «через 2 часа», "
-        "«25.12 10:00»."
+        "Не удалось понять «когда-нибудь потом» как дату и время.\n"
+        "Например: 25.04 15:00, завтра в 10:00, в пятницу в 18:00."
     )
+    assert labels(unparsed) == ["« Назад", "Отмена"]
     [past] = await h.send(message_update(ANNA, "/event Семинар; 01.01.2020 10:00"))
-    assert past.text == "Когда: это уже в прошлом."
+    assert past.text.startswith("01.01.2020 10:00 уже прошло. Когда начинается мероприятие?")
     [huge] = await h.send(message_update(ANNA, "/event " + "я" * 300 + "; завтра 10:00"))
     assert huge.text.startswith("Название: слишком длинно")
     [en] = await h.send(message_update(BORIS, "/event Seminar; sometime later"))
-    assert en.text == (
-        "When: this could not be understood: write e.g. “tomorrow at 15:00”, “in 2 hours”, "
-        "“25.12 10:00”."
-    )
+    assert en.text.startswith("I could not understand “sometime later” as a date and time.")
     [absurd] = await h.send(message_update(BORIS, "/event x; " + "y" * 5000))
     assert absurd.text.startswith("Text: this is too long")
     assert await written(h.db) == before
+
+
+async def test_a_day_gone_by_this_year_offers_the_same_day_next_year(harness: Harness) -> None:
+    """The README's own example said on 7 December: 4 December has just passed."""
+    h = harness
+    await team(h.db)
+    with time_machine.travel(datetime(2026, 12, 7, 9, 0, tzinfo=UTC), tick=False):
+        [asked] = await h.send(
+            message_update(ANNA, "/event Семинар по упаковке; 04.12 11:00; Москва, Тверская 7")
+        )
+        assert asked.text.startswith(
+            "04.12.2026 11:00 уже прошло. Когда начинается мероприятие?\nНапример:"
+        )
+        assert labels(asked) == ["04.12.2027 11:00", "« Назад", "Отмена"]
+        assert await count(h.db, Event) == 0
+        [card] = await h.send(press(ANNA, asked, "04.12.2027"))
+    assert card.text.startswith("Мероприятие создано.\n\n📅 <b>Семинар по упаковке</b>")
+    assert "Место: Москва, Тверская 7" in card.text
+    event = await only_event(h.db)
+    assert event.starts_at == datetime(2027, 12, 4, 8, 0, tzinfo=UTC)
+
+
+async def test_an_impossible_clock_time_is_refused_and_asked_again(harness: Harness) -> None:
+    h = harness
+    await team(h.db)
+    [asked] = await h.send(message_update(BORIS, "/event Seminar; tomorrow at 25:00; Hall A"))
+    assert asked.text.startswith(
+        "There is no 25:00 on a clock: hours go from 0 to 23 and minutes from 0 to 59.\n"
+    )
+    assert await count(h.db, Event) == 0
+    [card] = await h.send(message_update(BORIS, "tomorrow at 10:00"))
+    assert card.text.startswith("Event created.")
+    assert "Place: Hall A" in card.text
+
+
+async def test_a_new_events_first_task_is_due_at_the_next_working_hour_not_late(
+    harness: Harness,
+) -> None:
+    h = harness
+    await team(h.db)
+    monday = datetime(2026, 3, 2, 9, 20, tzinfo=UTC)  # 12:20 in Moscow
+    with time_machine.travel(monday, tick=False):
+        await h.send(message_update(ANNA, "/event Семинар; 05.03 15:00; Зал А"))
+        [today] = await h.send(message_update(ANNA, "/today"))
+    assert "Просрочено" not in today.text
+    assert "<b>На сегодня (2)</b>\n1. 13:00 Забронировать площадку" in today.text
+    async with h.db.uow() as uow:
+        dues = list(await uow.session.scalars(select(Task.due_at).order_by(Task.due_at)))
+    assert dues[0] == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    assert all(due > monday for due in dues)
 
 
 # ---------------------------------------------------------------- the dialog

@@ -152,6 +152,28 @@ async def test_unparsed_past_and_ambiguous_times_are_asked_back(
     assert await count_tasks(h.db) == 2
 
 
+async def test_an_impossible_clock_time_is_asked_back_not_set_to_nine(
+    harness: Harness, clock: object
+) -> None:
+    h = harness
+    await staff(h.db, OLGA)
+    await staff(h.db, ANNA, "en")
+    for typed, shown in [("tomorrow at 25:00", "25:00"), ("tomorrow at 10:75", "10:75")]:
+        [asked] = await h.send(message_update(ANNA, f"/remind {typed}; x"))
+        assert asked.text.startswith(
+            f"There is no {shown} on a clock: hours go from 0 to 23 and minutes from 0 to 59."
+        )
+        assert "✖ Cancel" in labels(asked)
+    [ru] = await h.send(message_update(OLGA, "/remind завтра в 25:00; x"))
+    assert ru.text.startswith("На часах не бывает 25:00: часы идут от 0 до 23, минуты от 0 до 59.")
+    assert await count_tasks(h.db) == 0
+    # the title waits for a time that exists
+    [ok] = await h.send(message_update(OLGA, "завтра в 10:30"))
+    assert ok.text.startswith("⏰ Напоминание поставлено: <b>x</b>")
+    [task] = await all_tasks(h.db)
+    assert task.due_at == datetime(2025, 3, 13, 7, 30, tzinfo=UTC)
+
+
 async def test_bad_texts_get_clear_answers_and_write_nothing(
     harness: Harness, clock: object
 ) -> None:
@@ -227,7 +249,7 @@ async def test_remind_button_on_company_card(harness: Harness, clock: object) ->
     [card] = await h.send(callback_update(OLGA, CardCb(kind=COMPANY, id=company.id).pack()))
     assert "⏰ Напомнить" in labels(card)
     [when] = await h.send(press(OLGA, card, "Напомнить"))
-    assert when.text.startswith("Напоминание по <b>Ромашка</b>.\nКогда напомнить?")
+    assert when.text.startswith("Напоминание: <b>Ромашка</b>.\nКогда напомнить?")
     [what] = await h.send(press(OLGA, when, "Завтра 9:00"))
     assert what.text == "Напомню 13.03.2025 (чт) 09:00. О чём напомнить?"
     assert labels(what) == ["Перезвонить: Ромашка", "✖ Отмена"]

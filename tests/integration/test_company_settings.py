@@ -257,3 +257,56 @@ async def test_others_cannot_change_it(harness: Harness) -> None:
     assert await stored_setting(h.db) is None
     async with h.db.uow() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(AppSetting)) == 0
+
+
+# --- /settings: how the company's emails present it -------------------------------------------
+
+
+async def test_director_sets_the_mail_identity_with_buttons(harness: Harness) -> None:
+    h = harness
+    await person(h.db, DIRECTOR, Role.DIRECTOR)
+    [screen] = await h.send(message_update(DIRECTOR, "/settings"))
+    [company] = await h.send(press(DIRECTOR, screen, "Настройки компании"))
+    assert "<b>Письма компании</b> (приглашения и рассылки)" in company.text
+    assert "Имя отправителя: не задано" in company.text
+    [ask] = await h.send(press(DIRECTOR, company, "Имя отправителя"))
+    assert ask.text.startswith("Имя отправителя, которое получатели видят в поле «От»?")
+    [bad] = await h.send(message_update(DIRECTOR, "x" * 300))
+    assert bad.text == "Имя отправителя: слишком длинно (не больше 200 символов)."
+    [saved] = await h.send(message_update(DIRECTOR, "Ромашка <мероприятия>"))
+    assert saved.text.startswith("Имя отправителя: сохранено.\n\n<b>Настройки компании</b>")
+    assert "Имя отправителя: Ромашка &lt;мероприятия&gt;" in saved.text
+    [ask] = await h.send(press(DIRECTOR, saved, "Подпись"))
+    [signed] = await h.send(message_update(DIRECTOR, "С уважением,\nотдел продаж"))
+    assert "Подпись: С уважением, отдел продаж" in signed.text
+    identity = await company_settings.mail_identity(h.db.uow())
+    assert (identity.sender_name, identity.signature) == (
+        "Ромашка <мероприятия>",
+        "С уважением,\nотдел продаж",
+    )
+    [ask] = await h.send(press(DIRECTOR, signed, "Подпись"))
+    [removed] = await h.send(press(DIRECTOR, ask, "Удалить"))
+    assert "Подпись: не задано" in removed.text
+    assert h.stub.alerts()[-1] == "Подпись: убрано."
+    assert (await company_settings.mail_identity(h.db.uow())).signature == ""
+    async with h.db.uow() as uow:
+        audits = list(
+            await uow.session.scalars(
+                select(AuditEntry.changes)
+                .where(AuditEntry.entity == "app_settings")
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert [list(a) for a in audits] == [["sender_name"], ["signature"], ["signature"]]
+
+
+async def test_a_manager_cannot_set_the_mail_identity(harness: Harness) -> None:
+    h = harness
+    await person(h.db, MANAGER)
+    for action, value in (("mail", "sender_name"), ("mailclear", "signature")):
+        assert (
+            await h.send(callback_update(MANAGER, SettingsCb(action=action, value=value).pack()))
+            == []
+        )
+        assert h.stub.alerts()[-1] == "Изменять настройки компании может только директор."
+    assert await company_settings.mail_identity(h.db.uow()) == company_settings.MailIdentity()

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.access import Actor
-from crm.errors import AccessDenied, InvalidInput
+from crm.errors import AccessDenied, AlreadyServed, InvalidInput
 from crm.models import AuditEntry, Company, Contact, SearchEntry
 from crm.models.enums import SearchKind
 from crm.services import companies, contacts
@@ -127,16 +127,13 @@ async def test_failure_after_company_creation_rolls_both_back(
         assert await count(db, model) == 0, model
 
 
-async def test_company_name_of_someone_elses_company_makes_a_new_one(db: Database) -> None:
+async def test_company_name_of_someone_elses_company_is_refused(db: Database) -> None:
     w = await office(db)
-    theirs = await companies.create(db.uow(), w.boris, CompanyInput(name="Romashka"))
-    mine = await contacts.create(
-        db.uow(), w.anna, ContactInput(name="Ivan", company_name="romashka")
-    )
-    assert mine.company_id != theirs.id
-    assert mine.company is not None and mine.company.curator_id == w.anna.id
-    assert mine.curator_id == w.anna.id
-    assert await count(db, Company) == 2
+    await companies.create(db.uow(), w.boris, CompanyInput(name="Romashka"))
+    with pytest.raises(AlreadyServed) as refused:
+        await contacts.create(db.uow(), w.anna, ContactInput(name="Ivan", company_name="romashka"))
+    assert refused.value.curator == "Boris"
+    assert (await count(db, Company), await count(db, Contact)) == (1, 0)
 
 
 async def test_contact_takes_the_curator_of_its_company(db: Database) -> None:

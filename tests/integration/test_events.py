@@ -58,13 +58,13 @@ async def test_create_parses_when_and_builds_the_plan_before_the_start(db, world
     assert event.responsible_id == world.anna.id
     assert event.uid.endswith("@chatcrm") and event.sequence == 0
     # the built-in plan (no playbook): 14, 10, 2 and 1 days before; what is already past
-    # is due at once, the rest at 09:00 Moscow of its day
+    # is due at the next working hour (13:00 Moscow), the rest at 09:00 Moscow of its day
     dues = [t.due_at for t in view.plan]
     assert dues == sorted(dues)
     assert all(NOW <= d <= event.starts_at for d in dues)
     assert [t.title for t in view.plan][-1] == "Prepare the materials and the room"
     assert view.plan[-1].due_at == datetime(2026, 3, 4, 6, 0, tzinfo=UTC)
-    assert view.plan[0].due_at == NOW
+    assert view.plan[0].due_at == view.plan[1].due_at == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     assert {t.event_id for t in view.plan} == {event.id}
     assert {t.assignee_id for t in view.plan} == {world.anna.id}
     assert await count(db, AuditEntry, AuditEntry.entity == "events") == 1

@@ -77,14 +77,34 @@ async def test_companies_from_cp1251_csv(db: Database) -> None:
     assert await count(db, Company) == 2
 
 
-async def test_same_inn_is_a_duplicate_whoever_curates_it(db: Database) -> None:
+async def test_a_client_someone_else_serves_is_refused_with_the_row_number(db: Database) -> None:
     anna = await factories.staff(db, name="Anna")
     boris = await factories.staff(db, name="Boris")
-    content = b"name,inn\nRomashka LLC,7701234567\n"
-    assert (await imports.import_file(db.uow(), anna, "a.csv", content)).created == 1
-    other = b"name,inn\nRomashka Ltd,7701234567\nTulip,\n"
+    content = b"name,inn\nRomashka LLC,7701234567\nLyutik,\n"
+    assert (await imports.import_file(db.uow(), anna, "a.csv", content)).created == 2
+    other = b"name,inn\nVasilek,7701234567\nTulip,\nOOO Ljutik,\n"
     report = await imports.import_file(db.uow(), boris, "b.csv", other)
+    assert (report.created, report.skipped_duplicates) == (1, 0)
+    served = {"curator": "Anna", "department": "\u2014"}
+    assert report.rejected == [
+        Rejected(2, "name", "already_served", served),  # the same INN
+        Rejected(4, "name", "already_served", served),  # the same name, transliterated
+    ]
+    people = (
+        b"name,phone,company\n"
+        b"Ivan,+79123456789,Romashka\n"  # at Anna's company
+        b"Olga,+79120000000,\n"
+        b"Olga Two,8 912 000-00-00,Tulip\n"  # the same phone as row 3, Boris's own: skipped
+    )
+    report = await imports.import_file(db.uow(), boris, "p.csv", people)
     assert (report.created, report.skipped_duplicates) == (1, 1)
+    assert report.rejected == [Rejected(2, "company", "already_served", served)]
+    mine = b"name,phone\nOlga Other,+7 912 000 00 00\n"
+    report = await imports.import_file(db.uow(), anna, "q.csv", mine)
+    assert report.rejected == [
+        Rejected(2, "contact", "already_served", {"curator": "Boris", "department": "\u2014"})
+    ]
+    assert await count(db, Company) == 3
 
 
 async def test_contacts_from_xlsx_link_or_create_companies(db: Database) -> None:

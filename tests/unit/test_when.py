@@ -162,6 +162,35 @@ def test_date_without_year_rolls_to_next_year_only_when_far() -> None:
     assert parse_when("10 января в 12:00", MSK, dec) == utc("2026-01-10 09:00")
 
 
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("tomorrow at 25:00", "25:00"),
+        ("tomorrow at 10:75", "10:75"),
+        ("завтра в 25:00", "25:00"),
+        ("завтра в 10.75", "10.75"),
+        ("в 25", "25:00"),
+        ("at 24:00", "24:00"),
+        ("25.12 10:60", "10:60"),
+    ],
+)
+def test_a_time_no_clock_shows_is_refused_not_read_as_nine(text: str, written: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_when(text, MSK, WED)
+    assert (err.value.reason, err.value.params["time"]) == ("bad_clock", written)
+
+
+def test_a_day_gone_by_this_year_offers_the_same_day_next_year() -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_when("4.03 11:00", MSK, WED)
+    assert err.value.reason == "past"
+    assert err.value.params["at"] == utc("2025-03-04 08:00")
+    assert err.value.params["options"] == [utc("2026-03-04 08:00")]
+    with pytest.raises(InvalidInput) as word:
+        parse_when("1 марта", MSK, WED)
+    assert word.value.params["options"] == [utc("2026-03-01 06:00")]
+
+
 def test_unknown_timezone_and_naive_now_are_refused() -> None:
     with pytest.raises(InvalidInput) as err:
         parse_when("завтра", "Mars/Olympus", WED)

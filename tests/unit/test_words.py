@@ -16,6 +16,7 @@ from handlers.words import (
     plain,
     priority_badge,
     share,
+    shares,
 )
 
 I18N = create_i18n()
@@ -45,6 +46,14 @@ def test_money_rounds_halves_up_everywhere() -> None:
         assert money(Decimal("0.005")) == "0.01"
     with speaking("ru"):
         assert money(Decimal("115220.745")) == "115 220,75"
+
+
+def test_shares_of_one_whole_add_up_to_a_hundred() -> None:
+    # ABC classes of 80.5 %, 15.5 % and 4 % were shown as 81 %, 16 % and 4 %: 101 %
+    assert shares([0.805, 0.155, 0.04]) == ["81%", "15%", "4%"]
+    assert shares([1 / 3, 1 / 3, 1 / 3]) == ["34%", "33%", "33%"]
+    assert shares([1.0]) == ["100%"]
+    assert share(0.125) == "13%"
 
 
 def test_numbers_shown_and_numbers_kept() -> None:

@@ -234,7 +234,8 @@ def company_row(cells: Sequence[Any], columns: dict[str, int]) -> dict[str, Any]
 
 @lru_cache(maxsize=65536)
 def _company_key(name: str) -> str:
-    return str(companies.clean(CompanyInput(name=name))["name_key"])
+    """What a contact's company is looked up by: the duplicate check's key (crm/matching.py)."""
+    return str(companies.clean(CompanyInput(name=name))["match_key"])
 
 
 SIMPLE_EMAIL = re.compile(

@@ -28,7 +28,17 @@ from crm import search
 from crm.access import Actor, visible_owner
 from crm.analytics.rollups import Deltas
 from crm.errors import Conflict
-from crm.models import AuditEntry, Company, Contact, Product, Sale, SearchEntry, utcnow
+from crm.models import (
+    AuditEntry,
+    Company,
+    Contact,
+    Department,
+    Manager,
+    Product,
+    Sale,
+    SearchEntry,
+    utcnow,
+)
 from crm.models.enums import SearchKind
 from crm.services import companies, contacts
 from crm.services.companies import CompanyInput
@@ -124,8 +134,22 @@ def _company_search_row(company_id: int, values: dict[str, Any]) -> dict[str, An
     )
 
 
+async def _companies_by(uow: UnitOfWork, column: Any, keys: Iterable[str]) -> Found:
+    """key (match_key or INN) -> the oldest company with it, whoever serves it."""
+    found: Found = {}
+    for chunk in _chunks(sorted(set(keys))):
+        rows = await uow.session.execute(
+            select(column, Company.id, Company.curator_id, Company.name)
+            .where(column.in_(chunk))
+            .order_by(Company.id.desc())
+        )
+        for key, cid, curator, name in rows:
+            found[str(key)] = (cid, curator, name)
+    return found
+
+
 async def _visible_companies_by_key(uow: UnitOfWork, actor: Actor, keys: Iterable[str]) -> Found:
-    """name_key -> the oldest visible company of that name."""
+    """name_key -> the oldest visible company of that name (the buyer of a sale)."""
     found: Found = {}
     for chunk in _chunks(sorted(set(keys))):
         rows = await uow.session.execute(
@@ -138,18 +162,48 @@ async def _visible_companies_by_key(uow: UnitOfWork, actor: Actor, keys: Iterabl
     return found
 
 
-async def _companies_by_inn(uow: UnitOfWork, actor: Actor | None, inns: Iterable[str]) -> Found:
-    """INN -> the oldest company with it; any company when `actor` is None, else visible ones."""
+async def _companies_by_inn(uow: UnitOfWork, actor: Actor, inns: Iterable[str]) -> Found:
+    """INN -> the oldest visible company with it."""
     found: Found = {}
     for chunk in _chunks(sorted(set(inns))):
         stmt = select(Company.inn, Company.id, Company.curator_id, Company.name).where(
-            Company.inn.in_(chunk)
+            Company.inn.in_(chunk), visible_owner(actor, Company.curator_id)
         )
-        if actor is not None:
-            stmt = stmt.where(visible_owner(actor, Company.curator_id))
         for inn, cid, curator, name in await uow.session.execute(stmt.order_by(Company.id.desc())):
             found[str(inn)] = (cid, curator, name)
     return found
+
+
+class Reach:
+    """Whose clients the importer sees, and who serves the others (for the refusal)."""
+
+    def __init__(self, uow: UnitOfWork, actor: Actor) -> None:
+        self.uow, self.actor = uow, actor
+        self.people: dict[int, tuple[str, str | None, bool]] | None = None
+
+    async def _load(self) -> dict[int, tuple[str, str | None, bool]]:
+        if self.people is None:
+            visible = set(
+                await self.uow.session.scalars(
+                    select(Manager.id).where(visible_owner(self.actor, Manager.id))
+                )
+            )
+            rows = await self.uow.session.execute(
+                select(Manager.id, Manager.name, Department.name).outerjoin(
+                    Department, Department.id == Manager.department_id
+                )
+            )
+            self.people = {mid: (name, dept, mid in visible) for mid, name, dept in rows}
+        return self.people
+
+    async def sees(self, curator_id: int) -> bool:
+        return (await self._load()).get(curator_id, ("", None, False))[2]
+
+    async def refusal(self, number: int, field: str, curator_id: int) -> Rejected:
+        name, department, _ = (await self._load()).get(curator_id, ("?", None, False))
+        return Rejected(
+            number, field, "already_served", {"curator": name, "department": department or "—"}
+        )
 
 
 class Writer:
@@ -191,26 +245,37 @@ class Writer:
 
 
 class CompaniesWriter(Writer):
+    """A company already stored (same INN, or the same name as the duplicate check spells
+    it) is skipped when the importer sees it and refused, naming its curator, otherwise."""
+
     def __init__(self, uow: UnitOfWork, actor: Actor, filename: str) -> None:
         super().__init__(uow, actor, filename)
-        self.seen_keys: set[str] = set()
-        self.seen_inns: set[str] = set()
+        self.reach = Reach(uow, actor)
+        self.by_key: Found = {}
+        self.by_inn: Found = {}
 
     async def write(self, rows: Rows) -> None:
         values = [v for _, v in rows]
-        keys = {str(v["name_key"]) for v in values} - self.seen_keys
-        inns = {str(v["inn"]) for v in values if v["inn"]} - self.seen_inns
-        self.seen_keys |= set(await _visible_companies_by_key(self.uow, self.actor, keys))
-        self.seen_inns |= set(await _companies_by_inn(self.uow, None, inns))
+        keys = {str(v["match_key"]) for v in values} - set(self.by_key)
+        inns = {str(v["inn"]) for v in values if v["inn"]} - set(self.by_inn)
+        self.by_key.update(await _companies_by(self.uow, Company.match_key, keys))
+        self.by_inn.update(await _companies_by(self.uow, Company.inn, inns))
         new: list[dict[str, Any]] = []
         now = utcnow()
-        for v in values:
-            if v["name_key"] in self.seen_keys or (v["inn"] and v["inn"] in self.seen_inns):
-                self.skipped += 1
+        for number, v in rows:
+            found = (self.by_inn.get(str(v["inn"])) if v["inn"] else None) or self.by_key.get(
+                str(v["match_key"])
+            )
+            if found is not None:
+                if await self.reach.sees(found[1]):
+                    self.skipped += 1
+                else:
+                    self.rejected.append(await self.reach.refusal(number, "name", found[1]))
                 continue
-            self.seen_keys.add(str(v["name_key"]))
+            mine = (0, self.actor.id, str(v["name"]))
+            self.by_key[str(v["match_key"])] = mine
             if v["inn"]:
-                self.seen_inns.add(str(v["inn"]))
+                self.by_inn[str(v["inn"])] = mine
             new.append({**v, "curator_id": self.actor.id, "created_at": now, "updated_at": now})
         await self._create_companies(new)
         self.created += len(new)
@@ -226,39 +291,50 @@ def _contact_keys(values: dict[str, Any], company_id: int | None) -> set[tuple[A
 
 
 class ContactsWriter(Writer):
+    """A contact already stored (same phone, email, or name at the same company) is skipped
+    when the importer sees it and refused, naming its curator, otherwise; so is a row whose
+    company is a client the importer does not see."""
+
     def __init__(self, uow: UnitOfWork, actor: Actor, filename: str) -> None:
         super().__init__(uow, actor, filename)
+        self.reach = Reach(uow, actor)
         self.companies: Found = {}
         self.existing: set[tuple[Any, ...]] = set()
+        self.foreign: dict[tuple[Any, ...], int] = {}  # key -> the curator out of reach
         self.asked: dict[str, set[Any]] = {"phone": set(), "email": set(), "name": set()}
 
     async def _existing(self, values: list[dict[str, Any]]) -> None:
-        """Duplicate keys of the visible contacts sharing a phone, email or name with a batch."""
+        """Duplicate keys of the contacts sharing a phone, email or name with a batch."""
         wanted = {
             "phone": {v["phone"] for v in values if v.get("phone")},
             "email": {str(v["email"]).lower() for v in values if v.get("email")},
             "name": {v["name"] for v in values},
         }
         columns = {"phone": Contact.phone, "email": func.lower(Contact.email), "name": Contact.name}
-        scope = visible_owner(self.actor, Contact.curator_id)
         for what, column in columns.items():
             new = sorted(wanted[what] - self.asked[what])
             self.asked[what] |= set(new)
             for chunk in _chunks(new):
                 rows = await self.uow.session.execute(
-                    select(Contact.name, Contact.phone, Contact.email, Contact.company_id).where(
-                        column.in_(chunk), scope
-                    )
+                    select(
+                        Contact.name,
+                        Contact.phone,
+                        Contact.email,
+                        Contact.company_id,
+                        Contact.curator_id,
+                    ).where(column.in_(chunk))
                 )
-                for name, phone, email, company_id in rows:
-                    self.existing |= _contact_keys(
-                        {"name": name, "phone": phone, "email": email}, company_id
-                    )
+                for name, phone, email, company_id, curator_id in rows:
+                    keys = _contact_keys({"name": name, "phone": phone, "email": email}, company_id)
+                    if await self.reach.sees(curator_id):
+                        self.existing |= keys
+                    else:
+                        self.foreign.update(dict.fromkeys(keys, curator_id))
 
     async def write(self, rows: Rows) -> None:
         values = [v for _, v in rows]
         keys = {str(v["company_key"]) for v in values if v["company_key"]} - set(self.companies)
-        self.companies.update(await _visible_companies_by_key(self.uow, self.actor, keys))
+        self.companies.update(await _companies_by(self.uow, Company.match_key, keys))
         now = utcnow()
         fresh: dict[str, dict[str, Any]] = {}
         for v in values:
@@ -278,11 +354,18 @@ class ContactsWriter(Writer):
         await self._existing(values)
         contact_rows: list[dict[str, Any]] = []
         company_names: list[str | None] = []
-        for v in values:
+        for number, v in rows:
             company = self.companies.get(v["company_key"]) if v["company_key"] else None
+            if company is not None and not await self.reach.sees(company[1]):
+                self.rejected.append(await self.reach.refusal(number, "company", company[1]))
+                continue
             keys_of = _contact_keys(v, company[0] if company else None)
             if keys_of & self.existing:
                 self.skipped += 1
+                continue
+            served = [self.foreign[k] for k in keys_of if k in self.foreign]
+            if served:
+                self.rejected.append(await self.reach.refusal(number, "contact", served[0]))
                 continue
             self.existing |= keys_of
             row = {k: x for k, x in v.items() if k not in ("company_name", "company_key")}

@@ -1,9 +1,7 @@
 """/settings: language, timezone and digest time, with buttons or on one line.
 
 `/settings en; Europe/Berlin; 08:30` sets any of them at once (recognised by their shape).
-A director also sees "🏢 Company settings": the company-wide settings, today the number
-of days without an interaction after which a client is forgotten (the daily job gives
-its curator a task; /report forgotten counts from it). One line: `/settings forgotten; 45`.
+A director also sees "🏢 Company settings" (handlers/settings/company.py).
 """
 
 from __future__ import annotations
@@ -13,9 +11,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -25,8 +21,10 @@ from crm.access import Actor
 from crm.analytics.digest import receives_digest
 from crm.models import Manager
 from crm.models.enums import Role
-from crm.services import company_settings, people
+from crm.services import people
 from crm.uow import UnitOfWork
+from handlers.settings.callbacks import SettingsCb, SettingsForm
+from handlers.settings.company import forgotten_on_one_line
 from handlers.ui import show
 from handlers.words import LANGUAGES
 
@@ -53,20 +51,7 @@ TIMEZONES = (
     "UTC",
 )
 DIGEST_TIMES = ("07:00", "08:00", "09:00", "10:00", "12:00", "17:00", "18:00", "19:00")
-FORGOTTEN_CHOICES = (7, 14, 21, 30, 45, 60, 90, 180)
 FORGOTTEN_WORDS = ("forgotten", "забытые", "забытых", "забытый")
-
-
-class SettingsCb(CallbackData, prefix="st"):
-    action: str  # lang | tzmenu | tz | tzother | timemenu | time | timeother | back
-    # directors: company (the company settings) | fdays (value: days) | fdother
-    value: str = ""  # no ":" inside: it is the separator (times are sent as "0900")
-
-
-class SettingsForm(StatesGroup):
-    timezone = State()
-    digest_time = State()
-    forgotten_days = State()
 
 
 def utc_offset(zone: str) -> str:
@@ -107,40 +92,6 @@ def main_menu(director: bool = False, digest: bool = True) -> InlineKeyboardMark
 
 def menu_for(actor: Actor) -> InlineKeyboardMarkup:
     return main_menu(actor.role is Role.DIRECTOR, receives_digest(actor.role))
-
-
-def company_summary(days: int) -> str:
-    return "\n".join(
-        [
-            _("<b>Company settings</b>"),
-            _("A client is forgotten after {days} days without an interaction.").format(days=days),
-            _(
-                "Its curator gets a task once a day, and /report forgotten counts from it. "
-                "The setting applies to the whole company."
-            ),
-        ]
-    )
-
-
-def company_menu(days: int) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for value in FORGOTTEN_CHOICES:
-        kb.button(
-            text=f"✓ {value}" if value == days else str(value),
-            callback_data=SettingsCb(action="fdays", value=str(value)),
-        )
-    kb.button(text=_("Other…"), callback_data=SettingsCb(action="fdother"))
-    kb.button(text=_("« Back"), callback_data=SettingsCb(action="back"))
-    kb.adjust(4, 4, 2)
-    return kb.as_markup()
-
-
-def only_directors_text() -> str:
-    return _("Only a director can change the company settings.")
-
-
-def saved_days_text(days: int) -> str:
-    return _("Forgotten client after {days} days. Saved.").format(days=days)
 
 
 def timezone_menu() -> InlineKeyboardMarkup:
@@ -203,22 +154,6 @@ async def show_settings(
         return
     manager = await people.profile(uow, actor)
     await message.answer(summary(manager), reply_markup=menu_for(actor))
-
-
-async def forgotten_on_one_line(
-    message: Message, uow: UnitOfWork, actor: Actor, values: list[str]
-) -> None:
-    """`/settings forgotten; 45` sets it; `/settings forgotten` shows it with buttons."""
-    if actor.role is not Role.DIRECTOR:
-        await message.answer(only_directors_text())
-        return
-    value = next((v for v in values if v), "")
-    if not value:
-        days = await company_settings.forgotten_days(uow)
-        await message.answer(company_summary(days), reply_markup=company_menu(days))
-        return
-    days = await company_settings.set_forgotten_days(uow, actor, value)
-    await message.answer(saved_days_text(days) + "\n\n" + company_summary(days))
 
 
 async def set_language(
@@ -308,62 +243,8 @@ async def typed_time(message: Message, uow: UnitOfWork, actor: Actor, state: FSM
     )
 
 
-# --- company settings (directors) -----------------------------------------------------------
-
-
-async def company_screen(
-    callback: CallbackQuery, uow: UnitOfWork, actor: Actor, state: FSMContext
-) -> None:
-    if actor.role is not Role.DIRECTOR:
-        await callback.answer(only_directors_text(), show_alert=True)
-        return
-    await state.clear()
-    days = await company_settings.forgotten_days(uow)
-    await show(callback, company_summary(days), company_menu(days))
-    await callback.answer()
-
-
-async def set_forgotten_days(
-    callback: CallbackQuery, callback_data: SettingsCb, uow: UnitOfWork, actor: Actor
-) -> None:
-    if actor.role is not Role.DIRECTOR:
-        await callback.answer(only_directors_text(), show_alert=True)
-        return
-    days = await company_settings.set_forgotten_days(uow, actor, callback_data.value)
-    await show(callback, company_summary(days), company_menu(days))
-    await callback.answer(saved_days_text(days))
-
-
-async def ask_forgotten_days(callback: CallbackQuery, actor: Actor, state: FSMContext) -> None:
-    if actor.role is not Role.DIRECTOR:
-        await callback.answer(only_directors_text(), show_alert=True)
-        return
-    await state.set_state(SettingsForm.forgotten_days)
-    if callback.message is not None:
-        await callback.message.answer(
-            _(
-                "After how many days without an interaction is a client forgotten? "
-                "Send a number from {min} to {max}."
-            ).format(
-                min=company_settings.FORGOTTEN_MIN_DAYS, max=company_settings.FORGOTTEN_MAX_DAYS
-            )
-        )
-    await callback.answer()
-
-
-async def typed_forgotten_days(
-    message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext
-) -> None:
-    # a bad number raises InvalidInput: the error handler says why, the dialog waits for another
-    days = await company_settings.set_forgotten_days(uow, actor, message.text or "")
-    await state.clear()
-    await message.answer(
-        saved_days_text(days) + "\n\n" + company_summary(days), reply_markup=company_menu(days)
-    )
-
-
 def setup() -> Router:
-    router = Router(name="settings")
+    router = Router(name="settings.personal")
     router.message.register(show_settings, Command("settings"))
     router.callback_query.register(set_language, SettingsCb.filter(F.action == "lang"))
     router.callback_query.register(choose_timezone, SettingsCb.filter(F.action == "tzmenu"))
@@ -375,10 +256,4 @@ def setup() -> Router:
     router.callback_query.register(ask_time, SettingsCb.filter(F.action == "timeother"))
     router.message.register(typed_timezone, SettingsForm.timezone, F.text, ~F.text.startswith("/"))
     router.message.register(typed_time, SettingsForm.digest_time, F.text, ~F.text.startswith("/"))
-    router.callback_query.register(company_screen, SettingsCb.filter(F.action == "company"))
-    router.callback_query.register(set_forgotten_days, SettingsCb.filter(F.action == "fdays"))
-    router.callback_query.register(ask_forgotten_days, SettingsCb.filter(F.action == "fdother"))
-    router.message.register(
-        typed_forgotten_days, SettingsForm.forgotten_days, F.text, ~F.text.startswith("/")
-    )
     return router
