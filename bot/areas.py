@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
+    business,
     cards,
     claim_settings,
     claims,
@@ -51,6 +52,7 @@ AREAS = (
     reports,
     events,
     mailings,
+    business,
     fallback,
 )
 

@@ -72,6 +72,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("import", N_("import companies, contacts or sales from a CSV/XLSX file")),
     Command("export", N_("an XLSX file of everything you can see")),
     Command("settings", N_("language, timezone, digest time")),
+    Command("business", N_("your client chats logged by Telegram Business")),
     Command(
         "playbook",
         N_("typical plans of work for new deals, claims and events"),

@@ -16,6 +16,11 @@ from crm.services import people
 from crm.storage import Database
 
 START = re.compile(r"^/start(@\w+)?(\s|$)")
+# the updates of a connected Telegram Business account's chats: whose they are is decided
+# by their connection (crm.services.business), not by who wrote
+BUSINESS_MESSAGES = frozenset(
+    {"business_message", "edited_business_message", "deleted_business_messages"}
+)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -44,6 +49,10 @@ class DatabaseMiddleware(BaseMiddleware):
         uow = self.database.uow()
         data["uow"] = uow
         user: User | None = data.get("event_from_user")
+        if isinstance(event, Update) and event.event_type in BUSINESS_MESSAGES:
+            # a client's chat with a manager: nobody acts; the chat's connection tells whose
+            data["actor"] = None
+            return await handler(event, data)
         data["actor"] = (
             await people.actor_for(uow, user.id) if user is not None and not user.is_bot else None
         )
@@ -64,7 +73,14 @@ class RegisteredOnlyMiddleware(BaseMiddleware):
         if data.get("actor") is not None:
             return await handler(event, data)
         assert isinstance(event, Update)
+        if event.event_type in BUSINESS_MESSAGES:
+            return await handler(event, data)
         bot: Bot = data["bot"]
+        if event.business_connection is not None:
+            # a stranger connected the bot to their account: refused, nothing stored
+            if event.business_connection.is_enabled:
+                await bot.send_message(event.business_connection.user_chat_id, stranger_text())
+            return None
         if event.message is not None:
             if is_start_command(event.message.text):
                 return await handler(event, data)
@@ -77,6 +93,14 @@ class RegisteredOnlyMiddleware(BaseMiddleware):
             )
             return None
         return None  # anything else from a stranger is dropped without an answer
+
+
+def stranger_text() -> str:
+    return _(
+        "This bot logs client chats for the staff of its company only, so it has not "
+        "connected to your account and keeps nothing of it. You can remove it in "
+        "Telegram Business → Chatbots."
+    )
 
 
 def not_registered_text() -> str:

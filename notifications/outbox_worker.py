@@ -185,6 +185,7 @@ class OutboxWorker:
                     self.database.uow(), limit=self.batch, now=now, lease=self.lease
                 )
                 report.claimed += len(items)
+                report.failed += items.reclaimed.failed  # a killed worker's last attempt
                 if not items:
                     state["exhausted"] = True
                 held.update(i.id for i in items)

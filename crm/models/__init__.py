@@ -1,6 +1,7 @@
 """All tables of ChatCRM; importing this package registers them on `Base.metadata`."""
 
 from crm.models.base import Base, UTCDateTime, utcnow
+from crm.models.business import BusinessChat, BusinessConnection, BusinessMessage
 from crm.models.claims import Claim, ClaimAttachment, ClaimCause
 from crm.models.clients import Company, Contact, Interaction, Product
 from crm.models.deals import Deal, DealLine, DealStageChange
@@ -24,6 +25,9 @@ __all__ = [
     "AppSetting",
     "AuditEntry",
     "Base",
+    "BusinessChat",
+    "BusinessConnection",
+    "BusinessMessage",
     "Claim",
     "ClaimAttachment",
     "ClaimCause",

@@ -97,6 +97,8 @@ class Interaction(Base):
     )
     manager_id: Mapped[int] = mapped_column(ForeignKey("managers.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # where it took place when not told by hand: "telegram" for a logged business chat
+    channel: Mapped[str | None] = mapped_column(String(16))
 
 
 class Product(Base):

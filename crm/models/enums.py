@@ -118,3 +118,10 @@ class SearchKind(StrEnum):
     COMPANY = "company"
     CONTACT = "contact"
     DEAL = "deal"
+    CONVERSATION = "conversation"  # a logged Telegram chat; found, it opens its contact
+
+
+class ChatStatus(StrEnum):
+    PENDING = "pending"
+    LINKED = "linked"
+    STOPPED = "stopped"

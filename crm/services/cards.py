@@ -247,21 +247,50 @@ async def find(
     limit: int = 10,
 ) -> list[search.Hit]:
     """/find: records the actor may see, best match first; a deal's hit carries its
-    company's name and its amount, so that deals of one title can be told apart."""
+    company's name and its amount, so that deals of one title can be told apart. A logged
+    Telegram conversation that matches is shown as its contact (once, where the contact
+    first ranks)."""
     async with uow.read_only():
         hits = await search.search(uow.session, actor, query, kinds=kinds, limit=limit)
         deal_ids = [hit.entity_id for hit in hits if hit.kind is SearchKind.DEAL]
-        if not deal_ids:
-            return hits
-        rows = await uow.session.execute(
-            select(Deal.id, Company.name, Deal.amount)
-            .join(Company, Company.id == Deal.company_id)
-            .where(Deal.id.in_(deal_ids))
-        )
-        details = {deal_id: (name, amount) for deal_id, name, amount in rows}
-    return [
-        replace(hit, company_name=details[hit.entity_id][0], amount=details[hit.entity_id][1])
-        if hit.kind is SearchKind.DEAL and hit.entity_id in details
-        else hit
-        for hit in hits
-    ]
+        talks = [hit.entity_id for hit in hits if hit.kind is SearchKind.CONVERSATION]
+        details: dict[int, tuple[str, Decimal]] = {}
+        if deal_ids:
+            rows = await uow.session.execute(
+                select(Deal.id, Company.name, Deal.amount)
+                .join(Company, Company.id == Deal.company_id)
+                .where(Deal.id.in_(deal_ids))
+            )
+            details = {deal_id: (name, amount) for deal_id, name, amount in rows}
+        contact_of: dict[int, int] = {}
+        if talks:
+            # the conversation's contact, if the actor may see it (its search row's owner
+            # may lag behind a change of curator)
+            contact_of = dict(
+                (
+                    await uow.session.execute(
+                        select(Interaction.id, Interaction.contact_id)
+                        .join(Contact, Contact.id == Interaction.contact_id)
+                        .where(Interaction.id.in_(talks), visible_owner(actor, Contact.curator_id))
+                    )
+                ).all()  # type: ignore[arg-type]
+            )
+    if not deal_ids and not talks:
+        return hits
+    found: list[search.Hit] = []
+    seen: set[int] = set()
+    for hit in hits:
+        if hit.kind is SearchKind.DEAL and hit.entity_id in details:
+            name, amount = details[hit.entity_id]
+            hit = replace(hit, company_name=name, amount=amount)
+        if hit.kind is SearchKind.CONVERSATION:
+            contact_id = contact_of.get(hit.entity_id)
+            if contact_id is None:
+                continue
+            hit = search.Hit(SearchKind.CONTACT, contact_id, hit.title, hit.score)
+        if hit.kind is SearchKind.CONTACT:
+            if hit.entity_id in seen:
+                continue
+            seen.add(hit.entity_id)
+        found.append(hit)
+    return found

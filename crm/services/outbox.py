@@ -251,22 +251,34 @@ def _expired(now: datetime, lease: timedelta) -> Any:
     )
 
 
-async def reclaim_stuck(uow: UnitOfWork, now: datetime, lease: timedelta = LEASE) -> int:
+async def reclaim_stuck(uow: UnitOfWork, now: datetime, lease: timedelta = LEASE) -> Reclaimed:
     """Rows whose lease ran out (their worker was killed) go back to pending, or fail when
     their attempts are used up; inside an open unit of work."""
-    result = await uow.session.execute(
+    failed = await uow.session.execute(
         update(OutboundEmail)
-        .where(_expired(now, lease))
-        .values(
-            status=case(
-                (OutboundEmail.attempts >= MAX_ATTEMPTS, EmailStatus.FAILED.value),
-                else_=EmailStatus.PENDING.value,
-            ),
-            last_error=INTERRUPTED,
-        )
+        .where(_expired(now, lease), OutboundEmail.attempts >= MAX_ATTEMPTS)
+        .values(status=EmailStatus.FAILED.value, last_error=INTERRUPTED)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)
+    pending = await uow.session.execute(
+        update(OutboundEmail)
+        .where(_expired(now, lease))
+        .values(status=EmailStatus.PENDING.value, last_error=INTERRUPTED)
+        .execution_options(synchronize_session=False)
+    )
+    return Reclaimed(pending=int(pending.rowcount or 0), failed=int(failed.rowcount or 0))
+
+
+@dataclass(frozen=True)
+class Reclaimed:
+    pending: int = 0  # back in the queue
+    failed: int = 0  # no attempt left: failed for good (its manager is to be told)
+
+
+class Claimed(list[Outgoing]):
+    """The rows one `claim` took, and what it reclaimed from killed workers on the way."""
+
+    reclaimed: Reclaimed = Reclaimed()
 
 
 _RETURNED = (
@@ -321,12 +333,12 @@ async def claim(
     limit: int,
     now: datetime | None = None,
     lease: timedelta = LEASE,
-) -> list[Outgoing]:
+) -> Claimed:
     """Claim up to `limit` due rows for this worker (one transaction, committed), oldest
-    first."""
+    first; `reclaimed` tells what came back from killed workers meanwhile."""
     moment = now or utcnow()
     async with uow:
-        await reclaim_stuck(uow, moment, lease)
+        reclaimed = await reclaim_stuck(uow, moment, lease)
         ids = (
             select(OutboundEmail.id)
             .where(_due(moment))
@@ -363,7 +375,8 @@ async def claim(
             )
             tokens = {i: t for i, t in found}
         await uow.commit()
-    claimed = []
+    claimed = Claimed()
+    claimed.reclaimed = reclaimed
     for r in sorted(rows, key=lambda r: (r.id)):
         if r.id in refused:
             continue

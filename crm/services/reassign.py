@@ -17,7 +17,7 @@ from sqlalchemy.sql import Update
 
 from crm.access import Actor, can_see_owner, require_staff_manager
 from crm.errors import AccessDenied, InvalidInput
-from crm.models import Company, Contact, Deal, Manager, SearchEntry, Task
+from crm.models import Company, Contact, Deal, Interaction, Manager, SearchEntry, Task
 from crm.models.enums import OPEN_STAGES, SearchKind, TaskStatus
 from crm.uow import UnitOfWork
 
@@ -121,6 +121,14 @@ async def reassign_clients(
                     moved(
                         SearchKind.DEAL,
                         SearchEntry.entity_id.in_(select(Deal.id).where(Deal.curator_id == new)),
+                    ),
+                    moved(  # a logged Telegram conversation follows its contact
+                        SearchKind.CONVERSATION,
+                        SearchEntry.entity_id.in_(
+                            select(Interaction.id)
+                            .join(Contact, Contact.id == Interaction.contact_id)
+                            .where(Contact.curator_id == new)
+                        ),
                     ),
                 ),
             )

@@ -17,13 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm.models import OutboundEmail
-from crm.services import outbox
+from crm.services import event_failures, events, outbox
+from crm.services.event_failures import FailureNotice
+from crm.services.events import EventInput, Segment
 from crm.settings import Settings
 from crm.storage import Database
 from notifications.outbox_worker import OutboxWorker
+from tests.fixtures import factories
+from tests.fixtures.events import BASE, NOW, company, contact
 from tests.fixtures.smtp_server import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,3 +243,40 @@ async def test_a_killed_sender_repeats_at_most_the_emails_in_flight(db, server):
         ids.setdefault(str(message["To"]), set()).add(str(message["Message-ID"]))
     assert all(len(v) == 1 for v in ids.values())
     assert {r.status for r in (await rows(db)).values()} == {"sent"}
+
+
+async def test_a_killed_workers_last_attempt_fails_and_the_manager_is_told(db, server):
+    """A row left in "sending" with no attempt left fails when its lease runs out, and the
+    worker calls its failures hook for it (the notice to the event's responsible manager)."""
+    anna = await factories.staff(db, name="Anna", language="en")
+    firm = await company(db, anna, "Steel")
+    await contact(db, anna, "Ivan", "ivan@steel.example", firm.id)
+    view = await events.create(
+        db.uow(), anna, EventInput(title="Seminar", when="05.03 15:00"), now=NOW
+    )
+    await events.add_invitees(db.uow(), anna, view.event.id, Segment(), now=NOW)
+    await events.send_invitations(
+        db.uow(), anna, view.event.id, base_url=BASE, sender="events@example.com", now=NOW
+    )
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(OutboundEmail).values(
+                status="sending", attempts=outbox.MAX_ATTEMPTS, claimed_at=NOW
+            )
+        )
+        await uow.commit()
+    told: list[FailureNotice] = []
+
+    async def failures() -> None:
+        told.extend(await event_failures.claim_notices(db.uow()))
+
+    worker = OutboxWorker(db, settings_for(server.port), poll_seconds=30, on_failures=failures)
+    await worker.start()
+    try:
+        await wait_for(lambda: bool(told), 5)
+    finally:
+        await worker.stop()
+    [row] = (await rows(db)).values()
+    assert (row.status, row.last_error) == ("failed", outbox.INTERRUPTED)
+    assert [(n.event_id, n.failed, n.title) for n in told] == [(view.event.id, 1, "Seminar")]
+    assert server.count() == 0  # nothing was sent again
