@@ -702,6 +702,36 @@ def analytics_verify(
     typer.echo(f"Repaired: {len(found)} rollup rows rewritten from the sales.")
 
 
+# --- doctor -------------------------------------------------------------------------------
+
+
+@app.command()
+def doctor() -> None:
+    """List the records that disagree with the rules (a deal's amount and its lines, a won
+    deal's sale and its lines); nothing is changed. Exit 1 if there is one."""
+    from crm.services.doctor import deal_disagreements
+
+    settings = load_settings_or_exit()
+    _upgrade(settings)
+
+    async def check(database: Database) -> list[Any]:
+        async with database.uow().read_only() as uow:
+            return await deal_disagreements(uow.session)
+
+    found = _with_database(settings, check)
+    if not found:
+        typer.echo("No disagreements found.")
+        return
+    for item in found[:50]:
+        typer.echo(
+            f"  deal {item.deal_id} «{item.title}» ({item.stage}): {item.what} {item.stored}, "
+            f"expected {item.expected}"
+        )
+    if len(found) > 50:
+        typer.echo(f"  …and {len(found) - 50} more")
+    _fail(f"{len(found)} disagreements found; nothing was changed.")
+
+
 # --- digest -------------------------------------------------------------------------------
 
 
@@ -774,6 +804,15 @@ def digest(
     if text is None:
         _fail(f"Nobody with Telegram id {as_id} is registered.")
     typer.echo(text)
+
+
+def _register_duplicates() -> None:
+    from bot.cli_duplicates import duplicates
+
+    app.command("duplicates")(duplicates)
+
+
+_register_duplicates()
 
 
 def main() -> None:

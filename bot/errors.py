@@ -144,6 +144,7 @@ REASONS: dict[str, str] = {
     "not_understood": N_("this could not be understood."),
     "ambiguous": N_("several match “{name}”: write more of the name or the @username."),
     "same_manager": N_("this is the same person."),
+    "same_record": N_("a record cannot be merged with itself."),
     "inactive": N_("this person no longer works here."),
     "not_of_company": N_("this contact is not of the deal's company."),
     "past": N_("this is in the past."),
@@ -184,6 +185,9 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
 
 CONFLICTS: dict[str, str] = {
     "deal_closed": N_("This deal is already closed."),
+    "amount_follows_lines": N_(
+        "This deal's amount is the total of its products: change the products instead."
+    ),
     "discount_not_approved": N_(
         "A discount in this deal waits for approval or was rejected: the deal cannot be won yet."
     ),
@@ -201,6 +205,8 @@ CONFLICTS: dict[str, str] = {
     "duplicate": N_("This already exists."),
     "within_reach": N_("This client is within your reach: open it instead of asking for it."),
     "request_decided": N_("This request has already been decided."),
+    "merge_undone": N_("This merge has already been undone."),
+    "merge_too_old": N_("A merge can be undone within {days} days only."),
     "request_stale": N_(
         "This request no longer fits: the client changed hands, or who asked no longer works here."
     ),

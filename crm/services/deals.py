@@ -3,8 +3,10 @@
 Rules decided here (the product brief leaves them open):
 - A deal is visible to whoever may see its curator or its company's curator, so the
   history of a client stays with the client when open deals are reassigned.
-- A deal's amount follows its lines while it equals their sum (always, when the
-  amount was not given explicitly); an explicit amount is kept when lines change.
+- Once a deal has lines, its amount is their total after discounts, written in the same
+  transaction as every line change (a typed amount is refused then, and the sale written
+  on Won takes revenue and cost from the same lines). A deal without lines keeps its typed
+  amount; removing the last line leaves the amount at the total the lines last had.
 - Won and lost are final for managers: only a head (of the department) or a director
   reopens a closed deal, and only into an open stage; won -> lost goes through a reopen.
   Reopening a won deal deletes its Sale; a lost deal's reason is cleared.
@@ -262,10 +264,15 @@ def _lines_sum(lines: Sequence[DealLine]) -> Decimal:
     return sum((line.total for line in lines), Decimal("0.00"))
 
 
-def _follow_lines(uow: UnitOfWork, actor: Actor, deal: Deal, old_sum: Decimal) -> None:
-    """Keep the amount equal to the lines' sum if it was equal before the change."""
-    if deal.amount == old_sum:
+def _follow_lines(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
+    """A deal with lines has their total as its amount (audited when it changes)."""
+    if deal.lines:
         uow.apply(actor.id, deal, amount=_lines_sum(deal.lines))
+
+
+def follows_lines(deal: Deal) -> bool:
+    """The deal's amount is its lines' total (it has lines), so it is not typed."""
+    return bool(deal.lines)
 
 
 def _require_open(deal: Deal) -> None:
@@ -291,7 +298,7 @@ async def open(
         values["contact_id"] = await _contact_of(uow, company.id, data.contact_id)
         limit = await _discount_limit(uow, actor)
         lines = [await _new_line(uow, v, limit, request_approval) for v in line_values]
-        if values["amount"] is None:
+        if lines or values["amount"] is None:  # the lines' total wins over a typed amount
             values["amount"] = _lines_sum(lines)
         if values["probability"] is None:
             values["probability"] = DEFAULT_PROBABILITY[DealStage.LEAD]
@@ -331,12 +338,11 @@ async def add_line(
     async with uow:
         deal = await _load(uow, actor, deal_id, lock=True)
         _require_open(deal)
-        old_sum = _lines_sum(deal.lines)
         line = await _new_line(uow, values, await _discount_limit(uow, actor), request_approval)
         deal.lines.append(line)
         await uow.flush()
         uow.audit_created(actor.id, line)
-        _follow_lines(uow, actor, deal, old_sum)
+        _follow_lines(uow, actor, deal)
         await uow.commit()
     return line
 
@@ -371,11 +377,10 @@ async def change_discount(
             if not request_approval:
                 raise ApprovalRequired(discount=discount, limit=limit)
             approval = ApprovalStatus.PENDING
-        old_sum = _lines_sum(deal.lines)
         uow.apply(
             actor.id, line, discount_pct=discount, approval=approval.value, approved_by_id=None
         )
-        _follow_lines(uow, actor, deal, old_sum)
+        _follow_lines(uow, actor, deal)
         await uow.commit()
     return line
 
@@ -388,9 +393,8 @@ async def change_quantity(
     async with uow:
         deal, line = await _line_of(uow, actor, line_id)
         _require_open(deal)
-        old_sum = _lines_sum(deal.lines)
         if uow.apply(actor.id, line, quantity=qty):
-            _follow_lines(uow, actor, deal, old_sum)
+            _follow_lines(uow, actor, deal)
             await uow.commit()
     return line
 
@@ -399,10 +403,9 @@ async def remove_line(uow: UnitOfWork, actor: Actor, line_id: int) -> Deal:
     async with uow:
         deal, line = await _line_of(uow, actor, line_id)
         _require_open(deal)
-        old_sum = _lines_sum(deal.lines)
         uow.audit(actor.id, line, "delete", {k: [v, None] for k, v in line.as_dict().items()})
         deal.lines.remove(line)
-        _follow_lines(uow, actor, deal, old_sum)
+        _follow_lines(uow, actor, deal)
         await uow.flush()
         await uow.commit()
     return deal
@@ -457,7 +460,6 @@ async def decide_discount(
                 actor.id, line, approval=ApprovalStatus.APPROVED.value, approved_by_id=actor.id
             )
         else:
-            old_sum = _lines_sum(deal.lines)
             uow.apply(
                 actor.id,
                 line,
@@ -465,7 +467,7 @@ async def decide_discount(
                 approval=ApprovalStatus.REJECTED.value,
                 approved_by_id=actor.id,
             )
-            _follow_lines(uow, actor, deal, old_sum)
+            _follow_lines(uow, actor, deal)
         await uow.commit()
     return DiscountDecision(deal=deal, line=line, curator=curator, approved=approve)
 
@@ -590,7 +592,7 @@ async def _win(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
         deal_id=deal.id,
         manager_id=deal.curator_id,
         sold_on=utcnow().date(),
-        amount=deal.amount,
+        amount=_lines_sum(deal.lines) if deal.lines else deal.amount,
         cost=cost,
         source="deal",
     )
@@ -757,6 +759,8 @@ async def update(uow: UnitOfWork, actor: Actor, deal_id: int, **changes: object)
     values = _clean_changes(changes)
     async with uow:
         deal = await _load(uow, actor, deal_id, lock=True)
+        if "amount" in values and follows_lines(deal) and values["amount"] != deal.amount:
+            raise Conflict("amount_follows_lines")
         if "contact_id" in values:
             values["contact_id"] = await _contact_of(
                 uow,

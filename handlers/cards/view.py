@@ -201,7 +201,11 @@ class CardView:
             lines.append(_("Contact: {name}").format(name=h(card.contact_name)))
         lines += [
             _("Stage: {stage}").format(stage=deal_stage(d.stage)),
-            _("Amount: {amount}").format(amount=money(d.amount)),
+            (
+                _("Amount: {amount} (the products' total)")
+                if card.lines
+                else _("Amount: {amount}")
+            ).format(amount=money(d.amount)),
             _("Probability: {value}%").format(value=d.probability),
         ]
         if d.expected_close:

@@ -91,7 +91,8 @@ def draft_summary(data: dict[str, Any]) -> list[str]:
     if "title" in data:
         lines.append(_("Title: {title}").format(title=h(data["title"])))
     if "amount" in data:
-        amount = money(Decimal(data["amount"])) if data["amount"] else _("the sum of the products")
+        typed = data["amount"] and not data.get("lines")  # with products, their total counts
+        amount = money(Decimal(data["amount"])) if typed else _("the sum of the products")
         lines.append(_("Amount: {amount}").format(amount=amount))
     if data.get("lines"):
         lines += [_("Products:"), *lines_summary(data)]

@@ -484,3 +484,24 @@ async def test_backup_while_50_writers_commit(sqlite_db: Database, tmp_path: Pat
     assert orphans == [(0,)]
     assert count(target, "invites") == len(copied)
     assert count(target, "companies") == 150
+
+
+def test_doctor_lists_deals_that_disagree_with_their_lines_and_changes_nothing(
+    operator_env: Path,
+) -> None:
+    assert invoke("demo-data").exit_code == 0
+    result = invoke("doctor")
+    assert (result.exit_code, result.output) == (0, "No disagreements found.\n")
+
+    [(deal_id, title)] = query(
+        operator_env,
+        "SELECT id, title FROM deals WHERE stage = 'lead' AND id IN "
+        "(SELECT deal_id FROM deal_lines) ORDER BY id LIMIT 1",
+    )
+    query(operator_env, "UPDATE deals SET amount = 1 WHERE id = ?", deal_id)
+    before = query(operator_env, "SELECT id, amount FROM deals ORDER BY id")
+    result = invoke("doctor")
+    assert result.exit_code == 1
+    assert f"deal {deal_id} «{title}» (lead): amount 1.00, expected" in result.output
+    assert "1 disagreements found; nothing was changed." in result.stderr
+    assert query(operator_env, "SELECT id, amount FROM deals ORDER BY id") == before

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from crm.models import AuditEntry, Deal, DealLine
+from crm.models import AuditEntry, Deal, DealLine, Sale
 from crm.models.enums import Role
 from crm.services import companies, deals
 from crm.services.companies import CompanyInput
@@ -442,3 +442,34 @@ async def test_approvals_paged_for_a_director_and_refused_to_others(harness: Har
             await uow.session.scalars(select(DealLine.id).where(DealLine.approval == "pending"))
         )
     assert waiting == ids[:6]
+
+
+async def test_a_typed_amount_gives_way_to_the_lines_and_the_card_says_so(
+    harness: Harness,
+) -> None:
+    h = harness
+    await deal_team(h.db)
+    [card] = await h.send(message_update(ANNA, "/deal Romashka; Pumps; 150000"))
+    assert "Amount: 150 000.00\n" in card.text
+    async with h.db.uow() as uow:
+        deal_id = await uow.session.scalar(select(Deal.id).where(Deal.title == "Pumps"))
+    assert deal_id is not None
+    view = await open_lines(h, ANNA, deal_id)
+    [catalogue] = await h.send(press(ANNA, view, "Add a product"))
+    await h.send(press(ANNA, catalogue, "Widget"))
+    [disc] = await h.send(message_update(ANNA, "3"))
+    [view] = await h.send(press(ANNA, disc, "0%"))
+    assert view.text.splitlines()[-1] == "Amount: 300.00"
+    assert (await snapshot(h.db, deal_id))[0] == Decimal("300.00")
+
+    await h.send(callback_update(ANNA, DealCb(action="open", deal_id=deal_id).pack()))
+    card = h.stub.sent_to(ANNA.id)[-1]
+    assert "Amount: 300.00 (the products' total)" in card.text
+    await h.send(callback_update(OLGA, DealCb(action="open", deal_id=deal_id).pack()))
+    assert "Сумма: 300,00 (итог по товарам)" in h.stub.sent_to(OLGA.id)[-1].text
+
+    [won] = await h.send(press(ANNA, card, "Won"))
+    async with h.db.uow() as uow:
+        sale = await uow.session.scalar(select(Sale).where(Sale.deal_id == deal_id))
+    assert sale is not None and sale.amount == Decimal("300.00")  # not the 150 000 typed
+    assert "Won" in won.text

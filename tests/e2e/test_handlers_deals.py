@@ -133,6 +133,7 @@ async def test_dialog_with_products_back_and_errors(harness: Harness) -> None:
     [disc] = await h.send(press(ANNA, back, "2"))
     [more] = await h.send(press(ANNA, disc, "5%"))
     assert "Products:\n• Widget × 2 × 100.00 −5%" in more.text
+    assert "Amount: the sum of the products" in more.text  # the products' total wins
     [confirm] = await h.send(press(ANNA, more, "Done"))
     assert confirm.text.endswith("Open this deal?")
     [back] = await h.send(press(ANNA, confirm, "« Back"))
@@ -141,7 +142,7 @@ async def test_dialog_with_products_back_and_errors(harness: Harness) -> None:
     [card] = await h.send(press(ANNA, confirm, "Open the deal"))
     assert card.text.startswith("💼 <b>Pumps</b>")
     deal = await the_deal(h.db)
-    assert deal.amount == Decimal("1000.00")  # given explicitly: kept
+    assert deal.amount == Decimal("190.00")  # the lines' total, not the 1000 typed
     async with h.db.uow() as uow:
         lines = list(await uow.session.scalars(select(DealLine)))
     assert [(x.product_id, x.quantity, x.discount_pct, x.approval) for x in lines] == [

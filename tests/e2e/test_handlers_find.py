@@ -320,7 +320,7 @@ async def test_deal_hits_show_their_company_and_amount(harness: Harness) -> None
     for owner, name, amount in (
         (anna, "Romashka", "150000"),
         (anna, "Vasilek", "98000.5"),
-        (olga, "Ромашка", "1200"),
+        (olga, "Лютик", "1200"),
     ):
         company = await companies.create(h.db.uow(), owner, CompanyInput(name=name))
         await deals.open(
@@ -336,7 +336,7 @@ async def test_deal_hits_show_their_company_and_amount(harness: Harness) -> None
     assert card.text.startswith("💼 <b>Warehouse equipment</b>\nCompany: Vasilek")
 
     [results] = await h.send(message_update(OLGA, "/find warehouse"))
-    assert labels(results) == ["💼 Warehouse equipment — Ромашка, 1 200,00"]
+    assert labels(results) == ["💼 Warehouse equipment — Лютик, 1 200,00"]
 
 
 async def test_cards_name_related_records_only_to_who_may_see_them(harness: Harness) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.models import AuditEntry, Deal, DealLine, Manager
+from crm.migrate import downgrade, upgrade
+from crm.models import AuditEntry, Deal, DealLine, Manager, Sale
 from crm.models.enums import Role
-from crm.services import deals
+from crm.services import deals, doctor
 from crm.services.deals import DealInput, LineInput
 from crm.storage import Database
 from tests.fixtures import factories
@@ -71,10 +72,11 @@ async def test_change_quantity_recomputes_the_amount_and_is_audited(db: Database
     await deals.change_quantity(db.uow(), w.anna, line_id, "3.5")
     assert await count(db, AuditEntry) == audits
 
-    # an amount given explicitly is kept when the lines change
+    # an amount typed when opening gives way to the lines' total
     other_id, other_line = await deal_with_widget(db, w, amount=1000)
+    assert (await stored(db, other_id))[0] == Decimal("190.00")
     await deals.change_quantity(db.uow(), w.anna, other_line, 10)
-    assert (await stored(db, other_id))[0] == Decimal("1000.00")
+    assert (await stored(db, other_id))[0] == Decimal("950.00")
 
 
 @pytest.mark.parametrize(
@@ -234,3 +236,97 @@ async def test_nobody_decides_a_discount_they_set_themselves(db: Database) -> No
     assert (await stored(db, deal_id))[1][-1][2] == "pending"
     decision = await deals.decide_discount(db.uow(), w.director, line.id, approve=True)
     assert decision.line.approval == "approved"
+
+
+async def test_the_amount_follows_the_lines_and_the_sale_takes_them(db: Database) -> None:
+    w = await office_with_catalogue(db)
+    deal = await deals.open(db.uow(), w.anna, DealInput(w.company.id, "Pumps", "150000"))
+    assert (await stored(db, deal.id))[0] == Decimal("150000.00")  # no lines: typed amount
+    line = await deals.add_line(db.uow(), w.anna, deal.id, LineInput(w.gadget.id, 3, 10))
+    await deals.add_line(db.uow(), w.anna, deal.id, LineInput(w.widget.id, "2.5"))
+    assert (await stored(db, deal.id))[0] == Decimal("925.00")  # 675 + 250
+    async with db.uow() as uow:
+        entry = await uow.session.scalar(
+            select(AuditEntry)
+            .where(AuditEntry.entity == "deals", AuditEntry.entity_id == deal.id)
+            .order_by(AuditEntry.id)
+            .offset(1)
+        )
+    assert entry is not None and entry.changes == {"amount": ["150000.00", "675.00"]}
+
+    # a typed amount is refused while there are lines, and nothing is written
+    audits = await count(db, AuditEntry)
+    with pytest.raises(Conflict) as refused:
+        await deals.update(db.uow(), w.anna, deal.id, amount="1000", title="Big pumps")
+    assert refused.value.reason == "amount_follows_lines"
+    assert await count(db, AuditEntry) == audits
+    await deals.update(db.uow(), w.anna, deal.id, amount="925")  # the same value: allowed
+
+    await deals.change_discount(db.uow(), w.anna, line.id, 0)
+    assert (await stored(db, deal.id))[0] == Decimal("1000.00")
+
+    won = await deals.move(db.uow(), w.anna, deal.id, "won")
+    assert won.amount == Decimal("1000.00")
+    async with db.uow() as uow:
+        sale = await uow.session.scalar(select(Sale).where(Sale.deal_id == deal.id))
+    assert sale is not None
+    assert (sale.amount, sale.cost) == (Decimal("1000.00"), Decimal("450.00"))  # 300 + 150
+
+    # removing the last line leaves the amount; then it can be typed again
+    other = await deals.open(
+        db.uow(), w.anna, DealInput(w.company.id, "Valves", lines=[LineInput(w.widget.id, 2)])
+    )
+    await deals.remove_line(db.uow(), w.anna, other.lines[0].id)
+    assert (await stored(db, other.id))[0] == Decimal("200.00")
+    await deals.update(db.uow(), w.anna, other.id, amount="5000")
+    assert (await stored(db, other.id))[0] == Decimal("5000.00")
+
+
+async def test_migration_brings_open_deals_into_agreement_and_doctor_lists_won_ones(
+    db: Database,
+) -> None:
+    w = await office_with_catalogue(db)
+    opened = await deals.open(
+        db.uow(), w.anna, DealInput(w.company.id, "Pumps", lines=[LineInput(w.widget.id, 3)])
+    )
+    won = await deals.open(
+        db.uow(), w.anna, DealInput(w.company.id, "Valves", lines=[LineInput(w.gadget.id, 2)])
+    )
+    plain_deal = await deals.open(db.uow(), w.anna, DealInput(w.company.id, "Service", "700"))
+    await deals.move(db.uow(), w.anna, won.id, "won")
+    async with db.uow() as uow:  # as the old rule left them: typed amounts beside lines
+        await uow.session.execute(
+            update(Deal).where(Deal.id.in_([opened.id, won.id])).values(amount=Decimal(150000))
+        )
+        await uow.session.execute(
+            update(Sale).where(Sale.deal_id == won.id).values(amount=Decimal(150000))
+        )
+        await uow.commit()
+    async with db.uow().read_only() as uow:
+        found = await doctor.deal_disagreements(uow.session)
+    assert [(d.deal_id, d.what, d.stored, d.expected) for d in found] == [
+        (opened.id, "amount", Decimal("150000.00"), Decimal("300.00")),
+        (won.id, "sale amount", Decimal("150000.00"), Decimal("500.00")),
+    ]
+
+    await downgrade(db.engine, "0009")
+    await upgrade(db.engine, "head")
+
+    assert (await stored(db, opened.id))[0] == Decimal("300.00")
+    assert (await stored(db, won.id))[0] == Decimal("150000.00")  # a won deal is history
+    assert (await stored(db, plain_deal.id))[0] == Decimal("700.00")
+    async with db.uow() as uow:
+        entry = await uow.session.scalar(
+            select(AuditEntry)
+            .where(AuditEntry.entity == "deals", AuditEntry.entity_id == opened.id)
+            .order_by(AuditEntry.id.desc())
+        )
+    assert entry is not None
+    assert (entry.actor_id, entry.action, entry.changes) == (
+        None,
+        "update",
+        {"amount": ["150000.00", "300.00"]},
+    )
+    async with db.uow().read_only() as uow:
+        found = await doctor.deal_disagreements(uow.session)
+    assert [(d.deal_id, d.what) for d in found] == [(won.id, "sale amount")]

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from crm.analytics import rollups
 from crm.errors import AccessDenied, AlreadyServed, Conflict
-from crm.models import AuditEntry, ClientRequest, Company, Contact, Deal, SearchEntry, Task, utcnow
+from crm.models import (
+    AuditEntry,
+    Base,
+    ClientRequest,
+    Company,
+    CompanySalesMonth,
+    Contact,
+    Deal,
+    Event,
+    EventInvitee,
+    Interaction,
+    Sale,
+    SearchEntry,
+    Task,
+    utcnow,
+)
 from crm.services import companies, contacts, deals, tasks
 from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
 from crm.services.deals import DealInput
-from crm.services.duplicates import door, requests
+from crm.services.duplicates import door, marks, merge, requests, scan
 from crm.services.tasks import TaskInput
 from crm.storage import Database
+from tests.fixtures import factories
 from tests.fixtures.queries import count
 from tests.fixtures.worlds import two_departments
 
@@ -181,3 +199,197 @@ async def test_a_client_within_reach_is_not_asked_for(db: Database) -> None:
         await requests.ask(db.uow(), w.boris, "companies", 999)
     with pytest.raises(AccessDenied):
         await requests.decide(db.uow(), w.boris, 1, True)  # a manager decides nothing
+
+
+# ------------------------------------------------------------------ /duplicates
+
+
+async def _twin_companies(db: Database, w) -> tuple[Company, Company]:  # type: ignore[no-untyped-def]
+    """Anna's Romashka, and Boris's "ООО Ромашка" that slipped in before the door check."""
+    twin = await factories.add_company(db, w.boris.id, "ООО Ромашка", inn="7701234567")
+    return w.company, twin
+
+
+async def test_scan_ranks_pairs_by_evidence_within_reach(db: Database) -> None:
+    w = await two_departments(db)
+    romashka, twin = await _twin_companies(db, w)
+    await factories.add_company(db, w.anna.id, "Romashla")  # a typo of Anna's own
+    await factories.add_company(db, w.anna.id, "Lyutik")
+    pairs = await scan.scan(db.uow(), w.director, "companies")
+    typo = pairs[1].second_id
+    assert [(p.first_id, p.second_id, p.reasons) for p in pairs] == [
+        (romashka.id, twin.id, {"same_name"}),
+        (romashka.id, typo, {"similar_name"}),
+        (twin.id, typo, {"similar_name"}),
+    ]
+    head_pairs = await scan.scan(db.uow(), w.head, "companies")  # Sales only
+    assert [(p.first_id, p.reasons) for p in head_pairs] == [(romashka.id, {"similar_name"})]
+    with pytest.raises(AccessDenied):
+        await scan.scan(db.uow(), w.anna, "companies")
+
+
+async def test_contacts_pair_by_phone_email_and_name_at_the_company(db: Database) -> None:
+    w = await two_departments(db)
+    a = await factories.raw_contact(db, w.anna, "Ivan Petrov", w.company.id)
+    b = await factories.raw_contact(db, w.anna, "Петров Иван", w.company.id)
+    c = await factories.raw_contact(db, w.anna, "Somebody", None)
+    async with db.uow() as uow:
+        for cid, phone in ((a.id, "+79123456789"), (c.id, "+79123456789")):
+            contact = await uow.session.get(Contact, cid)
+            assert contact is not None
+            contact.phone = phone
+        await uow.commit()
+    pairs = await scan.scan(db.uow(), w.head, "contacts")
+    assert [(p.first_id, p.second_id, p.reasons, p.score) for p in pairs] == [
+        (a.id, c.id, {"phone"}, 60),
+        (a.id, b.id, {"same_name"}, 50),
+    ]
+    await marks.mark_not_duplicate(db.uow(), w.head, "contacts", c.id, a.id)
+    again = await scan.scan(db.uow(), w.head, "contacts")
+    assert [(p.first_id, p.second_id) for p in again] == [(a.id, b.id)]
+
+
+async def _snapshot(db: Database) -> dict[str, list[tuple[object, ...]]]:
+    tables = ("companies", "contacts", "deals", "tasks", "interactions", "sales", "event_invitees")
+    out = {}
+    async with db.uow() as uow:
+        for name in tables:
+            table = Base.metadata.tables[name]
+            columns = [c for c in table.c if c.name not in ("updated_at",)]
+            rows = await uow.session.execute(select(*columns).order_by(table.c.id))
+            out[name] = [tuple(r) for r in rows]
+        out["rollups"] = [
+            tuple(r)
+            for r in await uow.session.execute(
+                select(CompanySalesMonth.company_id, CompanySalesMonth.revenue_cents).order_by(
+                    CompanySalesMonth.company_id
+                )
+            )
+        ]
+    return out
+
+
+async def _linked_world(db: Database, w) -> tuple[Company, Company, Contact, Contact]:  # type: ignore[no-untyped-def]
+    romashka, twin = await _twin_companies(db, w)
+    ivan = await factories.raw_contact(db, w.anna, "Ivan", romashka.id)
+    petr = await factories.raw_contact(db, w.boris, "Petr", twin.id)
+    child = await factories.add_company(db, w.boris.id, "Romashka South", parent_id=twin.id)
+    async with db.uow() as uow:
+        s = uow.session
+        deal = Deal(
+            company_id=twin.id,
+            contact_id=petr.id,
+            curator_id=w.boris.id,
+            title="Pumps",
+            amount=Decimal("100"),
+            stage="lead",
+        )
+        s.add(deal)
+        await s.flush()
+        s.add(
+            Task(
+                title="Call",
+                due_at=utcnow(),
+                assignee_id=w.boris.id,
+                company_id=twin.id,
+                contact_id=petr.id,
+                deal_id=deal.id,
+            )
+        )
+        s.add(
+            Interaction(
+                kind="call",
+                direction="out",
+                company_id=twin.id,
+                contact_id=petr.id,
+                manager_id=w.boris.id,
+            )
+        )
+        s.add(
+            Sale(
+                company_id=twin.id,
+                sold_on=date(2026, 11, 3),
+                amount=Decimal("250"),
+                manager_id=w.boris.id,
+                source="import",
+            )
+        )
+        event = Event(uid="e1", title="Seminar", starts_at=utcnow(), responsible_id=w.boris.id)
+        s.add(event)
+        await s.flush()
+        s.add_all(
+            [
+                EventInvitee(event_id=event.id, contact_id=ivan.id, token="t1"),
+                EventInvitee(event_id=event.id, contact_id=petr.id, token="t2"),
+            ]
+        )
+        await uow.commit()
+    async with db.uow() as uow:
+        await rollups.rebuild(uow.session)
+        await uow.commit()
+    del child
+    return romashka, twin, ivan, petr
+
+
+async def test_a_company_merge_moves_every_linked_row_and_undo_puts_it_back(
+    db: Database,
+) -> None:
+    w = await two_departments(db)
+    romashka, twin, _ivan, petr = await _linked_world(db, w)
+    before = await _snapshot(db)
+
+    merged = await merge.merge(db.uow(), w.director, "companies", romashka.id, twin.id, {"inn"})
+    assert merged.moved >= 7
+    async with db.uow() as uow:
+        s = uow.session
+        assert await s.get(Company, twin.id) is None
+        kept = await s.get(Company, romashka.id)
+        assert kept is not None and (kept.name, kept.inn) == ("Romashka", "7701234567")
+        for model in (Contact, Deal, Task, Interaction, Sale):
+            assert set(await s.scalars(select(model.company_id))) == {romashka.id}, model
+        assert (await s.get(Contact, petr.id)).curator_id == w.anna.id  # type: ignore[union-attr]
+        parents = set(
+            await s.scalars(select(Company.parent_id).where(Company.parent_id.isnot(None)))
+        )
+        assert parents == {romashka.id}
+        rollup = await s.scalar(select(CompanySalesMonth.company_id))
+        assert rollup == romashka.id
+        actions = set(await s.scalars(select(AuditEntry.action)))
+        assert "merge" in actions
+    async with db.uow() as uow:
+        assert await rollups.verify(uow.session) == []
+
+    with pytest.raises(AccessDenied):  # the Other head cannot reach Romashka
+        await merge.undo(db.uow(), w.other_head, merged.log_id)
+    await merge.undo(db.uow(), w.director, merged.log_id)
+    assert await _snapshot(db) == before
+    with pytest.raises(Conflict):
+        await merge.undo(db.uow(), w.director, merged.log_id)
+
+
+async def test_a_contact_merge_drops_the_twin_invitation_and_undo_restores_it(
+    db: Database,
+) -> None:
+    w = await two_departments(db)
+    _romashka, _twin, ivan, petr = await _linked_world(db, w)
+    before = await _snapshot(db)
+    merged = await merge.merge(db.uow(), w.director, "contacts", ivan.id, petr.id)
+    assert merged.dropped == 1
+    async with db.uow() as uow:
+        invited = list(await uow.session.scalars(select(EventInvitee.contact_id)))
+        assert invited == [ivan.id]
+        assert set(await uow.session.scalars(select(Deal.contact_id))) == {ivan.id}
+    await merge.undo(db.uow(), w.director, merged.log_id)
+    assert await _snapshot(db) == before
+
+
+async def test_a_merge_never_reaches_outside_the_mergers_access(db: Database) -> None:
+    w = await two_departments(db)
+    romashka, twin = await _twin_companies(db, w)
+    before = await _snapshot(db)
+    for actor in (w.head, w.other_head):  # each sees one of the two
+        with pytest.raises(AccessDenied):
+            await merge.merge(db.uow(), actor, "companies", romashka.id, twin.id)
+    with pytest.raises(AccessDenied):
+        await merge.merge(db.uow(), w.anna, "companies", romashka.id, twin.id)
+    assert await _snapshot(db) == before
