@@ -9,23 +9,25 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
+from bot.cli_common import acting as _acting
+from bot.cli_common import fail as _fail
+from bot.cli_common import shown as _shown
+from bot.cli_common import upgrade as _upgrade
+from bot.cli_common import with_database as _with_database
+from bot.cli_duplicates import duplicates
 from crm import migrate
 from crm.errors import CRMError, InvalidInput
 from crm.models.enums import Role
 from crm.settings import Settings, load_settings_or_exit
 from crm.storage import Database
 
-T = TypeVar("T")
 TELEGRAM_API = "https://api.telegram.org"
 
 app = typer.Typer(
@@ -39,36 +41,6 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 analytics_app = typer.Typer(help="The sales rollups the reports read.", no_args_is_help=True)
 app.add_typer(analytics_app, name="analytics")
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
-
-def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _with_database(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
-    """Run `action` on a database handle; an unreachable database is one line, exit 1."""
-
-    async def main() -> T:
-        database = Database.from_url(settings.database_url)
-        try:
-            return await action(database)
-        finally:
-            await database.dispose()
-
-    try:
-        return asyncio.run(main())
-    except (OSError, DBAPIError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        _fail(f"Cannot use the database {_shown(settings.database_url)}: {reason}")
-
-
-def _upgrade(settings: Settings, revision: str = "head") -> None:
-    _with_database(settings, lambda database: migrate.upgrade(database.engine, revision))
 
 
 # --- run ----------------------------------------------------------------------------------
@@ -552,15 +524,6 @@ class ImportKind(StrEnum):
     SALES = "sales"
 
 
-async def _acting(database: Database, tg_id: int) -> Any:
-    from crm.services import people
-
-    actor = await people.actor_for(database.uow(), tg_id)
-    if actor is None:
-        _fail(f"Nobody active is registered with Telegram id {tg_id}.")
-    return actor
-
-
 @app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(help="A CSV or XLSX file; its first row names columns.")],
@@ -805,14 +768,7 @@ def digest(
         _fail(f"Nobody with Telegram id {as_id} is registered.")
     typer.echo(text)
 
-
-def _register_duplicates() -> None:
-    from bot.cli_duplicates import duplicates
-
-    app.command("duplicates")(duplicates)
-
-
-_register_duplicates()
+app.command("duplicates")(duplicates)
 
 
 def main() -> None:
