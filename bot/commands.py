@@ -71,7 +71,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("reassign", N_("hand all clients of one manager to another"), N_("from; to"), LEADERS),
     Command("import", N_("import companies, contacts or sales from a CSV/XLSX file")),
     Command("export", N_("an XLSX file of everything you can see")),
-    Command("settings", N_("language, timezone, digest time")),
+    Command(
+        "settings",
+        N_("language, timezone, digest time"),
+        manager_description=N_("language and timezone"),  # the daily digest is for leaders
+    ),
     Command("business", N_("your client chats logged by Telegram Business")),
     Command(
         "playbook",
@@ -99,7 +103,11 @@ async def set_bot_commands(bot: Bot, i18n: I18n) -> None:
     """The command menu in English (the default) and in Russian."""
     for language in ("en", "ru"):
         commands = [
-            BotCommand(command=c.name, description=i18n.gettext(c.description, locale=language))
+            # the menu is the same for everyone: the words true for every role
+            BotCommand(
+                command=c.name,
+                description=i18n.gettext(c.description_for(Role.MANAGER), locale=language),
+            )
             for c in COMMANDS
         ]
         await bot.set_my_commands(commands, language_code=None if language == "en" else language)

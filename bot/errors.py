@@ -138,7 +138,9 @@ REASONS: dict[str, str] = {
     "cycle": N_("a company cannot belong to itself."),
     "duplicate": N_("this already exists."),
     "not_found": N_("nothing like this was found."),
-    "unknown_timezone": N_("this is not a timezone name, try e.g. Europe/Moscow."),
+    "unknown_timezone": N_(
+        "this is not a timezone or a city I know, try e.g. Europe/Moscow or Moscow."
+    ),
     "invalid_time": N_("write the time as HH:MM, e.g. 09:30."),
     "in_the_past": N_("this is in the past."),
     "not_understood": N_("this could not be understood."),

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.fsm.context import FSMContext
-from aiogram.types import TelegramObject, Update, User
+from aiogram.types import Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 
 from bot.governor import answering
@@ -110,7 +110,9 @@ def not_registered_text() -> str:
 
 
 class CommandEndsDialog(BaseMiddleware):
-    """A new command abandons the dialog in progress, as a user expects of a chat.
+    """A new command abandons the dialog in progress, as a user expects of a chat; so does a
+    forwarded message or a shared contact card, which are handled as themselves (a forward
+    is never a company name typed into the dialog).
 
     Runs as an outer middleware on messages, where aiogram has already put `state`.
     """
@@ -118,7 +120,11 @@ class CommandEndsDialog(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         state: FSMContext | None = data.get("state")
         text = getattr(event, "text", None)
-        if state is not None and text and text.startswith("/") and data.get("raw_state"):
+        new_thing = (text and text.startswith("/")) or (
+            isinstance(event, Message)
+            and (event.forward_origin is not None or event.contact is not None)
+        )
+        if state is not None and new_thing and data.get("raw_state"):
             await state.clear()
             data["raw_state"] = None
         return await handler(event, data)

@@ -7,13 +7,16 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.access import Actor
 from crm.db import READ_ONLY
 from crm.models import AuditEntry, Base
+
+if TYPE_CHECKING:
+    from crm.storage import WriteGate
 
 STAFF = "managers"  # the audit entity of a member of staff
 
@@ -76,8 +79,11 @@ class UnitOfWork:
         self,
         session_factory: async_sessionmaker[AsyncSession],
         actors: ActorCache | None = None,
+        write_gate: WriteGate | None = None,
     ) -> None:
         self._factory = session_factory
+        self._write_gate = write_gate
+        self._holds_gate = False
         self._session: AsyncSession | None = None
         self._read_only = False
         self._staff_changed = False
@@ -97,6 +103,10 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("unit of work is already open")
+        if not self._read_only and self._write_gate is not None:
+            # SQLite: this process's writers queue here, in turn, instead of polling the
+            # file lock through the busy handler's growing sleeps (crm/storage.py)
+            self._holds_gate = await self._write_gate.acquire()
         self._session = self._factory()
         if self._read_only:
             await self._session.connection(execution_options={READ_ONLY: True})
@@ -111,7 +121,13 @@ class UnitOfWork:
         session, self._session, self._read_only = self._session, None, False
         self._staff_changed = False
         assert session is not None
-        await session.close()  # rolls back what was not committed; keeps loaded objects usable
+        try:
+            await session.close()  # rolls back what was not committed; keeps objects usable
+        finally:
+            if self._holds_gate:
+                self._holds_gate = False
+                assert self._write_gate is not None
+                self._write_gate.release()
 
     async def commit(self) -> None:
         await self.session.commit()

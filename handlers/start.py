@@ -11,6 +11,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from crm.access import Actor
+from crm.analytics.digest import receives_digest
 from crm.models.enums import Role
 from crm.services import people
 from crm.settings import Settings
@@ -35,7 +36,9 @@ def welcome(actor: Actor, new: bool) -> str:
     if actor.role is not Role.MANAGER:
         lines.append(_("/invite — invite your colleagues"))
     lines += [
-        _("/settings — language, timezone and the time of your daily digest"),
+        _("/settings — language, timezone and the time of your daily digest")
+        if receives_digest(actor.role)
+        else _("/settings — language and timezone"),
         _("/help — everything the bot can do"),
     ]
     return "\n".join(lines)

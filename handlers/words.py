@@ -149,14 +149,14 @@ CLAIM_CAUSES: dict[str, str] = {
     "other": N_("Other"),
 }
 INVITEE_STATUSES: dict[str, str] = {
-    InviteeStatus.INVITED: N_("invited"),
+    InviteeStatus.INVITED: N_("no answer yet"),  # on the list; the emails line says if mailed
     InviteeStatus.ACCEPTED: N_("accepted"),
     InviteeStatus.DECLINED: N_("declined"),
     InviteeStatus.ATTENDED: N_("attended"),
     InviteeStatus.NO_SHOW: N_("no-show"),
 }
 INVITEE_ICONS: dict[str, str] = {
-    InviteeStatus.INVITED: "✉",
+    InviteeStatus.INVITED: "⏳",
     InviteeStatus.ACCEPTED: "👍",
     InviteeStatus.DECLINED: "👎",
     InviteeStatus.ATTENDED: "✅",

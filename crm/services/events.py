@@ -144,6 +144,8 @@ class SendResult:
     queued: int
     already: int  # invitees whose invitation of this version is already in the outbox
     skipped: int  # opted out or without an email since they were added
+    # `already` by the state of that email: "queued" (waiting in the outbox), "sent", "failed"
+    earlier: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,13 @@ async def _plan(uow: UnitOfWork, event_id: int) -> list[Task]:
 
 
 QUEUED = (EmailStatus.PENDING.value, EmailStatus.SENDING.value)
+# an email's status as the user is told it: waiting in the outbox, sent, or failed
+EMAIL_STATE = {
+    EmailStatus.PENDING.value: "queued",
+    EmailStatus.SENDING.value: "queued",
+    EmailStatus.SENT.value: "sent",
+    EmailStatus.FAILED.value: "failed",
+}
 
 
 async def email_counts(uow: UnitOfWork, event_id: int) -> dict[str, int]:
@@ -698,11 +707,14 @@ async def send_invitations(
             actor, await company_settings.read_mail_identity(uow), base_url, sender, moment
         )
         prefix = f"event:{event.id}:inv:"
-        sent_keys = set(
-            await uow.session.scalars(
-                select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.like(f"{prefix}%"))
+        sent_keys = {
+            key: EMAIL_STATE.get(status, "queued")
+            for key, status in await uow.session.execute(
+                select(OutboundEmail.dedupe_key, OutboundEmail.status).where(
+                    OutboundEmail.dedupe_key.like(f"{prefix}%")
+                )
             )
-        )
+        }
         rows = await uow.session.execute(
             select(EventInvitee, Contact)
             .join(Contact, Contact.id == EventInvitee.contact_id)
@@ -713,17 +725,21 @@ async def send_invitations(
             .order_by(EventInvitee.id)
         )
         queued = already = skipped = 0
+        earlier = {"queued": 0, "sent": 0, "failed": 0}
         for invitee, contact in rows:
-            if dedupe_key(event, invitee.id) in sent_keys:
+            state = sent_keys.get(dedupe_key(event, invitee.id))
+            if state is not None:
                 already += 1
+                earlier[state] += 1
                 continue
             if not contact.email or contact.email_opt_out:
                 skipped += 1
                 continue
             if await _queue_event_email(uow, mailer, event, invitee, contact, "invitation"):
                 queued += 1
-            else:
+            else:  # queued meanwhile by another press
                 already += 1
+                earlier["queued"] += 1
         if queued:
             uow.audit(
                 actor.id,
@@ -735,7 +751,7 @@ async def send_invitations(
             if step is not None:
                 mark_done(uow, actor, step, moment)
         await uow.commit()
-    return SendResult(queued=queued, already=already, skipped=skipped)
+    return SendResult(queued=queued, already=already, skipped=skipped, earlier=earlier)
 
 
 async def _invitations_step(uow: UnitOfWork, event: Event) -> Task | None:

@@ -7,12 +7,11 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from crm import validation
+from crm import timezones, validation
 from crm.access import Actor, require_role
 from crm.errors import AccessDenied, InvalidInput, InviteInvalid, NotRegistered
 from crm.models import Department, Invite, Manager, utcnow
@@ -37,13 +36,10 @@ def clean_language(value: str) -> str:
 
 
 def clean_timezone(value: str) -> str:
-    name = (value or "").strip()
-    if not name or len(name) > 64 or name.startswith("/") or ".." in name:
+    """The IANA name of a timezone written in any case or as a city (crm/timezones.py)."""
+    name = timezones.resolve(value)
+    if name is None:
         raise InvalidInput("timezone", "unknown_timezone")
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput("timezone", "unknown_timezone") from exc
     return name
 
 

@@ -20,8 +20,9 @@ from crm.uow import UnitOfWork
 from handlers.cards.view import CardView
 from handlers.deals.callbacks import LOST_REASONS, DealCb, LostCb
 from handlers.deals.questions import DIALOG
+from handlers.dialog import stale as stale_button
 from handlers.ui import button, h, show
-from handlers.words import deal_stage, local_time
+from handlers.words import deal_stage, local_time, money
 
 
 class LostForm(StatesGroup):
@@ -46,7 +47,7 @@ def deal_rows(actor: Actor, card: DealCard) -> list[list[InlineKeyboardButton]]:
     if moves.close:
         rows.append(
             [
-                button("✅ " + _("Won"), _move(deal.id, DealStage.WON)),
+                button("✅ " + _("Won"), DealCb(action="win", deal_id=deal.id)),
                 button("❌ " + _("Lost"), DealCb(action="lose", deal_id=deal.id)),
             ]
         )
@@ -96,6 +97,26 @@ async def move_deal(
     card = await cards.move_deal(uow, actor, callback_data.deal_id, callback_data.stage)
     await show(callback, *card_view.deal(actor, card))
     await callback.answer(_("Stage: {stage}").format(stage=deal_stage(card.deal.stage)))
+
+
+async def ask_won(
+    callback: CallbackQuery, callback_data: DealCb, uow: UnitOfWork, actor: Actor
+) -> None:
+    """Won writes a sale: asked once before it is done ("Won for 456 850.00?")."""
+    card = await cards.deal_card(uow, actor, callback_data.deal_id)  # refuses another's deal
+    deal = card.deal
+    if DealStage(deal.stage).is_closed:
+        await stale_button(callback)
+        return
+    kb = InlineKeyboardBuilder()
+    kb.button(text="✅ " + _("Yes, won"), callback_data=_move(deal.id, DealStage.WON))
+    kb.button(text=_("« Back"), callback_data=DealCb(action="open_here", deal_id=deal.id))
+    kb.adjust(2)
+    text = _("Won for {amount}? The deal «{title}» is closed and its sale is recorded.").format(
+        amount=money(deal.amount), title=h(deal.title)
+    )
+    await show(callback, text, kb.as_markup())
+    await callback.answer()
 
 
 async def ask_lost_reason(
@@ -197,6 +218,7 @@ def setup() -> Router:
     router = Router(name="deals.card")
     router.callback_query.register(open_card, DealCb.filter(F.action == "open"))
     router.callback_query.register(move_deal, DealCb.filter(F.action == "move"))
+    router.callback_query.register(ask_won, DealCb.filter(F.action == "win"))
     router.callback_query.register(ask_lost_reason, DealCb.filter(F.action == "lose"))
     router.callback_query.register(back_to_card, DealCb.filter(F.action == "open_here"))
     router.callback_query.register(lost_with_reason, LostCb.filter())

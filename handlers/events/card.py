@@ -67,6 +67,8 @@ def render_card(actor: Actor, view: EventView) -> tuple[str, InlineKeyboardMarku
                 answered=view.answered,
             )
         )
+    elif view.invited:  # nothing queued yet: the invitees are only on the list
+        lines.append(_("Emails: none sent yet."))
     if view.invited:
         by_status = " · ".join(
             f"{INVITEE_ICONS[s]} {status_name(s)} {view.counts[s]}"

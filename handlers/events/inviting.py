@@ -126,7 +126,7 @@ async def add_segment(
         lines.append(
             _(
                 "Skipped: {no_email} without an email, {opted_out} unsubscribed, "
-                "{already} already invited."
+                "{already} already on the list."
             ).format(no_email=result.no_email, opted_out=result.opted_out, already=result.already)
         )
     text, markup = render_card(actor, await events.get(uow, actor, callback_data.event_id))
@@ -153,8 +153,15 @@ async def send_invitations(
         await callback.answer(started_text(), show_alert=True)
         return
     lines = [_("Invitations queued: {count}.").format(count=result.queued)]
-    if result.already:
-        lines.append(_("Already sent before: {count}.").format(count=result.already))
+    earlier = result.earlier
+    if earlier.get("queued"):
+        lines.append(
+            _("Already in the outbox, not sent yet: {count}.").format(count=earlier["queued"])
+        )
+    if earlier.get("sent"):
+        lines.append(_("Already sent before: {count}.").format(count=earlier["sent"]))
+    if earlier.get("failed"):
+        lines.append(_("Sent before, but failed: {count}.").format(count=earlier["failed"]))
     if result.skipped:
         lines.append(
             _("Not sent (no email or unsubscribed): {count}.").format(count=result.skipped)

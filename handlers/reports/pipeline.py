@@ -134,7 +134,8 @@ async def managers_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
                 (False, True, True, True, True, True),
             ),
             _(
-                "Revenue: won in the month; Plan: its share of the plan; Bonus: commission; "
+                "Revenue: sales credited to the manager in the period (deals won and "
+                "imported sales); Plan: its share of the plan; Bonus: commission; "
                 "Acts: interactions done; Late: overdue tasks now."
             ),
         ]

@@ -23,9 +23,10 @@ from crm.models import Manager
 from crm.models.enums import Role
 from crm.services import people
 from crm.uow import UnitOfWork
+from handlers.cards.callbacks import cancel_button
 from handlers.settings.callbacks import SettingsCb, SettingsForm
 from handlers.settings.company import forgotten_on_one_line
-from handlers.ui import show
+from handlers.ui import markup, show
 from handlers.words import LANGUAGES
 
 TIMEZONES = (
@@ -206,7 +207,8 @@ async def ask_timezone(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(SettingsForm.timezone)
     if callback.message is not None:
         await callback.message.answer(
-            _("Send the name of your timezone, e.g. Europe/Moscow or Asia/Almaty.")
+            _("Send the name of your timezone or your city, e.g. Europe/Moscow or Almaty."),
+            reply_markup=markup([[cancel_button()]]),
         )
     await callback.answer()
 

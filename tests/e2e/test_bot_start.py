@@ -53,6 +53,11 @@ async def test_registration_help_and_language_over_http(db: Database) -> None:
         [hello] = await stub.ask(message_update(ANNA, f"/start {invite.code}"), ANNA.id)
         assert hello.text.startswith("Welcome, Anna! You are registered as manager.")
         assert "/invite" not in hello.text
+        # a manager has no daily digest: neither the welcome nor /help promises a digest time
+        assert "/settings — language and timezone\n" in hello.text
+        assert "digest" not in hello.text
+        assert "digest time" not in (await stub.ask(message_update(ANNA, "/help"), ANNA.id))[0].text
+        assert "/settings — язык, часовой пояс и время ежедневной сводки" in welcome.text
         [used] = await stub.ask(message_update(BORIS, f"/start {invite.code}"), BORIS.id)
         assert used.text == ("Этот код приглашения уже использован. Попросите новую ссылку.")
         assert await managers(db) == 2

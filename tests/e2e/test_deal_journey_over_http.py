@@ -121,7 +121,9 @@ async def test_a_manager_works_a_deal_to_won_and_nobody_else_can(db: Database) -
         assert len(stub.sent_to(BORIS.id)) == 3  # the welcome, two answers and nothing else
 
         # Anna wins it: no longer among the open deals
-        card = await press(stub, ANNA, card, "Won")
+        sure = await press(stub, ANNA, card, "Won")
+        assert sure.text.startswith("Won for 150 000.00?")
+        card = await press(stub, ANNA, sure, "Yes, won")
         assert "Won" not in [b["text"] for row in card.buttons for b in row]
         assert await stage_of(db) == "won" and await count(db, Sale) == 1
         [pipeline] = await stub.ask(message_update(ANNA, "/deals"), ANNA.id)

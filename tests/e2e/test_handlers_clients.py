@@ -420,6 +420,28 @@ async def test_russian_sentences_keep_a_name_in_its_own_form(harness: Harness) -
     )
 
 
+async def test_a_forward_or_a_shared_contact_ends_a_pending_dialog(harness: Harness) -> None:
+    """The bot asks a shared contact's company; the next message is a forwarded client
+    message: it is handled as a forward, not offered as a company name."""
+    h = harness
+    anna = await staff(h.db, ANNA)
+    await companies.create(h.db.uow(), anna, CompanyInput(name="Romashka"))
+    [ask_company] = await h.send(contact_update(ANNA, "+44 20 7946 0958", "John"))
+    assert ask_company.text.startswith("Which company does <b>John</b> work for?")
+    origin = {"type": "user", "sender_user": CLIENT.as_dict()}
+    [offer] = await h.send(forward(ANNA, "Hi, it's Petr", origin))
+    assert offer.text == (
+        "<b>Petr Sidorov</b> is not among your contacts yet. Add them, or pick a contact?"
+    )
+    # the same while a forward waits: a shared contact card is taken as itself
+    [ask_again] = await h.send(contact_update(ANNA, "+7 912 345-67-89", "Ivan"))
+    assert ask_again.text.startswith("Which company does <b>Ivan</b> work for?")
+    [card] = await h.send(press(ANNA, ask_again, "No company"))
+    assert card.text.startswith("Contact added.\n\n👤 <b>Ivan</b>")
+    assert await all_companies(h.db) == [("Romashka", None, None, anna.id)]
+    assert [c["name"] for c in await all_contacts(h.db)] == ["Ivan"]
+
+
 async def test_forward_from_a_hidden_user(harness: Harness) -> None:
     h = harness
     anna = await staff(h.db, ANNA)

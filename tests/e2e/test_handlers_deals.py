@@ -264,7 +264,8 @@ async def test_rejected_discount_is_cut_and_blocks_winning(harness: Harness) -> 
     assert note.text == "Sent for approval to: Dima."
     [request] = h.stub.sent_to(DIMA.id)
     assert labels(request) == ["✅ Approve", "❌ Reject"]
-    assert await h.send(press(ANNA, card, "Won")) == []
+    [sure] = await h.send(press(ANNA, card, "Won"))
+    assert await h.send(press(ANNA, sure, "Yes, won")) == []
     assert last_alert(h).startswith("A discount in this deal waits for approval")
     assert (await the_deal(h.db)).stage == "lead"
     await h.send(press(DIMA, request, "Reject"))
@@ -295,7 +296,8 @@ async def test_rejected_discount_is_cut_and_blocks_winning(harness: Harness) -> 
     async with h.db.uow() as uow:
         line = (await uow.session.scalars(select(DealLine))).one()
     assert (line.approval, line.discount_pct) == ("not_needed", Decimal("10.00"))
-    await h.send(press(ANNA, card, "Won"))
+    [sure] = await h.send(press(ANNA, card, "Won"))
+    await h.send(press(ANNA, sure, "Yes, won"))
     assert (await the_deal(h.db)).stage == "won"
 
 
@@ -357,7 +359,13 @@ async def test_card_buttons_walk_to_won_with_history(harness: Harness) -> None:
     await h.send(
         callback_update(ANNA, DealCb(action="move", deal_id=deal.id, stage="negotiation").pack())
     )
-    [card] = await h.send(press(ANNA, card, "Won"))
+    # Won writes a sale: asked first, with the amount
+    [sure] = await h.send(press(ANNA, card, "Won"))
+    assert sure.text == "Won for 500.00? The deal «Pumps» is closed and its sale is recorded."
+    assert labels(sure) == ["✅ Yes, won", "« Back"]
+    assert (await the_deal(h.db, deal.id)).stage == "negotiation"
+    assert await count(h.db, Sale) == 0
+    [card] = await h.send(press(ANNA, sure, "Yes, won"))
     assert last_alert(h) == "Stage: Won"
     texts = labels(card)
     assert not [t for t in texts if "▶" in t or "Won" in t or "Lost" in t or "Reopen" in t]

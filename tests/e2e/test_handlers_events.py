@@ -212,12 +212,13 @@ async def test_add_invitees_and_send_invitations(harness: Harness) -> None:
     assert industries.text == "Choose the industry:"
     [added] = await h.send(press(BORIS, industries, "Metal"))
     assert added.text.startswith("Invitees added: 2.\nSkipped: 1 without an email, 0 unsubscribed")
-    assert "Invitees: 2 — ✉ invited 2" in added.text
+    # on the list, nothing mailed yet: the card says so, not "invited"
+    assert "Emails: none sent yet.\nInvitees: 2 — ⏳ no answer yet 2" in added.text
     assert "Invitees: 2" in added.text and "Participation" not in added.text  # not started
     [menu] = await h.send(press(BORIS, added, "➕ Add invitees"))
     [again] = await h.send(press(BORIS, menu, "All my clients"))
     assert again.text.startswith(
-        "Invitees added: 0.\nSkipped: 1 without an email, 0 unsubscribed, 2 already invited."
+        "Invitees added: 0.\nSkipped: 1 without an email, 0 unsubscribed, 2 already on the list."
     )
     assert await count(h.db, EventInvitee) == 2
 
@@ -225,11 +226,28 @@ async def test_add_invitees_and_send_invitations(harness: Harness) -> None:
     assert sent.text.startswith("Invitations queued: 2.")
     assert "Mail is disabled (SMTP_HOST is not set)" in sent.text
     [twice] = await h.send(press(BORIS, sent, "✉ Send invitations"))
-    assert twice.text.startswith("Invitations queued: 0.\nAlready sent before: 2.")
+    # SMTP is not set up: nothing went out, and the second press says so
+    assert twice.text.startswith("Invitations queued: 0.\nAlready in the outbox, not sent yet: 2.")
+    assert "Already sent before" not in twice.text
+    assert "Emails: 2 queued · 0 sent · 0 failed" in twice.text
     assert await count(h.db, OutboundEmail) == 2
     [people] = await h.send(press(BORIS, twice, "👥 Invitees (2)"))
-    assert "✉ Ivan (Steel) — invited" in people.text
-    assert "✉ Olga (Steel) — invited" in people.text
+    assert "⏳ Ivan (Steel) — no answer yet" in people.text
+    assert "⏳ Olga (Steel) — no answer yet" in people.text
+    # once the outbox has sent one and failed the other, the words follow
+    async with h.db.uow() as uow:
+        first, second = (await uow.session.scalars(select(OutboundEmail.id))).all()
+        await uow.session.execute(
+            update(OutboundEmail).where(OutboundEmail.id == first).values(status="sent")
+        )
+        await uow.session.execute(
+            update(OutboundEmail).where(OutboundEmail.id == second).values(status="failed")
+        )
+        await uow.commit()
+    [third] = await h.send(press(BORIS, twice, "✉ Send invitations"))
+    assert third.text.startswith(
+        "Invitations queued: 0.\nAlready sent before: 1.\nSent before, but failed: 1."
+    )
     assert not any(t.startswith("✅") for t in labels(people))  # not started yet
 
 

@@ -74,6 +74,12 @@ async def test_every_report_for_the_director(harness: Harness) -> None:
     assert len(photos(harness, DINA.id)) == len(expected)
     assert all(p.startswith(PNG) for p in photos(harness, DINA.id))
     assert len(REPORTS) == 10
+    # the legend says what Revenue counts: imported sales too, not only deals won
+    [managers, _chart] = await harness.send(message_update(DINA, "/report managers"))
+    assert (
+        "Revenue: sales credited to the manager in the period (deals won and imported sales);"
+        in managers.text
+    )
 
 
 async def test_one_line_form_and_russian(harness: Harness) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import time
 
 from crm.models.enums import Role
-from tests.fixtures.bot_harness import Harness, person, press, read_manager
+from tests.fixtures import factories
+from tests.fixtures.bot_harness import Harness, labels, person, press, read_manager
 from tests.fixtures.botapi_stub import TgUser, message_update
 
 OLGA = TgUser(7001, "Olga", language_code="ru")
@@ -36,7 +37,8 @@ async def test_settings_dialog_with_buttons_and_typed_values(harness: Harness) -
     assert prompt.text.startswith("Пришлите название часового пояса")
     [wrong] = await h.send(message_update(OLGA, "Mars/Olympus"))
     assert wrong.text == (
-        "Часовой пояс: это не название часового пояса, попробуйте, например, Europe/Moscow."
+        "Часовой пояс: такого часового пояса или города я не знаю, "
+        "попробуйте, например, Europe/Moscow или Москва."
     )
     [right] = await h.send(message_update(OLGA, "America/Sao_Paulo"))
     assert right.text.startswith("Часовой пояс: America/Sao_Paulo. Сохранено.")
@@ -57,6 +59,36 @@ async def test_settings_dialog_with_buttons_and_typed_values(harness: Harness) -
     )
     [bad] = await h.send(message_update(OLGA, "/settings 31:99"))
     assert bad.text == "Digest time: write the time as HH:MM, e.g. 09:30."
+
+
+async def test_a_timezone_in_any_case_or_as_a_city_and_a_cancel(harness: Harness) -> None:
+    h = harness
+    await person(h.db, OLGA)
+    anna = TgUser(7002, "Anna", language_code="en")
+    await factories.staff(h.db, name="Anna", language="en", tg_id=anna.id)
+    [menu] = await h.send(message_update(anna, "/settings"))
+    [zones] = await h.send(press(anna, menu, "Timezone"))
+    [prompt] = await h.send(press(anna, zones, "Other"))
+    assert prompt.text == (
+        "Send the name of your timezone or your city, e.g. Europe/Moscow or Almaty."
+    )
+    assert labels(prompt) == ["✖ Cancel"]
+    [saved] = await h.send(message_update(anna, "asia/almaty"))
+    assert saved.text.startswith("Timezone: Asia/Almaty. Saved.")
+    for typed, zone in [("Moscow", "Europe/Moscow"), ("new york", "America/New_York")]:
+        await h.send(message_update(anna, f"/settings {typed}"))
+        assert (await read_manager(h.db, anna.id)).timezone == zone
+    [ru] = await h.send(message_update(OLGA, "/settings Екатеринбург"))
+    assert "Часовой пояс: Asia/Yekaterinburg" in ru.text
+    await h.send(message_update(OLGA, "/settings питер"))
+    assert (await read_manager(h.db, OLGA.id)).timezone == "Europe/Moscow"
+    # Cancel ends the question: nothing changes, and text is no longer a timezone
+    [zones] = await h.send(press(anna, menu, "Timezone"))
+    [prompt] = await h.send(press(anna, zones, "Other"))
+    [cancelled] = await h.send(press(anna, prompt, "Cancel"))
+    assert cancelled.text == "Cancelled. Nothing was saved."
+    await h.send(message_update(anna, "Asia/Tokyo"))
+    assert (await read_manager(h.db, anna.id)).timezone == "America/New_York"
 
 
 async def test_a_manager_has_no_digest_time_to_set(harness: Harness) -> None:

@@ -7,6 +7,7 @@ the updates the test sent."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import Counter
@@ -26,7 +27,8 @@ from crm.services import outbox
 from crm.storage import Database
 from tests.fixtures import factories
 from tests.fixtures.botapi_stub import BotAPIStub, TgUser, message_update
-from tests.fixtures.cluster import Balancer, Instance, deliver, instance_env, metric
+from tests.fixtures.cluster import Instance, deliver, instance_env, metric
+from tests.fixtures.nginx import front
 from tests.fixtures.services import REDIS_URL, service_missing
 from tests.fixtures.smtp_server import SmtpServer
 
@@ -141,16 +143,16 @@ async def test_two_instances_share_the_work_and_survive_the_leaders_death(
     ]
     smtp = SmtpServer().start()
     try:
-        async with (
-            BotAPIStub() as stub,
-            Balancer() as front,
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
-        ):
+        async with contextlib.AsyncExitStack() as stack:
+            stub = await stack.enter_async_context(BotAPIStub())
+            http = await stack.enter_async_context(
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            )
             env = instance_env(
                 stub,
                 postgres_url,
                 redis_url,
-                front.url + "/tg/hook",
+                "",  # the front's, once its backends are known
                 LEADER_RETRY_SECONDS="1",
                 REMINDER_SWEEP_SECONDS="1",
                 SMTP_HOST="127.0.0.1",
@@ -159,9 +161,11 @@ async def test_two_instances_share_the_work_and_survive_the_leaders_death(
                 LOG_FORMAT="json",
             )
             first, second = Instance(env, tmp_path, "a"), Instance(env, tmp_path, "b")
+            proxy = await stack.enter_async_context(front([first.base, second.base], tmp_path))
+            for instance in (first, second):
+                instance.env["WEBHOOK_URL"] = proxy.url + "/tg/hook"
             try:
                 await asyncio.gather(first.start(), second.start())  # side by side: quicker
-                front.backends = [first.base, second.base]
                 await stub.wait_calls("setWebhook", 2, seconds=30)
 
                 # one leader, whichever came first: `a` from now on
@@ -171,16 +175,17 @@ async def test_two_instances_share_the_work_and_survive_the_leaders_death(
 
                 # a dialog started on one instance goes on on the other (state in Redis)
                 sent = 0
-                for step in ("/company", "Romashka", "/cancel"):
-                    before = len(stub.sent_to(ANNA.id))
-                    assert await deliver(stub, message_update(ANNA, step), http) == 200
-                    sent += 1
-                    await stub.wait_sent(ANNA.id, before + 1, seconds=20)
-                    if step == "/company":
-                        assert "What is its name?" in stub.sent_to(ANNA.id)[-1].text
-                    if step == "Romashka":
-                        assert "Industry?" in stub.sent_to(ANNA.id)[-1].text
-                assert set(front.served[-3:]) == {first.base, second.base}
+                # as Telegram does: a chat's next update once the webhook answered the last,
+                # not once the user saw the answer; the front alternates the instances
+                rounds = [("/company", f"Romashka {n}", "/cancel") for n in range(3)]
+                for steps in rounds:
+                    for step in steps:
+                        assert await deliver(stub, message_update(ANNA, step), http) == 200
+                        sent += 1
+                shown = await stub.wait_sent(ANNA.id, sent, seconds=30)
+                for n in range(len(rounds)):  # each name was taken as the dialog's answer
+                    assert "What is its name?" in shown[3 * n].text
+                    assert "Industry?" in shown[3 * n + 1].text
 
                 # every reminder once; the head's digest once; every email once
                 await reminders(pg, team, 6, due_in=1, tag="first")
@@ -195,9 +200,8 @@ async def test_two_instances_share_the_work_and_survive_the_leaders_death(
 
                 # the counters of both instances add up to what was sent to them
                 samples = [await a.metrics(), await b.metrics()]
-                assert (
-                    sum(metric(s, "chatcrm_updates_total", type="message") for s in samples) == sent
-                )
+                per_instance = [metric(s, "chatcrm_updates_total", type="message") for s in samples]
+                assert sum(per_instance) == sent and min(per_instance) >= 1  # both served
                 assert all(
                     metric(s, "chatcrm_update_seconds_count", type="message") > 0 for s in samples
                 )
