@@ -1,5 +1,6 @@
 """The layers of ARCHITECTURE.md, read from the source: what each package may import, and no
-import loops between our modules (imports inside functions count too)."""
+import loops between our modules (imports inside functions count too; imports only for
+the type checker, under `if TYPE_CHECKING:`, do not)."""
 
 from __future__ import annotations
 
@@ -35,10 +36,27 @@ def modules() -> dict[str, Path]:
     return found
 
 
+def _type_checking(node: ast.AST) -> bool:
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    )
+
+
+def _nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """ast.walk, leaving out `if TYPE_CHECKING:` blocks (those imports never run)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        todo.extend(child for child in ast.iter_child_nodes(node) if not _type_checking(child))
+
+
 def imported(name: str, path: Path) -> Iterator[str]:
-    """Every module name an import statement of this file names (at any depth)."""
+    """Every module name an import statement of this file runs (at any depth)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
