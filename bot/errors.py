@@ -83,6 +83,8 @@ FIELDS: dict[str, str] = {
     "role": N_("Role"),
     "department": N_("Department"),
     "days": N_("Days"),
+    "reply_sla": N_("Reply time"),
+    "working_hours": N_("Working hours"),
     "manager": N_("Manager"),
     "file": N_("File"),
     "lost_reason": N_("Reason"),
@@ -187,6 +189,11 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
 
 CONFLICTS: dict[str, str] = {
     "deal_closed": N_("This deal is already closed."),
+    "chat_decided": N_("This chat has already been decided on."),
+    "cannot_write": N_(
+        "You cannot write to this client in Telegram from here: their chat is not logged by "
+        "your Telegram Business connection, or the bot may not reply for you."
+    ),
     "amount_follows_lines": N_(
         "This deal's amount is the total of its products: change the products instead."
     ),

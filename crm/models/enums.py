@@ -82,6 +82,7 @@ class PlaybookKind(StrEnum):
     DEAL = "deal"
     CLAIM = "claim"
     EVENT = "event"
+    REPLY = "reply"  # its steps are texts to send a client in Telegram
 
 
 class ClaimPriority(StrEnum):

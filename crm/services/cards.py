@@ -22,6 +22,7 @@ from crm.models import (
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, SearchKind
 from crm.money import cents
 from crm.services import companies, contacts, deals
+from crm.services.business import replies
 from crm.uow import UnitOfWork
 
 PREVIEW = 5
@@ -49,6 +50,8 @@ class ContactCard:
     curator_name: str
     last_interactions: list[Interaction]
     open_deals: list[Deal]
+    # the actor may write to the contact in Telegram (their business chat, can_reply)
+    telegram: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,7 @@ async def contact_card(uow: UnitOfWork, actor: Actor, contact_id: int) -> Contac
             curator_name=await _name_of(uow, contact.curator_id),
             last_interactions=await _last_interactions(uow, Interaction.contact_id == contact_id),
             open_deals=open_deals,
+            telegram=bool(await replies.writable(uow, actor, [contact_id])),
         )
 
 
