@@ -17,6 +17,11 @@ UPWARD_ALLOWED = {
     "notifications": ("handlers.words", "bot.governor", "bot.i18n"),
     "handlers": ("bot.errors", "bot.commands"),
 }
+# one module's own exceptions, to be moved out (ARCHITECTURE.md names them too)
+MODULE_ALLOWED = {
+    # the "client waiting" notice builds the card button and the markup of handlers/
+    "notifications.waiting_clients": ("handlers.cards.callbacks", "handlers.ui"),
+}
 FORBIDDEN_ABOVE = {
     "crm": ("aiogram", "bot", "handlers", "notifications"),
     "notifications": ("bot", "handlers"),
@@ -79,8 +84,9 @@ def test_no_layer_imports_the_layers_above_it_but_the_named_exceptions() -> None
     for name, path in modules().items():
         layer = name.partition(".")[0]
         for target in imported(name, path):
+            allowed = (*UPWARD_ALLOWED.get(layer, ()), *MODULE_ALLOWED.get(name, ()))
             if any(within(target, above) for above in FORBIDDEN_ABOVE.get(layer, ())) and not any(
-                within(target, allowed) for allowed in UPWARD_ALLOWED[layer]
+                within(target, exception) for exception in allowed
             ):
                 wrong.append(f"{name} imports {target}")
     assert sorted(set(wrong)) == []
