@@ -48,6 +48,7 @@ FIELDS: dict[str, str] = {
     "credit_limit": N_("Credit limit"),
     "payment_deferral_days": N_("Payment deferral"),
     "parent_id": N_("Parent company"),
+    "parent": N_("Parent company"),
     "tags": N_("Tags"),
     "notes": N_("Notes"),
     "company": N_("Company"),
@@ -185,6 +186,9 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ("template", "unknown_field"): N_("it names a field that does not exist ({detail})."),
     ("template", "invalid"): N_("it asks for something a template may not do."),
     ("compensation", "not_allowed"): N_("compensation is given only when a claim is resolved."),
+    ("parent_id", "cycle"): N_(
+        "a company cannot belong to itself or to a company that belongs to it."
+    ),
 }
 
 CONFLICTS: dict[str, str] = {
