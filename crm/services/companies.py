@@ -33,12 +33,7 @@ class CompanyInput:
 
 
 def _inn(value: str | None) -> str | None:
-    if not value or not value.strip():
-        return None
-    digits = value.strip()
-    if not digits.isdigit() or len(digits) not in (10, 12):
-        raise InvalidInput("inn", "invalid")
-    return digits
+    return validation.inn("inn", value)
 
 
 def _deferral(value: int | None) -> int | None:
