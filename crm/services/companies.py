@@ -12,7 +12,7 @@ from crm.access import Actor, can_see_owner, visible_owner
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company, Contact, Manager
 from crm.models.enums import CompanyStage, SearchKind
-from crm.services import holdings
+from crm.services import contact_index, holdings
 from crm.services.duplicates import door
 from crm.uow import UnitOfWork
 
@@ -74,11 +74,9 @@ async def reindex(uow: UnitOfWork, company: Company) -> None:
 
 async def _reindex_contacts(uow: UnitOfWork, company: Company) -> None:
     """Contacts are found by their company's name too: keep their search rows in step."""
-    from crm.services import contacts  # contacts imports this module
-
     rows = await uow.session.scalars(select(Contact).where(Contact.company_id == company.id))
     for contact in rows:
-        await contacts.reindex(uow, contact, company)
+        await contact_index.reindex(uow, contact, company)
 
 
 async def get(uow: UnitOfWork, actor: Actor, company_id: int) -> Company:
