@@ -69,13 +69,13 @@ async def company_ids(session: AsyncSession, name: str, inn: str | None = None) 
     key = matching.company_key(name)
     if key:
         rows = await session.execute(
-            select(Company.id, Company.match_key)
+            select(Company.id, Company.match_key, Company.name)
             .where(Company.match_key.in_(sorted(matching.neighbours(key))))
             .order_by(Company.id)
             .limit(CANDIDATES)
         )
-        for cid, other in rows:
-            if matching.similar(key, other):
+        for cid, other, other_name in rows:
+            if other == key or matching.similar_names(name, other_name):
                 found.setdefault(cid, "name")
     return found
 
