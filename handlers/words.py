@@ -172,6 +172,7 @@ PLAYBOOK_KINDS: dict[str, str] = {
     PlaybookKind.DEAL: N_("Deals"),
     PlaybookKind.CLAIM: N_("Claims"),
     PlaybookKind.EVENT: N_("Events"),
+    PlaybookKind.REPLY: N_("Replies to clients"),
 }
 ABC_METRICS: dict[str, str] = {
     AbcMetric.REVENUE: N_("revenue"),
