@@ -1,7 +1,7 @@
 """Capacity end to end: how many updates a second real `chatcrm run` processes answer with
 p99 time-to-answer <= 100 ms, over HTTP, against a floor measured in the same run.
 
-    python -m bench.bench_load [--seconds 5] [--rates 25,50,100,150,200,250,300,400]
+    python -m bench.bench_load [--seconds 5] [--rates 10,25,50,100,150,200,250,300,400]
                                [--companies 3000] [--managers 600]
                                [--configs echo,sqlite,postgres,two]
 
@@ -56,8 +56,17 @@ from bench.bench_dispatcher import Persona, next_move, personas
 from bench.databases import database as temp_database
 from bench.load_stand_in import StandIn
 from crm import demo
-from crm.models import Company, Deal, Interaction, Manager, Task, utcnow
-from crm.models.enums import Role
+from crm.models import (
+    Company,
+    Contact,
+    Deal,
+    Interaction,
+    Manager,
+    SearchEntry,
+    Task,
+    utcnow,
+)
+from crm.models.enums import Role, SearchKind
 from crm.storage import Database
 from handlers.cards.callbacks import COMPANY, CardCb
 from tests.fixtures.cluster import RUN, Balancer, Instance, instance_env
@@ -180,6 +189,24 @@ async def enlarge(db: Database, total: int) -> None:
                 await uow.session.execute(
                     update(Deal).where(Deal.company_id == company_id).values(curator_id=curator)
                 )
+                await uow.session.execute(
+                    update(Contact)
+                    .where(Contact.company_id == company_id)
+                    .values(curator_id=curator)
+                )
+                for kind, ids in (  # search is scoped by the owner of each row
+                    (SearchKind.COMPANY, select(Company.id).where(Company.id == company_id)),
+                    (SearchKind.DEAL, select(Deal.id).where(Deal.company_id == company_id)),
+                    (
+                        SearchKind.CONTACT,
+                        select(Contact.id).where(Contact.company_id == company_id),
+                    ),
+                ):
+                    await uow.session.execute(
+                        update(SearchEntry)
+                        .where(SearchEntry.kind == kind.value, SearchEntry.entity_id.in_(ids))
+                        .values(owner_id=curator)
+                    )
         await uow.commit()
 
 
@@ -347,6 +374,14 @@ def print_step(s: Step) -> None:
         f"  cpu: instances {s.instances_cpu:4.0f} %, generator {s.generator_cpu:4.0f} %"
         f"  {'ok' if s.held() else 'MISSED'}"
     )
+    print(
+        "           by kind, p50/p99 ms: "
+        + ", ".join(
+            f"{kind} {ms(statistics.median(v)).strip()}/{ms(p99(v)).strip()}"
+            for kind, v in sorted(s.latencies.items())
+            if v
+        )
+    )
 
 
 # --- the configurations ----------------------------------------------------------------------
@@ -404,7 +439,9 @@ async def measure(
     async with serving(name, database_url, count, redis, log_dir) as (stand_in, instances):
         pids = [i.process.pid for i in instances if i.process is not None]
         cycle = kinds()
-        await step(stand_in, people, cycle, 20, 2, pids)  # warm-up, not reported
+        # warm-up, not reported: the first use of each path (dateparser's languages, the
+        # templates, the connection pool) costs up to seconds once
+        await step(stand_in, people, cycle, 10, 4, pids)
         for rate in args.rates:
             s = await step(stand_in, people, cycle, rate, args.seconds, pids)
             steps.append(s)
@@ -450,7 +487,7 @@ async def main(args: argparse.Namespace) -> int:
     )
     results: dict[str, Result] = {}
     with tempfile.TemporaryDirectory(prefix="chatcrm-bench-") as folder:
-        log_dir = Path(folder)
+        log_dir = Path(args.logs or folder)
         sqlite_file = log_dir / "bench.db"
         sqlite_url = f"sqlite+aiosqlite:///{sqlite_file}"
         async with contextlib.AsyncExitStack() as stack:
@@ -513,7 +550,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rates",
         type=lambda s: [float(x) for x in s.split(",")],
-        default=[25, 50, 100, 150, 200, 250, 300, 400],
+        default=[10, 25, 50, 100, 150, 200, 250, 300, 400],
         help="offered updates/s, step by step",
     )
     parser.add_argument("--companies", type=int, default=3000, help="demo data size")
@@ -530,7 +567,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=["echo", "sqlite", "postgres", "two"],
         help="which of echo,sqlite,postgres,two",
     )
-    return parser.parse_args(argv)
+    parser.add_argument("--logs", help="keep the instances' logs in this folder")
+    args = parser.parse_args(argv)
+    if args.logs:
+        Path(args.logs).mkdir(parents=True, exist_ok=True)
+    return args
 
 
 if __name__ == "__main__":
