@@ -277,6 +277,11 @@ class Step:
     instances_cpu: float = 0.0  # % of one core
     generator_cpu: float = 0.0
 
+    def cpu_ms(self) -> tuple[float, float]:
+        """CPU ms per answered update: (the instances, the load generator)."""
+        per = 10 * self.seconds / max(1, self.answered)  # % of a core -> ms per update
+        return self.instances_cpu * per, self.generator_cpu * per
+
     def all(self) -> list[float]:
         return [x for values in self.latencies.values() for x in values]
 
@@ -394,6 +399,16 @@ class Result:
     steps: list[Step]
     checks_ok: bool = True
 
+    def cpu_ms(self) -> tuple[float, float]:
+        """CPU ms per update over the steps that held (or the first step): what the
+        software costs, whatever else the machine was doing."""
+        steps = [s for s in self.steps if s.held()] or self.steps[:1]
+        pairs = [s.cpu_ms() for s in steps]
+        return (
+            statistics.median(p[0] for p in pairs) if pairs else 0.0,
+            statistics.median(p[1] for p in pairs) if pairs else 0.0,
+        )
+
 
 @contextlib.asynccontextmanager
 async def serving(
@@ -482,7 +497,8 @@ async def checked(result: Result, db: Database, before: tuple[int, int]) -> Resu
 async def main(args: argparse.Namespace) -> int:
     print(
         f"bench_load: {os.cpu_count()} CPU cores shared by the instances AND this load generator"
-        f" (offering, the front, the stand-in); steps of {args.seconds:g} s;"
+        f" (offering, the front, the stand-in); load average before the run"
+        f" {os.getloadavg()[0]:.1f}; steps of {args.seconds:g} s;"
         f" target p99 <= {TARGET_P99 * 1000:.0f} ms"
     )
     results: dict[str, Result] = {}
@@ -533,6 +549,14 @@ def report(results: dict[str, Result]) -> int:
         if floor is not None and name != "echo" and floor.sustained:
             ratio = f"  = {result.sustained / floor.sustained:.2f}x the echo's"
         print(f"  {result.name:<36} {result.sustained:7.1f}/s{ratio}")
+    print("\n== CPU per update (median over the steps that held, else the first step)")
+    for result in results.values():
+        instances, generator = result.cpu_ms()
+        bound = f"~{1000 / instances:.0f}/s per free core" if instances else ""
+        print(
+            f"  {result.name:<36} {instances:6.1f} ms in the instances ({bound}),"
+            f" {generator:5.1f} ms in the load generator"
+        )
     ok = all(r.checks_ok for r in results.values())
     one, two = results.get("postgres"), results.get("two")
     if one is not None and two is not None and one.sustained:
