@@ -59,7 +59,7 @@ from crm.settings import Settings
 from crm.storage import Database
 from handlers.cards.view import CardView
 from handlers.claims import render_notice
-from notifications import claims_notify
+from notifications import claims_notify, waiting_clients
 from notifications import digests as daily_digests
 from notifications import email as email_outbox
 from notifications.reminders import ReminderRuntime
@@ -100,6 +100,8 @@ def create_dispatcher(
     daily_digests.setup(dp)
     # the outbox worker: one sending process per database (its own election), woken by queuing
     email_outbox.setup(dp)
+    # the clients waiting for an answer in the managers' Telegram Business chats
+    waiting_clients.setup(dp)
 
     # order matters: counted and timed first; sends to the update's chat are answers
     # (bot/governor), who acts, then in which language, then the door for strangers
@@ -292,9 +294,7 @@ async def main(
                 secret_token=secret,
                 allowed_updates=dp.resolve_used_update_types(),
             )
-            logger.info(
-                "serving the webhook on %s:%s", settings.http_host, settings.http_port
-            )
+            logger.info("serving the webhook on %s:%s", settings.http_host, settings.http_port)
             await _until_signalled(handle_signals)
         else:
             runner = await _serve(app, settings)

@@ -57,8 +57,8 @@ AREAS = (
 )
 
 # The rows under the cards, in the order they are shown: a deal's own actions first
-# (stage moves, lines), then a claim to file, then Remind.
-CARD_ROWS = deals.CARD_ROWS + claims.CARD_ROWS + tasks.CARD_ROWS
+# (stage moves, lines), then a claim to file, then 💬 Write in Telegram, then Remind.
+CARD_ROWS = deals.CARD_ROWS + claims.CARD_ROWS + business.CARD_ROWS + tasks.CARD_ROWS
 
 
 def routers() -> list[Router]:

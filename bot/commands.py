@@ -69,6 +69,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("invite", N_("an invite link for a colleague"), N_("manager|head|director"), LEADERS),
     Command("team", N_("your team"), roles=LEADERS),
     Command("reassign", N_("hand all clients of one manager to another"), N_("from; to"), LEADERS),
+    Command("duplicates", N_("find and merge duplicate companies and contacts"), roles=LEADERS),
     Command("import", N_("import companies, contacts or sales from a CSV/XLSX file")),
     Command("export", N_("an XLSX file of everything you can see")),
     Command(

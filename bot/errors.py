@@ -48,6 +48,7 @@ FIELDS: dict[str, str] = {
     "credit_limit": N_("Credit limit"),
     "payment_deferral_days": N_("Payment deferral"),
     "parent_id": N_("Parent company"),
+    "parent": N_("Parent company"),
     "tags": N_("Tags"),
     "notes": N_("Notes"),
     "company": N_("Company"),
@@ -83,6 +84,8 @@ FIELDS: dict[str, str] = {
     "role": N_("Role"),
     "department": N_("Department"),
     "days": N_("Days"),
+    "reply_sla": N_("Reply time"),
+    "working_hours": N_("Working hours"),
     "manager": N_("Manager"),
     "file": N_("File"),
     "lost_reason": N_("Reason"),
@@ -183,10 +186,18 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ("template", "unknown_field"): N_("it names a field that does not exist ({detail})."),
     ("template", "invalid"): N_("it asks for something a template may not do."),
     ("compensation", "not_allowed"): N_("compensation is given only when a claim is resolved."),
+    ("parent_id", "cycle"): N_(
+        "a company cannot belong to itself or to a company that belongs to it."
+    ),
 }
 
 CONFLICTS: dict[str, str] = {
     "deal_closed": N_("This deal is already closed."),
+    "chat_decided": N_("This chat has already been decided on."),
+    "cannot_write": N_(
+        "You cannot write to this client in Telegram from here: their chat is not logged by "
+        "your Telegram Business connection, or the bot may not reply for you."
+    ),
     "amount_follows_lines": N_(
         "This deal's amount is the total of its products: change the products instead."
     ),

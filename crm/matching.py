@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from crm.search import normalise, one_edit_apart, transliterate
 
@@ -54,6 +55,7 @@ def _latin(word: str) -> str:
     return "".join(ch for ch in word if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=262_144)  # names repeat: a scan folds the same words again and again
 def fold(word: str) -> str:
     """One word's folded spelling (see the module's docstring)."""
     text = _NOT_KEY.sub("", _latin(word))

@@ -284,7 +284,7 @@ def parse_when(text: str, tz: str | ZoneInfo, now: datetime | None = None) -> da
 
 
 def _check_clock_exists(s: str) -> None:
-    """"25:00" or "в 10.75" is no time of day: refused rather than read as a day alone."""
+    """ "25:00" or "в 10.75" is no time of day: refused rather than read as a day alone."""
     for m in _ANY_CLOCK_RE.finditer(s):
         if int(m["h"]) > 23 or int(m["m"]) > 59:
             raise InvalidInput("when", "bad_clock", time=m.group(0))

@@ -172,6 +172,7 @@ PLAYBOOK_KINDS: dict[str, str] = {
     PlaybookKind.DEAL: N_("Deals"),
     PlaybookKind.CLAIM: N_("Claims"),
     PlaybookKind.EVENT: N_("Events"),
+    PlaybookKind.REPLY: N_("Replies to clients"),
 }
 ABC_METRICS: dict[str, str] = {
     AbcMetric.REVENUE: N_("revenue"),
@@ -323,3 +324,14 @@ def month_name(key: str, *, wide: bool = False) -> str:
     except ValueError:
         return key
     return format_date(first, "LLLL yyyy" if wide else "LLL yyyy", locale=get_i18n().current_locale)
+
+
+# the evidence of a candidate duplicate pair (crm/services/duplicates/scan.py)
+DUPLICATE_REASONS: dict[str, str] = {
+    "inn": N_("the same INN"),
+    "phone": N_("the same phone"),
+    "email": N_("the same email"),
+    "domain": N_("the same email domain"),
+    "same_name": N_("the same name"),
+    "similar_name": N_("a similar name"),
+}

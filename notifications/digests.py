@@ -81,6 +81,12 @@ def _months(period: Period) -> str:
 def digest_text(d: Digest) -> str:
     """The digest in the current locale (HTML)."""
     funnel = " → ".join(f"{deal_stage(stage)} {n}" for stage, n in d.open_by_stage.items())
+    # only where Telegram Business logs client chats
+    waiting = (
+        [_("Clients waiting for an answer in Telegram: {n}").format(n=d.waiting_clients)]
+        if d.waiting_clients
+        else []
+    )
     lines = [
         _("<b>Digest</b> for {day}").format(day=day(d.day)),
         _("Won: {deals} deals for {amount}").format(deals=d.won_deals, amount=money(d.won_amount)),
@@ -89,6 +95,7 @@ def digest_text(d: Digest) -> str:
         _("Overdue tasks: {n}").format(n=d.overdue_tasks),
         _("Claims past SLA: {n}").format(n=d.claims_past_sla),
         _("Forgotten clients ({days}+ days): {n}").format(days=d.forgotten_days, n=d.forgotten),
+        *waiting,
         _(
             "Forecast for {month}: {weighted} weighted, {historical} by history ({deals} deals)"
         ).format(

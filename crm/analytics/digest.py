@@ -31,6 +31,7 @@ from crm.models import Claim, Company, Deal, DigestLog, Manager, Task, utcnow
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, Role, TaskStatus
 from crm.money import cents
 from crm.services import company_settings
+from crm.services.business import waiting
 from crm.uow import UnitOfWork
 from crm.when import to_local
 
@@ -60,6 +61,8 @@ class Digest:
     forecast_weighted: Decimal
     forecast_historical: Decimal
     movers: MoversReport
+    # clients of the Telegram Business chats waiting past the reply time (their reach)
+    waiting_clients: int = 0
 
     @property
     def open_deals(self) -> int:
@@ -120,6 +123,7 @@ async def build_digest(
     silent = await forgotten.forgotten_count(uow, actor, forgotten_days, now=moment)
     outlook = await forecast_report(uow, actor, closing_in=current_month(today))
     moved = await movers_report(uow, actor, last_full_months(today), top=MOVERS_SHOWN)
+    waiting_clients = await waiting.waiting_for(uow, actor, moment, overdue_only=True)
     month_key = today.strftime("%Y-%m")
     month = outlook.month(month_key)
     return Digest(
@@ -137,6 +141,7 @@ async def build_digest(
         forecast_weighted=month.weighted if month else Decimal("0.00"),
         forecast_historical=month.historical if month else Decimal("0.00"),
         movers=moved,
+        waiting_clients=len(waiting_clients),
     )
 
 

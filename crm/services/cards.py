@@ -21,7 +21,9 @@ from crm.models import (
 )
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, SearchKind
 from crm.money import cents
-from crm.services import companies, contacts, deals
+from crm.services import companies, contacts, deals, holdings
+from crm.services.business import replies
+from crm.services.holdings import Family
 from crm.uow import UnitOfWork
 
 PREVIEW = 5
@@ -32,7 +34,7 @@ OPEN_CLAIMS = (ClaimStatus.NEW.value, ClaimStatus.INVESTIGATING.value)
 class CompanyCard:
     company: Company
     curator_name: str
-    parent_name: str | None
+    parent_name: str | None  # only when the reader may see the parent
     contacts: list[Contact]
     contacts_total: int
     open_deals: list[Deal]
@@ -40,6 +42,7 @@ class CompanyCard:
     open_deals_amount: Decimal
     last_interactions: list[Interaction]
     open_claims: list[Claim]
+    family: Family  # the visible parent and subsidiaries
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class ContactCard:
     curator_name: str
     last_interactions: list[Interaction]
     open_deals: list[Deal]
+    # the actor may write to the contact in Telegram (their business chat, can_reply)
+    telegram: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,13 +93,7 @@ async def _last_interactions(uow: UnitOfWork, *where: object) -> list[Interactio
 async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> CompanyCard:
     async with uow.read_only():
         company = await companies.get(uow, actor, company_id)
-        parent_name = None
-        if company.parent_id is not None:  # named only to those who may see the parent
-            parent_name = await uow.session.scalar(
-                select(Company.name).where(
-                    Company.id == company.parent_id, visible_owner(actor, Company.curator_id)
-                )
-            )
+        relatives = await holdings.family(uow, actor, company)
         contact_rows = list(
             await uow.session.scalars(
                 select(Contact)
@@ -131,7 +130,8 @@ async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> Compan
         return CompanyCard(
             company=company,
             curator_name=company.curator.name,
-            parent_name=parent_name,
+            parent_name=relatives.parent.name if relatives.parent else None,
+            family=relatives,
             contacts=contact_rows,
             contacts_total=int(contacts_total or 0),
             open_deals=deal_rows,
@@ -163,6 +163,7 @@ async def contact_card(uow: UnitOfWork, actor: Actor, contact_id: int) -> Contac
             curator_name=await _name_of(uow, contact.curator_id),
             last_interactions=await _last_interactions(uow, Interaction.contact_id == contact_id),
             open_deals=open_deals,
+            telegram=bool(await replies.writable(uow, actor, [contact_id])),
         )
 
 

@@ -12,6 +12,7 @@ from crm.access import Actor, can_see_owner, visible_owner
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company, Contact, Manager
 from crm.models.enums import CompanyStage, SearchKind
+from crm.services import holdings
 from crm.services.duplicates import door
 from crm.uow import UnitOfWork
 
@@ -147,7 +148,7 @@ async def update(uow: UnitOfWork, actor: Actor, company_id: int, **changes: obje
             if k in changes or k in ("name_key", "match_key")
         }
         if values.get("parent_id") is not None:
-            await _check_parent(uow, actor, company, int(values["parent_id"]))  # type: ignore[arg-type]
+            await holdings.check_parent(uow, actor, company.id, int(values["parent_id"]))  # type: ignore[arg-type]
         changed = uow.apply(actor.id, company, **values)
         if changed:
             await reindex(uow, company)
@@ -155,22 +156,6 @@ async def update(uow: UnitOfWork, actor: Actor, company_id: int, **changes: obje
             await _reindex_contacts(uow, company)
         await uow.commit()
     return company
-
-
-async def _check_parent(uow: UnitOfWork, actor: Actor, company: Company, parent_id: int) -> None:
-    """A parent must be visible and must not make the holding structure a loop."""
-    seen = {company.id}
-    cursor: int | None = parent_id
-    while cursor is not None:
-        if cursor in seen:
-            raise InvalidInput("parent_id", "cycle")
-        seen.add(cursor)
-        parent = await get(uow, actor, cursor) if cursor == parent_id else None
-        cursor = (
-            parent.parent_id
-            if parent
-            else await uow.session.scalar(select(Company.parent_id).where(Company.id == cursor))
-        )
 
 
 async def find_by_name(uow: UnitOfWork, actor: Actor, name: str) -> Company | None:

@@ -52,6 +52,7 @@ from crm.models.enums import (
     DealStage,
     Role,
     SearchKind,
+    funnel_rank,
 )
 from crm.money import cents
 from crm.services import companies
@@ -307,6 +308,7 @@ async def open(
             company=company,
             curator_id=company.curator_id,
             stage=DealStage.LEAD.value,
+            reached_rank=0,
             lines=lines,
         )
         uow.session.add(deal)
@@ -651,6 +653,8 @@ async def apply_move(
         closed_at=utcnow() if target.is_closed else None,
         lost_reason=reason,
     )
+    # derived from the stage history (the funnel reads it), so not audited on its own
+    deal.reached_rank = max(deal.reached_rank or 0, funnel_rank(target.value))
     uow.session.add(
         DealStageChange(
             deal_id=deal.id,

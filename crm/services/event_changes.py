@@ -134,13 +134,10 @@ def _changes(event: Event, old: dict[str, Any], tz: str) -> tuple[Change, ...]:
 
 async def _mailed(uow: UnitOfWork, event_id: int) -> list[tuple[EventInvitee, Contact]]:
     """Invitees whose invitation or update has left (sent, or being sent now)."""
-    left = (
-        select(OutboundEmail.invitee_id)
-        .where(
-            OutboundEmail.event_id == event_id,
-            OutboundEmail.kind.in_(MAILED_KINDS),
-            OutboundEmail.status.in_((EmailStatus.SENT.value, EmailStatus.SENDING.value)),
-        )
+    left = select(OutboundEmail.invitee_id).where(
+        OutboundEmail.event_id == event_id,
+        OutboundEmail.kind.in_(MAILED_KINDS),
+        OutboundEmail.status.in_((EmailStatus.SENT.value, EmailStatus.SENDING.value)),
     )
     rows = await uow.session.execute(
         select(EventInvitee, Contact)

@@ -173,7 +173,7 @@ def _compose(
             company=identity.company_name,
             paragraphs=[p for p in (escape(x).replace("\n", "<br>") for x in parts) if p],
             footer=UNSUBSCRIBE_HTML[language_of(language)][0],
-        link=UNSUBSCRIBE_HTML[language_of(language)][1],
+            link=UNSUBSCRIBE_HTML[language_of(language)][1],
             unsubscribe_url=unsubscribe_url,
         )
     )

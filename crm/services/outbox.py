@@ -377,7 +377,7 @@ async def claim(
         await uow.commit()
     claimed = Claimed()
     claimed.reclaimed = reclaimed
-    for r in sorted(rows, key=lambda r: (r.id)):
+    for r in sorted(rows, key=lambda r: r.id):
         if r.id in refused:
             continue
         token = tokens.get(r.invitee_id) if r.invitee_id is not None else r.unsubscribe_token
@@ -510,9 +510,7 @@ async def release(uow: UnitOfWork, ids: Iterable[int], error: str) -> int:
             .where(OutboundEmail.id.in_(wanted), OutboundEmail.status == EmailStatus.SENDING.value)
             .values(
                 status=EmailStatus.PENDING.value,
-                attempts=case(
-                    (OutboundEmail.attempts > 0, OutboundEmail.attempts - 1), else_=0
-                ),
+                attempts=case((OutboundEmail.attempts > 0, OutboundEmail.attempts - 1), else_=0),
                 last_error=error[:ERROR_MAX],
                 error_code=None,
             )
@@ -593,7 +591,8 @@ async def next_due_at(uow: UnitOfWork) -> datetime | None:
     """When the earliest pending row falls due (None: nothing pending)."""
     async with uow.read_only():
         waiting = await uow.session.scalar(
-            select(func.min(func.coalesce(OutboundEmail.next_attempt_at, OutboundEmail.created_at)))
-            .where(OutboundEmail.status == EmailStatus.PENDING.value)
+            select(
+                func.min(func.coalesce(OutboundEmail.next_attempt_at, OutboundEmail.created_at))
+            ).where(OutboundEmail.status == EmailStatus.PENDING.value)
         )
     return waiting

@@ -9,25 +9,29 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from crm.access import Actor
-from crm.services.business import connections
+from crm.services.business import connections, waiting
 from crm.services.business.connections import CHATS_PAGE, State
+from crm.services.business.waiting import Rules
 from crm.uow import UnitOfWork
 from handlers.business.callbacks import ChatCb
 from handlers.business.messages import who
+from handlers.business.rules import change_button, rules_text
 from handlers.ui import button, markup, pager_row, short, show
 from handlers.words import local_time
 
 
-def render(actor: Actor, state: State, offset: int) -> tuple[str, InlineKeyboardMarkup]:
+def render(
+    actor: Actor, state: State, offset: int, found: Rules
+) -> tuple[str, InlineKeyboardMarkup]:
+    tail = ["", rules_text(found)]
+    directors: list[list[InlineKeyboardButton]] = [change_button()] if actor.is_director else []
     if not state.connected:
-        return (
-            _(
-                "💼 Telegram Business is not connected. To log your client chats by "
-                "themselves (Telegram Premium): Settings → Telegram Business → Chatbots, "
-                "add this bot."
-            ),
-            markup([]),
+        text = _(
+            "💼 Telegram Business is not connected. To log your client chats by "
+            "themselves (Telegram Premium): Settings → Telegram Business → Chatbots, "
+            "add this bot."
         )
+        return "\n".join([text, *tail]), markup(directors)
     lines = [
         _("💼 Telegram Business is connected since {at}.").format(
             at=local_time(actor, state.since)
@@ -54,12 +58,17 @@ def render(actor: Actor, state: State, offset: int) -> tuple[str, InlineKeyboard
                 ]
             )
         rows.append(pager_row(ChatCb, offset, state.total, CHATS_PAGE, action="page"))
-    return "\n".join(lines), markup(rows)
+    return "\n".join(lines + tail), markup(rows + directors)
+
+
+async def view(uow: UnitOfWork, actor: Actor, offset: int) -> tuple[str, InlineKeyboardMarkup]:
+    state = await connections.state(uow, actor, offset)
+    return render(actor, state, offset, await waiting.rules(uow))
 
 
 async def business(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
     await state.clear()
-    text, keyboard = render(actor, await connections.state(uow, actor), 0)
+    text, keyboard = await view(uow, actor, 0)
     await message.answer(text, reply_markup=keyboard)
 
 
@@ -67,7 +76,7 @@ async def page(
     callback: CallbackQuery, callback_data: ChatCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     offset = max(0, callback_data.offset)
-    await show(callback, *render(actor, await connections.state(uow, actor, offset), offset))
+    await show(callback, *await view(uow, actor, offset))
     await callback.answer()
 
 
@@ -76,7 +85,7 @@ async def stop(
 ) -> None:
     chat = await connections.stop_chat(uow, actor, callback_data.id)
     offset = max(0, callback_data.offset)
-    await show(callback, *render(actor, await connections.state(uow, actor, offset), offset))
+    await show(callback, *await view(uow, actor, offset))
     await callback.answer(
         _("The chat with {name} is no longer logged.").format(name=short(chat.name, 40))
     )

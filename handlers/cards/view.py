@@ -115,6 +115,15 @@ class CardView:
             lines.append(_("Tax id (INN): {value}").format(value=h(c.inn)))
         if card.parent_name:
             lines.append(_("Parent company: {name}").format(name=h(card.parent_name)))
+        family = card.family
+        if family.subsidiaries_total:
+            more = "…" if family.subsidiaries_total > len(family.subsidiaries) else ""
+            lines.append(
+                _("Subsidiaries ({count}): {names}").format(
+                    count=family.subsidiaries_total,
+                    names=", ".join(h(x.name) for x in family.subsidiaries) + more,
+                )
+            )
         lines.append("")
         names = ", ".join(h(x.name) for x in card.contacts)
         more = "…" if card.contacts_total > len(card.contacts) else ""

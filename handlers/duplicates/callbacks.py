@@ -16,3 +16,11 @@ class AskCb(CallbackData, prefix="dask"):
 class RequestCb(CallbackData, prefix="dreq"):
     id: int
     ok: bool
+
+
+class DupCb(CallbackData, prefix="dup"):
+    action: str  # list | merge | toggle | do | undo | not
+    k: str  # co | ct
+    a: int = 0  # the record kept (or the first of the pair)
+    b: int = 0  # the record merged into it (or the second)
+    n: int = 0  # list: the pair's place; toggle/do: the fields taking b's value (bits)

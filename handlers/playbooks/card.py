@@ -37,16 +37,21 @@ KIND_WORDS: dict[str, str] = {
     **{word: "deal" for word in ("deal", "deals", "сделка", "сделки", "сделок")},
     **{word: "claim" for word in ("claim", "claims", "претензия", "претензии", "претензий")},
     **{word: "event" for word in ("event", "events", "мероприятие", "мероприятия")},
+    **{word: "reply" for word in ("reply", "replies", "ответ", "ответы")},
 }
 DEFAULT_NOTES: dict[str, str] = {
     PlaybookKind.DEAL: N_("⭐ The default: every new deal gets its tasks."),
     PlaybookKind.CLAIM: N_("⭐ The default: every new claim gets its tasks as its plan."),
     PlaybookKind.EVENT: N_("⭐ The default: every new event gets its tasks."),
+    PlaybookKind.REPLY: N_("⭐ The default: its texts come first under 💬 Write in Telegram."),
 }
 NO_DEFAULT_NOTES: dict[str, str] = {
     PlaybookKind.DEAL: N_("No default yet: new deals get no tasks."),
     PlaybookKind.CLAIM: N_("No default yet: new claims get the built-in plan."),
     PlaybookKind.EVENT: N_("No default yet: new events get no tasks."),
+    PlaybookKind.REPLY: N_(
+        "Its steps are texts to send clients: 💬 Write in Telegram on a card offers them."
+    ),
 }
 BUTTON_NAME = 40
 # "title +N" (also "+N d", "+N дня"): the offset is the last "+token" after a space

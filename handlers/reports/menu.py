@@ -101,7 +101,7 @@ async def report_command(
     if not may_see(actor, kind):
         await message.answer(leaders_only_text(kind), reply_markup=menu_markup(actor))
         return
-    await send_report(message, uow, actor, kind, args[1] if len(args) > 1 else "")
+    await send_report(message, uow, actor, kind, " ".join(args[1:]))
 
 
 async def report_pressed(

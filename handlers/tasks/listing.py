@@ -13,7 +13,7 @@ from crm.services import tasks
 from crm.services.tasks import TaskLine
 from crm.uow import UnitOfWork
 from handlers.tasks.callbacks import TaskCb
-from handlers.tasks.today import render_today, task_line
+from handlers.tasks.today import task_line, today_view
 from handlers.ui import PAGE, button, h, markup, pager_row, short, show
 
 
@@ -63,7 +63,7 @@ async def done_from_list(
 ) -> None:
     task = await tasks.complete(uow, actor, callback_data.task_id)
     if callback_data.view == "d":
-        text, keyboard = render_today(actor, await tasks.agenda(uow, actor))
+        text, keyboard = await today_view(uow, actor)
     else:
         offset = max(0, callback_data.offset)
         lines, total = await tasks.list_open(uow, actor, offset, PAGE)

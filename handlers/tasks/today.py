@@ -1,10 +1,13 @@
-"""/today: overdue and due tasks, planned interactions, deals past their expected close.
+"""/today: overdue and due tasks, planned interactions, deals past their expected close,
+clients waiting for an answer in Telegram Business chats (⏳ past the reply time).
 
 Each planned interaction has buttons: ✅ Done, 🗓 Move (handlers/tasks/move.py) and the
 card of its company, contact or deal.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -16,6 +19,8 @@ from crm.access import Actor
 from crm.errors import Conflict
 from crm.models import Interaction
 from crm.services import interactions, tasks
+from crm.services.business import waiting
+from crm.services.business.waiting import Waiting
 from crm.services.tasks import Agenda, InteractionLine, TaskLine
 from crm.uow import UnitOfWork
 from handlers.cards.callbacks import COMPANY, CONTACT, DEAL, CardCb
@@ -64,8 +69,10 @@ def _more(shown: int, total: int) -> list[str]:
     return [_("… and {count} more").format(count=total - shown)] if total > shown else []
 
 
-def render_today(actor: Actor, agenda: Agenda) -> tuple[str, InlineKeyboardMarkup | None]:
-    totals = agenda.totals
+def render_today(
+    actor: Actor, agenda: Agenda, waiting_clients: Sequence[Waiting] = ()
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    totals = {**agenda.totals, "waiting": len(waiting_clients)}
     lines = [_("<b>Today, {date}</b>").format(date=agenda.day.strftime("%d.%m.%Y"))]
     rows: list[list[InlineKeyboardButton]] = []
 
@@ -121,6 +128,25 @@ def render_today(actor: Actor, agenda: Agenda) -> tuple[str, InlineKeyboardMarku
             )
             rows.append([button(f"💼 {short(deal.title, 50)}", CardCb(kind=DEAL, id=deal.id))])
         lines.extend(_more(len(shown_deals), totals["stale_deals"]))
+    if waiting_clients:
+        shown_waiting = waiting_clients[:TODAY_SHOWN]
+        lines.extend(
+            [
+                "",
+                _("<b>Clients waiting for an answer ({count})</b>").format(count=totals["waiting"]),
+            ]
+        )
+        for item in shown_waiting:
+            line = _("{name} — since {at}").format(
+                name=h(short(item.name, 40)), at=local_time(actor, item.since)
+            )
+            if item.manager_id != actor.id:
+                line += f" · {h(short(item.manager_name, 30))}"
+            lines.append(f" • {'⏳' if item.overdue else '💬'} {line}")
+            rows.append(
+                [button(f"👤 {short(item.name, 50)}", CardCb(kind=CONTACT, id=item.contact_id))]
+            )
+        lines.extend(_more(len(shown_waiting), totals["waiting"]))
     if not any(totals.values()):
         lines.extend(["", _("Nothing for today. Set a reminder with /remind.")])
     if totals.get("overdue", 0) + totals.get("due_today", 0) > task_rows:
@@ -128,9 +154,16 @@ def render_today(actor: Actor, agenda: Agenda) -> tuple[str, InlineKeyboardMarku
     return "\n".join(lines), markup(rows)
 
 
+async def today_view(uow: UnitOfWork, actor: Actor) -> tuple[str, InlineKeyboardMarkup | None]:
+    """/today as shown: the agenda, and the clients waiting for an answer in the Telegram
+    Business chats of the managers the actor may see."""
+    agenda = await tasks.agenda(uow, actor)
+    return render_today(actor, agenda, await waiting.waiting_for(uow, actor))
+
+
 async def today(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:
     await state.clear()
-    text, keyboard = render_today(actor, await tasks.agenda(uow, actor))
+    text, keyboard = await today_view(uow, actor)
     await message.answer(text, reply_markup=keyboard)
 
 
@@ -153,7 +186,7 @@ async def planned_done(
     except Conflict:
         await callback.answer(not_planned_text(), show_alert=True)
         return
-    text, keyboard = render_today(actor, await tasks.agenda(uow, actor))
+    text, keyboard = await today_view(uow, actor)
     await show(callback, text, keyboard)
     await callback.answer(_("Done: {title}").format(title=_interaction_title(item)))
 

@@ -322,9 +322,7 @@ async def not_a_file(message: Message) -> None:
 
 def row_reason(item: Rejected) -> str:
     if item.reason == "already_served":
-        return _("this client is already served by {curator} ({department}).").format(
-            **item.params
-        )
+        return _("this client is already served by {curator} ({department}).").format(**item.params)
     msgid = ROW_REASONS.get((item.field, item.reason))
     if msgid:
         return f"{field_name(item.field)}: {_(msgid)}"

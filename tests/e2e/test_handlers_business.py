@@ -4,6 +4,7 @@ their card, the new-chat question, edits and deletions, /business."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -16,11 +17,14 @@ from crm.models import (
     Interaction,
     SearchEntry,
 )
-from crm.services import contacts
+from crm.services import contacts, playbooks
 from crm.services.contacts import ContactInput
+from crm.services.playbooks import PlaybookInput
 from crm.storage import Database
+from handlers.business.callbacks import WriteCb
 from handlers.cards.callbacks import CONTACT, CardCb, HistoryCb
-from tests.fixtures.bilingual import ANNA, BORIS, EMILY, HELEN, team_with_client
+from notifications.waiting_clients import remind_waiting
+from tests.fixtures.bilingual import ANNA, BORIS, EMILY, EVA, HELEN, team_with_client
 from tests.fixtures.bot_harness import REFUSAL, Harness, labels, last_alert, press
 from tests.fixtures.botapi_stub import (
     TgUser,
@@ -350,3 +354,162 @@ async def test_another_manager_cannot_see_the_conversation(harness: Harness) -> 
     shown = await harness.send(callback_update(HELEN, history, 1, HELEN.id))
     assert "about the pumps" in shown[-1].text
     del talk
+
+
+# --------------------------------------------------------------------- waiting clients
+
+MONDAY_1014 = datetime(2026, 12, 7, 7, 14, tzinfo=UTC)  # 10:14 in Moscow (Emily's zone)
+
+
+async def remind(h: Harness, now: datetime) -> int:
+    return await remind_waiting(h.db, h.bot, h.dp["i18n"], now=now)
+
+
+async def test_the_waiting_client_reminder_fires_once(harness: Harness) -> None:
+    team = await team_with_client(harness.db)
+    contact = await ivan_contact(harness.db, team)
+    await connect(harness)
+    await write(harness, "Are the pumps in stock?", at=int(MONDAY_1014.timestamp()))
+    assert await remind(harness, MONDAY_1014 + timedelta(minutes=100)) == 0
+    before = len(harness.stub.sent_to(EMILY.id))
+    assert await remind(harness, MONDAY_1014 + timedelta(minutes=125)) == 1
+    assert await remind(harness, MONDAY_1014 + timedelta(minutes=185)) == 0
+    (reminder,) = harness.stub.sent_to(EMILY.id)[before:]
+    assert reminder.text == "⏳ <b>Ivan Petrov</b> wrote at 10:14 and is waiting for your answer."
+    card = await harness.send(press(EMILY, reminder, "Open the card"))
+    assert f"👤 <b>{contact.name}</b>" in card[-1].text
+
+
+async def test_no_reminder_when_the_manager_answered(harness: Harness) -> None:
+    team = await team_with_client(harness.db)
+    await ivan_contact(harness.db, team)
+    await connect(harness)
+    await write(harness, "Are the pumps in stock?", at=int(MONDAY_1014.timestamp()))
+    await write(harness, "Yes!", sender=EMILY, at=int(MONDAY_1014.timestamp()) + 600)
+    assert await remind(harness, MONDAY_1014 + timedelta(hours=8)) == 0
+
+
+async def test_today_lists_the_waiting_clients_for_the_manager_and_her_head(
+    harness: Harness,
+) -> None:
+    team = await team_with_client(harness.db)
+    await ivan_contact(harness.db, team)
+    await connect(harness)
+    await write(harness, "hello?", at=int(time.time()) - 3 * 24 * 3600)  # days ago: overdue
+    mine = await harness.send(message_update(EMILY, "/today"))
+    assert "<b>Clients waiting for an answer (1)</b>" in mine[0].text
+    assert "⏳ Ivan Petrov — since" in mine[0].text and "👤 Ivan Petrov" in labels(mine[0])
+    head = await harness.send(message_update(HELEN, "/today"))
+    assert "⏳ Ivan Petrov — since" in head[0].text and "· Emily" in head[0].text
+    other = await harness.send(message_update(BORIS, "/today"))
+    assert "Clients waiting" not in other[0].text
+    russian = await harness.send(message_update(ANNA, "/today"))  # Anna sees no one's
+    assert "Клиенты ждут ответа" not in russian[0].text
+
+
+async def test_a_director_sets_the_reply_time_under_business(harness: Harness) -> None:
+    await team_with_client(harness.db)
+    shown = await harness.send(message_update(EVA, "/business"))
+    assert "120 working minutes" in shown[0].text and "09:00–18:00" in shown[0].text
+    asked = await harness.send(press(EVA, shown[0], "Reply time and working hours"))
+    assert "90; 09:00-18:00" in asked[-1].text
+    saved = await harness.send(message_update(EVA, "45; 10:00-19:00"))
+    assert "45 working minutes" in saved[0].text and "10:00–19:00" in saved[0].text
+    refused = await harness.send(message_update(EVA, "/business"))
+    await harness.send(press(EVA, refused[0], "Reply time and working hours"))
+    wrong = await harness.send(message_update(EVA, "45; 19:00-10:00"))
+    assert "Working hours" in wrong[0].text
+    assert "45 working minutes" in (await harness.send(message_update(EMILY, "/business")))[0].text
+    assert "Reply time and working hours" not in str(
+        (await harness.send(message_update(EMILY, "/business")))[0].buttons
+    )
+
+
+# --------------------------------------------------------------------- answering from the CRM
+
+
+async def card_of(h: Harness, user: TgUser, contact_id: int) -> list:  # type: ignore[type-arg]
+    return await h.send(
+        callback_update(user, CardCb(kind=CONTACT, id=contact_id).pack(), 1, user.id)
+    )
+
+
+async def test_write_in_telegram_sends_through_the_business_connection_and_logs(
+    harness: Harness,
+) -> None:
+    team = await team_with_client(harness.db)
+    contact = await ivan_contact(harness.db, team)
+    await connect(harness)
+    await write(harness, "Are the pumps in stock?")
+    card = await card_of(harness, EMILY, contact.id)
+    assert "💬 Write in Telegram" in labels(card[-1])
+    asked = await harness.send(press(EMILY, card[-1], "Write in Telegram"))
+    assert "What shall I send to Ivan Petrov in Telegram?" in asked[-1].text
+    shown = await harness.send(message_update(EMILY, "Yes, 40 <of them>"))
+    assert shown[0].text.startswith("✅ Sent to Ivan Petrov in Telegram.")
+    (sent,) = harness.stub.sent_to(IVAN.id)
+    assert sent.text == "Yes, 40 <of them>"
+    assert sent.params["business_connection_id"] == EMILY_BC
+    (talk,) = await conversations(harness.db)
+    assert talk.summary.splitlines() == [
+        "Ivan Petrov: Are the pumps in stock?",
+        "Emily: Yes, 40 <of them>",
+    ]
+    # the business_message Telegram sends of it is not logged twice
+    await write(harness, "Yes, 40 <of them>", sender=EMILY, message_id=sent.message_id)
+    assert (await conversations(harness.db))[0].summary.count("Emily:") == 1
+
+
+async def test_write_a_prepared_reply_from_the_reply_playbook(harness: Harness) -> None:
+    team = await team_with_client(harness.db)
+    contact = await ivan_contact(harness.db, team)
+    await playbooks.create(
+        harness.db.uow(),
+        team.dina,
+        PlaybookInput(
+            name="Replies", kind="reply", steps=[("Thank you, we will call you back today", 0)]
+        ),
+    )
+    await connect(harness)
+    await write(harness, "Call me")
+    card = await card_of(harness, EMILY, contact.id)
+    asked = await harness.send(press(EMILY, card[-1], "Write in Telegram"))
+    shown = await harness.send(press(EMILY, asked[-1], "we will call you back"))
+    assert shown[-1].text.startswith("✅ Sent to Ivan Petrov in Telegram.")
+    assert harness.stub.texts_to(IVAN.id) == ["Thank you, we will call you back today"]
+
+
+async def test_nobody_else_writes_and_a_refused_send_logs_nothing(harness: Harness) -> None:
+    team = await team_with_client(harness.db)
+    contact = await ivan_contact(harness.db, team)
+    await connect(harness)
+    await write(harness, "hi")
+    head_card = await card_of(harness, HELEN, contact.id)
+    assert "💬 Write in Telegram" not in labels(head_card[-1])
+    crafted = WriteCb(action="start", id=contact.id).pack()
+    await harness.send(callback_update(HELEN, crafted, 1, HELEN.id))
+    assert "cannot write to this client" in last_alert(harness)
+    await harness.send(callback_update(BORIS, crafted, 1, BORIS.id))
+    assert last_alert(harness) == REFUSAL
+    # Telegram refuses (the chat was not active in the last 24 hours): nothing is logged
+    card = await card_of(harness, EMILY, contact.id)
+    await harness.send(press(EMILY, card[-1], "Write in Telegram"))
+    harness.stub.fail_next(1, error_code=400, description="Bad Request: BUSINESS_PEER_INVALID")
+    shown = await harness.send(message_update(EMILY, "hello"))
+    assert "Telegram did not accept the message" in shown[0].text
+    (talk,) = await conversations(harness.db)
+    assert talk.summary == "Ivan Petrov: hi"
+
+
+async def test_no_write_button_when_the_bot_may_not_reply(harness: Harness) -> None:
+    team = await team_with_client(harness.db)
+    contact = await ivan_contact(harness.db, team)
+    shown = await harness.send(harness.stub.connect_business(EMILY, EMILY_BC, can_reply=False))
+    assert "allow the bot to reply" in shown[0].text
+    await write(harness, "hi")
+    card = await card_of(harness, EMILY, contact.id)
+    assert "💬 Write in Telegram" not in labels(card[-1])
+    allowed = await harness.send(business_connection_update(EMILY, EMILY_BC, legacy=True))
+    assert "may now reply for you" in allowed[0].text
+    card = await card_of(harness, EMILY, contact.id)
+    assert "💬 Write in Telegram" in labels(card[-1])

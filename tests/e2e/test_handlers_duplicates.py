@@ -8,6 +8,7 @@ from sqlalchemy import select
 from crm.models import ClientRequest, Company, Contact
 from crm.services import companies
 from crm.services.companies import CompanyInput
+from tests.fixtures import factories
 from tests.fixtures.bilingual import ANNA, BORIS, DINA, EVA, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels
 from tests.fixtures.botapi_stub import message_update, press
@@ -86,3 +87,58 @@ async def test_a_client_within_reach_is_offered(harness: Harness) -> None:
         "You already have a company named <b>Ромашка</b>. Open it, or create another one?"
     )
     assert labels(asked)[:2] == ["🏢 Open it", "➕ Create anyway"]
+
+
+async def test_duplicates_merge_with_a_chosen_value_then_undo(harness: Harness) -> None:
+    h = harness
+    t = await team(h.db)
+    one = await factories.add_company(h.db, t.anna.id, "Romashka", industry="Retail")
+    two = await factories.add_company(h.db, t.emily.id, "ООО Ромашка", industry="Wholesale")
+    await factories.raw_contact(h.db, t.emily, "Ivan", two.id)
+
+    [pair] = await h.send(message_update(HELEN, "/duplicates"))
+    assert pair.text.splitlines() == [
+        "<b>Companies: candidate duplicates 1 of 1</b>",
+        f"1. Romashka (#{one.id})",
+        f"2. ООО Ромашка (#{two.id})",
+        "Evidence: the same name.",
+    ]
+    [screen] = await h.send(press(HELEN, pair, "Keep 1"))
+    assert "Industry: Retail" in labels(screen)
+    [screen] = await h.send(press(HELEN, screen, "Industry: Retail"))  # take the other value
+    assert "Industry: Wholesale" in labels(screen)
+    [done] = await h.send(press(HELEN, screen, "Merge"))
+    assert done.text.startswith("Merged: «ООО Ромашка» is now part of «Romashka»")
+    async with h.db.uow() as uow:
+        kept = await uow.session.get(Company, one.id)
+        assert kept is not None and kept.industry == "Wholesale"
+        assert await uow.session.get(Company, two.id) is None
+        assert set(await uow.session.scalars(select(Contact.company_id))) == {one.id}
+
+    [undone] = await h.send(press(HELEN, done, "Undo"))
+    assert undone.text == "Merge undone: both records are back as they were."
+    async with h.db.uow() as uow:
+        back = await uow.session.get(Company, two.id)
+        assert back is not None and back.industry == "Wholesale"
+        kept = await uow.session.get(Company, one.id)
+        assert kept is not None and kept.industry == "Retail"
+
+
+async def test_duplicates_in_russian_not_a_duplicate_and_managers_refused(
+    harness: Harness,
+) -> None:
+    h = harness
+    t = await team(h.db)
+    await factories.add_company(h.db, t.anna.id, "Ромашка")
+    await factories.add_company(h.db, t.boris.id, "Ромашки")  # another department
+    [pair] = await h.send(message_update(DINA, "/duplicates"))  # a director sees both
+    assert pair.text.startswith("<b>Компании: возможные дубли, 1 из 1</b>")
+    assert pair.text.endswith("Признаки: похожее название.")
+    [empty] = await h.send(press(DINA, pair, "Не дубль"))
+    assert empty.text == "Среди компаний возможных дублей нет."
+    assert h.stub.alerts()[-1] == "Отмечено: эта пара больше не будет предложена."
+
+    [helen_sees] = await h.send(message_update(HELEN, "/duplicates"))  # Sales only: no pair
+    assert helen_sees.text == "No candidate duplicates among the companies."
+    [refused] = await h.send(message_update(ANNA, "/duplicates"))
+    assert refused.text == "Не найдено, или у вас нет к этому доступа."

@@ -88,7 +88,7 @@ async def test_one_line_bad_input_names_the_field_and_writes_nothing(harness: Ha
         ("/playbook сделка; Новый; " + "; ".join(["шаг +1"] * 31), "Шаги: слишком много"),
         (
             "/playbook встреча; Новый; позвонить +1",
-            "Вид: допустимые значения: Сделки, Претензии, Мероприятия.",
+            "Вид: допустимые значения: Сделки, Претензии, Мероприятия, Ответы клиентам.",
         ),
     ]
     for command, answer in cases:
@@ -116,7 +116,7 @@ async def test_list_card_default_and_delete_with_confirmation(harness: Harness) 
     assert empty.text.startswith(
         "<b>Playbooks</b> · Deals\nNo default yet: new deals get no tasks.\nFound: 0"
     )
-    assert labels(empty) == ["• Deals", "Claims", "Events", "➕ New playbook"]
+    assert labels(empty) == ["• Deals", "Claims", "Events", "Replies to clients", "➕ New playbook"]
     [claims_tab] = await h.send(press(EVA, empty, "Claims"))
     assert "No default yet: new claims get the built-in plan." in claims_tab.text
 
@@ -196,7 +196,7 @@ async def test_dialog_with_back_undo_errors_and_create_as_default(harness: Harne
     [listed] = await h.send(message_update(EVA, "/playbook"))
     [kind] = await h.send(press(EVA, listed, "New playbook"))
     assert kind.text == "<b>New playbook</b>\nWhat is it for?"
-    assert labels(kind) == ["Deals", "Claims", "Events", "Cancel"]
+    assert labels(kind) == ["Deals", "Claims", "Events", "Replies to clients", "Cancel"]
     [name] = await h.send(press(EVA, kind, "Claims"))
     assert name.text.endswith("The name of the playbook? E.g. “New client”.")
     [back] = await h.send(press(EVA, name, "« Back"))

@@ -237,3 +237,53 @@ async def test_report_abc_and_the_digest_name_the_movers(harness: Harness) -> No
     russian = await harness.send(message_update(MOVERS_ANNA, "/report abc"))
     assert "Сменили класс по сравнению с периодом " in russian[0].text
     assert "• A → B: Alfa, −80 %" in russian[0].text
+
+
+# ---------------------------------------------------------------- ABC and XYZ by holding
+
+
+async def holding_world(harness: Harness) -> bilingual.Team:
+    """Emily's Group with two subsidiaries (one of them Boris's), and a client on its own."""
+    from crm.models import Sale
+    from tests.fixtures.report_data import months_ago
+
+    w = await bilingual.team(harness.db)
+    group = await add_company(harness.db, w.emily.id, "Group", stage="regular")
+    north = await add_company(harness.db, w.emily.id, "North", stage="regular", parent_id=group.id)
+    south = await add_company(harness.db, w.boris.id, "South", stage="regular", parent_id=group.id)
+    solo = await add_company(harness.db, w.emily.id, "Solo", stage="regular")
+    async with harness.db.uow() as uow:
+        for n in range(1, 13):
+            uow.session.add(Sale(company_id=north.id, sold_on=months_ago(n), amount=1000))
+            uow.session.add(Sale(company_id=south.id, sold_on=months_ago(n), amount=500))
+            uow.session.add(Sale(company_id=solo.id, sold_on=months_ago(n), amount=1200))
+        uow.session.add(Sale(company_id=group.id, sold_on=months_ago(3), amount=600))
+        await uow.commit()
+    return w
+
+
+async def test_abc_and_xyz_by_holding(harness: Harness) -> None:
+    await holding_world(harness)
+    text, _chart = await harness.send(message_update(bilingual.EVA, "/report abc; holdings"))
+    assert "by holding" in text.text and "Top holdings:" in text.text
+    # Group = North 12,000 + South 6,000 + its own 600
+    assert re.search(r"Group\s+A\s+18 600\.00", text.text), text.text
+    assert re.search(r"Solo\s+A\s+14 400\.00", text.text), text.text
+    assert "North" not in text.text
+    assert labels(text)[-2:] == ["By client", "• By holding"]
+    by_client, _chart = await harness.send(press(bilingual.EVA, text, "By client"))
+    assert re.search(r"North\s+\w\s+12 000\.00", by_client.text), by_client.text
+    margin, _chart = await harness.send(press(bilingual.EVA, text, "margin"))
+    assert "margin · by holding" in margin.text
+
+    # Emily does not see Boris's South: her Group is North and the Group's own sales
+    text, _chart = await harness.send(message_update(bilingual.EMILY, "/report abc holdings"))
+    assert re.search(r"Group\s+\w\s+12 600\.00", text.text), text.text
+
+    xyz, _chart = await harness.send(message_update(bilingual.DINA, "/report xyz; по холдингам"))
+    assert "по холдингам" in xyz.text
+    assert "Постоянные холдинги" in xyz.text
+    assert re.search(r"Group\s+Y\s+1 550,00", xyz.text), xyz.text  # 18,600 / 12 months
+    assert labels(xyz) == ["По клиентам", "• По холдингам"]
+    [bad] = await harness.send(message_update(bilingual.DINA, "/report xyz; маржа"))
+    assert bad.method == "sendMessage" and "Группа" not in bad.text

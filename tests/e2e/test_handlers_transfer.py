@@ -292,3 +292,39 @@ async def test_the_bot_answers_others_while_an_import_runs(
     edits = h.stub.calls_of("editMessageText")
     assert len(edits) >= 2  # progress, then the report in the same message
     assert await written(h.db) == (rows, rows)
+
+
+HOLDINGS_CSV = (
+    b"Name;INN;Parent company\n"
+    b"Northwind Retail;;Northwind Group\n"
+    b"Northwind Group;7701234567;\n"
+    b"Northwind Depot;;7701234567\n"
+    b"Stray;;Nobody Ltd\n"
+)
+
+
+async def test_companies_import_and_export_carry_the_parent(harness: Harness) -> None:
+    h = harness
+    await team(h.db)
+    doc = document(h, "h1", "holdings.csv", HOLDINGS_CSV)
+    *_progress, report = await h.send(message_update(EMILY, caption="/import", document=doc))
+    assert "✅ Added: 3" in report.text
+    assert "• row 5: Parent company: nothing like this was found." in report.text
+    [sent] = await h.send(message_update(EMILY, "/export"))
+    [call] = h.stub.calls_of("sendDocument")
+    workbook = load_workbook(io.BytesIO(call.files[str(call.params["document"])[9:]]))
+    sheet = workbook["Companies"]
+    header = [c.value for c in sheet[1]]
+    at = header.index("Parent company")
+    rows = {r[1]: r[at] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows == {
+        "Northwind Retail": "Northwind Group",
+        "Northwind Group": None,
+        "Northwind Depot": "Northwind Group",
+    }
+    assert sent.method == "sendDocument"
+
+    russian = "Название;Головная компания\nЛютик;Ромашка\n".encode()
+    doc = document(h, "h2", "holdings-ru.csv", russian)
+    *_progress, report = await h.send(message_update(ANNA, caption="/import", document=doc))
+    assert "• строка 2: Головная компания: ничего такого не найдено." in report.text

@@ -3,15 +3,16 @@ by the gap, the question, linking, "not a client", access."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from crm.errors import AccessDenied, Conflict
+from crm.analytics.digest import build_digest
+from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import BusinessChat, BusinessMessage, Company, Interaction, utcnow
 from crm.services import cards, contacts, interactions, reassign
-from crm.services.business import chats, connections
+from crm.services.business import chats, connections, replies, waiting
 from crm.services.business.chats import Person
 from crm.services.business.connections import ConnectionInfo
 from crm.services.contacts import ContactInput
@@ -165,3 +166,106 @@ async def test_conversations_follow_the_contacts_access_rules(db: Database) -> N
     await reassign.reassign_clients(db.uow(), team.head, team.anna.id, team.boris.id)
     assert [h.entity_id for h in await cards.find(db.uow(), team.boris, "turbines")] == [contact.id]
     assert await cards.find(db.uow(), team.anna, "turbines") == []
+
+
+# --------------------------------------------------------------------- waiting clients
+
+MONDAY_1014 = datetime(2026, 12, 7, 7, 14, tzinfo=UTC)  # 10:14 in Moscow
+
+
+async def test_a_waiting_client_is_claimed_once_past_the_reply_time(db: Database) -> None:
+    team = await office(db)
+    await ivan_of(db, team.anna)
+    await connected(db, team.anna)
+    await said(db, "Are the pumps in stock?", MONDAY_1014)
+    await said(db, "Hello?", MONDAY_1014 + timedelta(minutes=30))  # still the first wait
+    assert await waiting.claim_due(db.uow(), MONDAY_1014 + timedelta(minutes=119)) == []
+    (due,) = await waiting.claim_due(db.uow(), MONDAY_1014 + timedelta(minutes=121))
+    assert (due.waiting.name, due.waiting.since, due.chat_id) == (
+        "Ivan Petrov",
+        MONDAY_1014,
+        team.anna.tg_id,
+    )
+    assert await waiting.claim_due(db.uow(), MONDAY_1014 + timedelta(hours=5)) == []
+
+
+async def test_the_managers_answer_ends_the_wait(db: Database) -> None:
+    team = await office(db)
+    await ivan_of(db, team.anna)
+    await connected(db, team.anna)
+    await said(db, "Are the pumps in stock?", MONDAY_1014)
+    await said(db, "Yes", MONDAY_1014 + timedelta(minutes=100), owner=team.anna)
+    assert await waiting.claim_due(db.uow(), MONDAY_1014 + timedelta(hours=6)) == []
+    assert await waiting.waiting_for(db.uow(), team.anna, MONDAY_1014 + timedelta(hours=6)) == []
+    # the next unanswered message is a new wait
+    later = MONDAY_1014 + timedelta(hours=1)
+    await said(db, "And the price?", later)
+    (due,) = await waiting.claim_due(db.uow(), later + timedelta(minutes=120))
+    assert due.waiting.since == later
+
+
+async def test_the_reply_time_and_working_hours_are_company_settings(db: Database) -> None:
+    team = await office(db)
+    await ivan_of(db, team.anna)
+    await connected(db, team.anna)
+    with pytest.raises(AccessDenied):
+        await waiting.set_rules(db.uow(), team.head, sla="30")
+    with pytest.raises(InvalidInput):
+        await waiting.set_rules(db.uow(), team.director, sla="0")
+    rules = await waiting.set_rules(db.uow(), team.director, sla="30", hours="10:00-11:00")
+    assert (rules.sla_minutes, f"{rules.start:%H:%M}", f"{rules.end:%H:%M}") == (
+        30,
+        "10:00",
+        "11:00",
+    )
+    await said(db, "hi", MONDAY_1014)  # 10:14: 30 working minutes end at 10:44
+    assert await waiting.claim_due(db.uow(), MONDAY_1014 + timedelta(minutes=29)) == []
+    assert len(await waiting.claim_due(db.uow(), MONDAY_1014 + timedelta(minutes=30))) == 1
+
+
+async def test_heads_see_their_departments_waiting_clients_and_the_digest_counts_them(
+    db: Database,
+) -> None:
+    team = await office(db)
+    await ivan_of(db, team.anna)
+    await connected(db, team.anna)
+    await said(db, "hi", MONDAY_1014)
+    now = MONDAY_1014 + timedelta(hours=3)
+    for actor, seen in (
+        (team.anna, 1),
+        (team.head, 1),
+        (team.director, 1),
+        (team.boris, 0),
+        (team.outsider_head, 0),
+    ):
+        found = await waiting.waiting_for(db.uow(), actor, now)
+        assert [(w.name, w.overdue) for w in found] == [("Ivan Petrov", True)] * seen
+    digest = await build_digest(db.uow(), team.head, now=now)
+    assert digest.waiting_clients == 1
+    outsider = await build_digest(db.uow(), team.outsider_head, now=now)
+    assert outsider.waiting_clients == 0
+
+
+# --------------------------------------------------------------------- answering from the CRM
+
+
+async def test_only_the_chats_manager_writes_while_the_bot_may_reply(db: Database) -> None:
+    team = await office(db)
+    contact = await ivan_of(db, team.anna)
+    await connected(db, team.anna, can_reply=False)
+    await said(db, "hi", MONDAY_1014)
+    with pytest.raises(Conflict):  # the bot may not reply for her
+        await replies.target(db.uow(), team.anna, contact.id)
+    await connected(db, team.anna, can_reply=True)
+    to = await replies.target(db.uow(), team.anna, contact.id)
+    assert (to.chat_id, to.connection_id, to.name) == (IVAN.id, "bc-1", "Ivan Petrov")
+    with pytest.raises(Conflict):  # her head sees the contact, but it is not his chat
+        await replies.target(db.uow(), team.head, contact.id)
+    with pytest.raises(AccessDenied):
+        await replies.target(db.uow(), team.boris, contact.id)
+    await replies.sent(
+        db.uow(), team.anna, to, 7001, "Yes, 40 in stock", MONDAY_1014 + timedelta(minutes=5)
+    )
+    (talk,) = await talks(db)
+    assert talk.summary == "Ivan Petrov: hi\nAnna: Yes, 40 in stock"
+    assert await waiting.waiting_for(db.uow(), team.anna, MONDAY_1014 + timedelta(hours=9)) == []

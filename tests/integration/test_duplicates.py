@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from crm.analytics import rollups
@@ -393,3 +398,168 @@ async def test_a_merge_never_reaches_outside_the_mergers_access(db: Database) ->
     with pytest.raises(AccessDenied):
         await merge.merge(db.uow(), w.anna, "companies", romashka.id, twin.id)
     assert await _snapshot(db) == before
+
+
+# ------------------------------------------------------------------ properties of merging
+
+
+def _run_in_thread(coro: Any) -> Any:
+    """To completion on a loop of its own: hypothesis runs its examples synchronously."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _on(url: str, action: Any) -> Any:
+    database = Database.from_url(url)
+    try:
+        return await action(database)
+    finally:
+        await database.dispose()
+
+
+link_counts = st.tuples(*(st.integers(0, 2) for _ in range(4)))  # contacts, deals, tasks, calls
+
+
+async def _client(database: Database, curator_id: int, name: str, counts: tuple[int, ...]) -> int:
+    company = await factories.add_company(database, curator_id, name, industry=name[-1])
+    contacts_n, deals_n, tasks_n, calls_n = counts
+    async with database.uow() as uow:
+        s = uow.session
+        people = [
+            Contact(name=f"P{i}", curator_id=curator_id, company_id=company.id, phone=None)
+            for i in range(contacts_n)
+        ]
+        s.add_all(people)
+        await s.flush()
+        contact_id = people[0].id if people else None
+        for i in range(deals_n):
+            s.add(
+                Deal(
+                    company_id=company.id,
+                    contact_id=contact_id,
+                    curator_id=curator_id,
+                    title=f"D{i}",
+                    amount=Decimal(i),
+                    stage="lead",
+                )
+            )
+        for i in range(tasks_n):
+            s.add(
+                Task(
+                    title=f"T{i}",
+                    due_at=utcnow(),
+                    assignee_id=curator_id,
+                    company_id=company.id,
+                    contact_id=contact_id,
+                )
+            )
+        for _ in range(calls_n):
+            s.add(
+                Interaction(
+                    kind="call",
+                    direction="out",
+                    company_id=company.id,
+                    contact_id=contact_id,
+                    manager_id=curator_id,
+                )
+            )
+        await uow.commit()
+    return company.id
+
+
+def test_merge_then_undo_restores_every_linked_row(db: Database) -> None:
+    url = db.engine.url.render_as_string(hide_password=False)
+    w = _run_in_thread(_on(url, two_departments))
+    names = iter(range(10_000))
+
+    async def example(
+        database: Database,
+        a: tuple[int, ...],
+        b: tuple[int, ...],
+        kind: str,
+        flip: bool,
+        take: set[str],
+    ) -> None:
+        n = next(names)
+        first = await _client(database, w.anna.id, f"Client {n} A", a)
+        second = await _client(database, w.boris.id, f"Client {n} B", b)
+        survivor, loser = (second, first) if flip else (first, second)
+        if kind == "contacts":
+            async with database.uow() as uow:
+                ids = [
+                    list(
+                        await uow.session.scalars(select(Contact.id).where(Contact.company_id == c))
+                    )
+                    for c in (survivor, loser)
+                ]
+            if not ids[0] or not ids[1]:
+                return
+            survivor, loser = ids[0][0], ids[1][0]
+        before = await _snapshot(database)
+        chosen = take & set(merge.FIELDS[kind])
+        merged = await merge.merge(database.uow(), w.director, kind, survivor, loser, chosen)
+        assert await _snapshot(database) != before
+        await merge.undo(database.uow(), w.director, merged.log_id)
+        assert await _snapshot(database) == before
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        a=link_counts,
+        b=link_counts,
+        kind=st.sampled_from(["companies", "contacts"]),
+        flip=st.booleans(),
+        take=st.sets(st.sampled_from(["name", "industry", "notes"])),
+    )
+    def check(
+        a: tuple[int, ...], b: tuple[int, ...], kind: str, flip: bool, take: set[str]
+    ) -> None:
+        _run_in_thread(_on(url, lambda database: example(database, a, b, kind, flip, take)))
+
+    check()
+
+
+def test_a_merge_never_reaches_a_record_outside_the_mergers_access(db: Database) -> None:
+    url = db.engine.url.render_as_string(hide_password=False)
+    w = _run_in_thread(_on(url, two_departments))
+    people = {
+        "anna": w.anna,
+        "boris": w.boris,
+        "head": w.head,
+        "other_head": w.other_head,
+        "director": w.director,
+    }
+    department = {w.anna.id: "sales", w.boris.id: "other"}
+    reach = {"head": {"sales"}, "other_head": {"other"}, "director": {"sales", "other"}}
+    names = iter(range(10_000))
+
+    async def example(database: Database, who: str, owners: tuple[str, str]) -> None:
+        n = next(names)
+        ids = [await _client(database, people[o].id, f"Firm {n}{o}", (1, 1, 0, 0)) for o in owners]
+        before = await _snapshot(database)
+        allowed = {department[people[o].id] for o in owners} <= reach.get(who, set())
+        try:
+            merged = await merge.merge(database.uow(), people[who], "companies", *ids)
+        except AccessDenied:
+            assert not allowed
+            assert await _snapshot(database) == before
+            return
+        assert allowed
+        await merge.undo(database.uow(), w.director, merged.log_id)
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        who=st.sampled_from(sorted(people)),
+        owners=st.tuples(st.sampled_from(["anna", "boris"]), st.sampled_from(["anna", "boris"])),
+    )
+    def check(who: str, owners: tuple[str, str]) -> None:
+        _run_in_thread(_on(url, lambda database: example(database, who, owners)))
+
+    check()

@@ -107,6 +107,55 @@ async def test_a_client_someone_else_serves_is_refused_with_the_row_number(db: D
     assert await count(db, Company) == 3
 
 
+async def test_companies_with_their_parents_by_name_or_inn(db: Database) -> None:
+    anna = await factories.staff(db, name="Anna")
+    boris = await factories.staff(db, name="Boris")
+    old = await factories.raw_company(db, anna, "Старый Холдинг")
+    await factories.raw_company(db, boris, "Чужой Холдинг")
+    content = (
+        "Название;ИНН;Головная компания\n"
+        "Дочка Север;;холдинг  юг\n"  # row 2: its parent comes later in the file
+        "Холдинг Юг;7701234567;\n"
+        "Внучка;;7701234567\n"  # row 4: by INN
+        "Сирота;;Нет такой\n"  # row 5
+        "Чья-то дочка;;Чужой Холдинг\n"  # row 6: Boris's, which Anna does not see
+        "Сам себе;;Сам себе\n"  # row 7
+        "Дочка старого;;Старый холдинг\n"
+    ).encode()
+    report = await imports.import_file(db.uow(), anna, "holdings.csv", content)
+    assert report.created == 4
+    assert report.rejected == [
+        Rejected(5, "parent", "not_found"),
+        Rejected(6, "parent", "not_found"),
+        Rejected(7, "parent", "cycle"),
+    ]
+    async with db.uow() as uow:
+        names = dict((await uow.session.execute(select(Company.id, Company.name))).all())
+        links = {
+            names[cid]: names.get(pid)
+            for cid, pid in await uow.session.execute(select(Company.id, Company.parent_id))
+        }
+        audited_parents = [
+            changes["parent_id"][1]
+            for changes in await uow.session.scalars(
+                select(AuditEntry.changes).where(AuditEntry.entity == "companies")
+            )
+            if "parent_id" in changes
+        ]
+    assert links == {
+        "Старый Холдинг": None,
+        "Чужой Холдинг": None,
+        "Холдинг Юг": None,
+        "Дочка Север": "Холдинг Юг",
+        "Внучка": "Холдинг Юг",
+        "Дочка старого": "Старый Холдинг",
+    }
+    south = next(cid for cid, name in names.items() if name == "Холдинг Юг")
+    assert sorted(audited_parents) == sorted([old.id, south, south])
+    again = await imports.import_file(db.uow(), anna, "holdings.csv", content)
+    assert (again.created, again.skipped_duplicates) == (0, 4)
+
+
 async def test_contacts_from_xlsx_link_or_create_companies(db: Database) -> None:
     anna = await factories.staff(db)
     romashka = await factories.raw_company(db, anna, "Romashka")

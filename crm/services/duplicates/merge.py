@@ -17,14 +17,25 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Numeric, Table, delete, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Numeric,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 
+from crm import search
 from crm.access import Actor, can_see_owner, require_role
 from crm.analytics.rollups import recompute_companies
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.models import Base, Company, Contact, Manager, MergeLog, utcnow
+from crm.models import Base, Company, Contact, Manager, MergeLog, SearchEntry, utcnow
 from crm.models.enums import Role, SearchKind
-from crm.search import unindex
 from crm.services import companies, contacts
 from crm.services.duplicates.door import COMPANIES, CONTACTS
 from crm.uow import UnitOfWork, jsonable
@@ -128,6 +139,60 @@ async def visible(uow: UnitOfWork, actor: Actor, kind: str, record_id: int) -> C
     return record
 
 
+async def _reindex_contacts(uow: UnitOfWork, company: Company, ids: list[int]) -> None:
+    """The search rows of many contacts of one company at once (a merge moves hundreds)."""
+    session = uow.session
+    rows = list(
+        await session.scalars(
+            select(Contact).where(Contact.id.in_(ids)).execution_options(populate_existing=True)
+        )
+    )
+    table = SearchEntry.__table__
+    kind = SearchKind.CONTACT.value
+    indexed = set(
+        await session.scalars(
+            select(SearchEntry.entity_id).where(
+                SearchEntry.kind == kind, SearchEntry.entity_id.in_(ids)
+            )
+        )
+    )
+    values = [
+        {
+            "eid": c.id,
+            "owner": c.curator_id,
+            "title": contacts.title(c, company),
+            "body": search.document(
+                [c.name, c.position, c.email, c.tg_username, company.name], [c.phone]
+            ),
+        }
+        for c in rows
+    ]
+    old = [v for v in values if v["eid"] in indexed]
+    new = [v for v in values if v["eid"] not in indexed]
+    if old:
+        await session.execute(
+            update(table)
+            .where(table.c.kind == kind, table.c.entity_id == bindparam("eid"))
+            .values(owner_id=bindparam("owner"), title=bindparam("title"), text=bindparam("body")),
+            old,
+        )
+    if new:
+        await session.execute(
+            insert(table),
+            [
+                {
+                    "kind": kind,
+                    "entity_id": v["eid"],
+                    "owner_id": v["owner"],
+                    "title": v["title"],
+                    "text": v["body"],
+                }
+                for v in new
+            ],
+        )
+    await search.add_terms(session, [str(v["body"]) for v in values])
+
+
 async def _reindex(
     uow: UnitOfWork, record: Company | Contact, contact_ids: list[int] | None = None
 ) -> None:
@@ -135,11 +200,12 @@ async def _reindex(
     rows carry the company's name). None: all of them."""
     if isinstance(record, Company):
         await companies.reindex(uow, record)
-        which = select(Contact).where(Contact.company_id == record.id)
-        if contact_ids is not None:
-            which = which.where(Contact.id.in_(contact_ids))
-        for contact in await uow.session.scalars(which.execution_options(populate_existing=True)):
-            await contacts.reindex(uow, contact, record)
+        if contact_ids is None:
+            contact_ids = list(
+                await uow.session.scalars(select(Contact.id).where(Contact.company_id == record.id))
+            )
+        for start in range(0, len(contact_ids), 500):
+            await _reindex_contacts(uow, record, contact_ids[start : start + 500])
     else:
         company = await uow.session.get(Company, record.company_id) if record.company_id else None
         await contacts.reindex(uow, record, company)
@@ -191,7 +257,7 @@ async def merge(
             company = await session.get(Company, survivor.company_id)
             if company is not None:
                 survivor.curator_id = company.curator_id
-        await unindex(session, SEARCH_KINDS[kind], loser.id)
+        await search.unindex(session, SEARCH_KINDS[kind], loser.id)
         await session.flush()
         moved_contacts = [m[1] for m in log["moved"] if m[0] == CONTACTS and m[2] == "company_id"]
         await _reindex(uow, survivor, moved_contacts)
@@ -318,6 +384,26 @@ async def undo(uow: UnitOfWork, actor: Actor, log_id: int) -> MergeLog:
         uow.audit(actor.id, (kind, survivor.id), "unmerge", {"merged": [None, entry.loser_id]})
         await uow.commit()
     return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    survivor: Company | Contact
+    loser: Company | Contact
+    conflicts: list[str]
+
+
+async def preview(
+    uow: UnitOfWork, actor: Actor, kind: str, survivor_id: int, loser_id: int
+) -> Preview:
+    """The two records of a merge to come and the fields where the merger must choose."""
+    require_role(actor, Role.HEAD, Role.DIRECTOR, entity=kind[:-1])
+    if kind not in MODELS:
+        raise InvalidInput("kind", "unknown_value", allowed=list(MODELS))
+    async with uow.read_only():
+        survivor = await visible(uow, actor, kind, survivor_id)
+        loser = await visible(uow, actor, kind, loser_id)
+        return Preview(survivor, loser, conflicts(kind, survivor, loser))
 
 
 async def recent(uow: UnitOfWork, actor: Actor, limit: int = 10) -> list[MergeLog]:

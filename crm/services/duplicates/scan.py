@@ -87,9 +87,26 @@ def _by(items: Iterable[tuple[object, int]]) -> list[list[int]]:
 
 
 def _name_buckets(keys: dict[int, str]) -> list[list[int]]:
-    return _by(
-        (variant, rid) for rid, key in keys.items() for variant in matching.deletion_keys(key)
-    )
+    """Records whose keys meet on a key or a one-letter deletion of it (symmetric deletion).
+
+    Only collisions get a list: most of the million variants of 100,000 names meet nobody.
+    """
+    first: dict[str, int] = {}
+    shared: dict[str, list[int]] = {}
+    for rid, key in keys.items():
+        if len(key) >= matching.FUZZY_MIN:
+            variants = {key, *(key[:i] + key[i + 1 :] for i in range(len(key)))}
+        else:
+            variants = {key}
+        for variant in variants:
+            other = first.setdefault(variant, rid)
+            if other != rid:
+                bucket = shared.get(variant)
+                if bucket is None:
+                    shared[variant] = [other, rid]
+                else:
+                    bucket.append(rid)
+    return list(shared.values())
 
 
 def company_pairs(rows: Sequence[CompanyRow], people: Sequence[ContactRow] = ()) -> list[Pair]:
@@ -116,7 +133,9 @@ def contact_pairs(rows: Sequence[ContactRow]) -> list[Pair]:
         if r.company_id is not None:
             by_company[r.company_id][r.id] = keys[r.id]
     for members in by_company.values():
-        if len(members) > 1:
+        if 1 < len(members) <= CROWD:  # a company's few people: compare them all
+            _groups(pairs, CONTACTS, [list(members)], "", check=members)
+        elif len(members) > CROWD:
             _groups(pairs, CONTACTS, _name_buckets(members), "", check=members)
     return list(pairs.values())
 
