@@ -51,7 +51,6 @@ REPORT_TITLES: dict[str, str] = {
     "claims": N_("Claims"),
     "events": N_("Events"),
 }
-LEADERS_ONLY = {"managers"}
 # ------------------------------------------------------------------ formatting
 
 
