@@ -54,7 +54,7 @@ from crm.models.enums import (
     SearchKind,
 )
 from crm.money import cents
-from crm.services import companies
+from crm.services import companies, payments
 from crm.uow import UnitOfWork
 
 SOURCE_MAX = 50
@@ -596,6 +596,7 @@ async def _win(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
         cost=cost,
         source="deal",
     )
+    await payments.on_win(uow, deal, sale)
     uow.session.add(sale)
     await uow.flush()
     uow.audit_created(actor.id, sale)
