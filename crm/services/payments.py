@@ -68,6 +68,16 @@ async def unpaid_amount(uow: UnitOfWork, company_id: int) -> Decimal:
     return Decimal(str(total or 0))
 
 
+async def overdue_amount(uow: UnitOfWork, company_id: int, today: date) -> Decimal:
+    """What the company owes past its due dates (inside an open unit of work)."""
+    total = await uow.session.scalar(
+        select(func.coalesce(func.sum(Sale.amount), 0)).where(
+            Sale.company_id == company_id, Sale.paid_on.is_(None), Sale.due_on < today
+        )
+    )
+    return Decimal(str(total or 0))
+
+
 async def _deal(uow: UnitOfWork, actor: Actor, deal_id: int) -> Deal:
     from crm.services import deals  # deals calls this module when a deal is won
 

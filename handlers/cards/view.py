@@ -124,6 +124,8 @@ class CardView:
                     names=", ".join(h(x.name) for x in family.subsidiaries) + more,
                 )
             )
+        if card.overdue:
+            lines.append(_("⚠ Overdue payments: {amount}").format(amount=money(card.overdue)))
         lines.append("")
         names = ", ".join(h(x.name) for x in card.contacts)
         more = "…" if card.contacts_total > len(card.contacts) else ""

@@ -330,3 +330,10 @@ async def test_receivables_by_client_and_manager_in_both_languages(harness: Harn
     assert "Northwind" in calm.text  # the head sees her department's client
     [nothing] = await harness.send(message_update(bilingual.ANNA, "/report receivables"))
     assert nothing.text.endswith("Просроченных оплат нет.")
+    # the company card says it too, to whoever sees the company
+    [found] = await harness.send(message_update(bilingual.EMILY, "/find Northwind"))
+    [card] = await harness.send(press(bilingual.EMILY, found, "Northwind"))
+    assert "⚠ Overdue payments: 1 250.00" in card.text
+    [found] = await harness.send(message_update(bilingual.DINA, "/find Southwind"))
+    [card] = await harness.send(press(bilingual.DINA, found, "Southwind"))
+    assert "⚠ Просроченные оплаты: 99,00" in card.text

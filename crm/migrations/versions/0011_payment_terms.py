@@ -21,32 +21,30 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE ... ADD/DROP COLUMN on both databases: a batch (copy-and-rename) of
+# `deals` on SQLite would drop the old table with foreign keys on, and its ON DELETE
+# CASCADE would take every deal's lines and stage history with it. So the approver is a
+# plain id (no foreign key, which SQLite cannot add to a table in place).
+DEAL_COLUMNS = ('terms_approved_by_id', 'terms_approval', 'deferral_days')
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('deals', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('deferral_days', sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column(
-                'terms_approval', sa.String(length=16), nullable=False,
-                server_default='not_needed',
-            )
-        )
-        batch_op.add_column(sa.Column('terms_approved_by_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            'fk_deals_terms_approved_by_id_managers', 'managers', ['terms_approved_by_id'], ['id']
-        )
-    with op.batch_alter_table('sales', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('due_on', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('paid_on', sa.Date(), nullable=True))
-        batch_op.create_index('ix_sales_unpaid_due', ['paid_on', 'due_on'], unique=False)
+    op.add_column('deals', sa.Column('deferral_days', sa.Integer(), nullable=True))
+    op.add_column(
+        'deals',
+        sa.Column(
+            'terms_approval', sa.String(length=16), nullable=False, server_default='not_needed'
+        ),
+    )
+    op.add_column('deals', sa.Column('terms_approved_by_id', sa.Integer(), nullable=True))
+    op.add_column('sales', sa.Column('due_on', sa.Date(), nullable=True))
+    op.add_column('sales', sa.Column('paid_on', sa.Date(), nullable=True))
+    op.create_index('ix_sales_unpaid_due', 'sales', ['paid_on', 'due_on'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('sales', schema=None) as batch_op:
-        batch_op.drop_index('ix_sales_unpaid_due')
-        batch_op.drop_column('paid_on')
-        batch_op.drop_column('due_on')
-    with op.batch_alter_table('deals', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_deals_terms_approved_by_id_managers', type_='foreignkey')
-        batch_op.drop_column('terms_approved_by_id')
-        batch_op.drop_column('terms_approval')
-        batch_op.drop_column('deferral_days')
+    op.drop_index('ix_sales_unpaid_due', table_name='sales')
+    for table, column in (
+        ('sales', 'paid_on'), ('sales', 'due_on'), *(('deals', c) for c in DEAL_COLUMNS)
+    ):
+        op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
