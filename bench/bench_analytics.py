@@ -121,6 +121,7 @@ async def populate(db: Database, sales: int, seed: int = 7) -> tuple[Actor, Acto
             }
         )
         reached = STAGES.index(stage) if stage != "lost" else rng.randrange(4)
+        deals[-1]["reached_rank"] = reached  # as the stage moves below leave it
         for step in range(1, reached + 1):
             changes.append(
                 {

@@ -173,6 +173,7 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ("phone", "invalid"): N_("this does not look like a phone number."),
     ("email", "invalid"): N_("this does not look like an email address."),
     ("inn", "invalid"): N_("a tax id has 10 or 12 digits."),
+    ("inn", "checksum"): N_("this tax id has a wrong check digit: look for a typo."),
     ("manager", "not_found"): N_("nobody called “{name}” in your team."),
     ("product_id", "unknown"): N_("this product is not in the catalogue."),
     ("when", "ambiguous"): N_("this can mean more than one time; write the date and time."),

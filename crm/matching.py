@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-from crm.search import normalise, one_edit_apart, transliterate
+from crm.text import normalise, one_edit_apart, transliterate
 
 LEGAL_FORMS = frozenset(
     """

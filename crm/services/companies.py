@@ -12,7 +12,7 @@ from crm.access import Actor, can_see_owner, visible_owner
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company, Contact, Manager
 from crm.models.enums import CompanyStage, SearchKind
-from crm.services import holdings
+from crm.services import contact_index, holdings
 from crm.services.duplicates import door
 from crm.uow import UnitOfWork
 
@@ -33,12 +33,7 @@ class CompanyInput:
 
 
 def _inn(value: str | None) -> str | None:
-    if not value or not value.strip():
-        return None
-    digits = value.strip()
-    if not digits.isdigit() or len(digits) not in (10, 12):
-        raise InvalidInput("inn", "invalid")
-    return digits
+    return validation.inn("inn", value)
 
 
 def _deferral(value: int | None) -> int | None:
@@ -79,11 +74,9 @@ async def reindex(uow: UnitOfWork, company: Company) -> None:
 
 async def _reindex_contacts(uow: UnitOfWork, company: Company) -> None:
     """Contacts are found by their company's name too: keep their search rows in step."""
-    from crm.services import contacts  # contacts imports this module
-
     rows = await uow.session.scalars(select(Contact).where(Contact.company_id == company.id))
     for contact in rows:
-        await contacts.reindex(uow, contact, company)
+        await contact_index.reindex(uow, contact, company)
 
 
 async def get(uow: UnitOfWork, actor: Actor, company_id: int) -> Company:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from crm.access import Actor, visible_owner
-from crm.errors import InvalidInput
+from crm.access import Actor, can_see_owner, visible_owner
+from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company
 from crm.uow import UnitOfWork
 
@@ -77,10 +77,10 @@ async def _chain(uow: UnitOfWork, start: int) -> dict[int, int | None]:
 
 async def check_parent(uow: UnitOfWork, actor: Actor, company_id: int, parent_id: int) -> None:
     """Inside a write transaction: the parent is visible and makes no loop (else raises)."""
-    from crm.services import companies  # companies calls this module
-
     await lock(uow)
-    await companies.get(uow, actor, parent_id)
+    parent = await uow.session.get(Company, parent_id)  # as companies.get, which imports us
+    if parent is None or not can_see_owner(actor, parent.curator):
+        raise AccessDenied("company")
     if makes_loop(await _chain(uow, parent_id), company_id, parent_id):
         raise InvalidInput("parent_id", "cycle")
 

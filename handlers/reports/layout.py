@@ -52,7 +52,6 @@ REPORT_TITLES: dict[str, str] = {
     "events": N_("Events"),
     "receivables": N_("Receivables"),
 }
-LEADERS_ONLY = {"managers"}
 # ------------------------------------------------------------------ formatting
 
 

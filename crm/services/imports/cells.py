@@ -18,6 +18,7 @@ from typing import Any
 
 from crm import search, validation
 from crm.errors import InvalidInput
+from crm.money import cents
 from crm.services import companies, contacts
 from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
@@ -151,7 +152,7 @@ CENT = Decimal("0.01")
 
 def _number(field_name: str, value: Any) -> Decimal | None:
     if isinstance(value, str) and PLAIN_AMOUNT.fullmatch(value):  # the usual case, quickly
-        return Decimal(value.replace(",", ".")).quantize(CENT)
+        return cents(Decimal(value.replace(",", ".")))
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
