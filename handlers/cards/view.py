@@ -213,9 +213,7 @@ class CardView:
         lines += [
             _("Stage: {stage}").format(stage=deal_stage(d.stage)),
             (
-                _("Amount: {amount} (the products' total)")
-                if card.lines
-                else _("Amount: {amount}")
+                _("Amount: {amount} (the products' total)") if card.lines else _("Amount: {amount}")
             ).format(amount=money(d.amount)),
             _("Probability: {value}%").format(value=d.probability),
         ]
