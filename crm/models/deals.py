@@ -50,7 +50,7 @@ class Deal(Base):
     terms_approval: Mapped[str] = mapped_column(
         String(16), default="not_needed", server_default="not_needed"
     )
-    terms_approved_by_id: Mapped[int | None] = mapped_column(Integer)  # a manager (0011: no FK)
+    terms_approved_by_id: Mapped[int | None] = mapped_column(Integer)  # a manager (0012: no FK)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

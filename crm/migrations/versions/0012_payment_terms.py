@@ -6,8 +6,8 @@ credit limit, wait for a head's decision (`terms_approval`, as a discount's `app
 A sale records when its payment is due and when it was paid; the receivables are the
 sales with a due date and no paid date (an index on the due date of the unpaid ones).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 13:40:00
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
