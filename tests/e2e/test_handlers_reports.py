@@ -331,9 +331,12 @@ async def test_receivables_by_client_and_manager_in_both_languages(harness: Harn
     [nothing] = await harness.send(message_update(bilingual.ANNA, "/report receivables"))
     assert nothing.text.endswith("Просроченных оплат нет.")
     # the company card says it too, to whoever sees the company
-    [found] = await harness.send(message_update(bilingual.EMILY, "/find Northwind"))
-    [card] = await harness.send(press(bilingual.EMILY, found, "Northwind"))
+    from handlers.cards.callbacks import CardCb
+    from tests.fixtures.botapi_stub import callback_update
+
+    opened = CardCb(kind="co", id=ours.id).pack()
+    [card] = await harness.send(callback_update(bilingual.EMILY, opened))
     assert "⚠ Overdue payments: 1 250.00" in card.text
-    [found] = await harness.send(message_update(bilingual.DINA, "/find Southwind"))
-    [card] = await harness.send(press(bilingual.DINA, found, "Southwind"))
+    opened = CardCb(kind="co", id=theirs.id).pack()
+    [card] = await harness.send(callback_update(bilingual.DINA, opened))
     assert "⚠ Просроченные оплаты: 99,00" in card.text
