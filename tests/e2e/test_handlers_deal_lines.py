@@ -427,6 +427,9 @@ async def test_approvals_paged_for_a_director_and_refused_to_others(harness: Har
     async with h.db.uow() as uow:
         approved = await uow.session.scalar(select(DealLine.approval).where(DealLine.id == ids[6]))
     assert approved == "approved"
+    # six are left: a last page of one reads right («Показаны 6–6 из 6» did not)
+    [*_, alone] = await h.send(press(DIMA, shown[-1], "»"))
+    assert alone.text == "Shown: number 6 of 6."
 
     # a head of another department sees none; a manager is told politely; nothing changes
     [petr] = await h.send(message_update(PETR, "/approvals"))
