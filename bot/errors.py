@@ -49,6 +49,7 @@ FIELDS: dict[str, str] = {
     "payment_deferral_days": N_("Payment deferral"),
     "parent_id": N_("Parent company"),
     "parent": N_("Parent company"),
+    "deferral_days": N_("Payment deferral"),
     "tags": N_("Tags"),
     "notes": N_("Notes"),
     "company": N_("Company"),
@@ -226,6 +227,16 @@ CONFLICTS: dict[str, str] = {
     ),
     "event_started": N_("This event has already started: it can no longer be changed."),
     "event_cancelled": N_("This event is cancelled."),
+    "terms_not_approved": N_(
+        "The payment terms of this deal wait for a head's approval or were rejected: "
+        "the deal cannot be won yet."
+    ),
+    "terms_need_approval": N_(
+        "This deal takes the client past its credit limit or allowed deferral: "
+        "set its payment terms to ask a head's approval first."
+    ),
+    "not_won": N_("This deal is not won: there is no payment to mark."),
+    "already_paid": N_("This payment is already marked paid."),
 }
 INVITE_REASONS: dict[str, str] = {
     "unknown": N_("This invite code is not valid. Ask for a new invite link."),

@@ -46,6 +46,11 @@ class Deal(Base):
     source: Mapped[str | None] = mapped_column(String(50))
     lost_reason: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    deferral_days: Mapped[int | None] = mapped_column(Integer)  # None: the company's
+    terms_approval: Mapped[str] = mapped_column(
+        String(16), default="not_needed", server_default="not_needed"
+    )
+    terms_approved_by_id: Mapped[int | None] = mapped_column(Integer)  # a manager (0012: no FK)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -18,13 +18,15 @@ from crm.models import (
     DealStageChange,
     Interaction,
     Manager,
+    utcnow,
 )
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, SearchKind
 from crm.money import cents
-from crm.services import companies, contacts, deals, holdings
+from crm.services import companies, contacts, deals, holdings, payments
 from crm.services.business import replies
 from crm.services.holdings import Family
 from crm.uow import UnitOfWork
+from crm.when import to_local
 
 PREVIEW = 5
 OPEN_CLAIMS = (ClaimStatus.NEW.value, ClaimStatus.INVESTIGATING.value)
@@ -42,6 +44,7 @@ class CompanyCard:
     open_deals_amount: Decimal
     last_interactions: list[Interaction]
     open_claims: list[Claim]
+    overdue: Decimal  # unpaid past the due dates, in the reader's today
     family: Family  # the visible parent and subsidiaries
 
 
@@ -139,6 +142,9 @@ async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> Compan
             open_deals_amount=cents(Decimal(str(deal_sum))),
             last_interactions=await _last_interactions(uow, Interaction.company_id == company_id),
             open_claims=claims,
+            overdue=await payments.overdue_amount(
+                uow, company_id, to_local(utcnow(), actor.timezone).date()
+            ),
         )
 
 

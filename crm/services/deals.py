@@ -55,7 +55,7 @@ from crm.models.enums import (
     funnel_rank,
 )
 from crm.money import cents
-from crm.services import companies
+from crm.services import companies, payments
 from crm.uow import UnitOfWork
 
 SOURCE_MAX = 50
@@ -598,6 +598,7 @@ async def _win(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
         cost=cost,
         source="deal",
     )
+    await payments.on_win(uow, deal, sale)
     uow.session.add(sale)
     await uow.flush()
     uow.audit_created(actor.id, sale)

@@ -124,6 +124,8 @@ class CardView:
                     names=", ".join(h(x.name) for x in family.subsidiaries) + more,
                 )
             )
+        if card.overdue:
+            lines.append(_("⚠ Overdue payments: {amount}").format(amount=money(card.overdue)))
         lines.append("")
         names = ", ".join(h(x.name) for x in card.contacts)
         more = "…" if card.contacts_total > len(card.contacts) else ""
@@ -211,9 +213,7 @@ class CardView:
         lines += [
             _("Stage: {stage}").format(stage=deal_stage(d.stage)),
             (
-                _("Amount: {amount} (the products' total)")
-                if card.lines
-                else _("Amount: {amount}")
+                _("Amount: {amount} (the products' total)") if card.lines else _("Amount: {amount}")
             ).format(amount=money(d.amount)),
             _("Probability: {value}%").format(value=d.probability),
         ]

@@ -50,6 +50,7 @@ REPORT_TITLES: dict[str, str] = {
     "forgotten": N_("Forgotten clients"),
     "claims": N_("Claims"),
     "events": N_("Events"),
+    "receivables": N_("Receivables"),
 }
 # ------------------------------------------------------------------ formatting
 

@@ -20,6 +20,7 @@ from handlers.reports.events import events_text
 from handlers.reports.follow_up import claims_text, forgotten_text
 from handlers.reports.layout import Rendered, ReportCb, report_title
 from handlers.reports.pipeline import forecast_text, funnel_text, inquiries_text, managers_text
+from handlers.reports.receivables import receivables_text
 from handlers.reports.sales import abc_text, matrix_text, xyz_text
 from handlers.ui import button, split_args
 from notifications.digests import digest_chart, digest_text
@@ -38,6 +39,7 @@ REPORTS: dict[str, Callable[[UnitOfWork, Actor, str], Awaitable[Rendered]]] = {
     "forgotten": forgotten_text,
     "claims": claims_text,
     "events": events_text,
+    "receivables": receivables_text,
 }
 
 
@@ -62,11 +64,11 @@ def usage_text(actor: Actor) -> str:
     if not audience.may_read(actor, "managers"):
         return _(
             "Which report? /report abc | xyz | matrix | funnel | forecast | "
-            "inquiries | forgotten | claims | events"
+            "inquiries | forgotten | claims | events | receivables"
         )
     return _(
         "Which report? /report abc | xyz | matrix | funnel | forecast | managers | "
-        "inquiries | forgotten | claims | events"
+        "inquiries | forgotten | claims | events | receivables"
     )
 
 

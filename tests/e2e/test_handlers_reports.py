@@ -73,7 +73,7 @@ async def test_every_report_for_the_director(harness: Harness) -> None:
         assert shown[-1].method == "sendPhoto", label
     assert len(photos(harness, DINA.id)) == len(expected)
     assert all(p.startswith(PNG) for p in photos(harness, DINA.id))
-    assert len(REPORTS) == 10
+    assert len(REPORTS) == 11
     # the legend says what Revenue counts: imported sales too, not only deals won
     [managers, _chart] = await harness.send(message_update(DINA, "/report managers"))
     assert (
@@ -179,7 +179,7 @@ async def test_managers_are_not_offered_the_managers_report(harness: Harness) ->
     [usage] = await h.send(message_update(bilingual.EMILY, "/report nonsense"))
     assert usage.text == (
         "Which report? /report abc | xyz | matrix | funnel | forecast | inquiries | forgotten "
-        "| claims | events"
+        "| claims | events | receivables"
     )
     [usage_ru] = await h.send(message_update(bilingual.ANNA, "/report чтото"))
     assert "managers" not in usage_ru.text and usage_ru.text.startswith("Какой отчёт?")
@@ -287,3 +287,56 @@ async def test_abc_and_xyz_by_holding(harness: Harness) -> None:
     assert labels(xyz) == ["По клиентам", "• По холдингам"]
     [bad] = await harness.send(message_update(bilingual.DINA, "/report xyz; маржа"))
     assert bad.method == "sendMessage" and "Группа" not in bad.text
+
+
+# ---------------------------------------------------------------- /report receivables
+
+
+async def test_receivables_by_client_and_manager_in_both_languages(harness: Harness) -> None:
+    from crm.models import Sale
+    from handlers.reports.layout import local_today
+
+    w = await bilingual.team(harness.db)
+    ours = await add_company(harness.db, w.emily.id, "Northwind")
+    theirs = await add_company(harness.db, w.boris.id, "Southwind")
+    today = local_today(w.emily)
+    async with harness.db.uow() as uow:
+        for company, manager, late, amount in (
+            (ours.id, w.emily.id, 5, 1000),
+            (ours.id, w.emily.id, 75, 250),
+            (theirs.id, w.boris.id, 120, 99),
+        ):
+            uow.session.add(
+                Sale(
+                    company_id=company,
+                    manager_id=manager,
+                    sold_on=today - timedelta(days=late + 30),
+                    due_on=today - timedelta(days=late),
+                    amount=amount,
+                    source="import",
+                )
+            )
+        await uow.commit()
+    [text] = await harness.send(message_update(bilingual.EMILY, "/report receivables"))
+    assert text.text.startswith("<b>Receivables</b>\noverdue on ")
+    assert "Overdue: 1 250.00, days late in columns." in text.text
+    assert re.search(r"Northwind\s+1 000\.00\s+0\.00\s+250\.00\s+0\.00\s+1 250\.00", text.text)
+    assert "Southwind" not in text.text and re.search(r"Emily\s+1 000\.00", text.text)
+    [russian] = await harness.send(message_update(bilingual.DINA, "/report receivables"))
+    assert russian.text.startswith("<b>Дебиторка</b>\nпросрочено на ")
+    assert "Просрочено: 1 349,00" in russian.text and "По менеджерам:" in russian.text
+    assert re.search(r"Southwind\s+0,00\s+0,00\s+0,00\s+99,00\s+99,00", russian.text)
+    [calm] = await harness.send(message_update(bilingual.HELEN, "/report receivables"))
+    assert "Northwind" in calm.text  # the head sees her department's client
+    [nothing] = await harness.send(message_update(bilingual.ANNA, "/report receivables"))
+    assert nothing.text.endswith("Просроченных оплат нет.")
+    # the company card says it too, to whoever sees the company
+    from handlers.cards.callbacks import CardCb
+    from tests.fixtures.botapi_stub import callback_update
+
+    opened = CardCb(kind="co", id=ours.id).pack()
+    [card] = await harness.send(callback_update(bilingual.EMILY, opened))
+    assert "⚠ Overdue payments: 1 250.00" in card.text
+    opened = CardCb(kind="co", id=theirs.id).pack()
+    [card] = await harness.send(callback_update(bilingual.DINA, opened))
+    assert "⚠ Просроченные оплаты: 99,00" in card.text
