@@ -50,17 +50,20 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def cores(rng: random.Random, count: int) -> list[str]:
-    """`count` company names without a legal form, distinct by the duplicate check's key."""
+def cores(rng: random.Random, count: int, taken: set[str] | None = None) -> list[str]:
+    """`count` company names without a legal form, no two of them one typo apart (other
+    clients: "Федотов" and "Фёдоров" cannot both be drawn, or nobody could tell a planted
+    typo from a real name)."""
     heads = names.CO_HEAD + [s for s in names.SURNAMES if len(s) >= 5]
-    seen: set[str] = set()
+    taken = set() if taken is None else taken
     found: list[str] = []
     while len(found) < count:
         core = f"{rng.choice(heads)}{rng.choice(TAILS).lower()} {rng.choice(names.CITIES)}"
-        key = matching.company_key(core)
-        if key not in seen:
-            seen.add(key)
-            found.append(core)
+        variants = set(matching.deletion_keys(matching.company_key(core)))
+        if variants & taken:
+            continue
+        taken |= variants
+        found.append(core)
     return found
 
 
@@ -128,7 +131,8 @@ async def populate(db: Database, rows: int, rng: random.Random) -> tuple[Actor, 
     director, managers = await _staff(db)
     world = World()
     planted = int(rows * PLANTED_SHARE)
-    originals = cores(rng, rows - planted)
+    taken: set[str] = set()
+    originals = cores(rng, rows - planted, taken)
     now = datetime.now(UTC)
     company_rows: list[dict[str, object]] = []
     twins: list[int] = []  # the index of the original each planted company copies
@@ -141,13 +145,15 @@ async def populate(db: Database, rows: int, rng: random.Random) -> tuple[Actor, 
         name, how = company_variant(originals[i], rng)
         inn = company_rows[i]["inn"] if how == "caps" and company_rows[i]["inn"] else None
         if rng.random() < 0.1 and company_rows[i]["inn"]:  # another name, the same INN
-            name, inn = f"{rng.choice(FORMS)} {cores(rng, 1)[0]}", company_rows[i]["inn"]
+            name, inn = f"{rng.choice(FORMS)} {cores(rng, 1, taken)[0]}", company_rows[i]["inn"]
         twins.append(i)
         company_rows.append(_company(name, inn, rng.choice(managers).id, now))
     ids = await _insert(db, Company.__table__, company_rows)  # type: ignore[arg-type]
+    groups: dict[int, list[int]] = {}  # an original and its copies: any two are one client
     for n, i in enumerate(twins):
-        a, b = ids[i], ids[len(originals) + n]
-        world.company_pairs.add((min(a, b), max(a, b)))
+        groups.setdefault(ids[i], [ids[i]]).append(ids[len(originals) + n])
+    for members in groups.values():
+        world.company_pairs |= {(a, b) for a in members for b in members if a < b}
     world.names = [str(r["name"]) for r in company_rows]
     world.company_ids = ids
 
@@ -188,9 +194,13 @@ async def populate(db: Database, rows: int, rng: random.Random) -> tuple[Actor, 
         copies.append(n)
         contact_rows.append(copy)
     contact_ids = await _insert(db, Contact.__table__, contact_rows)  # type: ignore[arg-type]
+    people_groups: dict[int, list[int]] = {}
     for k, n in enumerate(copies):
-        a, b = contact_ids[n], contact_ids[len(people) + k]
-        world.contact_pairs.add((min(a, b), max(a, b)))
+        people_groups.setdefault(contact_ids[n], [contact_ids[n]]).append(
+            contact_ids[len(people) + k]
+        )
+    for members in people_groups.values():
+        world.contact_pairs |= {(a, b) for a in members for b in members if a < b}
     world.phones = []
     for r in contact_rows[: len(people)]:
         try:

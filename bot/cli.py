@@ -9,25 +9,25 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
-from sqlalchemy import case, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
-from crm import migrate, validation
-from crm.errors import CRMError
-from crm.models import Department, Manager
+from bot.cli_common import acting as _acting
+from bot.cli_common import fail as _fail
+from bot.cli_common import shown as _shown
+from bot.cli_common import upgrade as _upgrade
+from bot.cli_common import with_database as _with_database
+from bot.cli_duplicates import duplicates
+from crm import migrate
+from crm.errors import CRMError, InvalidInput
 from crm.models.enums import Role
 from crm.settings import Settings, load_settings_or_exit
 from crm.storage import Database
 
-T = TypeVar("T")
 TELEGRAM_API = "https://api.telegram.org"
 
 app = typer.Typer(
@@ -41,36 +41,6 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 analytics_app = typer.Typer(help="The sales rollups the reports read.", no_args_is_help=True)
 app.add_typer(analytics_app, name="analytics")
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
-
-def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _with_database(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
-    """Run `action` on a database handle; an unreachable database is one line, exit 1."""
-
-    async def main() -> T:
-        database = Database.from_url(settings.database_url)
-        try:
-            return await action(database)
-        finally:
-            await database.dispose()
-
-    try:
-        return asyncio.run(main())
-    except (OSError, DBAPIError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        _fail(f"Cannot use the database {_shown(settings.database_url)}: {reason}")
-
-
-def _upgrade(settings: Settings, revision: str = "head") -> None:
-    _with_database(settings, lambda database: migrate.upgrade(database.engine, revision))
 
 
 # --- run ----------------------------------------------------------------------------------
@@ -147,25 +117,21 @@ def db_current() -> None:
 
 
 async def _department_id(database: Database, name: str, create: bool) -> int:
-    cleaned = validation.text("department", name)
-    async with database.uow() as uow:
-        found = await uow.session.scalar(select(Department.id).where(Department.name == cleaned))
-        if found is not None:
-            return found
-        if not create:
-            names = list(await uow.session.scalars(select(Department.name).order_by("name")))
-            known = ", ".join(names) or "none yet"
-            _fail(
-                f"No department {cleaned!r} (existing: {known}); "
-                "add --create-department to create it."
-            )
-        department = Department(name=cleaned)
-        uow.session.add(department)
-        await uow.flush()
-        uow.audit_created(None, department)
-        await uow.commit()
-        typer.echo(f"Created department {cleaned!r}.")
-        return department.id
+    from crm.services import team
+
+    try:
+        department, created = await team.department(database.uow(), name, create=create)
+    except InvalidInput as exc:
+        if exc.reason != "not_found":
+            raise
+        known = ", ".join(exc.params["known"]) or "none yet"
+        _fail(
+            f"No department {exc.params['name']!r} (existing: {known}); "
+            "add --create-department to create it."
+        )
+    if created:
+        typer.echo(f"Created department {department.name!r}.")
+    return department.id
 
 
 async def _bot_username(settings: Settings) -> str | None:
@@ -287,9 +253,7 @@ async def _scheduler_status(database: Database) -> dict[str, Any]:
     Whether a scheduler runs is found by trying its lock (the PostgreSQL advisory lock or
     the SQLite lock file): taken at once and given back if free, so nobody is displaced.
     """
-    from sqlalchemy import func
-
-    from crm.models import Task
+    from crm.services import tasks
     from notifications.leader import LeaderElector
     from notifications.outbox_worker import outbox_health
     from notifications.reminders import scheduler_health
@@ -299,8 +263,7 @@ async def _scheduler_status(database: Database) -> dict[str, Any]:
     probe = LeaderElector(database)
     free = await probe.try_acquire()
     await probe.release()
-    async with database.uow().read_only() as uow:
-        report["last_sent_at"] = await uow.session.scalar(select(func.max(Task.reminded_at)))
+    report["last_sent_at"] = await tasks.last_reminded_at(database.uow())
     report["running_elsewhere"] = not free
     return report
 
@@ -472,26 +435,16 @@ def mail_identity(
 SHELL_USER_ID = 1
 
 
-async def _staff(database: Database) -> list[tuple[int, str, str]]:
-    async with database.uow().read_only() as uow:
-        rows = await uow.session.execute(
-            select(Manager.tg_id, Manager.name, Manager.role)
-            .where(Manager.active.is_(True))
-            .order_by(case({"director": 0, "head": 1}, value=Manager.role, else_=2), Manager.name)
-            .limit(40)
-        )
-        return [(int(t), n, r) for t, n, r in rows]
-
-
 async def _shell(settings: Settings, tg_id: int | None, language: str) -> None:
     from aiogram.types import User
 
     from bot.shell import HELP, Shell
+    from crm.services import team
 
     database = Database.from_url(settings.database_url)
     try:
         if tg_id is None:
-            staff = await _staff(database)
+            staff = await team.roster(database.uow())
             if not staff:
                 tg_id = SHELL_USER_ID
                 settings = settings.model_copy(
@@ -569,15 +522,6 @@ class ImportKind(StrEnum):
     COMPANIES = "companies"
     CONTACTS = "contacts"
     SALES = "sales"
-
-
-async def _acting(database: Database, tg_id: int) -> Any:
-    from crm.services import people
-
-    actor = await people.actor_for(database.uow(), tg_id)
-    if actor is None:
-        _fail(f"Nobody active is registered with Telegram id {tg_id}.")
-    return actor
 
 
 @app.command("import")
@@ -759,10 +703,10 @@ async def _digest(database: Database, tg_id: int) -> str | None:
     import re
 
     from bot.i18n import create_i18n
+    from crm.services import team
     from notifications.digests import render_for
 
-    async with database.uow().read_only() as uow:
-        manager = await uow.session.scalar(select(Manager).where(Manager.tg_id == tg_id))
+    manager = await team.by_tg_id(database.uow(), tg_id)
     if manager is None:
         return None
     text, _chart = await render_for(database, create_i18n(), manager)
@@ -773,17 +717,10 @@ async def _send_digests(settings: Settings, database: Database, tg_id: int | Non
     """Send the digest now to one member of staff, or to every active head and director."""
     from bot.app import create_bot
     from bot.i18n import create_i18n
-    from crm.analytics.digest import RECIPIENTS
+    from crm.analytics.digest import recipients
     from notifications.digests import render_for, send_digest
 
-    query = select(Manager).where(Manager.active.is_(True))
-    query = (
-        query.where(Manager.tg_id == tg_id)
-        if tg_id is not None
-        else query.where(Manager.role.in_([role.value for role in RECIPIENTS]))
-    )
-    async with database.uow().read_only() as uow:
-        staff = list(await uow.session.scalars(query.order_by(Manager.id)))
+    staff = await recipients(database.uow(), tg_id)
     if tg_id is not None and not staff:
         return -1
     i18n = create_i18n()
@@ -831,14 +768,7 @@ def digest(
         _fail(f"Nobody with Telegram id {as_id} is registered.")
     typer.echo(text)
 
-
-def _register_duplicates() -> None:
-    from bot.cli_duplicates import duplicates
-
-    app.command("duplicates")(duplicates)
-
-
-_register_duplicates()
+app.command("duplicates")(duplicates)
 
 
 def main() -> None:

@@ -34,15 +34,15 @@ def duplicates(
     """List candidate duplicates (best evidence first), merge two records, or undo a merge.
 
     Conflicting fields keep the kept record's value; its empty fields take the other's."""
-    from bot.cli import _acting, _fail, _upgrade, _with_database
+    from bot.cli_common import acting, fail, upgrade, with_database
     from crm.services.duplicates import merge, scan
     from crm.settings import load_settings_or_exit
 
     settings = load_settings_or_exit()
-    _upgrade(settings)
+    upgrade(settings)
 
     async def act(database: Database) -> Any:
-        actor = await _acting(database, as_id)
+        actor = await acting(database, as_id)
         if undo:
             return await merge.undo(database.uow(), actor, undo)
         if merge_ids != (0, 0):
@@ -52,9 +52,9 @@ def duplicates(
         return pairs, await scan.titles(database.uow(), actor, kind.value, ids)
 
     try:
-        result = _with_database(settings, act)
+        result = with_database(settings, act)
     except CRMError as exc:
-        _fail(f"Refused, nothing changed: {exc}")
+        fail(f"Refused, nothing changed: {exc}")
     if undo:
         typer.echo(f"Merge {undo} undone: #{result.loser_id} is back.")
     elif merge_ids != (0, 0):

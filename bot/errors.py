@@ -48,6 +48,8 @@ FIELDS: dict[str, str] = {
     "credit_limit": N_("Credit limit"),
     "payment_deferral_days": N_("Payment deferral"),
     "parent_id": N_("Parent company"),
+    "parent": N_("Parent company"),
+    "deferral_days": N_("Payment deferral"),
     "tags": N_("Tags"),
     "notes": N_("Notes"),
     "company": N_("Company"),
@@ -171,6 +173,7 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ("phone", "invalid"): N_("this does not look like a phone number."),
     ("email", "invalid"): N_("this does not look like an email address."),
     ("inn", "invalid"): N_("a tax id has 10 or 12 digits."),
+    ("inn", "checksum"): N_("this tax id has a wrong check digit: look for a typo."),
     ("manager", "not_found"): N_("nobody called “{name}” in your team."),
     ("product_id", "unknown"): N_("this product is not in the catalogue."),
     ("when", "ambiguous"): N_("this can mean more than one time; write the date and time."),
@@ -185,6 +188,9 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ("template", "unknown_field"): N_("it names a field that does not exist ({detail})."),
     ("template", "invalid"): N_("it asks for something a template may not do."),
     ("compensation", "not_allowed"): N_("compensation is given only when a claim is resolved."),
+    ("parent_id", "cycle"): N_(
+        "a company cannot belong to itself or to a company that belongs to it."
+    ),
 }
 
 CONFLICTS: dict[str, str] = {
@@ -221,6 +227,16 @@ CONFLICTS: dict[str, str] = {
     ),
     "event_started": N_("This event has already started: it can no longer be changed."),
     "event_cancelled": N_("This event is cancelled."),
+    "terms_not_approved": N_(
+        "The payment terms of this deal wait for a head's approval or were rejected: "
+        "the deal cannot be won yet."
+    ),
+    "terms_need_approval": N_(
+        "This deal takes the client past its credit limit or allowed deferral: "
+        "set its payment terms to ask a head's approval first."
+    ),
+    "not_won": N_("This deal is not won: there is no payment to mark."),
+    "already_paid": N_("This payment is already marked paid."),
 }
 INVITE_REASONS: dict[str, str] = {
     "unknown": N_("This invite code is not valid. Ask for a new invite link."),

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-from crm.search import normalise, one_edit_apart, transliterate
+from crm.text import normalise, one_edit_apart, transliterate
 
 LEGAL_FORMS = frozenset(
     """
@@ -41,7 +41,6 @@ _FOLDS = [
     ("shch", "s"), ("sch", "s"), ("tch", "c"), ("kh", "h"), ("zh", "z"), ("ts", "c"),
     ("tz", "c"), ("ch", "c"), ("sh", "s"), ("ck", "k"), ("ph", "f"), ("th", "t"),
     ("w", "v"), ("x", "ks"), ("q", "k"), ("j", "i"), ("y", "i"),
-    ("ia", "a"), ("iu", "u"), ("io", "o"), ("ie", "e"),
 ]  # fmt: skip
 _RUNS = re.compile(r"([a-z])\1+")  # doubled letters; digits stay as they are
 _NOT_KEY = re.compile(r"[^a-z0-9]+")
@@ -73,6 +72,28 @@ def company_key(name: str) -> str:
     words = [w for w in _words(name) if w]
     core = [w for w in words if w not in LEGAL_FORMS] or words
     return fold("".join(core))[:200]
+
+
+def _core_words(name: str) -> list[str]:
+    words = [w for w in _words(name) if w]
+    core = [w for w in words if w not in LEGAL_FORMS] or words
+    return [fold(w) for w in core]
+
+
+def similar_names(a: str, b: str) -> bool:
+    """Two company names are one client's: the same key, or keys one typo apart where the
+    typo is inside a word, not its first letter (Kazan and Razan, Omsk and Tomsk are other
+    cities, not typos)."""
+    key_a, key_b = company_key(a), company_key(b)
+    if key_a == key_b:
+        return bool(key_a)
+    if not similar(key_a, key_b):
+        return False
+    words_a, words_b = _core_words(a), _core_words(b)
+    if len(words_a) != len(words_b):
+        return True
+    changed = [(x, y) for x, y in zip(words_a, words_b, strict=True) if x != y]
+    return len(changed) == 1 and changed[0][0][:1] == changed[0][1][:1]
 
 
 def person_key(name: str) -> str:

@@ -19,7 +19,6 @@ CANDIDATES rows come back; they are ranked here with plain string tests.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.access import Actor, visible_owner
 from crm.models import SearchEntry, SearchTerm
 from crm.models.enums import SearchKind
+from crm.text import normalise, one_edit_apart, transliterate
 
 CANDIDATES = 300
 QUERY_MAX = 100
@@ -42,26 +42,8 @@ MAX_CORRECTIONS = 12
 MAX_GROUPS = 6  # query words the database is asked about; the rest only rank
 MIN_SCORE = 0.5
 
-_TRANSLIT = str.maketrans(
-    {
-        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "zh", "з": "z",
-        "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p",
-        "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch",
-        "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
-    }
-)  # fmt: skip
-_WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
 _LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-я]")
-
-
-def normalise(value: str) -> str:
-    value = unicodedata.normalize("NFKC", value).lower().replace("ё", "е")
-    return " ".join(_WORD.findall(value))
-
-
-def transliterate(value: str) -> str:
-    return value.translate(_TRANSLIT)
 
 
 def phone_spellings(e164: str) -> list[str]:
@@ -197,23 +179,6 @@ def _tokens(query: str) -> list[_Token]:
                 seen.add(part)
                 tokens.append(_Token(part, fuzzy and TERM_MIN <= len(part) <= TERM_MAX))
     return tokens
-
-
-def one_edit_apart(a: str, b: str) -> bool:
-    """True if b is a (one substitution, insertion, deletion or adjacent swap) away from a."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        i = diff[0]
-        return len(diff) == 2 and diff[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    i = 0
-    while i < len(short) and short[i] == long_[i]:
-        i += 1
-    return short[i:] == long_[i + 1 :]
 
 
 async def _correct(session: AsyncSession, tokens: Sequence[_Token]) -> None:

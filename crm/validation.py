@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -64,6 +65,25 @@ def email(value: str | None) -> str | None:
     return result.normalized
 
 
+_GROUPED = re.compile(r"\d{1,3}(?:(?P<sep>[,.])\d{3})(?:(?P=sep)\d{3})*(?:[,.]\d+)?")
+
+
+def _decimal_text(text: str) -> str:
+    """A written amount as Decimal reads it: "1 234,5" and "1234.5" as before; a number
+    grouped in thousands with one mark and a decimal part with the other ("12,500.00",
+    "12.500,00"), or grouped more than once ("1,234,567"), loses its grouping."""
+    s = text.replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    m = _GROUPED.fullmatch(s)
+    if m is not None:
+        group = m["sep"]
+        decimal = "." if group == "," else ","
+        head, _, tail = s.rpartition(decimal) if decimal in s else (s, "", "")
+        if s.count(group) > 1 or decimal in s:
+            whole = (head if decimal in s else s).replace(group, "")
+            return f"{whole}.{tail}" if decimal in s else whole
+    return s.replace(",", ".")
+
+
 def money(field: str, value: Decimal | int | str | None, *, allow_none: bool = False) -> Decimal:
     if value is None or (isinstance(value, str) and not value.strip()):
         if allow_none:
@@ -71,7 +91,7 @@ def money(field: str, value: Decimal | int | str | None, *, allow_none: bool = F
         raise InvalidInput(field, "empty")
     try:
         if isinstance(value, str):
-            value = value.replace("\u00a0", "").replace(" ", "").replace(",", ".")
+            value = _decimal_text(value)
         amount = Decimal(value)
     except (InvalidOperation, ValueError) as exc:
         raise InvalidInput(field, "not_a_number") from exc
@@ -113,3 +133,26 @@ def tags(values: list[str] | None) -> list[str]:
     if len(seen) > 30:
         raise InvalidInput("tags", "too_many", max=30)
     return seen
+
+
+_INN_WEIGHTS = {
+    10: ((2, 4, 10, 3, 5, 9, 4, 6, 8),),
+    12: ((7, 2, 4, 10, 3, 5, 9, 4, 6, 8), (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)),
+}
+
+
+def inn(field: str, value: str | None) -> str | None:
+    """A Russian tax id (ИНН): 10 digits (an organisation) or 12 (a person), whose check
+    digits (the last one, or the last two) match the weighted sums of the digits before
+    them. None for an empty value; InvalidInput `invalid` (the shape) or `checksum`."""
+    if value is None or not value.strip():
+        return None
+    digits = value.strip()
+    if not digits.isdigit() or len(digits) not in _INN_WEIGHTS:
+        raise InvalidInput(field, "invalid")
+    numbers = [int(d) for d in digits]
+    for weights in _INN_WEIGHTS[len(digits)]:
+        check = sum(w * d for w, d in zip(weights, numbers, strict=False)) % 11 % 10
+        if numbers[len(weights)] != check:
+            raise InvalidInput(field, "checksum")
+    return digits

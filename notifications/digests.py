@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
+from html import escape
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -32,7 +33,6 @@ from crm.analytics.movers import Mover, MoversReport
 from crm.analytics.scope import Period
 from crm.models import Manager, utcnow
 from crm.storage import Database
-from handlers.ui import h
 from handlers.words import day, deal_stage, money, month_name
 from notifications.claims_notify import EscalationScheduler
 from notifications.telegram_sender import TelegramSender
@@ -55,7 +55,7 @@ def mover_line(m: Mover) -> str:
         how = _("new client")
     else:
         how = f"{change * 100:+.0f} %".replace("-", "−")
-    return f"{', '.join(moves)}: {h(m.name)}, {how}"
+    return f"{', '.join(moves)}: {escape(m.name)}, {how}"
 
 
 def movers_lines(report: MoversReport) -> list[str]:

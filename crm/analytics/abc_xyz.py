@@ -241,11 +241,11 @@ def xyz_class(stage: str, months: int, t: Any, q: Any, thresholds: tuple[int, in
     return "Z"
 
 
-def _cv(months: int, t: int, q: int) -> float | None:
+def cv_of(months: int, t: int, q: int) -> float | None:
     return math.sqrt(max(months * q - t * t, 0)) / t if t > 0 else None
 
 
-def _mean(cents: int, months: int) -> Decimal:
+def mean_of(cents: int, months: int) -> Decimal:
     return to_cents(Decimal(cents) / months / 100)
 
 
@@ -255,6 +255,21 @@ def money(cents: Any) -> Decimal:
 
 def amount(metric: AbcMetric, value: Any) -> Decimal:
     return Decimal(int(value or 0)) if metric is AbcMetric.COUNT else money(value)
+
+
+async def company_values(
+    uow: UnitOfWork, actor: Actor, period: Period, metric: AbcMetric
+) -> dict[int, int]:
+    """company -> the metric over the period (cents or sales), for the companies in reach
+    with sales; inside an open unit of work."""
+    return {
+        cid: int(value)
+        for cid, value in await uow.session.execute(
+            months_in_reach(actor, period, Months.company_id, _value(metric)).group_by(
+                Months.company_id
+            )
+        )
+    }
 
 
 async def abc_report(
@@ -270,30 +285,31 @@ async def abc_report(
     _check_thresholds(thresholds)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
-    per_class = {abc: [0, 0] for abc in ABC_CLASSES}
     async with uow.read_only():
-        values = {
-            cid: int(value)
-            for cid, value in await uow.session.execute(
-                months_in_reach(actor, period, Months.company_id, _value(metric)).group_by(
-                    Months.company_id
-                )
-            )
-        }
-        classes = classify_abc(values, thresholds)
-        ranked = list(classes.items())  # highest value first
+        classes = classify_abc(await company_values(uow, actor, period, metric), thresholds)
+        shown = list(classes)[:top]
         names = dict(
             (
                 await uow.session.execute(
-                    select(Company.id, Company.name).where(
-                        Company.id.in_([cid for cid, _ in ranked[:top]])
-                    )
+                    select(Company.id, Company.name).where(Company.id.in_(shown))
                 )
             ).all()
         )
+    return abc_of_classes(period, metric, classes, names, top)
+
+
+def abc_of_classes(
+    period: Period,
+    metric: AbcMetric,
+    classes: dict[int, tuple[int, str]],
+    names: dict[int, str],
+    top: int,
+) -> AbcReport:
+    """The report of `classify_abc`'s ranking (highest first); `names` of the first `top`."""
+    per_class = {abc: [0, 0] for abc in ABC_CLASSES}
     cumulative = 0
     top_rows = []
-    for i, (cid, (value, abc)) in enumerate(ranked):
+    for i, (cid, (value, abc)) in enumerate(classes.items()):
         per_class[abc][0] += 1
         per_class[abc][1] += value
         cumulative += value
@@ -359,7 +375,9 @@ async def xyz_report(
             xyz = xyz_class(CompanyStage.REGULAR.value, n, total, squares, thresholds)
             counts[xyz] += 1
             regular.append(
-                XyzCompany(cid, name, money(total), _mean(total, n), _cv(n, total, squares), xyz)
+                XyzCompany(
+                    cid, name, money(total), mean_of(total, n), cv_of(n, total, squares), xyz
+                )
             )
     regular.sort(key=lambda c: (c.xyz, -c.total, c.company_id))
     return XyzReport(period=period, months=n, counts=counts, regular=regular[:top])

@@ -45,6 +45,19 @@ def receives_digest(role: str | Role) -> bool:
     return Role(role) in RECIPIENTS
 
 
+async def recipients(uow: UnitOfWork, tg_id: int | None = None) -> list[Manager]:
+    """Whom digests are sent to now: the active member of staff with this Telegram id
+    (whatever their role: they asked), or every active head and director."""
+    query = select(Manager).where(Manager.active.is_(True))
+    query = (
+        query.where(Manager.tg_id == tg_id)
+        if tg_id is not None
+        else query.where(Manager.role.in_([role.value for role in RECIPIENTS]))
+    )
+    async with uow.read_only():
+        return list(await uow.session.scalars(query.order_by(Manager.id)))
+
+
 @dataclass(frozen=True)
 class Digest:
     day: date  # the local day reported on ("yesterday")

@@ -17,8 +17,8 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 
 from crm.access import Actor
-from crm.analytics.funnel import FUNNEL_STAGES, furthest_stage, reached_counts
-from crm.analytics.scope import Period, month_key, reach
+from crm.analytics.funnel import FUNNEL_STAGES, reached_counts
+from crm.analytics.scope import Period, reach
 from crm.models import Deal
 from crm.models.enums import DEFAULT_PROBABILITY, OPEN_STAGES, DealStage
 from crm.money import cents
@@ -63,8 +63,8 @@ def _probability() -> object:
 async def stage_conversion(uow: UnitOfWork, actor: Actor) -> dict[str, float | None]:
     """Open stage -> share of the closed deals that reached it and were won.
 
-    A won deal reached every stage; only a lost deal's furthest stage needs its stage
-    changes (`furthest_stage` over the lost deals alone, a fraction of the history)."""
+    A won deal reached every stage; a lost deal reached its `reached_rank` (the furthest
+    stage it was moved to before being lost)."""
     mine = reach(actor, Deal.curator_id)
     won = int(
         await uow.session.scalar(
@@ -72,9 +72,10 @@ async def stage_conversion(uow: UnitOfWork, actor: Actor) -> dict[str, float | N
         )
         or 0
     )
-    furthest = furthest_stage(Deal.stage == DealStage.LOST.value, mine)
     rows = await uow.session.execute(
-        select(furthest.c.rank, func.count()).group_by(furthest.c.rank)
+        select(Deal.reached_rank, func.count())
+        .where(Deal.stage == DealStage.LOST.value, mine)
+        .group_by(Deal.reached_rank)
     )
     reached = reached_counts([*rows, (FUNNEL_STAGES.index(DealStage.WON.value), won)])
     won = reached[FUNNEL_STAGES.index(DealStage.WON.value)]  # as before: ever reached won
@@ -97,26 +98,25 @@ async def forecast_report(
             Deal.expected_close < closing_in.end,
         ]
     async with uow.read_only():
-        dialect = uow.session.get_bind().dialect.name
-        month = month_key(dialect, Deal.expected_close).label("month")
+        # by day, in the order of the covering index ix_deals_open_forecast; months below
         rows = list(
             await uow.session.execute(
                 select(
-                    month,
                     Deal.stage,
+                    Deal.expected_close,
                     func.count(Deal.id),
                     func.coalesce(func.sum(Deal.amount), 0),
                     func.coalesce(func.sum(Deal.amount * _probability()), 0),
                 )
                 .where(*where)
-                .group_by(month, Deal.stage)
+                .group_by(Deal.stage, Deal.expected_close)
             )
         )
         conversion = await stage_conversion(uow, actor) if rows else {}
     per_month: dict[str | None, list[Decimal]] = {}
     counts: dict[str | None, int] = {}
-    for key, stage, n, amount, weighted in rows:
-        key = str(key) if key is not None else None
+    for stage, close, n, amount, weighted in rows:
+        key = close.strftime("%Y-%m") if close is not None else None
         sums = per_month.setdefault(key, [Decimal(0)] * 3)
         amount = Decimal(str(amount))
         sums[0] += amount

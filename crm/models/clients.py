@@ -7,14 +7,13 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integ
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from crm.matching import company_key  # plain text folding (crm/text.py): no model
 from crm.models.base import MONEY, Base, UTCDateTime, utcnow
 from crm.models.people import Manager
 
 
 def _match_key(context: DefaultExecutionContext) -> str:
     """Rows inserted without a match key (bulk loads, fixtures) get it from their name."""
-    from crm.matching import company_key  # crm.matching -> crm.search -> crm.models
-
     return company_key(str(context.get_current_parameters().get("name") or ""))
 
 
@@ -49,8 +48,6 @@ class Company(Base):
 
     @validates("name")
     def _keep_match_key(self, _key: str, name: str) -> str:
-        from crm.matching import company_key
-
         self.match_key = company_key(name or "")
         return name
 

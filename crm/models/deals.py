@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.models.base import MONEY, PERCENT, QUANTITY, Base, UTCDateTime, utcnow
@@ -18,6 +18,17 @@ class Deal(Base):
     __table_args__ = (
         Index("ix_deals_curator_stage", "curator_id", "stage"),
         Index("ix_deals_company", "company_id"),
+        # the funnel of a period, the forecast and its stage conversion read these alone
+        Index("ix_deals_created_funnel", "created_at", "curator_id", "stage", "reached_rank"),
+        Index("ix_deals_stage_reached", "stage", "reached_rank", "curator_id"),
+        Index(
+            "ix_deals_open_forecast",
+            "stage",
+            "expected_close",
+            "curator_id",
+            "amount",
+            "probability",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,12 +37,20 @@ class Deal(Base):
     curator_id: Mapped[int] = mapped_column(ForeignKey("managers.id"))
     title: Mapped[str] = mapped_column(String(200))
     stage: Mapped[str] = mapped_column(String(16), default="lead")
+    # the furthest funnel stage the deal ever reached (enums.funnel_rank: 0 lead … 4 won; a
+    # lost deal keeps what it reached before): raised by every stage move, never lowered
+    reached_rank: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     probability: Mapped[int] = mapped_column(Integer, default=10)
     expected_close: Mapped[date | None] = mapped_column(Date, index=True)
     source: Mapped[str | None] = mapped_column(String(50))
     lost_reason: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    deferral_days: Mapped[int | None] = mapped_column(Integer)  # None: the company's
+    terms_approval: Mapped[str] = mapped_column(
+        String(16), default="not_needed", server_default="not_needed"
+    )
+    terms_approved_by_id: Mapped[int | None] = mapped_column(Integer)  # a manager (0012: no FK)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -55,6 +55,13 @@ class DealStage(StrEnum):
 
 
 OPEN_STAGES = (DealStage.LEAD, DealStage.QUALIFIED, DealStage.PROPOSAL, DealStage.NEGOTIATION)
+# the funnel's stages in order; a deal's `reached_rank` is the index of the furthest it reached
+FUNNEL_STAGES = (*OPEN_STAGES, DealStage.WON)
+
+
+def funnel_rank(stage: str) -> int:
+    """0 lead … 4 won; lost (and anything unknown) ranks as lead: it reaches nothing more."""
+    return FUNNEL_STAGES.index(DealStage(stage)) if stage in FUNNEL_STAGES else 0
 DEFAULT_PROBABILITY = {
     DealStage.LEAD: 10,
     DealStage.QUALIFIED: 25,

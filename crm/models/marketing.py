@@ -28,7 +28,10 @@ class Sale(Base):
     """A revenue fact: a won deal or a row imported from accounting."""
 
     __tablename__ = "sales"
-    __table_args__ = (Index("ix_sales_company_date", "company_id", "sold_on"),)
+    __table_args__ = (
+        Index("ix_sales_company_date", "company_id", "sold_on"),
+        Index("ix_sales_unpaid_due", "paid_on", "due_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
@@ -43,6 +46,8 @@ class Sale(Base):
     cost: Mapped[Decimal | None] = mapped_column(MONEY)
     source: Mapped[str] = mapped_column(String(16), default="deal")
     external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    due_on: Mapped[date | None] = mapped_column(Date)  # payment due (None: not tracked)
+    paid_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -18,12 +18,15 @@ from crm.models import (
     DealStageChange,
     Interaction,
     Manager,
+    utcnow,
 )
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, SearchKind
 from crm.money import cents
-from crm.services import companies, contacts, deals
+from crm.services import companies, contacts, deals, holdings, payments
 from crm.services.business import replies
+from crm.services.holdings import Family
 from crm.uow import UnitOfWork
+from crm.when import to_local
 
 PREVIEW = 5
 OPEN_CLAIMS = (ClaimStatus.NEW.value, ClaimStatus.INVESTIGATING.value)
@@ -33,7 +36,7 @@ OPEN_CLAIMS = (ClaimStatus.NEW.value, ClaimStatus.INVESTIGATING.value)
 class CompanyCard:
     company: Company
     curator_name: str
-    parent_name: str | None
+    parent_name: str | None  # only when the reader may see the parent
     contacts: list[Contact]
     contacts_total: int
     open_deals: list[Deal]
@@ -41,6 +44,8 @@ class CompanyCard:
     open_deals_amount: Decimal
     last_interactions: list[Interaction]
     open_claims: list[Claim]
+    overdue: Decimal  # unpaid past the due dates, in the reader's today
+    family: Family  # the visible parent and subsidiaries
 
 
 @dataclass(frozen=True)
@@ -91,13 +96,7 @@ async def _last_interactions(uow: UnitOfWork, *where: object) -> list[Interactio
 async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> CompanyCard:
     async with uow.read_only():
         company = await companies.get(uow, actor, company_id)
-        parent_name = None
-        if company.parent_id is not None:  # named only to those who may see the parent
-            parent_name = await uow.session.scalar(
-                select(Company.name).where(
-                    Company.id == company.parent_id, visible_owner(actor, Company.curator_id)
-                )
-            )
+        relatives = await holdings.family(uow, actor, company)
         contact_rows = list(
             await uow.session.scalars(
                 select(Contact)
@@ -134,7 +133,8 @@ async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> Compan
         return CompanyCard(
             company=company,
             curator_name=company.curator.name,
-            parent_name=parent_name,
+            parent_name=relatives.parent.name if relatives.parent else None,
+            family=relatives,
             contacts=contact_rows,
             contacts_total=int(contacts_total or 0),
             open_deals=deal_rows,
@@ -142,6 +142,9 @@ async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> Compan
             open_deals_amount=cents(Decimal(str(deal_sum))),
             last_interactions=await _last_interactions(uow, Interaction.company_id == company_id),
             open_claims=claims,
+            overdue=await payments.overdue_amount(
+                uow, company_id, to_local(utcnow(), actor.timezone).date()
+            ),
         )
 
 

@@ -230,17 +230,22 @@ async def ensure_default_causes(uow: UnitOfWork) -> None:
     await uow.session.execute(_insert_ignoring_duplicates(uow, rows))
 
 
+def _other_last(causes: list[ClaimCause]) -> list[ClaimCause]:
+    """By code, with "other" (the catch-all) at the end of every list and picker."""
+    return sorted(causes, key=lambda cause: (cause.code == "other", cause.code))
+
+
 async def list_causes(uow: UnitOfWork) -> list[ClaimCause]:
-    """Every cause, the defaults included (seeded on first use)."""
+    """Every cause, the defaults included (seeded on first use); "other" last."""
     async with uow.read_only():
         causes = list(await uow.session.scalars(select(ClaimCause).order_by(ClaimCause.code)))
     if set(DEFAULT_CAUSES) <= {c.code for c in causes}:
-        return causes
+        return _other_last(causes)
     async with uow:
         await ensure_default_causes(uow)
         causes = list(await uow.session.scalars(select(ClaimCause).order_by(ClaimCause.code)))
         await uow.commit()
-    return causes
+    return _other_last(causes)
 
 
 async def add_cause(uow: UnitOfWork, actor: Actor, code: str, title: str) -> ClaimCause:

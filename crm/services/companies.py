@@ -12,6 +12,7 @@ from crm.access import Actor, can_see_owner, visible_owner
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company, Contact, Manager
 from crm.models.enums import CompanyStage, SearchKind
+from crm.services import contact_index, holdings
 from crm.services.duplicates import door
 from crm.uow import UnitOfWork
 
@@ -32,12 +33,7 @@ class CompanyInput:
 
 
 def _inn(value: str | None) -> str | None:
-    if not value or not value.strip():
-        return None
-    digits = value.strip()
-    if not digits.isdigit() or len(digits) not in (10, 12):
-        raise InvalidInput("inn", "invalid")
-    return digits
+    return validation.inn("inn", value)
 
 
 def _deferral(value: int | None) -> int | None:
@@ -78,11 +74,9 @@ async def reindex(uow: UnitOfWork, company: Company) -> None:
 
 async def _reindex_contacts(uow: UnitOfWork, company: Company) -> None:
     """Contacts are found by their company's name too: keep their search rows in step."""
-    from crm.services import contacts  # contacts imports this module
-
     rows = await uow.session.scalars(select(Contact).where(Contact.company_id == company.id))
     for contact in rows:
-        await contacts.reindex(uow, contact, company)
+        await contact_index.reindex(uow, contact, company)
 
 
 async def get(uow: UnitOfWork, actor: Actor, company_id: int) -> Company:
@@ -147,7 +141,7 @@ async def update(uow: UnitOfWork, actor: Actor, company_id: int, **changes: obje
             if k in changes or k in ("name_key", "match_key")
         }
         if values.get("parent_id") is not None:
-            await _check_parent(uow, actor, company, int(values["parent_id"]))  # type: ignore[arg-type]
+            await holdings.check_parent(uow, actor, company.id, int(values["parent_id"]))  # type: ignore[arg-type]
         changed = uow.apply(actor.id, company, **values)
         if changed:
             await reindex(uow, company)
@@ -155,22 +149,6 @@ async def update(uow: UnitOfWork, actor: Actor, company_id: int, **changes: obje
             await _reindex_contacts(uow, company)
         await uow.commit()
     return company
-
-
-async def _check_parent(uow: UnitOfWork, actor: Actor, company: Company, parent_id: int) -> None:
-    """A parent must be visible and must not make the holding structure a loop."""
-    seen = {company.id}
-    cursor: int | None = parent_id
-    while cursor is not None:
-        if cursor in seen:
-            raise InvalidInput("parent_id", "cycle")
-        seen.add(cursor)
-        parent = await get(uow, actor, cursor) if cursor == parent_id else None
-        cursor = (
-            parent.parent_id
-            if parent
-            else await uow.session.scalar(select(Company.parent_id).where(Company.id == cursor))
-        )
 
 
 async def find_by_name(uow: UnitOfWork, actor: Actor, name: str) -> Company | None:

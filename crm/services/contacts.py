@@ -12,19 +12,19 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy import update as sql_update
 
-from crm import search, validation
+from crm import validation
 from crm.access import Actor, visible_owner
 from crm.errors import AccessDenied, InvalidInput
-from crm.models import Company, Contact, Interaction, SearchEntry
-from crm.models.enums import DecisionRole, SearchKind
+from crm.models import Company, Contact
+from crm.models.enums import DecisionRole
 from crm.services import companies
 from crm.services.companies import CompanyInput
+from crm.services.contact_index import TITLE_MAX as TITLE_MAX
+from crm.services.contact_index import reindex
 from crm.services.duplicates import door
 from crm.uow import UnitOfWork
 
-TITLE_MAX = 300
 TELEGRAM_MATCHES_MAX = 20
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _TG_LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/", re.IGNORECASE)
@@ -95,42 +95,6 @@ def clean(data: ContactInput) -> dict[str, object]:
         "birthday": validation.birthday(data.birthday),
         "email_opt_out": _flag("email_opt_out", data.email_opt_out),
     }
-
-
-def title(contact: Contact, company: Company | None) -> str:
-    text = f"{contact.name}, {company.name}" if company is not None else contact.name
-    return text[:TITLE_MAX]
-
-
-async def reindex(uow: UnitOfWork, contact: Contact, company: Company | None) -> None:
-    await search.index(
-        uow.session,
-        SearchKind.CONTACT,
-        contact.id,
-        owner_id=contact.curator_id,
-        title=title(contact, company),
-        parts=[
-            contact.name,
-            contact.position,
-            contact.email,
-            contact.tg_username,
-            company.name if company is not None else None,
-        ],
-        phones=[contact.phone],
-    )
-    # its logged Telegram conversations are found by whoever may see the contact
-    await uow.session.execute(
-        sql_update(SearchEntry)
-        .where(
-            SearchEntry.kind == SearchKind.CONVERSATION.value,
-            SearchEntry.owner_id != contact.curator_id,
-            SearchEntry.entity_id.in_(
-                select(Interaction.id).where(Interaction.contact_id == contact.id)
-            ),
-        )
-        .values(owner_id=contact.curator_id)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def get(uow: UnitOfWork, actor: Actor, contact_id: int) -> Contact:

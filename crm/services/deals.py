@@ -52,9 +52,10 @@ from crm.models.enums import (
     DealStage,
     Role,
     SearchKind,
+    funnel_rank,
 )
 from crm.money import cents
-from crm.services import companies
+from crm.services import companies, payments
 from crm.uow import UnitOfWork
 
 SOURCE_MAX = 50
@@ -307,6 +308,7 @@ async def open(
             company=company,
             curator_id=company.curator_id,
             stage=DealStage.LEAD.value,
+            reached_rank=0,
             lines=lines,
         )
         uow.session.add(deal)
@@ -596,6 +598,7 @@ async def _win(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
         cost=cost,
         source="deal",
     )
+    await payments.on_win(uow, deal, sale)
     uow.session.add(sale)
     await uow.flush()
     uow.audit_created(actor.id, sale)
@@ -608,6 +611,58 @@ async def _unwin(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
     if sale is not None:
         uow.audit(actor.id, sale, "delete", {k: [v, None] for k, v in sale.as_dict().items()})
         await uow.session.delete(sale)
+
+
+# --- the stage rules: which moves a card offers, who reopens and to which stage ------------
+
+REOPEN_ROLES = (Role.HEAD, Role.DIRECTOR)
+REOPEN_FALLBACK = DealStage.NEGOTIATION  # a closed deal whose history does not say
+
+
+@dataclass(frozen=True)
+class StageMoves:
+    """The stage buttons a deal card may offer this actor (None/False: no such button)."""
+
+    back: DealStage | None = None  # the previous open stage
+    forward: DealStage | None = None  # the next open stage
+    close: bool = False  # Won and Lost
+    reopen: DealStage | None = None  # a closed deal: where Reopen takes it
+
+
+def may_reopen(actor: Actor) -> bool:
+    """Won and lost are final for managers: a head or a director reopens a closed deal."""
+    return actor.role in REOPEN_ROLES
+
+
+def reopen_stage(stage: str | DealStage, history: Sequence[DealStageChange]) -> DealStage:
+    """The open stage a closed deal returns to: the stage it was closed from (the newest
+    change into its closed stage; `history` newest first), else negotiation."""
+    current = DealStage(stage)
+    for change in history:
+        if change.to_stage == current.value and change.from_stage:
+            before = DealStage(change.from_stage)
+            if not before.is_closed:
+                return before
+    return REOPEN_FALLBACK
+
+
+def allowed_moves(
+    actor: Actor, deal: Deal, history: Sequence[DealStageChange] = ()
+) -> StageMoves:
+    """What the stage buttons of a deal card offer: an open deal moves one stage either
+    way, is won or lost; a closed deal is reopened (heads, directors) to `reopen_stage`
+    of its `history` (newest first), or nothing."""
+    current = DealStage(deal.stage)
+    if current.is_closed:
+        if not may_reopen(actor):
+            return StageMoves()
+        return StageMoves(reopen=reopen_stage(current, history))
+    index = OPEN_STAGES.index(current)
+    return StageMoves(
+        back=OPEN_STAGES[index - 1] if index > 0 else None,
+        forward=OPEN_STAGES[index + 1] if index + 1 < len(OPEN_STAGES) else None,
+        close=True,
+    )
 
 
 def move_target(
@@ -638,7 +693,8 @@ async def apply_move(
     if current.is_closed:
         if target.is_closed:
             raise Conflict("deal_closed", stage=current.value)
-        require_role(actor, Role.HEAD, Role.DIRECTOR, entity="deal")
+        if not may_reopen(actor):
+            raise AccessDenied("deal")
     if current is DealStage.WON:
         await _unwin(uow, actor, deal)
     if target is DealStage.WON:
@@ -651,6 +707,8 @@ async def apply_move(
         closed_at=utcnow() if target.is_closed else None,
         lost_reason=reason,
     )
+    # derived from the stage history (the funnel reads it), so not audited on its own
+    deal.reached_rank = max(deal.reached_rank or 0, funnel_rank(target.value))
     uow.session.add(
         DealStageChange(
             deal_id=deal.id,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from crm import validation, when
 from crm.access import Actor, require_role
@@ -71,10 +71,24 @@ def clean(data: PlaybookInput) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ a director's playbooks
+#
+# A director manages the playbooks: they alone read them all, each with its steps (the
+# /playbook screens). Everyone on the staff reads the playbooks of deals, to choose the
+# plan of a new deal (`choices`); claims and events take their kind's default themselves.
+
+
+def may_manage(actor: Actor) -> bool:
+    """Whether the actor sets up playbooks (and so reads them all)."""
+    return actor.role is Role.DIRECTOR
+
+
+def check_may_manage(actor: Actor) -> None:
+    """AccessDenied unless `may_manage`."""
+    require_role(actor, Role.DIRECTOR, entity="playbook")
 
 
 async def create(uow: UnitOfWork, actor: Actor, data: PlaybookInput) -> Playbook:
-    require_role(actor, Role.DIRECTOR, entity="playbook")
+    check_may_manage(actor)
     values = clean(data)
     steps = values.pop("steps")
     async with uow:
@@ -106,7 +120,7 @@ async def _load(uow: UnitOfWork, playbook_id: int) -> Playbook:
 
 
 async def set_default(uow: UnitOfWork, actor: Actor, playbook_id: int) -> Playbook:
-    require_role(actor, Role.DIRECTOR, entity="playbook")
+    check_may_manage(actor)
     async with uow:
         playbook = await _load(uow, playbook_id)
         if not playbook.is_default:
@@ -120,7 +134,7 @@ async def update_steps(
     uow: UnitOfWork, actor: Actor, playbook_id: int, steps: Sequence[StepInput | tuple[str, int]]
 ) -> Playbook:
     """Replace the steps of a playbook; tasks it already created stay as they are."""
-    require_role(actor, Role.DIRECTOR, entity="playbook")
+    check_may_manage(actor)
     cleaned = clean_steps(steps)
     async with uow:
         playbook = await _load(uow, playbook_id)
@@ -136,7 +150,7 @@ async def update_steps(
 
 async def delete(uow: UnitOfWork, actor: Actor, playbook_id: int) -> None:
     """Remove a playbook; tasks it already created stay."""
-    require_role(actor, Role.DIRECTOR, entity="playbook")
+    check_may_manage(actor)
     async with uow:
         playbook = await _load(uow, playbook_id)
         uow.audit(actor.id, playbook, "delete", {"name": [playbook.name, None]})
@@ -144,19 +158,35 @@ async def delete(uow: UnitOfWork, actor: Actor, playbook_id: int) -> None:
         await uow.commit()
 
 
-async def list_playbooks(uow: UnitOfWork, kind: str | None = None) -> list[Playbook]:
-    """Every staff member may read the playbooks (to choose one for a new deal)."""
+# ------------------------------------------------------------------ reading them
+
+
+def _listed(kind: str | None) -> Select[tuple[Playbook]]:
+    stmt = select(Playbook).order_by(Playbook.kind, Playbook.is_default.desc(), Playbook.name)
+    if kind is not None:
+        stmt = stmt.where(Playbook.kind == validation.choice("kind", kind, PlaybookKind).value)
+    return stmt
+
+
+async def list_playbooks(uow: UnitOfWork, actor: Actor, kind: str | None = None) -> list[Playbook]:
+    """The playbooks (of `kind`), the default of each kind first: for a director."""
+    check_may_manage(actor)
     async with uow.read_only():
-        stmt = select(Playbook).order_by(Playbook.kind, Playbook.is_default.desc(), Playbook.name)
-        if kind is not None:
-            stmt = stmt.where(Playbook.kind == validation.choice("kind", kind, PlaybookKind).value)
-        return list(await uow.session.scalars(stmt))
+        return list(await uow.session.scalars(_listed(kind)))
 
 
-async def get(uow: UnitOfWork, playbook_id: int) -> Playbook:
-    """One playbook with its steps (readable by all staff, like `list_playbooks`)."""
+async def get(uow: UnitOfWork, actor: Actor, playbook_id: int) -> Playbook:
+    """One playbook with its steps: for a director (AccessDenied alike when it is gone)."""
+    check_may_manage(actor)
     async with uow.read_only():
         return await _load(uow, playbook_id)
+
+
+async def choices(uow: UnitOfWork, actor: Actor) -> list[Playbook]:
+    """The deal playbooks, the default first: whoever opens a deal (any role) chooses
+    its plan among them."""
+    async with uow.read_only():
+        return list(await uow.session.scalars(_listed(PlaybookKind.DEAL.value)))
 
 
 # ------------------------------------------------------------------ applying a playbook
@@ -276,6 +306,8 @@ __all__ = [
     "PlaybookInput",
     "StepInput",
     "apply_playbook",
+    "check_may_manage",
+    "choices",
     "clean_steps",
     "create",
     "deal_opened",
@@ -284,6 +316,7 @@ __all__ = [
     "find",
     "get",
     "list_playbooks",
+    "may_manage",
     "plan_steps",
     "set_default",
     "update_steps",

@@ -713,6 +713,12 @@ async def delivery_stats(uow: UnitOfWork, now: datetime) -> DeliveryStats:
     return DeliveryStats(pending=pending, overdue_undelivered=overdue)
 
 
+async def last_reminded_at(uow: UnitOfWork) -> datetime | None:
+    """When the newest reminder went out (None: never)."""
+    async with uow.read_only():
+        return await uow.session.scalar(select(func.max(Task.reminded_at)))
+
+
 # ------------------------------------------------------------------ forgotten clients
 
 

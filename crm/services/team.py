@@ -1,4 +1,5 @@
-"""The team as a head or director sees it: members with their figures, and who approves what."""
+"""The team as a head or director sees it: members with their figures, and who approves what;
+the departments and the staff as the operator (the command line) finds them."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from crm import validation
 from crm.access import Actor, require_staff_manager, visible_owner
 from crm.errors import AccessDenied, InvalidInput
-from crm.models import Deal, Manager, Task, utcnow
+from crm.models import Deal, Department, Manager, Task, utcnow
 from crm.models.enums import OPEN_STAGES, Role, TaskStatus
 from crm.money import cents
 from crm.uow import UnitOfWork
@@ -171,3 +172,49 @@ async def approvers(uow: UnitOfWork, curator_id: int) -> list[Manager]:
                 .order_by(Manager.id)
             )
         )
+
+
+# --- for the operator (the command line: no member of staff acts) ------------------------
+
+
+async def department(
+    uow: UnitOfWork, name: str, *, create: bool = False
+) -> tuple[Department, bool]:
+    """The department called `name`, and whether it was created just now.
+
+    A new name is created (audited, by nobody: the operator) only with `create`; without it,
+    InvalidInput("department", "not_found") names the departments there are (`known`).
+    """
+    cleaned = validation.text("department", name)
+    async with uow:
+        found = await uow.session.scalar(select(Department).where(Department.name == cleaned))
+        if found is not None:
+            return found, False
+        if not create:
+            known = list(await uow.session.scalars(select(Department.name).order_by("name")))
+            raise InvalidInput("department", "not_found", name=cleaned, known=known)
+        made = Department(name=cleaned)
+        uow.session.add(made)
+        await uow.flush()
+        uow.audit_created(None, made)
+        await uow.commit()
+    return made, True
+
+
+async def roster(uow: UnitOfWork, limit: int = 40) -> list[tuple[int, str, Role]]:
+    """(tg_id, name, role) of the active staff: directors, then heads, then managers, by name."""
+    rank = case({Role.DIRECTOR.value: 0, Role.HEAD.value: 1}, value=Manager.role, else_=2)
+    async with uow.read_only():
+        rows = await uow.session.execute(
+            select(Manager.tg_id, Manager.name, Manager.role)
+            .where(Manager.active.is_(True))
+            .order_by(rank, Manager.name)
+            .limit(limit)
+        )
+        return [(int(tg_id), name, Role(role)) for tg_id, name, role in rows]
+
+
+async def by_tg_id(uow: UnitOfWork, tg_id: int) -> Manager | None:
+    """The member of staff with this Telegram id, active or not."""
+    async with uow.read_only():
+        return (await uow.session.scalars(select(Manager).where(Manager.tg_id == tg_id))).first()

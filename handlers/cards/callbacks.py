@@ -64,6 +64,14 @@ class StageCb(CallbackData, prefix="cstg"):
     stage: str = ""  # "" shows the stages
 
 
+class ParentCb(CallbackData, prefix="par"):
+    """The parent company dialog of ✏ Edit: start | pick | clear | back | cancel."""
+
+    action: str
+    company_id: int = 0  # start: the company whose parent is set
+    id: int = 0  # pick: the company offered as the parent
+
+
 class CancelCb(CallbackData, prefix="x"):
     """Cancel in any dialog of the client side: the state is cleared, nothing saved."""
 

@@ -14,7 +14,15 @@ from crm.access import Actor
 from crm.errors import AccessDenied
 from crm.services import cards, companies, contacts
 from crm.uow import UnitOfWork
-from handlers.cards.callbacks import COMPANY, CONTACT, CancelCb, EditCb, StageCb, cancel_button
+from handlers.cards.callbacks import (
+    COMPANY,
+    CONTACT,
+    CancelCb,
+    EditCb,
+    ParentCb,
+    StageCb,
+    cancel_button,
+)
 from handlers.cards.view import CardView, Rows
 from handlers.ui import button, cancel_text, h, markup, show
 from handlers.words import COMPANY_STAGES, N_, label
@@ -66,7 +74,12 @@ async def edit_menu(
     ]
     rows: Rows = [fields[i : i + 3] for i in range(0, len(fields), 3)]
     if kind == COMPANY:
-        rows.append([button(_("Stage"), StageCb(company_id=entity_id))])
+        rows.append(
+            [
+                button(_("Stage"), StageCb(company_id=entity_id)),
+                button(_("Parent company"), ParentCb(action="start", company_id=entity_id)),
+            ]
+        )
     rows.append([cancel_button()])
     if isinstance(callback.message, Message):
         await callback.message.answer(

@@ -115,6 +115,17 @@ class CardView:
             lines.append(_("Tax id (INN): {value}").format(value=h(c.inn)))
         if card.parent_name:
             lines.append(_("Parent company: {name}").format(name=h(card.parent_name)))
+        family = card.family
+        if family.subsidiaries_total:
+            more = "…" if family.subsidiaries_total > len(family.subsidiaries) else ""
+            lines.append(
+                _("Subsidiaries ({count}): {names}").format(
+                    count=family.subsidiaries_total,
+                    names=", ".join(h(x.name) for x in family.subsidiaries) + more,
+                )
+            )
+        if card.overdue:
+            lines.append(_("⚠ Overdue payments: {amount}").format(amount=money(card.overdue)))
         lines.append("")
         names = ", ".join(h(x.name) for x in card.contacts)
         more = "…" if card.contacts_total > len(card.contacts) else ""
@@ -202,9 +213,7 @@ class CardView:
         lines += [
             _("Stage: {stage}").format(stage=deal_stage(d.stage)),
             (
-                _("Amount: {amount} (the products' total)")
-                if card.lines
-                else _("Amount: {amount}")
+                _("Amount: {amount} (the products' total)") if card.lines else _("Amount: {amount}")
             ).format(amount=money(d.amount)),
             _("Probability: {value}%").format(value=d.probability),
         ]

@@ -13,7 +13,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from crm.access import Actor
 from crm.errors import InvalidInput
-from crm.models.enums import OPEN_STAGES, DealStage, Role
+from crm.models.enums import DealStage
 from crm.services import cards, deals
 from crm.services.cards import DealCard
 from crm.uow import UnitOfWork
@@ -32,39 +32,27 @@ class LostForm(StatesGroup):
 # --- the rows this area adds to the deal card (handlers/cards/view.py draws it) ------------
 
 
-def _reopen_stage(card: DealCard) -> DealStage:
-    """The stage a closed deal came from (the newest change into its closed stage)."""
-    for change in card.history:
-        if change.to_stage == card.deal.stage and change.from_stage:
-            stage = DealStage(change.from_stage)
-            if not stage.is_closed:
-                return stage
-    return DealStage.NEGOTIATION
-
-
 def deal_rows(actor: Actor, card: DealCard) -> list[list[InlineKeyboardButton]]:
-    """Move to the previous/next stage, Win, Lose; a closed deal: Reopen (heads, directors)."""
+    """The stage buttons `deals.allowed_moves` offers, then the stage history."""
     deal = card.deal
-    stage = DealStage(deal.stage)
+    moves = deals.allowed_moves(actor, deal, card.history)
     rows: list[list[InlineKeyboardButton]] = []
-    if not stage.is_closed:
-        index = OPEN_STAGES.index(stage)
-        moves = []
-        if index > 0:
-            before = OPEN_STAGES[index - 1]
-            moves.append(button("◀ " + deal_stage(before), _move(deal.id, before)))
-        if index + 1 < len(OPEN_STAGES):
-            after = OPEN_STAGES[index + 1]
-            moves.append(button(deal_stage(after) + " ▶", _move(deal.id, after)))
-        rows.append(moves)
+    steps = []
+    if moves.back is not None:
+        steps.append(button("◀ " + deal_stage(moves.back), _move(deal.id, moves.back)))
+    if moves.forward is not None:
+        steps.append(button(deal_stage(moves.forward) + " ▶", _move(deal.id, moves.forward)))
+    if steps:
+        rows.append(steps)
+    if moves.close:
         rows.append(
             [
                 button("✅ " + _("Won"), DealCb(action="win", deal_id=deal.id)),
                 button("❌ " + _("Lost"), DealCb(action="lose", deal_id=deal.id)),
             ]
         )
-    elif actor.role in (Role.HEAD, Role.DIRECTOR):
-        rows.append([button("↩ " + _("Reopen"), _move(deal.id, _reopen_stage(card)))])
+    if moves.reopen is not None:
+        rows.append([button("↩ " + _("Reopen"), _move(deal.id, moves.reopen))])
     rows.append([button("📈 " + _("Stage history"), DealCb(action="hist", deal_id=deal.id))])
     return rows
 

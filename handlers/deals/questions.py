@@ -15,7 +15,6 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from crm.access import Actor
-from crm.models.enums import PlaybookKind
 from crm.services import playbooks, products
 from crm.uow import UnitOfWork
 from handlers.deals.callbacks import DISCOUNTS, QUANTITIES, DealFormCb
@@ -205,7 +204,7 @@ async def ask(
         # the buttons name only these; a crafted product id is refused
         data["shown"] = {str(p.id): [p.name, str(p.unit_price)] for p in catalogue[0]}
     if step == "confirm" and "plans" not in data:
-        books = await playbooks.list_playbooks(uow, PlaybookKind.DEAL.value)  # default first
+        books = await playbooks.choices(uow, actor)  # default first
         data["plans"] = [[p.id, p.name] for p in books]
         if books and not books[0].is_default:
             data["plans"].insert(0, [0, ""])  # no default: no plan unless one is chosen

@@ -3,8 +3,8 @@ button to its card: make it the default, delete it (after a confirmation).
 
 `/playbook deal; New client; call +1; send offer +3; follow up +7` creates one at once.
 A step is "title +N" (N days after the start; without +N, day 0). The first playbook
-of a kind becomes its default. Others get a polite refusal; the service checks the role
-again.
+of a kind becomes its default. Who may is `playbooks.may_manage`: others get a polite
+refusal, and the service refuses whatever a crafted button asks.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from crm import validation
-from crm.access import Actor, require_role
+from crm.access import Actor
 from crm.errors import InvalidInput
 from crm.models import Playbook
-from crm.models.enums import PlaybookKind, Role
+from crm.models.enums import PlaybookKind
 from crm.services import playbooks
 from crm.services.playbooks import PlaybookInput
 from crm.uow import UnitOfWork
@@ -139,10 +139,12 @@ def render_card(playbook: Playbook) -> tuple[str, InlineKeyboardMarkup]:
     return "\n".join(lines), kb.as_markup()
 
 
-async def list_page(uow: UnitOfWork, kind: str, offset: int) -> tuple[str, InlineKeyboardMarkup]:
+async def list_page(
+    uow: UnitOfWork, actor: Actor, kind: str, offset: int
+) -> tuple[str, InlineKeyboardMarkup]:
     if kind not in KINDS:
         kind = PlaybookKind.DEAL.value
-    items = await playbooks.list_playbooks(uow, kind)  # a handful per kind: paged here
+    items = await playbooks.list_playbooks(uow, actor, kind)  # a handful per kind: paged here
     total = len(items)
     offset = min(max(0, offset), max(0, total - 1) // PAGE * PAGE)
     has_default = any(p.is_default for p in items)
@@ -192,7 +194,7 @@ async def create(
 ) -> Playbook:
     """Create; the first playbook of a kind becomes its default."""
     if not default:
-        default = not any(p.is_default for p in await playbooks.list_playbooks(uow, kind))
+        default = not any(p.is_default for p in await playbooks.list_playbooks(uow, actor, kind))
     return await playbooks.create(uow, actor, PlaybookInput(name, kind, list(steps), default))
 
 
@@ -200,11 +202,11 @@ async def playbook_command(
     message: Message, command: CommandObject, uow: UnitOfWork, actor: Actor, state: FSMContext
 ) -> None:
     await state.clear()
-    if not actor.is_director:
+    if not playbooks.may_manage(actor):
         await message.answer(only_directors_text())
         return
     if not command.args:
-        text, markup = await list_page(uow, PlaybookKind.DEAL.value, 0)
+        text, markup = await list_page(uow, actor, PlaybookKind.DEAL.value, 0)
         await message.answer(text, reply_markup=markup)
         return
     parts = [part.strip() for part in command.args.split(";")]
@@ -222,8 +224,7 @@ async def playbook_command(
 async def page(
     callback: CallbackQuery, callback_data: PlaybookListCb, uow: UnitOfWork, actor: Actor
 ) -> None:
-    require_role(actor, Role.DIRECTOR, entity="playbook")
-    text, markup = await list_page(uow, callback_data.kind, callback_data.offset)
+    text, markup = await list_page(uow, actor, callback_data.kind, callback_data.offset)
     await show(callback, text, markup)
     await callback.answer()
 
@@ -231,8 +232,7 @@ async def page(
 async def show_card(
     callback: CallbackQuery, callback_data: PlaybookCb, uow: UnitOfWork, actor: Actor
 ) -> None:
-    require_role(actor, Role.DIRECTOR, entity="playbook")
-    text, markup = render_card(await playbooks.get(uow, callback_data.id))
+    text, markup = render_card(await playbooks.get(uow, actor, callback_data.id))
     await show(callback, text, markup)
     await callback.answer()
 
@@ -241,7 +241,7 @@ async def make_default(
     callback: CallbackQuery, callback_data: PlaybookCb, uow: UnitOfWork, actor: Actor
 ) -> None:
     await playbooks.set_default(uow, actor, callback_data.id)
-    text, markup = render_card(await playbooks.get(uow, callback_data.id))
+    text, markup = render_card(await playbooks.get(uow, actor, callback_data.id))
     await show(callback, text, markup)
     await callback.answer(_("It is the default now."))
 
@@ -249,8 +249,7 @@ async def make_default(
 async def ask_delete(
     callback: CallbackQuery, callback_data: PlaybookCb, uow: UnitOfWork, actor: Actor
 ) -> None:
-    require_role(actor, Role.DIRECTOR, entity="playbook")
-    playbook = await playbooks.get(uow, callback_data.id)
+    playbook = await playbooks.get(uow, actor, callback_data.id)
     kb = InlineKeyboardBuilder()
     kb.row(
         button(_("🗑 Yes, delete"), PlaybookCb(action="really", id=playbook.id)),
@@ -269,10 +268,9 @@ async def ask_delete(
 async def delete(
     callback: CallbackQuery, callback_data: PlaybookCb, uow: UnitOfWork, actor: Actor
 ) -> None:
-    require_role(actor, Role.DIRECTOR, entity="playbook")
-    kind = (await playbooks.get(uow, callback_data.id)).kind
+    kind = (await playbooks.get(uow, actor, callback_data.id)).kind
     await playbooks.delete(uow, actor, callback_data.id)
-    text, markup = await list_page(uow, kind, 0)
+    text, markup = await list_page(uow, actor, kind, 0)
     await show(callback, text, markup)
     await callback.answer(_("Deleted."))
 

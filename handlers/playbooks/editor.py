@@ -12,9 +12,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from crm import validation
-from crm.access import Actor, require_role
+from crm.access import Actor
 from crm.errors import InvalidInput
-from crm.models.enums import Role
 from crm.services import playbooks
 from crm.uow import UnitOfWork
 from handlers.dialog import Wizard, stale
@@ -37,8 +36,7 @@ async def edit_steps(
     actor: Actor,
     state: FSMContext,
 ) -> None:
-    require_role(actor, Role.DIRECTOR, entity="playbook")
-    playbook = await playbooks.get(uow, callback_data.id)
+    playbook = await playbooks.get(uow, actor, callback_data.id)
     data = {
         "edit": playbook.id,
         "kind": playbook.kind,
@@ -143,7 +141,7 @@ async def dialog_button(
 ) -> None:
     action, value = callback_data.action, callback_data.value
     if action == "new":
-        require_role(actor, Role.DIRECTOR, entity="playbook")
+        playbooks.check_may_manage(actor)
         await ask(callback, state, {})
         await callback.answer()
         return

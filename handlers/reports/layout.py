@@ -50,8 +50,8 @@ REPORT_TITLES: dict[str, str] = {
     "forgotten": N_("Forgotten clients"),
     "claims": N_("Claims"),
     "events": N_("Events"),
+    "receivables": N_("Receivables"),
 }
-LEADERS_ONLY = {"managers"}
 # ------------------------------------------------------------------ formatting
 
 

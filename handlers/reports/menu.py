@@ -12,14 +12,15 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from crm.access import Actor, require_role
+from crm.access import Actor
+from crm.analytics import audience
 from crm.analytics.digest import build_digest, receives_digest
-from crm.models.enums import Role
 from crm.uow import UnitOfWork
 from handlers.reports.events import events_text
 from handlers.reports.follow_up import claims_text, forgotten_text
-from handlers.reports.layout import LEADERS_ONLY, Rendered, ReportCb, report_title
+from handlers.reports.layout import Rendered, ReportCb, report_title
 from handlers.reports.pipeline import forecast_text, funnel_text, inquiries_text, managers_text
+from handlers.reports.receivables import receivables_text
 from handlers.reports.sales import abc_text, matrix_text, xyz_text
 from handlers.ui import button, split_args
 from notifications.digests import digest_chart, digest_text
@@ -38,6 +39,7 @@ REPORTS: dict[str, Callable[[UnitOfWork, Actor, str], Awaitable[Rendered]]] = {
     "forgotten": forgotten_text,
     "claims": claims_text,
     "events": events_text,
+    "receivables": receivables_text,
 }
 
 
@@ -45,15 +47,11 @@ REPORTS: dict[str, Callable[[UnitOfWork, Actor, str], Awaitable[Rendered]]] = {
 
 
 def menu_markup(actor: Actor) -> InlineKeyboardMarkup:
-    kinds = [k for k in REPORTS if may_see(actor, k)]
+    kinds = [k for k in REPORTS if audience.may_read(actor, k)]
     buttons = [button(report_title(k), ReportCb(kind=k)) for k in kinds]
     return InlineKeyboardMarkup(
         inline_keyboard=[buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     )
-
-
-def may_see(actor: Actor, kind: str) -> bool:
-    return kind not in LEADERS_ONLY or actor.role is not Role.MANAGER
 
 
 def leaders_only_text(kind: str) -> str:
@@ -63,14 +61,14 @@ def leaders_only_text(kind: str) -> str:
 
 
 def usage_text(actor: Actor) -> str:
-    if actor.role is Role.MANAGER:
+    if not audience.may_read(actor, "managers"):
         return _(
             "Which report? /report abc | xyz | matrix | funnel | forecast | "
-            "inquiries | forgotten | claims | events"
+            "inquiries | forgotten | claims | events | receivables"
         )
     return _(
         "Which report? /report abc | xyz | matrix | funnel | forecast | managers | "
-        "inquiries | forgotten | claims | events"
+        "inquiries | forgotten | claims | events | receivables"
     )
 
 
@@ -98,10 +96,10 @@ async def report_command(
     if kind not in REPORTS:
         await message.answer(usage_text(actor), reply_markup=menu_markup(actor))
         return
-    if not may_see(actor, kind):
+    if not audience.may_read(actor, kind):
         await message.answer(leaders_only_text(kind), reply_markup=menu_markup(actor))
         return
-    await send_report(message, uow, actor, kind, args[1] if len(args) > 1 else "")
+    await send_report(message, uow, actor, kind, " ".join(args[1:]))
 
 
 async def report_pressed(
@@ -110,7 +108,7 @@ async def report_pressed(
     await query.answer()
     if callback_data.kind not in REPORTS or not isinstance(query.message, Message):
         return
-    if not may_see(actor, callback_data.kind):
+    if not audience.may_read(actor, callback_data.kind):
         await query.message.answer(leaders_only_text(callback_data.kind))
         return
     await send_report(query.message, uow, actor, callback_data.kind, callback_data.option)
@@ -129,7 +127,6 @@ async def digest_command(message: Message, uow: UnitOfWork, actor: Actor) -> Non
             )
         )
         return
-    require_role(actor, Role.HEAD, Role.DIRECTOR, entity="report")
     digest = await build_digest(uow, actor)
     await message.answer(digest_text(digest))
     draw = digest_chart(digest)

@@ -6,10 +6,9 @@ from functools import partial
 
 from aiogram.utils.i18n import gettext as _
 
-from crm.access import Actor, require_role
-from crm.analytics import charts, forecast, funnel, inquiries, managers
+from crm.access import Actor
+from crm.analytics import audience, charts, forecast, funnel, inquiries, managers
 from crm.analytics.scope import current_month
-from crm.models.enums import Role
 from crm.uow import UnitOfWork
 from handlers.reports.layout import (
     Rendered,
@@ -111,7 +110,7 @@ async def forecast_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
 
 
 async def managers_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
-    require_role(actor, Role.HEAD, Role.DIRECTOR, entity="report")
+    audience.check_may_read(actor, "managers")
     period = current_month(local_today(actor))
     r = await managers.managers_report(uow, actor, period)
     if r.empty:

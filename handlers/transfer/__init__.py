@@ -2,10 +2,10 @@
 
 from aiogram import Router
 
-from handlers.transfer import export, importing
+from handlers.transfer import export, importing, stray
 
 
 def setup() -> Router:
     router = Router(name="transfer")
-    router.include_routers(export.setup(), importing.setup())
+    router.include_routers(export.setup(), importing.setup(), stray.setup())
     return router

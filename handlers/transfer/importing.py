@@ -38,6 +38,7 @@ from crm.services import imports
 from crm.services.imports import ImportReport, Rejected
 from crm.uow import UnitOfWork
 from handlers.dialog import cancel as cancel_dialog
+from handlers.dialog import over
 from handlers.ui import button, h, show
 from handlers.words import N_
 
@@ -99,7 +100,7 @@ class ImportForm(StatesGroup):
 
 
 class ImportCb(CallbackData, prefix="imp"):
-    action: str  # kind | cancel
+    action: str  # kind | earlier | cancel
     kind: str = ""
 
 
@@ -195,14 +196,39 @@ async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
 
 
 async def choose_kind(
-    callback: CallbackQuery, callback_data: ImportCb, actor: Actor, state: FSMContext
+    callback: CallbackQuery,
+    callback_data: ImportCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    bot: Bot,
+    state: FSMContext,
 ) -> None:
     kind = callback_data.kind
     if kind not in imports.allowed_kinds(actor):
         raise AccessDenied("import")
     await state.update_data(kind=kind)
+    if (await state.get_data()).get(SENT_EARLIER):  # a file sent before /import: import it
+        await import_sent_earlier(callback, uow, actor, bot, state)
+        return
     await show(callback, ask_file_text(kind), cancel_markup())
     await callback.answer()
+
+
+SENT_EARLIER = "sent_earlier"  # the document a file sent without /import left in the state
+
+
+async def import_sent_earlier(
+    callback: CallbackQuery, uow: UnitOfWork, actor: Actor, bot: Bot, state: FSMContext
+) -> None:
+    """Import the file that came without /import (handlers/transfer/stray.py kept it)."""
+    earlier = (await state.get_data()).get(SENT_EARLIER)
+    if not earlier or not isinstance(callback.message, Message):
+        await over(callback, "/import")
+        return
+    await callback.answer()
+    await show(callback, _("⏳ Importing {name}…").format(name=h(earlier["file_name"])))
+    document = Document.model_validate(earlier)
+    await take_file(callback.message, uow, actor, bot, state, document)
 
 
 def _usable(document: Document) -> str | None:
@@ -221,9 +247,16 @@ def file_refused(code: str, **params: object) -> str:
 
 
 async def take_file(
-    message: Message, uow: UnitOfWork, actor: Actor, bot: Bot, state: FSMContext
+    message: Message,
+    uow: UnitOfWork,
+    actor: Actor,
+    bot: Bot,
+    state: FSMContext,
+    document: Document | None = None,
 ) -> None:
-    document = message.document
+    """Import the message's document (or `document`, a file sent earlier; the answers then
+    go to `message`'s chat)."""
+    document = document or message.document
     assert document is not None
     refused = _usable(document)
     if refused is not None:
@@ -362,6 +395,9 @@ def setup() -> Router:
     router.callback_query.register(cancel, ImportCb.filter(F.action == "cancel"))
     router.callback_query.register(
         choose_kind, ImportForm.file, ImportCb.filter(F.action == "kind")
+    )
+    router.callback_query.register(
+        import_sent_earlier, ImportForm.file, ImportCb.filter(F.action == "earlier")
     )
     router.message.register(take_file, ImportForm.file, F.document)
     router.message.register(not_a_file, ImportForm.file, ~F.text.startswith("/"))

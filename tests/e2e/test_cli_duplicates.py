@@ -41,7 +41,7 @@ def crm_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
             manny = await factories.staff(database, name="Manny", tg_id=MANAGER)
             dora = await factories.staff(database, Role.DIRECTOR, name="Dora", tg_id=DIRECTOR)
             await factories.add_company(database, manny.id, "Romashka")
-            await factories.add_company(database, dora.id, "ООО Ромашка", inn="7701234567")
+            await factories.add_company(database, dora.id, "ООО Ромашка", inn="7701234560")
             await factories.raw_contact(database, dora, "Ivan", 2)
         finally:
             await database.dispose()

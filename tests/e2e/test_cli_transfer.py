@@ -63,7 +63,7 @@ def test_help_lists_import_and_export() -> None:
 
 def test_import_prints_the_report(crm_db: Path, tmp_path: Path) -> None:
     file = tmp_path / "clients.csv"
-    file.write_bytes("Название;ИНН\nРомашка;7701234567\nЛютик;123\n".encode("cp1251"))
+    file.write_bytes("Название;ИНН\nРомашка;7701234560\nЛютик;123\n".encode("cp1251"))
     result = invoke("import", str(file), "--as", str(MANAGER))
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
@@ -71,7 +71,7 @@ def test_import_prints_the_report(crm_db: Path, tmp_path: Path) -> None:
         "0 already there (skipped), 1 rejected.",
         "  row 3: inn invalid",
     ]
-    assert query(crm_db, "SELECT name, inn FROM companies") == [("Ромашка", "7701234567")]
+    assert query(crm_db, "SELECT name, inn FROM companies") == [("Ромашка", "7701234560")]
     again = invoke("import", str(file), "--as", str(MANAGER), "--kind", "companies")
     assert "0 added, 1 already there" in again.output
 

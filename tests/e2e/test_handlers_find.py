@@ -209,6 +209,7 @@ async def test_edit_a_company_and_a_contact_from_their_cards(harness: Harness) -
         "Tax id (INN)",
         "Notes",
         "Stage",
+        "Parent company",
         "✖ Cancel",
     ]
     [prompt] = await h.send(press(ANNA, menu, "Industry"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from crm.access import Actor
 from crm.models import AuditEntry, Deal, Playbook, PlaybookStep, Task
 from crm.services import companies, playbooks
 from crm.services.companies import CompanyInput
@@ -27,10 +28,12 @@ async def written(db: Database) -> tuple[int, ...]:
         )
 
 
-async def stored(db: Database) -> list[tuple[str, str, bool, list[tuple[str, int]]]]:
+async def stored(
+    db: Database, director: Actor
+) -> list[tuple[str, str, bool, list[tuple[str, int]]]]:
     result = []
     for kind in ("deal", "claim", "event"):
-        for p in await playbooks.list_playbooks(db.uow(), kind):
+        for p in await playbooks.list_playbooks(db.uow(), director, kind):
             result.append(
                 (p.kind, p.name, p.is_default, [(s.title, s.offset_days) for s in p.steps])
             )
@@ -42,7 +45,7 @@ async def stored(db: Database) -> list[tuple[str, str, bool, list[tuple[str, int
 
 async def test_one_line_in_russian_and_english(harness: Harness) -> None:
     h = harness
-    await team(h.db)
+    w = await team(h.db)
     [card] = await h.send(
         message_update(
             DINA, "/playbook сделка; Новый клиент; позвонить +1; отправить КП +3; перезвонить +7"
@@ -62,7 +65,7 @@ async def test_one_line_in_russian_and_english(harness: Harness) -> None:
     assert labels(en)[0] == "⭐ Make default"
     [claim] = await h.send(message_update(EVA, "/playbook claim; Complaint; call the client"))
     assert "Kind: Claims" in claim.text
-    assert await stored(h.db) == [
+    assert await stored(h.db, w.dina) == [
         ("deal", "Новый клиент", True, [("позвонить", 1), ("отправить КП", 3), ("перезвонить", 7)]),
         ("deal", "Big client", False, [("meeting", 0), ("offer", 2)]),
         ("claim", "Complaint", True, [("call the client", 0)]),
@@ -140,7 +143,9 @@ async def test_list_card_default_and_delete_with_confirmation(harness: Harness) 
     [card] = await h.send(press(DINA, card, "Сделать по умолчанию"))
     assert last_alert(h) == "Теперь это сценарий по умолчанию."
     assert "⭐ По умолчанию" in card.text
-    defaults = [(p.name, p.is_default) for p in await playbooks.list_playbooks(h.db.uow(), "deal")]
+    defaults = [
+        (p.name, p.is_default) for p in await playbooks.list_playbooks(h.db.uow(), w.dina, "deal")
+    ]
     assert defaults[:2] == [("Beta", True), ("Alpha", False)]
 
     [ask] = await h.send(press(DINA, card, "Удалить"))
@@ -152,7 +157,7 @@ async def test_list_card_default_and_delete_with_confirmation(harness: Harness) 
     assert last_alert(h) == "Удалено."
     assert after.text.startswith("<b>Сценарии работы</b> · Сделки\nСценария по умолчанию нет")
     assert "Найдено: 10" in after.text
-    ids = [p.id for p in await playbooks.list_playbooks(h.db.uow(), "deal")]
+    ids = [p.id for p in await playbooks.list_playbooks(h.db.uow(), w.dina, "deal")]
     assert second.id not in ids and first.id in ids
     # the stale confirmation of a deleted playbook
     await h.send(press(DINA, ask, "Да, удалить"))
@@ -182,7 +187,7 @@ async def test_a_manager_replaying_director_buttons_is_refused(harness: Harness)
     await h.send(replay(ANNA, PlaybookFormCb(action="create").pack()))
     assert last_alert(h) == "Этот диалог уже завершён. Начните заново: /playbook."
     assert await written(h.db) == before
-    listed = await playbooks.list_playbooks(h.db.uow(), "deal")
+    listed = await playbooks.list_playbooks(h.db.uow(), w.dina, "deal")
     assert [(p.name, p.is_default) for p in listed] == [("Alpha", False), ("Beta", False)]
 
 
@@ -226,17 +231,19 @@ async def test_dialog_with_back_undo_errors_and_create_as_default(harness: Harne
     [steps] = await h.send(press(EVA, confirm, "« Back"))
     assert "3. Follow up" in steps.text
     [confirm] = await h.send(press(EVA, steps, "Done"))
-    assert len(await playbooks.list_playbooks(h.db.uow(), "deal")) == 1  # nothing written yet
+    assert (
+        len(await playbooks.list_playbooks(h.db.uow(), w.dina, "deal")) == 1
+    )  # nothing written yet
     [card] = await h.send(press(EVA, confirm, "Create as the default"))
     assert card.text.startswith("<b>Playbook «Big 🔥 клиент»</b>\nKind: Deals\n⭐ The default")
-    assert await stored(h.db) == [
+    assert await stored(h.db, w.dina) == [
         ("deal", "Big 🔥 клиент", True, [("Call", 1), ("Оффер", 3), ("Follow up", 7)]),
         ("deal", "Old", False, PLAN),
     ]
     # the dialog is over: its buttons do nothing more
     await h.send(press(EVA, confirm, "Create as the default"))
     assert last_alert(h) == "This dialog is over. Start again with /playbook."
-    assert len(await playbooks.list_playbooks(h.db.uow(), "deal")) == 2
+    assert len(await playbooks.list_playbooks(h.db.uow(), w.dina, "deal")) == 2
 
 
 async def test_dialog_cancel_and_a_command_end_it(harness: Harness) -> None:
@@ -274,11 +281,11 @@ async def test_edit_steps(harness: Harness) -> None:
     assert "Новые шаги:\n1. Связаться с клиентом — сразу\n2. Выяснить причину" in steps.text
     [confirm] = await h.send(press(DINA, steps, "Готово"))
     assert confirm.text.endswith("Заменить шаги на эти?")
-    assert await stored(h.db) == [("claim", "Alpha", False, PLAN)]  # not yet
+    assert await stored(h.db, w.dina) == [("claim", "Alpha", False, PLAN)]  # not yet
     [card] = await h.send(press(DINA, confirm, "Сохранить"))
     assert card.text.startswith("<b>Сценарий «Alpha»</b>")
     assert "1. Связаться с клиентом — сразу\n2. Выяснить причину — через 1 дн." in card.text
-    assert await stored(h.db) == [
+    assert await stored(h.db, w.dina) == [
         ("claim", "Alpha", False, [("Связаться с клиентом", 0), ("Выяснить причину", 1)])
     ]
     del made

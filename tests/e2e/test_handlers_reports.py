@@ -73,7 +73,7 @@ async def test_every_report_for_the_director(harness: Harness) -> None:
         assert shown[-1].method == "sendPhoto", label
     assert len(photos(harness, DINA.id)) == len(expected)
     assert all(p.startswith(PNG) for p in photos(harness, DINA.id))
-    assert len(REPORTS) == 10
+    assert len(REPORTS) == 11
     # the legend says what Revenue counts: imported sales too, not only deals won
     [managers, _chart] = await harness.send(message_update(DINA, "/report managers"))
     assert (
@@ -179,7 +179,7 @@ async def test_managers_are_not_offered_the_managers_report(harness: Harness) ->
     [usage] = await h.send(message_update(bilingual.EMILY, "/report nonsense"))
     assert usage.text == (
         "Which report? /report abc | xyz | matrix | funnel | forecast | inquiries | forgotten "
-        "| claims | events"
+        "| claims | events | receivables"
     )
     [usage_ru] = await h.send(message_update(bilingual.ANNA, "/report чтото"))
     assert "managers" not in usage_ru.text and usage_ru.text.startswith("Какой отчёт?")
@@ -237,3 +237,106 @@ async def test_report_abc_and_the_digest_name_the_movers(harness: Harness) -> No
     russian = await harness.send(message_update(MOVERS_ANNA, "/report abc"))
     assert "Сменили класс по сравнению с периодом " in russian[0].text
     assert "• A → B: Alfa, −80 %" in russian[0].text
+
+
+# ---------------------------------------------------------------- ABC and XYZ by holding
+
+
+async def holding_world(harness: Harness) -> bilingual.Team:
+    """Emily's Group with two subsidiaries (one of them Boris's), and a client on its own."""
+    from crm.models import Sale
+    from tests.fixtures.report_data import months_ago
+
+    w = await bilingual.team(harness.db)
+    group = await add_company(harness.db, w.emily.id, "Group", stage="regular")
+    north = await add_company(harness.db, w.emily.id, "North", stage="regular", parent_id=group.id)
+    south = await add_company(harness.db, w.boris.id, "South", stage="regular", parent_id=group.id)
+    solo = await add_company(harness.db, w.emily.id, "Solo", stage="regular")
+    async with harness.db.uow() as uow:
+        for n in range(1, 13):
+            uow.session.add(Sale(company_id=north.id, sold_on=months_ago(n), amount=1000))
+            uow.session.add(Sale(company_id=south.id, sold_on=months_ago(n), amount=500))
+            uow.session.add(Sale(company_id=solo.id, sold_on=months_ago(n), amount=1200))
+        uow.session.add(Sale(company_id=group.id, sold_on=months_ago(3), amount=600))
+        await uow.commit()
+    return w
+
+
+async def test_abc_and_xyz_by_holding(harness: Harness) -> None:
+    await holding_world(harness)
+    text, _chart = await harness.send(message_update(bilingual.EVA, "/report abc; holdings"))
+    assert "by holding" in text.text and "Top holdings:" in text.text
+    # Group = North 12,000 + South 6,000 + its own 600
+    assert re.search(r"Group\s+A\s+18 600\.00", text.text), text.text
+    assert re.search(r"Solo\s+A\s+14 400\.00", text.text), text.text
+    assert "North" not in text.text
+    assert labels(text)[-2:] == ["By client", "• By holding"]
+    by_client, _chart = await harness.send(press(bilingual.EVA, text, "By client"))
+    assert re.search(r"North\s+\w\s+12 000\.00", by_client.text), by_client.text
+    margin, _chart = await harness.send(press(bilingual.EVA, text, "margin"))
+    assert "margin · by holding" in margin.text
+
+    # Emily does not see Boris's South: her Group is North and the Group's own sales
+    text, _chart = await harness.send(message_update(bilingual.EMILY, "/report abc holdings"))
+    assert re.search(r"Group\s+\w\s+12 600\.00", text.text), text.text
+
+    xyz, _chart = await harness.send(message_update(bilingual.DINA, "/report xyz; по холдингам"))
+    assert "по холдингам" in xyz.text
+    assert "Постоянные холдинги" in xyz.text
+    assert re.search(r"Group\s+Y\s+1 550,00", xyz.text), xyz.text  # 18,600 / 12 months
+    assert labels(xyz) == ["По клиентам", "• По холдингам"]
+    [bad] = await harness.send(message_update(bilingual.DINA, "/report xyz; маржа"))
+    assert bad.method == "sendMessage" and "Группа" not in bad.text
+
+
+# ---------------------------------------------------------------- /report receivables
+
+
+async def test_receivables_by_client_and_manager_in_both_languages(harness: Harness) -> None:
+    from crm.models import Sale
+    from handlers.reports.layout import local_today
+
+    w = await bilingual.team(harness.db)
+    ours = await add_company(harness.db, w.emily.id, "Northwind")
+    theirs = await add_company(harness.db, w.boris.id, "Southwind")
+    today = local_today(w.emily)
+    async with harness.db.uow() as uow:
+        for company, manager, late, amount in (
+            (ours.id, w.emily.id, 5, 1000),
+            (ours.id, w.emily.id, 75, 250),
+            (theirs.id, w.boris.id, 120, 99),
+        ):
+            uow.session.add(
+                Sale(
+                    company_id=company,
+                    manager_id=manager,
+                    sold_on=today - timedelta(days=late + 30),
+                    due_on=today - timedelta(days=late),
+                    amount=amount,
+                    source="import",
+                )
+            )
+        await uow.commit()
+    [text] = await harness.send(message_update(bilingual.EMILY, "/report receivables"))
+    assert text.text.startswith("<b>Receivables</b>\noverdue on ")
+    assert "Overdue: 1 250.00, days late in columns." in text.text
+    assert re.search(r"Northwind\s+1 000\.00\s+0\.00\s+250\.00\s+0\.00\s+1 250\.00", text.text)
+    assert "Southwind" not in text.text and re.search(r"Emily\s+1 000\.00", text.text)
+    [russian] = await harness.send(message_update(bilingual.DINA, "/report receivables"))
+    assert russian.text.startswith("<b>Дебиторка</b>\nпросрочено на ")
+    assert "Просрочено: 1 349,00" in russian.text and "По менеджерам:" in russian.text
+    assert re.search(r"Southwind\s+0,00\s+0,00\s+0,00\s+99,00\s+99,00", russian.text)
+    [calm] = await harness.send(message_update(bilingual.HELEN, "/report receivables"))
+    assert "Northwind" in calm.text  # the head sees her department's client
+    [nothing] = await harness.send(message_update(bilingual.ANNA, "/report receivables"))
+    assert nothing.text.endswith("Просроченных оплат нет.")
+    # the company card says it too, to whoever sees the company
+    from handlers.cards.callbacks import CardCb
+    from tests.fixtures.botapi_stub import callback_update
+
+    opened = CardCb(kind="co", id=ours.id).pack()
+    [card] = await harness.send(callback_update(bilingual.EMILY, opened))
+    assert "⚠ Overdue payments: 1 250.00" in card.text
+    opened = CardCb(kind="co", id=theirs.id).pack()
+    [card] = await harness.send(callback_update(bilingual.DINA, opened))
+    assert "⚠ Просроченные оплаты: 99,00" in card.text

@@ -22,7 +22,7 @@ from tests.fixtures import factories
 from tests.fixtures.bilingual import ANNA, EMILY, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels, press
 from tests.fixtures.botapi_stub import TgUser, as_update, callback_update, message_update
-from tests.fixtures.import_files import bomb, written
+from tests.fixtures.import_files import bomb, inn, written
 from tests.fixtures.queries import count
 
 SAFE_ANNA = TgUser(7501, "Anna", language_code="ru")
@@ -133,6 +133,37 @@ async def test_import_dialog_in_russian(harness: Harness) -> None:
     assert await count(h.db, Contact) == 2
 
 
+async def test_a_file_sent_without_import_is_offered_and_checked(harness: Harness) -> None:
+    """The tester's three: a file with no /import got "I did not understand"; the INN
+    1234567890 (a wrong check digit) was imported; 12,500.00 was "not a number"."""
+    h = harness
+    await team(h.db)
+    companies_csv = (
+        b"Name,INN\nRomashka,7707083893\nFake Ltd,1234567890\nPerson Ltd,500100732259\n"
+    )
+    [offer] = await h.send(
+        message_update(HELEN, document=document(h, "c1", "clients.csv", companies_csv))
+    )
+    assert offer.text.startswith("Import <b>clients.csv</b>? I will recognise whether it holds")
+    assert labels(offer) == ["📥 Import it", "🏢 Companies", "👤 Contacts", "💰 Sales", "Cancel"]
+    assert await count(h.db, Company) == 0
+    *_, report = await h.send(press(HELEN, offer, "Import it"))
+    lines = report.text.splitlines()
+    assert lines[0] == "<b>Import of companies</b> — rows read: 3"
+    assert "✅ Added: 2" in lines
+    assert "• row 3: Tax id (INN): this tax id has a wrong check digit: look for a typo." in lines
+    async with h.db.uow() as uow:
+        names = set(await uow.session.scalars(select(Company.name)))
+    assert names == {"Romashka", "Person Ltd"}
+
+    sales_csv = b'Date,Company,Amount\n01.03.2026,Romashka,"12,500.00"\n'
+    [offer] = await h.send(message_update(HELEN, document=document(h, "s1", "s.csv", sales_csv)))
+    *_, report = await h.send(press(HELEN, offer, "💰 Sales"))
+    assert "✅ Added: 1" in report.text.splitlines()
+    async with h.db.uow() as uow:
+        assert await uow.session.scalar(select(Sale.amount)) == 12500
+
+
 async def test_bad_file_writes_nothing_and_cancel_ends(harness: Harness) -> None:
     h = harness
     await team(h.db)
@@ -179,7 +210,7 @@ async def test_sales_by_a_head_in_english_and_refused_to_a_manager(harness: Harn
 async def test_document_with_the_import_caption(harness: Harness) -> None:
     h = harness
     await team(h.db)
-    companies = "Название;ИНН\nРомашка;7701234567\n".encode()
+    companies = "Название;ИНН\nРомашка;7701234560\n".encode()
     doc = document(h, "cap", "companies.csv", companies)
     [report] = await h.send(message_update(ANNA, caption="/import", document=doc))
     assert report.text.startswith("<b>Загрузка: компании</b> — прочитано строк: 1")
@@ -269,7 +300,7 @@ async def test_the_bot_answers_others_while_an_import_runs(
     monkeypatch.setattr(importing.ImportProgress, "AFTER", 0.0)
     monkeypatch.setattr(importing.ImportProgress, "EVERY", 0.0)
     rows = 40_000
-    body = "".join(f"Компания {i};77{i:08d};Розница\n" for i in range(rows))
+    body = "".join(f"Компания {i};{inn(i)};Розница\n" for i in range(rows))
     content = ("Название;ИНН;Отрасль\n" + body).encode("cp1251")
     h.stub.add_file("big", content, "documents/big.csv")
     doc = {"file_id": "big", "file_unique_id": "big", "file_name": "big.csv",
@@ -292,3 +323,39 @@ async def test_the_bot_answers_others_while_an_import_runs(
     edits = h.stub.calls_of("editMessageText")
     assert len(edits) >= 2  # progress, then the report in the same message
     assert await written(h.db) == (rows, rows)
+
+
+HOLDINGS_CSV = (
+    b"Name;INN;Parent company\n"
+    b"Northwind Retail;;Northwind Group\n"
+    b"Northwind Group;7701234560;\n"
+    b"Northwind Depot;;7701234560\n"
+    b"Stray;;Nobody Ltd\n"
+)
+
+
+async def test_companies_import_and_export_carry_the_parent(harness: Harness) -> None:
+    h = harness
+    await team(h.db)
+    doc = document(h, "h1", "holdings.csv", HOLDINGS_CSV)
+    *_progress, report = await h.send(message_update(EMILY, caption="/import", document=doc))
+    assert "✅ Added: 3" in report.text
+    assert "• row 5: Parent company: nothing like this was found." in report.text
+    [sent] = await h.send(message_update(EMILY, "/export"))
+    [call] = h.stub.calls_of("sendDocument")
+    workbook = load_workbook(io.BytesIO(call.files[str(call.params["document"])[9:]]))
+    sheet = workbook["Companies"]
+    header = [c.value for c in sheet[1]]
+    at = header.index("Parent company")
+    rows = {r[1]: r[at] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows == {
+        "Northwind Retail": "Northwind Group",
+        "Northwind Group": None,
+        "Northwind Depot": "Northwind Group",
+    }
+    assert sent.method == "sendDocument"
+
+    russian = "Название;Головная компания\nЛютик;Ромашка\n".encode()
+    doc = document(h, "h2", "holdings-ru.csv", russian)
+    *_progress, report = await h.send(message_update(ANNA, caption="/import", document=doc))
+    assert "• строка 2: Головная компания: ничего такого не найдено." in report.text

@@ -232,8 +232,8 @@ async def test_bad_or_ambiguous_time_writes_nothing(harness: Harness, clock: obj
     h = harness
     olga = await staff(h.db, OLGA, "ru")
     await company_named(h.db, olga, "Ромашка")
-    [bad] = await h.send(message_update(OLGA, "/log Ромашка; звонок; исх; цены; 32.13 25:00"))
-    assert bad.text.startswith("Не удалось понять «32.13 25:00» как дату и время.\nНапример:")
+    [bad] = await h.send(message_update(OLGA, "/log Ромашка; звонок; исх; цены; 32.13 11:00"))
+    assert bad.text.startswith("Не удалось понять «32.13 11:00» как дату и время.\nНапример:")
     assert labels(bad) == ["Только что", "« Назад", "✖ Отмена"]
     assert await stored(h.db) == [] and await reminders(h.db) == []
     # the time typed again is taken

@@ -3,17 +3,24 @@ on SQLite and PostgreSQL, for a director (all), a head (the department) and a ma
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
+from crm.access import Actor
 from crm.analytics import abc_xyz, forecast, forgotten, funnel, inquiries, managers
 from crm.analytics.abc_xyz import AbcMetric
 from crm.analytics.scope import Period
 from crm.errors import InvalidInput
+from crm.migrate import downgrade, upgrade
+from crm.models import Deal, utcnow
+from crm.services import deals
+from crm.services.deals import DealInput
 from crm.storage import Database
 from tests.fixtures.first_quarter import first_quarter
+from tests.fixtures.worlds import office_with_client
 
 QUARTER = Period(date(2026, 1, 1), date(2026, 4, 1))
 MARCH = Period(date(2026, 3, 1), date(2026, 4, 1))
@@ -231,3 +238,49 @@ async def test_forgotten_clients(db: Database) -> None:
     assert [c.name for c in head.clients] == ["Beta", "Delta"]
     boris = await forgotten.forgotten_report(db.uow(), w.boris, 30, now=NOW)
     assert (boris.count, [c.name for c in boris.clients]) == (1, ["Gamma"])
+
+
+async def conversion_of(db: Database, actor: Actor) -> dict[str, float | None]:
+    async with db.uow().read_only() as uow:
+        return await forecast.stage_conversion(uow, actor)
+
+
+async def test_the_moves_keep_the_furthest_stage_the_funnel_reads(db: Database) -> None:
+    w = await office_with_client(db)
+    deal = await deals.open(db.uow(), w.anna, DealInput(w.company.id, "Pumps", amount=100))
+    start, end = utcnow() - timedelta(days=1), utcnow() + timedelta(days=1)
+
+    async def reached() -> list[int]:
+        report = await funnel.funnel_report(db.uow(), w.director, start, end)
+        return [s.reached for s in report.steps]
+
+    assert await reached() == [1, 0, 0, 0, 0]
+    await deals.move(db.uow(), w.anna, deal.id, "proposal")  # qualified is passed over
+    assert await reached() == [1, 1, 1, 0, 0]
+    await deals.move(db.uow(), w.anna, deal.id, "lost", lost_reason="price")
+    assert await reached() == [1, 1, 1, 0, 0]  # lost keeps what it reached
+    conversion = (await conversion_of(db, w.director))["proposal"]
+    assert conversion == 0.0  # one closed deal reached proposal, none was won
+    await deals.move(db.uow(), w.head, deal.id, "qualified")  # reopened lower
+    await deals.move(db.uow(), w.head, deal.id, "won")
+    assert await reached() == [1, 1, 1, 1, 1]
+    await deals.move(db.uow(), w.head, deal.id, "negotiation")  # un-won: it had reached won
+    assert await reached() == [1, 1, 1, 1, 1]
+    async with db.uow() as uow:
+        stored = await uow.session.get(Deal, deal.id)
+    assert stored is not None and stored.reached_rank == 4
+
+
+async def test_the_migration_backfills_the_furthest_stage_from_the_history(db: Database) -> None:
+    w = await first_quarter(db)
+    before = await funnel.funnel_report(db.uow(), w.director, MARCH_START, APRIL_START)
+    async with db.uow() as uow:
+        ranks = dict((await uow.session.execute(select(Deal.title, Deal.reached_rank))).all())
+    assert ranks["d2"] == 1 and ranks["d3"] == 2  # qualified then lost; lead -> proposal
+    await downgrade(db.engine, "0010")
+    await upgrade(db.engine, "head")
+    async with db.uow() as uow:
+        assert dict((await uow.session.execute(select(Deal.title, Deal.reached_rank))).all()) == (
+            ranks
+        )
+    assert await funnel.funnel_report(db.uow(), w.director, MARCH_START, APRIL_START) == before

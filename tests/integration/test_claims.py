@@ -233,7 +233,7 @@ async def test_default_causes_are_seeded_once_and_directors_add_more(db: Databas
             await claims.ensure_default_causes(uow)
             await uow.commit()
     codes = [c.code for c in await claims.list_causes(db.uow())]
-    assert codes == ["billing", "delivery", "other", "quality", "service"]
+    assert codes == ["billing", "delivery", "quality", "service", "other"]  # the catch-all last
     with pytest.raises(AccessDenied):
         await claims.add_cause(db.uow(), w.head, "packaging", "Packaging")
     await claims.add_cause(db.uow(), w.director, "Packaging", "Packaging")

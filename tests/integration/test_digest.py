@@ -22,7 +22,13 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.i18n import create_i18n
-from crm.analytics.digest import DueDigest, build_digest, claim_digest, due_digests
+from crm.analytics.digest import (
+    DueDigest,
+    build_digest,
+    claim_digest,
+    due_digests,
+    recipients,
+)
 from crm.models import DigestLog, Manager
 from crm.services import company_settings
 from crm.settings import get_settings
@@ -91,6 +97,22 @@ async def test_claim_is_once_per_manager_and_day(db: Database) -> None:
     assert await claim_digest(db.uow(), due) is False
     assert await claim_digest(db.uow(), DueDigest(w.dina.id, date(2026, 3, 11))) is True
     assert [d.manager_id for d in await due_digests(db.uow(), NOW)] == [w.helen.id]
+
+
+async def test_digests_sent_now_go_to_the_active_leaders_or_to_whoever_is_named(
+    db: Database,
+) -> None:
+    w = await digest_day(db)
+    assert [m.id for m in await recipients(db.uow())] == sorted([w.dina.id, w.helen.id])
+    assert [m.id for m in await recipients(db.uow(), ANNA.id)] == [w.anna.id]  # asked for
+    assert await recipients(db.uow(), 999_999) == []
+    async with db.uow() as uow:
+        await uow.session.execute(
+            update(Manager).where(Manager.id == w.helen.id).values(active=False)
+        )
+        await uow.commit()
+    assert [m.id for m in await recipients(db.uow())] == [w.dina.id]
+    assert await recipients(db.uow(), HELEN.id) == []
 
 
 async def test_who_joins_after_the_digest_time_has_the_first_digest_tomorrow(

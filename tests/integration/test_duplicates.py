@@ -61,9 +61,9 @@ async def test_a_company_someone_else_serves_is_refused_in_any_spelling(
 
 async def test_a_company_with_the_same_inn_is_refused_whatever_its_name(db: Database) -> None:
     w = await two_departments(db)
-    await companies.update(db.uow(), w.anna, w.company.id, inn="7701234567")
+    await companies.update(db.uow(), w.anna, w.company.id, inn="7701234560")
     with pytest.raises(AlreadyServed):
-        await companies.create(db.uow(), w.boris, CompanyInput(name="Vasilek", inn="7701234567"))
+        await companies.create(db.uow(), w.boris, CompanyInput(name="Vasilek", inn="7701234560"))
     assert await count(db, Company) == 1
 
 
@@ -211,7 +211,7 @@ async def test_a_client_within_reach_is_not_asked_for(db: Database) -> None:
 
 async def _twin_companies(db: Database, w) -> tuple[Company, Company]:  # type: ignore[no-untyped-def]
     """Anna's Romashka, and Boris's "ООО Ромашка" that slipped in before the door check."""
-    twin = await factories.add_company(db, w.boris.id, "ООО Ромашка", inn="7701234567")
+    twin = await factories.add_company(db, w.boris.id, "ООО Ромашка", inn="7701234560")
     return w.company, twin
 
 
@@ -349,7 +349,7 @@ async def test_a_company_merge_moves_every_linked_row_and_undo_puts_it_back(
         s = uow.session
         assert await s.get(Company, twin.id) is None
         kept = await s.get(Company, romashka.id)
-        assert kept is not None and (kept.name, kept.inn) == ("Romashka", "7701234567")
+        assert kept is not None and (kept.name, kept.inn) == ("Romashka", "7701234560")
         for model in (Contact, Deal, Task, Interaction, Sale):
             assert set(await s.scalars(select(model.company_id))) == {romashka.id}, model
         assert (await s.get(Contact, petr.id)).curator_id == w.anna.id  # type: ignore[union-attr]

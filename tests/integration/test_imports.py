@@ -18,6 +18,7 @@ from crm.services import imports
 from crm.services.imports import Rejected
 from crm.storage import Database
 from tests.fixtures import factories
+from tests.fixtures.import_files import inn
 from tests.fixtures.queries import count
 
 
@@ -45,7 +46,7 @@ def xlsx(rows: list[list[object]]) -> bytes:
 
 COMPANIES_CSV = (
     "Название;ИНН;Отрасль;Регион\n"
-    "ООО Ромашка;7701234567;Розница;Москва\n"
+    "ООО Ромашка;7701234560;Розница;Москва\n"
     ";;;\n"  # an empty row: ignored, but row numbers stay those of the file
     ";7701234568;Опт;Казань\n"  # row 4: no name
     "АО Василёк;12345;Опт;Казань\n"  # row 5: bad INN
@@ -64,7 +65,7 @@ async def test_companies_from_cp1251_csv(db: Database) -> None:
     async with db.uow() as uow:
         rows = (await uow.session.scalars(select(Company).order_by(Company.id))).all()
         assert [(c.name, c.inn, c.territory, c.curator_id) for c in rows] == [
-            ("ООО Ромашка", "7701234567", "Москва", anna.id),
+            ("ООО Ромашка", "7701234560", "Москва", anna.id),
             ("ЗАО Лютик", None, "Тула", anna.id),
         ]
         hits = await search.search(uow.session, anna, "лютик")
@@ -80,9 +81,9 @@ async def test_companies_from_cp1251_csv(db: Database) -> None:
 async def test_a_client_someone_else_serves_is_refused_with_the_row_number(db: Database) -> None:
     anna = await factories.staff(db, name="Anna")
     boris = await factories.staff(db, name="Boris")
-    content = b"name,inn\nRomashka LLC,7701234567\nLyutik,\n"
+    content = b"name,inn\nRomashka LLC,7701234560\nLyutik,\n"
     assert (await imports.import_file(db.uow(), anna, "a.csv", content)).created == 2
-    other = b"name,inn\nVasilek,7701234567\nTulip,\nOOO Ljutik,\n"
+    other = b"name,inn\nVasilek,7701234560\nTulip,\nOOO Ljutik,\n"
     report = await imports.import_file(db.uow(), boris, "b.csv", other)
     assert (report.created, report.skipped_duplicates) == (1, 0)
     served = {"curator": "Anna", "department": "\u2014"}
@@ -105,6 +106,55 @@ async def test_a_client_someone_else_serves_is_refused_with_the_row_number(db: D
         Rejected(2, "contact", "already_served", {"curator": "Boris", "department": "\u2014"})
     ]
     assert await count(db, Company) == 3
+
+
+async def test_companies_with_their_parents_by_name_or_inn(db: Database) -> None:
+    anna = await factories.staff(db, name="Anna")
+    boris = await factories.staff(db, name="Boris")
+    old = await factories.raw_company(db, anna, "Старый Холдинг")
+    await factories.raw_company(db, boris, "Чужой Холдинг")
+    content = (
+        "Название;ИНН;Головная компания\n"
+        "Дочка Север;;холдинг  юг\n"  # row 2: its parent comes later in the file
+        "Холдинг Юг;7701234560;\n"
+        "Внучка;;7701234560\n"  # row 4: by INN
+        "Сирота;;Нет такой\n"  # row 5
+        "Чья-то дочка;;Чужой Холдинг\n"  # row 6: Boris's, which Anna does not see
+        "Сам себе;;Сам себе\n"  # row 7
+        "Дочка старого;;Старый холдинг\n"
+    ).encode()
+    report = await imports.import_file(db.uow(), anna, "holdings.csv", content)
+    assert report.created == 4
+    assert report.rejected == [
+        Rejected(5, "parent", "not_found"),
+        Rejected(6, "parent", "not_found"),
+        Rejected(7, "parent", "cycle"),
+    ]
+    async with db.uow() as uow:
+        names = dict((await uow.session.execute(select(Company.id, Company.name))).all())
+        links = {
+            names[cid]: names.get(pid)
+            for cid, pid in await uow.session.execute(select(Company.id, Company.parent_id))
+        }
+        audited_parents = [
+            changes["parent_id"][1]
+            for changes in await uow.session.scalars(
+                select(AuditEntry.changes).where(AuditEntry.entity == "companies")
+            )
+            if "parent_id" in changes
+        ]
+    assert links == {
+        "Старый Холдинг": None,
+        "Чужой Холдинг": None,
+        "Холдинг Юг": None,
+        "Дочка Север": "Холдинг Юг",
+        "Внучка": "Холдинг Юг",
+        "Дочка старого": "Старый Холдинг",
+    }
+    south = next(cid for cid, name in names.items() if name == "Холдинг Юг")
+    assert sorted(audited_parents) == sorted([old.id, south, south])
+    again = await imports.import_file(db.uow(), anna, "holdings.csv", content)
+    assert (again.created, again.skipped_duplicates) == (0, 4)
 
 
 async def test_contacts_from_xlsx_link_or_create_companies(db: Database) -> None:
@@ -213,10 +263,10 @@ async def test_sales_by_inn_from_csv_with_commas(db: Database) -> None:
     anna = await factories.staff(db)
     async with db.uow() as uow:
         uow.session.add(
-            Company(name="Romashka", name_key="romashka", inn="7701234567", curator_id=anna.id)
+            Company(name="Romashka", name_key="romashka", inn="7701234560", curator_id=anna.id)
         )
         await uow.commit()
-    content = 'date,inn,amount,ref\n2026-03-01,7701234567,"1,5",X1\n'.encode("utf-8-sig")
+    content = 'date,inn,amount,ref\n2026-03-01,7701234560,"1,5",X1\n'.encode("utf-8-sig")
     report = await imports.import_file(db.uow(), director, "s.csv", content)
     assert (report.kind, report.created, report.rejected) == ("sales", 1, [])
     async with db.uow() as uow:
@@ -247,7 +297,7 @@ async def test_unusable_files_write_nothing(
 
 async def test_no_row_limit_and_batches_in_one_transaction(db: Database) -> None:
     anna = await factories.staff(db)
-    body = "".join(f"Company {i};77{i:08d};Retail\n" for i in range(12_000))
+    body = "".join(f"Company {i};{inn(i)};Retail\n" for i in range(12_000))
     body += "Company 5;;Retail\n"  # a duplicate of a row two batches back
     content = ("name;inn;industry\n" + body).encode()
     seen: list[int] = []

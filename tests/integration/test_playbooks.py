@@ -45,7 +45,7 @@ async def test_only_a_director_defines_playbooks(db: Database) -> None:
         )
         assert defaults == [second.id]  # one default per kind
     await playbooks.set_default(db.uow(), director, made.id)
-    listed = await playbooks.list_playbooks(db.uow(), "deal")
+    listed = await playbooks.list_playbooks(db.uow(), director, "deal")
     assert [(p.name, p.is_default) for p in listed] == [("Sales", True), ("Big", False)]
 
 
@@ -120,7 +120,10 @@ async def test_update_steps_replaces_them_audited_and_refuses_bad_input(db: Data
     old = [(s.id, s.title, s.offset_days) for s in made.steps]
 
     async def steps_in_db() -> list[tuple[str, int]]:
-        return [(s.title, s.offset_days) for s in (await playbooks.get(db.uow(), made.id)).steps]
+        return [
+            (s.title, s.offset_days)
+            for s in (await playbooks.get(db.uow(), director, made.id)).steps
+        ]
 
     with pytest.raises(AccessDenied):
         await playbooks.update_steps(db.uow(), head, made.id, [("Call", 2)])
@@ -166,3 +169,29 @@ async def test_update_steps_replaces_them_audited_and_refuses_bad_input(db: Data
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "update")
         )
     assert count == 1
+
+
+async def test_a_director_reads_them_all_and_everyone_reads_the_deal_plans(db: Database) -> None:
+    director = await factories.staff(db, Role.DIRECTOR, name="Dir")
+    head = await factories.staff(db, Role.HEAD, name="Head")
+    manager = await factories.staff(db, Role.MANAGER, name="Man")
+    deal = await playbooks.create(db.uow(), director, PlaybookInput("Sales", "deal", PLAN))
+    await playbooks.create(db.uow(), director, PlaybookInput("Quick", "deal", PLAN, True))
+    claim = await playbooks.create(db.uow(), director, PlaybookInput("Care", "claim", PLAN))
+    assert playbooks.may_manage(director)
+    listed = await playbooks.list_playbooks(db.uow(), director)
+    assert [(p.kind, p.name) for p in listed] == [
+        ("claim", "Care"),
+        ("deal", "Quick"),
+        ("deal", "Sales"),
+    ]
+    assert (await playbooks.get(db.uow(), director, claim.id)).name == "Care"
+    for other in (head, manager):
+        assert not playbooks.may_manage(other)
+        with pytest.raises(AccessDenied):
+            await playbooks.list_playbooks(db.uow(), other, "deal")
+        with pytest.raises(AccessDenied):
+            await playbooks.get(db.uow(), other, deal.id)
+        # the plan of a new deal: the deal playbooks, the default first
+        plans = await playbooks.choices(db.uow(), other)
+        assert [(p.name, p.is_default) for p in plans] == [("Quick", True), ("Sales", False)]

@@ -360,3 +360,23 @@ async def test_forgotten_clients_get_one_task_once(db: Database) -> None:
     assert await tasks.create_forgotten_client_tasks(db.uow(), NOW + timedelta(days=31)) == 3
     assert await count(db, Task, Task.company_id == old.id) == 2
     assert await count(db, Task, Task.company_id == lost.id) == 0
+
+
+async def test_last_reminded_at_is_the_newest_reminder_sent(db: Database) -> None:
+    anna = await factories.staff(db)
+    assert await tasks.last_reminded_at(db.uow()) is None
+    due = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)
+    made = [
+        await tasks.create(
+            db.uow(), anna, TaskInput(f"Call {n}", due + timedelta(hours=n)), now=due
+        )
+        for n in range(3)
+    ]
+    async with db.uow() as uow:
+        for task, sent in ((made[0], due), (made[1], due + timedelta(hours=2))):
+            await uow.session.execute(
+                update(Task).where(Task.id == task.id).values(reminded_at=sent)
+            )
+        await uow.commit()
+    newest = await tasks.last_reminded_at(db.uow())
+    assert newest is not None and newest.replace(tzinfo=UTC) == due + timedelta(hours=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -31,8 +32,8 @@ def test_csv_dialects() -> None:
         ["Название", "Отрасль"],
         ["ООО Ромашка, филиал", "Розница, опт"],
     ]
-    tabs = imports.read_rows("a.txt", "name\tinn\r\nA\t7701234567\r\n".encode("utf-8-sig"))
-    assert tabs == [["name", "inn"], ["A", "7701234567"]]
+    tabs = imports.read_rows("a.txt", "name\tinn\r\nA\t7701234560\r\n".encode("utf-8-sig"))
+    assert tabs == [["name", "inn"], ["A", "7701234560"]]
 
 
 @pytest.mark.parametrize(
@@ -57,3 +58,32 @@ def test_the_quick_email_check_agrees_with_validation(address: str) -> None:
             return exc.reason
 
     assert outcome(email) == outcome(validation.email)
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [
+        ("12,500.00", "12500.00"),  # an English file: commas group the thousands
+        ("12.500,00", "12500.00"),
+        ("1,234,567", "1234567.00"),
+        ("1 234 567,89", "1234567.89"),
+        ("12,5", "12.50"),  # one comma alone stays the Russian decimal mark
+        ("1500.75", "1500.75"),
+    ],
+)
+def test_amounts_grouped_in_thousands_are_read(typed: str, amount: str) -> None:
+    assert validation.money("amount", typed) == Decimal(amount)
+
+
+def test_a_tax_id_needs_its_check_digits() -> None:
+    assert validation.inn("inn", " 7707083893 ") == "7707083893"
+    assert validation.inn("inn", "500100732259") == "500100732259"  # 12 digits: two checks
+    assert validation.inn("inn", "") is None
+    for wrong, reason in [
+        ("1234567890", "checksum"),
+        ("500100732258", "checksum"),
+        ("123", "invalid"),
+    ]:
+        with pytest.raises(InvalidInput) as err:
+            validation.inn("inn", wrong)
+        assert err.value.reason == reason

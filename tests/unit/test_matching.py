@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from crm.matching import company_key, email_domain, neighbours, person_key, similar
+from crm.matching import (
+    company_key,
+    email_domain,
+    neighbours,
+    person_key,
+    similar,
+    similar_names,
+)
 
 
 @pytest.mark.parametrize(
@@ -60,3 +67,16 @@ def test_public_mail_services_are_no_company_domain() -> None:
     assert email_domain("ivan@Romashka.RU") == "romashka.ru"
     assert email_domain("ivan@gmail.com") is None
     assert email_domain(None) is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("ООО Гранитснаб Казань", "Гранитснаб Казнь", True),  # a typo inside a word
+        ("ООО Гранитснаб Казань", "ГРАНИТСНАБ КАЗАНЬ", True),
+        ("ООО Гранитснаб Казань", "АО Гранитснаб Рязань", False),  # another city
+        ("Romashka Omsk", "Romashka Tomsk", False),
+    ],
+)
+def test_a_typo_keeps_the_first_letter_of_its_word(a: str, b: str, same: bool) -> None:
+    assert similar_names(a, b) is same

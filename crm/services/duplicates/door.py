@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import matching
@@ -68,14 +69,20 @@ async def company_ids(session: AsyncSession, name: str, inn: str | None = None) 
             found[cid] = "inn"
     key = matching.company_key(name)
     if key:
+        near = sorted(matching.neighbours(key))
+        if session.get_bind().dialect.name == "postgresql":
+            # one array parameter: an IN of hundreds is prepared and planned anew each time
+            among = Company.match_key == any_(bindparam("near", near, type_=ARRAY(String)))
+        else:
+            among = Company.match_key.in_(near)
         rows = await session.execute(
-            select(Company.id, Company.match_key)
-            .where(Company.match_key.in_(sorted(matching.neighbours(key))))
+            select(Company.id, Company.match_key, Company.name)
+            .where(among)
             .order_by(Company.id)
             .limit(CANDIDATES)
         )
-        for cid, other in rows:
-            if matching.similar(key, other):
+        for cid, other, other_name in rows:
+            if other == key or matching.similar_names(name, other_name):
                 found.setdefault(cid, "name")
     return found
 

@@ -36,7 +36,7 @@ from crm.analytics.rollups import recompute_companies
 from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import Base, Company, Contact, Manager, MergeLog, SearchEntry, utcnow
 from crm.models.enums import Role, SearchKind
-from crm.services import companies, contacts
+from crm.services import companies, contact_index
 from crm.services.duplicates.door import COMPANIES, CONTACTS
 from crm.uow import UnitOfWork, jsonable
 
@@ -160,7 +160,7 @@ async def _reindex_contacts(uow: UnitOfWork, company: Company, ids: list[int]) -
         {
             "eid": c.id,
             "owner": c.curator_id,
-            "title": contacts.title(c, company),
+            "title": contact_index.title(c, company),
             "body": search.document(
                 [c.name, c.position, c.email, c.tg_username, company.name], [c.phone]
             ),
@@ -208,7 +208,7 @@ async def _reindex(
             await _reindex_contacts(uow, record, contact_ids[start : start + 500])
     else:
         company = await uow.session.get(Company, record.company_id) if record.company_id else None
-        await contacts.reindex(uow, record, company)
+        await contact_index.reindex(uow, record, company)
 
 
 async def merge(

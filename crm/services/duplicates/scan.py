@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 from sqlalchemy import select
 
@@ -65,13 +66,19 @@ def _groups(
     buckets: Iterable[Sequence[int]],
     reason: str,
     check: dict[int, str] | None = None,
+    names: dict[int, str] | None = None,
 ) -> None:
+    """Pairs from groups of records sharing a key; `check`: their name keys must be alike
+    (and with `names`, the company names, as `matching.similar_names` says)."""
     for ids in buckets:
         if len(ids) < 2 or len(ids) > CROWD:
             continue
         for a, b in combinations(sorted(set(ids)), 2):
             if check is not None and not matching.similar(check[a], check[b]):
                 continue
+            if names is not None and check is not None and check[a] != check[b]:
+                if not matching.similar_names(names[a], names[b]):
+                    continue
             why = reason
             if check is not None:
                 why = "same_name" if check[a] == check[b] else "similar_name"
@@ -89,22 +96,24 @@ def _by(items: Iterable[tuple[object, int]]) -> list[list[int]]:
 def _name_buckets(keys: dict[int, str]) -> list[list[int]]:
     """Records whose keys meet on a key or a one-letter deletion of it (symmetric deletion).
 
-    Only collisions get a list: most of the million variants of 100,000 names meet nobody.
+    The first letter is never left out: a name whose first letter differs is another name
+    (`matching.similar_names`). Only collisions get a list: most of the million variants
+    of 100,000 names meet nobody.
     """
     first: dict[str, int] = {}
     shared: dict[str, list[int]] = {}
+    setdefault, fuzzy = first.setdefault, matching.FUZZY_MIN
     for rid, key in keys.items():
-        if len(key) >= matching.FUZZY_MIN:
-            variants = {key, *(key[:i] + key[i + 1 :] for i in range(len(key)))}
-        else:
-            variants = {key}
+        variants = [key]
+        if len(key) >= fuzzy:
+            variants += [key[:i] + key[i + 1 :] for i in range(1, len(key))]
         for variant in variants:
-            other = first.setdefault(variant, rid)
+            other = setdefault(variant, rid)
             if other != rid:
                 bucket = shared.get(variant)
                 if bucket is None:
                     shared[variant] = [other, rid]
-                else:
+                elif bucket[-1] != rid:
                     bucket.append(rid)
     return list(shared.values())
 
@@ -114,7 +123,8 @@ def company_pairs(rows: Sequence[CompanyRow], people: Sequence[ContactRow] = ())
     pairs: dict[tuple[int, int], Pair] = {}
     _groups(pairs, COMPANIES, _by((r.inn, r.id) for r in rows), "inn")
     keys = {r.id: r.match_key for r in rows}
-    _groups(pairs, COMPANIES, _name_buckets(keys), "", check=keys)
+    named = {r.id: r.name for r in rows}
+    _groups(pairs, COMPANIES, _name_buckets(keys), "", check=keys, names=named)
     linked = [p for p in people if p.company_id is not None]
     _groups(pairs, COMPANIES, _by((p.phone, p.company_id) for p in linked), "phone")  # type: ignore[misc]
     domains = ((matching.email_domain(p.email), p.company_id) for p in linked)
@@ -151,29 +161,28 @@ async def _marked(uow: UnitOfWork, kind: str) -> set[tuple[int, int]]:
     return {(a, b) for a, b in rows}
 
 
-async def load_companies(
-    uow: UnitOfWork, actor: Actor
-) -> tuple[list[CompanyRow], list[ContactRow]]:
+async def load_companies(uow: UnitOfWork, actor: Actor) -> tuple[list[Any], list[Any]]:
+    """The companies in reach and their contacts, as rows shaped like CompanyRow/ContactRow."""
     scope = visible_owner(actor, Company.curator_id)
     rows = await uow.session.execute(
         select(Company.id, Company.name, Company.inn, Company.match_key).where(scope)
     )
-    companies = [CompanyRow(*r) for r in rows]
+    companies = list(rows)
     people = await uow.session.execute(
         select(Contact.id, Contact.name, Contact.phone, Contact.email, Contact.company_id)
         .join(Company, Company.id == Contact.company_id)
         .where(scope)
     )
-    return companies, [ContactRow(*r) for r in people]
+    return companies, list(people)
 
 
-async def load_contacts(uow: UnitOfWork, actor: Actor) -> list[ContactRow]:
+async def load_contacts(uow: UnitOfWork, actor: Actor) -> list[Any]:
     rows = await uow.session.execute(
         select(Contact.id, Contact.name, Contact.phone, Contact.email, Contact.company_id).where(
             visible_owner(actor, Contact.curator_id)
         )
     )
-    return [ContactRow(*r) for r in rows]
+    return list(rows)
 
 
 async def scan(uow: UnitOfWork, actor: Actor, kind: str) -> list[Pair]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from crm import search, validation
 from crm.errors import InvalidInput
+from crm.money import cents
 from crm.services import companies, contacts
 from crm.services.companies import CompanyInput
 from crm.services.contacts import ContactInput
@@ -40,6 +41,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "покупатель", "company name", "название компании",
     ),
     "inn": ("inn", "инн", "tax id", "taxid", "vat"),
+    "parent": (
+        "parent", "parent company", "holding", "головная компания", "головная организация",
+        "холдинг", "материнская компания", "родительская компания", "parent inn",
+        "инн головной компании",
+    ),
     "industry": ("industry", "отрасль", "сфера", "вид деятельности"),
     "territory": ("territory", "территория", "регион", "region", "город", "city"),
     "tags": ("tags", "теги", "метки"),
@@ -60,7 +66,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 # the fields each kind reads, in the order a header cell is tried against them
 FIELDS: dict[str, tuple[str, ...]] = {
-    "companies": ("inn", "industry", "territory", "tags", "notes", "company_name"),
+    "companies": ("inn", "parent", "industry", "territory", "tags", "notes", "company_name"),
     "contacts": ("phone", "email", "position", "telegram", "notes", "company", "person"),
     "sales": (
         "inn", "date", "amount", "quantity", "cost", "product", "ref", "company_name",
@@ -146,7 +152,7 @@ CENT = Decimal("0.01")
 
 def _number(field_name: str, value: Any) -> Decimal | None:
     if isinstance(value, str) and PLAIN_AMOUNT.fullmatch(value):  # the usual case, quickly
-        return Decimal(value.replace(",", ".")).quantize(CENT)
+        return cents(Decimal(value.replace(",", ".")))
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
@@ -219,8 +225,22 @@ def _params(exc: InvalidInput) -> dict[str, Any]:
     return {k: v for k, v in exc.params.items() if k not in ("field", "reason")}
 
 
+def parent_ref(value: Any) -> tuple[str, str] | None:
+    """The parent a companies file names: ("inn", digits) for 10 or 12 digits, else
+    ("name", its name key); None when the cell is empty."""
+    text = _text(value)
+    if text is None:
+        return None
+    if text.isdigit() and len(text) in (10, 12):
+        return "inn", text
+    try:
+        return "name", search.normalise(validation.text("parent", text))
+    except InvalidInput as exc:
+        raise InvalidInput("parent", exc.reason, **_params(exc)) from exc
+
+
 def company_row(cells: Sequence[Any], columns: dict[str, int]) -> dict[str, Any]:
-    return companies.clean(
+    values = companies.clean(
         CompanyInput(
             name=_text(_cell(cells, columns, "company_name")) or "",
             industry=_text(_cell(cells, columns, "industry")),
@@ -230,6 +250,11 @@ def company_row(cells: Sequence[Any], columns: dict[str, int]) -> dict[str, Any]
             notes=_text(_cell(cells, columns, "notes")),
         )
     )
+    parent = parent_ref(_cell(cells, columns, "parent"))
+    if parent is not None and parent in (("name", values["name_key"]), ("inn", values["inn"])):
+        raise InvalidInput("parent", "cycle")
+    values["parent_ref"] = parent
+    return values
 
 
 @lru_cache(maxsize=65536)

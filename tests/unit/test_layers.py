@@ -1,0 +1,127 @@
+"""The layers of ARCHITECTURE.md, read from the source: what each package may import, and no
+import loops between our modules (imports inside functions count too; imports only for
+the type checker, under `if TYPE_CHECKING:`, do not)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("bot", "handlers", "notifications", "crm")
+
+# what a lower layer may still import from a higher one (ARCHITECTURE.md names each)
+UPWARD_ALLOWED = {
+    "crm": (),
+    "notifications": ("handlers.words", "bot.governor", "bot.i18n"),
+    "handlers": ("bot.errors", "bot.commands"),
+}
+# one module's own exceptions, to be moved out (ARCHITECTURE.md names them too)
+MODULE_ALLOWED = {
+    # the "client waiting" notice builds the card button and the markup of handlers/
+    "notifications.waiting_clients": ("handlers.cards.callbacks", "handlers.ui"),
+}
+FORBIDDEN_ABOVE = {
+    "crm": ("aiogram", "bot", "handlers", "notifications"),
+    "notifications": ("bot", "handlers"),
+    "handlers": ("bot",),
+}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = path
+    return found
+
+
+def _type_checking(node: ast.AST) -> bool:
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    )
+
+
+def _nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """ast.walk, leaving out `if TYPE_CHECKING:` blocks (those imports never run)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        todo.extend(child for child in ast.iter_child_nodes(node) if not _type_checking(child))
+
+
+def imported(name: str, path: Path) -> Iterator[str]:
+    """Every module name an import statement of this file runs (at any depth)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in _nodes(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package
+                for _ in range(node.level - 1):
+                    anchor = anchor.rpartition(".")[0]
+                base = f"{anchor}.{base}".rstrip(".")
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def test_no_layer_imports_the_layers_above_it_but_the_named_exceptions() -> None:
+    wrong = []
+    for name, path in modules().items():
+        layer = name.partition(".")[0]
+        for target in imported(name, path):
+            allowed = (*UPWARD_ALLOWED.get(layer, ()), *MODULE_ALLOWED.get(name, ()))
+            if any(within(target, above) for above in FORBIDDEN_ABOVE.get(layer, ())) and not any(
+                within(target, exception) for exception in allowed
+            ):
+                wrong.append(f"{name} imports {target}")
+    assert sorted(set(wrong)) == []
+
+
+def test_no_import_loops() -> None:
+    """A package's __init__ may import its own modules; apart from that, no loops."""
+    known = modules()
+
+    def resolve(target: str) -> str | None:
+        while target and target not in known:
+            target = target.rpartition(".")[0]
+        return target or None
+
+    graph: dict[str, set[str]] = {}
+    for name, path in known.items():
+        graph[name] = set()
+        for target in imported(name, path):
+            found = resolve(target)
+            if found and found != name and not within(name, found):
+                graph[name].add(found)  # a module importing its own package is no edge
+
+    loops = []
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                loops.append(" -> ".join([*path[path.index(nxt) :], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for start in sorted(graph):
+        if start not in state:
+            visit(start, [start])
+    assert loops == []
