@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, or_, select, true
 from sqlalchemy.orm import aliased
 
 from crm.errors import AccessDenied
@@ -46,7 +46,9 @@ class Actor:
         return self.role is Role.HEAD
 
 
-def visible_owner(actor: Actor, owner_column: ColumnElement[int]) -> ColumnElement[bool]:
+def visible_owner(
+    actor: Actor, owner_column: SQLColumnExpression[int] | SQLColumnExpression[int | None]
+) -> ColumnElement[bool]:
     """A WHERE clause limiting rows to those whose owner the actor may see."""
     if actor.role is Role.DIRECTOR:
         return true()

@@ -30,7 +30,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, Subquery, cast, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Select,
+    SQLColumnExpression,
+    Subquery,
+    cast,
+    func,
+    select,
+)
 
 from crm.access import Actor
 from crm.analytics.scope import Period, reach
@@ -144,7 +153,7 @@ def check_period(period: Period) -> None:
         raise InvalidInput("period", "not_whole_months")
 
 
-def row_value(metric: AbcMetric) -> ColumnElement[Any]:
+def row_value(metric: AbcMetric) -> SQLColumnExpression[Any]:
     """The metric of one rollup row (cents, or a number of sales)."""
     if metric is AbcMetric.REVENUE:
         return Months.revenue_cents

@@ -30,6 +30,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    SQLColumnExpression,
     Table,
     cast,
     delete,
@@ -204,7 +205,7 @@ def _month(dialect: str) -> ColumnElement[Any]:
     return cast(func.date_trunc("month", Sale.sold_on), Date)
 
 
-def _cents(dialect: str, column: ColumnElement[Any]) -> ColumnElement[int]:
+def _cents(dialect: str, column: SQLColumnExpression[Any]) -> ColumnElement[int]:
     return cast(func.round(column * 100), BigInteger)
 
 

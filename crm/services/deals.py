@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, case, func, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from crm import search, validation
@@ -413,7 +413,7 @@ async def remove_line(uow: UnitOfWork, actor: Actor, line_id: int) -> Deal:
     return deal
 
 
-def _asked_by(line_id: int | ColumnElement[int]) -> Select[tuple[int | None]]:
+def _asked_by(line_id: int | SQLColumnExpression[int]) -> Select[int | None]:
     """Who last wrote the line (its audit trail): who asked for its pending discount."""
     return (
         select(AuditEntry.actor_id)

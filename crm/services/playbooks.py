@@ -161,7 +161,7 @@ async def delete(uow: UnitOfWork, actor: Actor, playbook_id: int) -> None:
 # ------------------------------------------------------------------ reading them
 
 
-def _listed(kind: str | None) -> Select[tuple[Playbook]]:
+def _listed(kind: str | None) -> Select[Playbook]:
     stmt = select(Playbook).order_by(Playbook.kind, Playbook.is_default.desc(), Playbook.name)
     if kind is not None:
         stmt = stmt.where(Playbook.kind == validation.choice("kind", kind, PlaybookKind).value)
