@@ -62,10 +62,14 @@ async def send_approvals(message: Message, uow: UnitOfWork, actor: Actor, offset
         await message.answer(pending_text(item), reply_markup=approval_markup(item.line_id))
     pager = pager_row(ApprovalsPageCb, offset, page.total, page=APPROVALS_PAGE)
     if pager:
+        first, last = offset + 1, offset + len(page.items)
+        shown = (
+            _("Shown {first}–{last} of {total}.").format(first=first, last=last, total=page.total)
+            if last > first
+            else _("Shown: number {first} of {total}.").format(first=first, total=page.total)
+        )
         await message.answer(
-            _("Shown {first}–{last} of {total}.").format(
-                first=offset + 1, last=offset + len(page.items), total=page.total
-            ),
+            shown,
             reply_markup=InlineKeyboardMarkup(inline_keyboard=[pager]),
         )
 

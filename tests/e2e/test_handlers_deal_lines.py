@@ -427,6 +427,9 @@ async def test_approvals_paged_for_a_director_and_refused_to_others(harness: Har
     async with h.db.uow() as uow:
         approved = await uow.session.scalar(select(DealLine.approval).where(DealLine.id == ids[6]))
     assert approved == "approved"
+    # six are left: a last page of one reads right («Показаны 6–6 из 6» did not)
+    [*_, alone] = await h.send(press(DIMA, shown[-1], "»"))
+    assert alone.text == "Shown: number 6 of 6."
 
     # a head of another department sees none; a manager is told politely; nothing changes
     [petr] = await h.send(message_update(PETR, "/approvals"))
@@ -468,7 +471,9 @@ async def test_a_typed_amount_gives_way_to_the_lines_and_the_card_says_so(
     await h.send(callback_update(OLGA, DealCb(action="open", deal_id=deal_id).pack()))
     assert "Сумма: 300,00 (итог по товарам)" in h.stub.sent_to(OLGA.id)[-1].text
 
-    [won] = await h.send(press(ANNA, card, "Won"))
+    [sure] = await h.send(press(ANNA, card, "Won"))
+    assert sure.text.startswith("Won for 300.00?")  # the products' total, not the typed amount
+    [won] = await h.send(press(ANNA, sure, "Yes, won"))
     async with h.db.uow() as uow:
         sale = await uow.session.scalar(select(Sale).where(Sale.deal_id == deal_id))
     assert sale is not None and sale.amount == Decimal("300.00")  # not the 150 000 typed
