@@ -264,3 +264,20 @@ async def find_by_telegram(
 
     rows.sort(key=strength, reverse=True)
     return rows
+
+
+async def remember_telegram(
+    uow: UnitOfWork, actor: Actor, contact_id: int, tg_user_id: int | None
+) -> bool:
+    """A visible contact without a Telegram user id keeps this one (met on a shared
+    contact card, a forwarded message or a linked business chat); audited. One that has an
+    id keeps its own. True if it changed."""
+    if tg_user_id is None:
+        return False
+    value = _tg_user_id(tg_user_id)
+    async with uow:
+        contact = await get(uow, actor, contact_id)
+        if contact.tg_user_id is not None or not uow.apply(actor.id, contact, tg_user_id=value):
+            return False
+        await uow.commit()
+    return True

@@ -266,6 +266,7 @@ async def shared_contact(
     name = validation.text("name", " ".join(filter(None, [card.first_name, card.last_name])))
     known = await contacts.find_by_telegram(uow, actor, tg_user_id=card.user_id, phone=phone)
     if known:
+        await contacts.remember_telegram(uow, actor, known[0].id, card.user_id)
         text, keyboard = await card_view.open(uow, actor, CONTACT, known[0].id)
         await message.answer(
             _("This contact is already in your CRM.") + "\n\n" + text, reply_markup=keyboard

@@ -161,6 +161,7 @@ async def forward_picked(
 ) -> None:
     data = await state.get_data()
     card = await cards.contact_card(uow, actor, callback_data.id)
+    await contacts.remember_telegram(uow, actor, card.contact.id, data.get("tg_user_id"))
     await callback.answer()
     assert isinstance(callback.message, Message)
     await log_forward(

@@ -400,6 +400,30 @@ async def test_forward_from_an_unknown_user_offers_to_add_them(harness: Harness)
     assert len(await all_contacts(h.db)) == 1 and len(await all_interactions(h.db)) == 2
 
 
+async def test_a_contact_picked_for_a_forward_or_a_card_keeps_the_telegram_id(
+    harness: Harness,
+) -> None:
+    """A contact keeps the Telegram user id it was met with (so that its Telegram Business
+    chat is recognised); one that has an id keeps its own."""
+    h = harness
+    anna = await staff(h.db, ANNA)
+    petr = await contacts.create(h.db.uow(), anna, ContactInput(name="Petr Sidorov"))
+    origin = {"type": "user", "sender_user": CLIENT.as_dict()}
+    [offer] = await h.send(forward(ANNA, "Hi, it's Petr", origin))
+    [search] = await h.send(press(ANNA, offer, "Find another contact"))
+    [choices] = await h.send(message_update(ANNA, "Sidorov"))
+    [done] = await h.send(press(ANNA, choices, "Petr Sidorov"))
+    assert done.text.startswith("✅ Logged")
+    assert [c["tg_user_id"] for c in await all_contacts(h.db)] == [CLIENT.id]
+    del search, petr
+    # a shared card found by its phone gives the id to a contact that had none
+    await contacts.create(h.db.uow(), anna, ContactInput(name="Olga", phone="+79001112233"))
+    await h.send(contact_update(ANNA, "79001112233", "Olga", user_id=555_123))
+    # and never takes it from one that has its own
+    await h.send(contact_update(ANNA, "79001112233", "Olga", user_id=555_999))
+    assert [c["tg_user_id"] for c in await all_contacts(h.db)] == [CLIENT.id, 555_123]
+
+
 async def test_russian_sentences_keep_a_name_in_its_own_form(harness: Harness) -> None:
     """«Незнакомец пока нет среди…» read wrong: a name is not declined, so the sentences
     that show one put it where its own form reads right."""

@@ -3,12 +3,15 @@ by the gap, the question, linking, "not a client", access."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from crm.analytics import forgotten
 from crm.analytics.digest import build_digest
+from crm.analytics.managers import managers_report
+from crm.analytics.scope import Period
 from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import BusinessChat, BusinessMessage, Company, Interaction, utcnow
 from crm.services import cards, contacts, interactions, reassign
@@ -269,3 +272,23 @@ async def test_only_the_chats_manager_writes_while_the_bot_may_reply(db: Databas
     (talk,) = await talks(db)
     assert talk.summary == "Ivan Petrov: hi\nAnna: Yes, 40 in stock"
     assert await waiting.waiting_for(db.uow(), team.anna, MONDAY_1014 + timedelta(hours=9)) == []
+
+
+async def test_conversations_count_in_activity_and_against_forgetting(db: Database) -> None:
+    team = await office(db)
+    company, _ = await client_with_contact(db, team.anna)
+    await ivan_of(db, team.anna, company.id)
+    await connected(db, team.anna)
+    long_ago = MONDAY_1014 - timedelta(days=60)
+    async with db.uow() as uow:  # a client nobody has talked to for two months
+        (await uow.session.get(Company, company.id)).last_interaction_at = long_ago  # type: ignore[union-attr]
+        await uow.commit()
+    now = MONDAY_1014 + timedelta(hours=1)
+    assert await forgotten.forgotten_count(db.uow(), team.anna, 30, now=now) == 1
+    await said(db, "hi", MONDAY_1014)
+    await said(db, "hello", MONDAY_1014 + timedelta(minutes=2), owner=team.anna)
+    assert await forgotten.forgotten_count(db.uow(), team.anna, 30, now=now) == 0
+    report = await managers_report(
+        db.uow(), team.head, Period(date(2026, 12, 1), date(2027, 1, 1)), now=now
+    )
+    assert {r.name: r.activity for r in report.rows}["Anna"] == 1  # one conversation

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from crm import validation
@@ -133,25 +133,47 @@ async def receive(uow: UnitOfWork, message: Incoming) -> Outcome:
 
 
 async def _receive(uow: UnitOfWork, message: Incoming) -> Outcome:
+    person = message.chat
     async with uow:
-        found = await _owner(uow, message.connection_id)
+        # one round trip for the usual message: the connection and its owner, the chat,
+        # its contact, and whether this message is already stored (Telegram sent it again)
+        again = (
+            select(BusinessMessage.id)
+            .where(
+                BusinessMessage.chat_ref == BusinessChat.id,
+                BusinessMessage.message_id == message.message_id,
+            )
+            .exists()
+        )
+        found = (
+            await uow.session.execute(
+                select(BusinessConnection, Manager, BusinessChat, Contact, again)
+                .join(Manager, Manager.id == BusinessConnection.manager_id)
+                .outerjoin(
+                    BusinessChat,
+                    and_(BusinessChat.manager_id == Manager.id, BusinessChat.chat_id == person.id),
+                )
+                .outerjoin(Contact, Contact.id == BusinessChat.contact_id)
+                .where(
+                    BusinessConnection.connection_id == message.connection_id,
+                    BusinessConnection.enabled.is_(True),
+                    Manager.active.is_(True),
+                )
+            )
+        ).first()
         if found is None:
             return NOTHING
-        connection, manager = found
-        person = message.chat
-        if person.id == manager.tg_id or digest(connection.salt, person.id) in connection.ignored:
+        connection, manager, chat, contact, duplicate = found
+        if duplicate:
+            return Outcome(True)
+        if chat is None and (
+            person.id == manager.tg_id or digest(connection.salt, person.id) in connection.ignored
+        ):
             return NOTHING
         outgoing = message.sender_id is not None and message.sender_id != person.id
-        chat = await uow.session.scalar(
-            select(BusinessChat).where(
-                BusinessChat.manager_id == manager.id, BusinessChat.chat_id == person.id
-            )
-        )
         question = None
-        contact: Contact | None = None
         if chat is None:
-            owner = Actor.of(manager)
-            contact = await _match(uow, owner, person)
+            contact = await _match(uow, Actor.of(manager), person)
             chat = BusinessChat(
                 manager_id=manager.id,
                 chat_id=person.id,
@@ -171,14 +193,6 @@ async def _receive(uow: UnitOfWork, message: Incoming) -> Outcome:
                 )
         elif chat.status == ChatStatus.STOPPED.value:
             return NOTHING
-        exists = await uow.session.scalar(
-            select(BusinessMessage.id).where(
-                BusinessMessage.chat_ref == chat.id,
-                BusinessMessage.message_id == message.message_id,
-            )
-        )
-        if exists is not None:  # Telegram sent it again
-            return Outcome(True, question)
         row = BusinessMessage(
             chat_ref=chat.id,
             message_id=message.message_id,
@@ -187,17 +201,14 @@ async def _receive(uow: UnitOfWork, message: Incoming) -> Outcome:
             text=message.text,
             deleted=False,
         )
-        uow.session.add(row)
         if outgoing:
             chat.waiting_since, chat.waiting_reminded_at = None, None
         elif chat.waiting_since is None:
             chat.waiting_since, chat.waiting_reminded_at = message.at, None
-        if chat.status == ChatStatus.LINKED.value:
-            if contact is None and chat.contact_id is not None:
-                contact = await uow.session.get(Contact, chat.contact_id)
-            if contact is not None:
-                await conversations.add(uow, chat, contact, row, manager.name)
+        if chat.status == ChatStatus.LINKED.value and contact is not None:
+            await conversations.add(uow, chat, contact, row, manager.name)  # adds the row
         else:
+            uow.session.add(row)
             await uow.flush()
         await uow.commit()
     return Outcome(True, question)

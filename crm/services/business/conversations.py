@@ -14,10 +14,12 @@ downloaded.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from crm import search
 from crm.models import (
@@ -73,15 +75,22 @@ def _parties(chat: BusinessChat, owner_name: str) -> tuple[str, str]:
     return chat.name, owner_name or "—"
 
 
-async def index(uow: UnitOfWork, interaction: Interaction, contact: Contact, new: str) -> None:
-    """The conversation's search row (its whole transcript); typo correction learns the
-    words of `new` only (those of the earlier lines it knows already)."""
+async def index(
+    uow: UnitOfWork, interaction: Interaction, contact: Contact, new: str, fresh: bool = False
+) -> None:
+    """The conversation's search row (its whole transcript; `fresh`: a conversation just
+    begun, which has none yet); typo correction learns the words of `new` only (those of
+    the earlier lines it knows already)."""
     body = search.document([interaction.summary])
     title = contact.name if contact.company is None else f"{contact.name}, {contact.company.name}"
-    entry = await uow.session.scalar(
-        select(SearchEntry).where(
-            SearchEntry.kind == SearchKind.CONVERSATION.value,
-            SearchEntry.entity_id == interaction.id,
+    entry = (
+        None
+        if fresh
+        else await uow.session.scalar(
+            select(SearchEntry).where(
+                SearchEntry.kind == SearchKind.CONVERSATION.value,
+                SearchEntry.entity_id == interaction.id,
+            )
         )
     )
     if entry is None:
@@ -96,7 +105,29 @@ async def index(uow: UnitOfWork, interaction: Interaction, contact: Contact, new
         )
     else:
         entry.owner_id, entry.title, entry.text = contact.curator_id, title[:300], body
-    await search.add_terms(uow.session, [search.document([new])])
+    await learn(uow, new)
+
+
+# the words each database's typo-correction vocabulary is known to hold (they are never
+# taken out of it): a conversation's next lines mostly repeat words, and writing their
+# variants again costs a large INSERT per message for nothing (bench/bench_business.py)
+_known_words: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+KNOWN_WORDS_MAX = 50_000
+
+
+async def learn(uow: UnitOfWork, text: str) -> None:
+    """Teach typo correction the words of `text` it may not know yet."""
+    body = search.document([text])
+    bind = uow.session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    known = _known_words.setdefault(engine, set())
+    new = search.vocabulary(body) - known
+    if not new:
+        return
+    await search.add_terms(uow.session, [" ".join(sorted(new))])
+    if len(known) > KNOWN_WORDS_MAX:
+        known.clear()
+    known |= new
 
 
 async def _touch_company(uow: UnitOfWork, company_id: int | None, at: datetime) -> None:
@@ -145,36 +176,65 @@ async def _open(
     return interaction
 
 
+async def _append(uow: UnitOfWork, conversation_id: int, text: str) -> bool:
+    """The line added to a conversation and to its search row in SQL (neither is read:
+    the usual message costs two UPDATEs); False if the transcript would grow too long."""
+    appended = await uow.session.execute(
+        update(Interaction)
+        .where(
+            Interaction.id == conversation_id,
+            func.length(Interaction.summary) + len(text) < SUMMARY_MAX,
+        )
+        .values(summary=Interaction.summary + "\n" + text)
+        .execution_options(synchronize_session=False)
+    )
+    if appended.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    await uow.session.execute(
+        update(SearchEntry)
+        .where(
+            SearchEntry.kind == SearchKind.CONVERSATION.value,
+            SearchEntry.entity_id == conversation_id,
+        )
+        .values(text=SearchEntry.text + " " + search.document([text]))
+        .execution_options(synchronize_session=False)
+    )
+    await learn(uow, text)
+    return True
+
+
 async def add(
     uow: UnitOfWork,
     chat: BusinessChat,
     contact: Contact,
     message: BusinessMessage,
     owner_name: str,
-) -> Interaction:
+) -> int:
     """Within the open transaction: a message of a linked chat joins its conversation, or
-    begins the next one; the chat remembers it."""
+    begins the next one; the chat remembers it. The conversation's id.
+
+    A new `message` is added to the session here, once its conversation is known."""
     client, manager = _parties(chat, owner_name)
     text = line(manager if message.outgoing else client, message.text, message.deleted)
-    current: Interaction | None = None
-    if (
+    joined = (
         chat.conversation_id is not None
         and chat.last_message_at is not None
         and message.sent_at - chat.last_message_at < GAP
-    ):
-        current = await uow.session.get(Interaction, chat.conversation_id)
-        if current is not None and len(current.summary) + len(text) > SUMMARY_MAX:
-            current = None
-    if current is None:
-        current = await _open(uow, chat, contact, message.sent_at, message.outgoing, text)
+        and await _append(uow, chat.conversation_id, text)
+    )
+    if joined:
+        assert chat.conversation_id is not None
+        current = chat.conversation_id
     else:
-        current.summary = f"{current.summary}\n{text}"
-    message.interaction_id = current.id
-    chat.conversation_id = current.id
+        opened = await _open(uow, chat, contact, message.sent_at, message.outgoing, text)
+        await index(uow, opened, contact, text, fresh=True)
+        current = opened.id
+    message.interaction_id = current
+    uow.session.add(message)  # stored with its conversation: one INSERT, no UPDATE after
+    chat.conversation_id = current
     if chat.last_message_at is None or message.sent_at > chat.last_message_at:
         chat.last_message_at = message.sent_at
     await uow.flush()
-    await index(uow, current, contact, text)
     await _touch_company(uow, contact.company_id, message.sent_at)
     return current
 
@@ -200,7 +260,7 @@ async def rewrite(
     their messages (after an edit or a deletion), and their search rows."""
     client, manager = _parties(chat, owner_name)
     for interaction_id in sorted(set(interaction_ids)):
-        interaction = await uow.session.get(Interaction, interaction_id)
+        interaction = await uow.session.get(Interaction, interaction_id, populate_existing=True)
         if interaction is None:
             continue
         messages = await uow.session.scalars(
