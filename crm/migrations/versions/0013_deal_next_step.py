@@ -16,11 +16,12 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE on both databases: a batch (copy-and-rename) of `deals` on SQLite
+# drops the old table with foreign keys on, and ON DELETE CASCADE takes every deal's
+# lines and stage history with it (as 0011 and 0012 note).
 def upgrade() -> None:
-    with op.batch_alter_table('deals', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('next_step', sa.String(length=200), nullable=True))
+    op.add_column('deals', sa.Column('next_step', sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('deals', schema=None) as batch_op:
-        batch_op.drop_column('next_step')
+    op.drop_column('deals', 'next_step')  # SQLite >= 3.35 drops a column in place
