@@ -559,7 +559,11 @@ async def test_running_bot_delivers_a_reminder_once_with_its_buttons(db: Databas
 # ---------------------------------------------------------------- event tasks in /today
 
 
-async def test_event_tasks_name_their_event(harness: Harness) -> None:
+async def test_event_tasks_name_their_event(
+    harness: Harness, clock: time_machine.Coordinates
+) -> None:
+    """On a weekday at 13:00 in Moscow: the step already due falls at the next working hour,
+    today (after 18:00 it would be tomorrow's)."""
     w = await bilingual.team(harness.db)
     await events.create(
         harness.db.uow(),
