@@ -47,15 +47,37 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def _foreign_keys(sync_conn, on: bool) -> None:  # type: ignore[no-untyped-def]
+    """Set SQLite's foreign keys on the DBAPI connection itself, outside any transaction
+    (inside one the pragma does nothing)."""
+    cursor = sync_conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
+
+
 async def _with_connection(engine: AsyncEngine, action: str, revision: str) -> None:
+    """Run one Alembic command. On SQLite with foreign keys off, as Alembic advises: its batch
+    mode rebuilds a table by copy, drop and rename, and with them on the drop would cascade to
+    every child row (an upgrade through 0008 cleared every contact's company)."""
+    sqlite = engine.dialect.name == "sqlite"
+
     def run(sync_conn) -> None:  # type: ignore[no-untyped-def]
         cfg = alembic_config(str(engine.url))
         cfg.attributes["connection"] = sync_conn
         getattr(command, action)(cfg, revision)
 
     async with engine.connect() as conn:
-        await conn.run_sync(run)
-        await conn.commit()
+        if sqlite:
+            await conn.run_sync(_foreign_keys, False)
+        try:
+            await conn.run_sync(run)
+            await conn.commit()
+        finally:
+            if sqlite:
+                await conn.rollback()
+                await conn.run_sync(_foreign_keys, True)
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

@@ -35,3 +35,37 @@ async def test_stairway_and_no_drift(db: Database) -> None:
         diff = await conn.run_sync(_diff)
     assert set(Base.metadata.tables) <= tables
     assert diff == []
+
+
+async def test_upgrading_a_filled_sqlite_database_keeps_every_child_row(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Batch migrations rebuild SQLite tables by copy, drop and rename: the drop must not
+    cascade (0008 rebuilds companies, whose contacts and deals point at them)."""
+    from crm.db import create_engine
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    try:
+        await upgrade(engine, "0007")
+        now = "2026-01-01 00:00:00"
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql(
+                "INSERT INTO managers (id, tg_id, name, role, timezone, language, digest_time,"
+                " sales_plan, commission_pct, max_discount_pct, active, bot_blocked, created_at)"
+                f" VALUES (1, 1, 'A', 'director', 'UTC', 'en', '09:00:00', 0, 0, 0, 1, 0, '{now}')"
+            )
+            await conn.exec_driver_sql(
+                "INSERT INTO companies (id, name, name_key, curator_id, stage, tags, created_at,"
+                " updated_at) VALUES (1, 'Romashka', 'romashka', 1, 'lead', '[]',"
+                f" '{now}', '{now}')"
+            )
+            await conn.exec_driver_sql(
+                "INSERT INTO contacts (id, curator_id, name, email_opt_out, created_at, updated_at,"
+                f" company_id) VALUES (1, 1, 'Ivan', 0, '{now}', '{now}', 1)"
+            )
+        await upgrade(engine, "head")
+        async with engine.connect() as conn:
+            rows = (await conn.exec_driver_sql("SELECT id, company_id FROM contacts")).all()
+            keys = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+        assert [tuple(r) for r in rows] == [(1, 1)]
+        assert keys == 1  # turned back on for the connection the bot goes on using
+    finally:
+        await engine.dispose()
