@@ -145,7 +145,7 @@ async def contact_match(
                 )
             ).all()
         if rows:
-            cid, curator_id = _best([r._tuple() for r in rows], actor)
+            cid, curator_id = _best([(cid, cur) for cid, cur in rows], actor)
             return await _match(session, actor, CONTACTS, cid, curator_id, reason)
     if company_id is None:
         return None
