@@ -76,6 +76,7 @@ def _created(dialect: str, grain: str) -> ColumnElement[Any]:
 
 
 def _close_month(dialect: str) -> ColumnElement[Any]:
+    month: ColumnElement[Any]
     if dialect == "sqlite":
         month = type_coerce(func.date(Deal.expected_close, "start of month"), Date)
     else:
@@ -170,7 +171,7 @@ def funnel_rows(actor: Actor, start: datetime, end: datetime) -> Select[Any]:
     def from_deals(lo: datetime, hi: datetime) -> None:
         if lo < hi:
             parts.append(
-                select(
+                select(  # type: ignore[arg-type]  # Select[int, int, int] is a Select[Any]
                     furthest_rank().label("rank"),
                     literal(1).label("deals"),
                     is_lost().label("lost"),
