@@ -263,7 +263,7 @@ async def test_export_shows_stages_and_statuses_in_words(harness: Harness) -> No
     deals = list(book["Сделки"].iter_rows(min_row=2, values_only=True))
     assert deals[0][3] == "лид"
     claims = list(book["Претензии"].iter_rows(min_row=2, values_only=True))
-    assert claims[0][3:6] == ("Другое", "обычный", "новая")
+    assert claims[0][3:6] == ("Качество", "обычный", "новая")  # «мятая»: guessed quality
     kinds = {row[4] for row in book["Задачи"].iter_rows(min_row=2, values_only=True)}
     assert kinds == {"подготовка мероприятия", "план по претензии"}
     statuses = {row[3] for row in book["Задачи"].iter_rows(min_row=2, values_only=True)}
