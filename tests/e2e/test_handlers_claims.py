@@ -217,7 +217,7 @@ async def test_dialog_in_english_with_back_cancel_photos_and_notices(harness: Ha
     # filed it is not told again
     [notice] = h.stub.sent_to(ANNA.id)
     assert notice.text.startswith(
-        f"⚠ Новая претензия №{claim.id} от <b>Ромашка</b>, приоритет 🟠 высокий."
+        f"⚠ Новая претензия №{claim.id} от <b>Ромашка</b>.\nПриоритет: 🟠 высокий\n"
     )
     assert "Ответственный: Anna" in notice.text
     assert not any(s.text.startswith("⚠") for s in h.stub.sent_to(HELEN.id))
