@@ -274,7 +274,7 @@ async def test_export_shows_stages_and_statuses_in_words(harness: Harness) -> No
     rows = list(english["Companies"].iter_rows(min_row=2, values_only=True))
     assert rows[0][5] == "potential"
     claim = next(english["Claims"].iter_rows(min_row=2, values_only=True))
-    assert claim[3:6] == ("Other", "normal", "new")
+    assert claim[3:6] == ("Quality", "normal", "new")
 
 
 async def test_the_bot_explains_a_bomb(harness: Harness) -> None:
