@@ -66,7 +66,7 @@ class Company(Base):
 
 class Contact(Base):
     __tablename__ = "contacts"
-    # the duplicate check at the door compares emails in any capitals (0014)
+    # the duplicate check at the door compares emails in any capitals (0015)
     __table_args__ = (Index("ix_contacts_email_lower", func.lower(text("email"))),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
