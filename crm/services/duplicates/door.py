@@ -111,6 +111,15 @@ def _by_key(session: AsyncSession, near: list[str]) -> Hits:
     return select(*columns).where(Company.match_key.in_(select(keys.c.value))).limit(CANDIDATES)
 
 
+async def load(session: AsyncSession, kind: str, record_id: int) -> Company | Contact | None:
+    """The company (COMPANIES) or contact (CONTACTS) with this id; None if absent."""
+    if kind == COMPANIES:
+        return await session.get(Company, record_id)
+    if kind == CONTACTS:
+        return await session.get(Contact, record_id)
+    return None
+
+
 async def company_ids(session: AsyncSession, name: str, inn: str | None = None) -> dict[int, str]:
     """Every company the name or INN matches, whoever owns it: id -> reason."""
     return {m.entity_id: m.reason for m in await _companies(session, None, name, inn)}

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from crm import search
-from crm.models import Company, Contact, Deal, SearchEntry
+from crm.models import Base, Company, Contact, Deal, SearchEntry
 from crm.models.enums import SearchKind
 from crm.services import companies, contact_index
 from crm.uow import UnitOfWork
@@ -23,7 +23,7 @@ CHUNK = 500
 async def _write(uow: UnitOfWork, kind: SearchKind, values: list[dict[str, Any]]) -> None:
     """Insert or refresh search rows given as {eid, owner, title, body}."""
     session = uow.session
-    table: Table = SearchEntry.__table__  # type: ignore[assignment]
+    table = Base.metadata.tables[SearchEntry.__tablename__]
     ids = [v["eid"] for v in values]
     indexed = set(
         await session.scalars(
