@@ -655,9 +655,7 @@ def reopen_stage(stage: str | DealStage, history: Sequence[DealStageChange]) -> 
     return REOPEN_FALLBACK
 
 
-def allowed_moves(
-    actor: Actor, deal: Deal, history: Sequence[DealStageChange] = ()
-) -> StageMoves:
+def allowed_moves(actor: Actor, deal: Deal, history: Sequence[DealStageChange] = ()) -> StageMoves:
     """What the stage buttons of a deal card offer: an open deal moves one stage either
     way, is won or lost; a closed deal is reopened (heads, directors) to `reopen_stage`
     of its `history` (newest first), or nothing."""
