@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.sql import Update
 
 from crm.access import Actor, can_see_owner, require_staff_manager, visible_owner
+from crm.db import rowcount
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company, Contact, Deal, Interaction, Manager, SearchEntry, Task
 from crm.models.enums import OPEN_STAGES, SearchKind, TaskStatus
@@ -59,7 +60,7 @@ async def _manager(uow: UnitOfWork, actor: Actor, manager_id: int) -> Manager:
 
 async def _run(uow: UnitOfWork, stmt: Update) -> int:
     result = await uow.session.execute(stmt.execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def _moving(old: int, new: int) -> dict[str, tuple[Any, ColumnElement[bool]]]:
