@@ -136,7 +136,9 @@ class ShellSession(BaseSession):
         message_id: int | None = None,
     ) -> Message:
         mine = chat_id is None or str(chat_id) == str(self.chat.id)
-        other = int(chat_id) if not mine and str(chat_id).lstrip("-").isdigit() else 0
+        other = 0
+        if chat_id is not None and not mine and str(chat_id).lstrip("-").isdigit():
+            other = int(chat_id)
         keyboard = markup if isinstance(markup, InlineKeyboardMarkup) else None
         message = Message(
             message_id=message_id if message_id is not None else next(self.ids),
@@ -185,7 +187,7 @@ class ShellSession(BaseSession):
             return await self._show(method.chat_id, method.text, method.reply_markup, False)  # type: ignore[return-value]
         if isinstance(method, EditMessageText):
             return await self._show(  # type: ignore[return-value]
-                method.chat_id, method.text, method.reply_markup, True, method.message_id
+                method.chat_id, method.text or "", method.reply_markup, True, method.message_id
             )
         if isinstance(method, EditMessageReplyMarkup):
             return await self._show(  # type: ignore[return-value]
