@@ -97,9 +97,7 @@ class _Marker:
             try:
                 if self.conn is None:
                     self.conn = await single_statement_connection(self.database.engine)
-                await self.conn.execute(
-                    outbox.mark_sent_statement([i for i, _f in batch], self.now or utcnow())
-                )
+                await outbox.mark_sent_on(self.conn, [i for i, _f in batch], self.now or utcnow())
             except Exception as exc:
                 for _i, future in batch:
                     if not future.done():
