@@ -172,16 +172,25 @@ class OutboxWorker:
         held: set[int] = set()
         low = max(self.connections, self.batch // 2)
         claim_lock = asyncio.Lock()
-        state: dict[str, Any] = {"exhausted": False, "stop": None}
+        state: dict[str, Any] = {"exhausted": False, "stop": None, "reclaim_at": 0.0}
         marker = _Marker(self.database, now)
 
         async def refill() -> None:
             async with claim_lock:
                 if state["exhausted"] or state["stop"] is not None or len(queue) > low:
                     return
+                # killed workers' rows: looked for at the first claim of a drain, then
+                # once per renewal period (so a stuck row waits at most 4/3 of a lease)
+                reclaim = time.monotonic() >= state["reclaim_at"]
                 items = await outbox.claim(
-                    self.database.uow(), limit=self.batch, now=now, lease=self.lease
+                    self.database.uow(),
+                    limit=self.batch,
+                    now=now,
+                    lease=self.lease,
+                    reclaim=reclaim,
                 )
+                if reclaim:
+                    state["reclaim_at"] = time.monotonic() + self._renew_every()
                 report.claimed += len(items)
                 report.failed += items.reclaimed.failed  # a killed worker's last attempt
                 if not items:
@@ -333,8 +342,11 @@ class OutboxWorker:
                     return None, failure
         return client, None  # not reached
 
+    def _renew_every(self) -> float:
+        return max(self.lease.total_seconds() / 3, 0.05)
+
     async def _renew(self, held: set[int], now: datetime | None) -> None:
-        every = max(self.lease.total_seconds() / 3, 0.05)
+        every = self._renew_every()
         while True:
             await asyncio.sleep(every)
             with contextlib.suppress(Exception):

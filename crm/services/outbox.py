@@ -35,7 +35,19 @@ from email.utils import parseaddr
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, event, func, literal, null, or_, select, text, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    event,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -301,23 +313,25 @@ _RETURNED = (
 )
 
 
-async def _opted_out(uow: UnitOfWork, rows: list[Any]) -> set[int]:
+# one statement built once: a claim asks it for a few hundred rows, and `in_()` of a list
+# coerced every value into a parameter of its own on each call
+_OPTED_OUT = select(Contact.id, func.lower(Contact.email)).where(
+    Contact.email_opt_out.is_(True),
+    or_(
+        Contact.id.in_(bindparam("contact_ids", expanding=True)),
+        func.lower(Contact.email).in_(bindparam("addresses", expanding=True)),
+    ),
+)
+
+
+async def _opted_out(conn: AsyncConnection, rows: list[Any]) -> set[int]:
     """The claimed rows whose recipient has opted out (by the row's contact, or by the
     address for rows queued without one)."""
-    contact_ids = {r.contact_id for r in rows if r.contact_id is not None}
-    addresses = {r.to_addr.lower() for r in rows if r.contact_id is None}
-    conditions = []
-    if contact_ids:
-        conditions.append(Contact.id.in_(contact_ids))
-    if addresses:
-        conditions.append(func.lower(Contact.email).in_(addresses))
-    if not conditions:
+    contact_ids = list({r.contact_id for r in rows if r.contact_id is not None})
+    addresses = list({r.to_addr.lower() for r in rows if r.contact_id is None})
+    if not contact_ids and not addresses:
         return set()
-    found = await uow.session.execute(
-        select(Contact.id, func.lower(Contact.email)).where(
-            Contact.email_opt_out.is_(True), or_(*conditions)
-        )
-    )
+    found = await conn.execute(_OPTED_OUT, {"contact_ids": contact_ids, "addresses": addresses})
     ids, emails = set(), set()
     for contact_id, address in found:
         ids.add(contact_id)
@@ -335,12 +349,15 @@ async def claim(
     limit: int,
     now: datetime | None = None,
     lease: timedelta = LEASE,
+    reclaim: bool = True,
 ) -> Claimed:
     """Claim up to `limit` due rows for this worker (one transaction, committed), oldest
-    first; `reclaimed` tells what came back from killed workers meanwhile."""
+    first; `reclaimed` tells what came back from killed workers meanwhile. `reclaim=False`
+    skips looking for them: a worker claiming batch after batch looks once in a while (on
+    SQLite every row in "sending" is read whole to check its lease)."""
     moment = now or utcnow()
     async with uow:
-        reclaimed = await reclaim_stuck(uow, moment, lease)
+        reclaimed = await reclaim_stuck(uow, moment, lease) if reclaim else Reclaimed()
         ids = (
             select(OutboundEmail.id)
             .where(_due(moment))
@@ -349,7 +366,9 @@ async def claim(
             .with_for_update(skip_locked=True)  # PostgreSQL: concurrent workers take others
             .scalar_subquery()
         )
-        result = await uow.session.execute(
+        # Core, not the ORM session: the rows come back as they are (a few hundred a claim)
+        conn = await uow.session.connection()
+        result = await conn.execute(
             update(OutboundEmail)
             .where(OutboundEmail.id.in_(ids), OutboundEmail.status == EmailStatus.PENDING.value)
             .values(
@@ -361,7 +380,7 @@ async def claim(
             .execution_options(synchronize_session=False)
         )
         rows = list(result)
-        refused = await _opted_out(uow, rows) if rows else set()
+        refused = await _opted_out(conn, rows) if rows else set()
         if refused:
             await uow.session.execute(
                 update(OutboundEmail)
