@@ -50,6 +50,7 @@ POLL_SQLITE = 1.0
 POLL_POSTGRES = 5.0
 PAUSE_MIN = 2.0
 PAUSE_MAX = 300.0
+MARK_WITHIN = 0.005  # seconds: the longest an accepted row waits for its mark to start
 
 Hook = Callable[[], Awaitable[Any]]
 
@@ -74,26 +75,55 @@ def default_batch(connections: int, rate: float | None) -> int:
 
 
 class _Marker:
-    """Marks accepted rows sent: whoever asks while a statement runs joins the next one.
-    Its own connection, where each UPDATE commits by itself: one round trip per mark."""
+    """Marks accepted rows sent, several rows per statement, on a connection of its own
+    where each UPDATE commits by itself.
 
-    def __init__(self, database: Database, now: datetime | None) -> None:
+    A lane must see its previous row marked before its next DATA (at most one accepted
+    and unmarked row per connection). So a statement runs when a lane `need`s a mark not
+    yet written, when every connection has one waiting, or MARK_WITHIN after the oldest
+    mark waiting was asked for (lanes slowed by SMTP_RATE); it takes every mark waiting,
+    and marks asked for while it runs wait for the next one. Marking at once instead
+    made a statement for every one or two emails, the worker's largest cost after SMTP
+    (bench/bench_outbox.py)."""
+
+    def __init__(self, database: Database, now: datetime | None, connections: int) -> None:
         self.database = database
         self.now = now
+        self.full = max(connections, 1)
         self.waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self.urgent = False
+        self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
         self.conn: AsyncConnection | None = None
 
     def mark(self, email_id: int) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiting.append((email_id, future))
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._flush())
+        if len(self.waiting) >= self.full:
+            self._start()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(MARK_WITHIN, self._due)
         return future
 
+    def _due(self) -> None:
+        self.timer = None
+        if self.waiting:
+            self.urgent = True
+            self._start()
+
+    def need(self, future: asyncio.Future[None]) -> None:
+        """A lane waits for this mark: write it now (with whatever else is waiting)."""
+        if not future.done():
+            self.urgent = True
+            self._start()
+
+    def _start(self) -> None:
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._flush())
+
     async def _flush(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting, []
+        while self.waiting and (self.urgent or len(self.waiting) >= self.full):
+            batch, self.waiting, self.urgent = self.waiting, [], False
             try:
                 if self.conn is None:
                     self.conn = await single_statement_connection(self.database.engine)
@@ -108,6 +138,12 @@ class _Marker:
                         future.set_result(None)
 
     async def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.waiting:  # a lane that stopped without waiting for its last mark
+            self.urgent = True
+            self._start()
         if self.task is not None:
             with contextlib.suppress(Exception):
                 await self.task
@@ -173,7 +209,7 @@ class OutboxWorker:
         low = max(self.connections, self.batch // 2)
         claim_lock = asyncio.Lock()
         state: dict[str, Any] = {"exhausted": False, "stop": None, "reclaim_at": 0.0}
-        marker = _Marker(self.database, now)
+        marker = _Marker(self.database, now, self.connections)
 
         async def refill() -> None:
             async with claim_lock:
@@ -234,6 +270,7 @@ class OutboxWorker:
                 nonlocal previous
                 if previous is not None:
                     done, previous = previous, None
+                    marker.need(done)
                     await done
                     report.sent += 1
 
