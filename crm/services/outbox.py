@@ -51,6 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm.db import rowcount
 from crm.models import Contact, EventInvitee, OutboundEmail, utcnow
 from crm.models.enums import EmailStatus
 from crm.uow import UnitOfWork
@@ -226,7 +227,7 @@ async def queue(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     result = await uow.session.execute(stmt)
-    inserted = bool(result.rowcount)
+    inserted = bool(rowcount(result))
     if inserted:
         await _announce(uow)
     return inserted
@@ -280,7 +281,7 @@ async def reclaim_stuck(uow: UnitOfWork, now: datetime, lease: timedelta = LEASE
         .values(status=EmailStatus.PENDING.value, last_error=INTERRUPTED)
         .execution_options(synchronize_session=False)
     )
-    return Reclaimed(pending=int(pending.rowcount or 0), failed=int(failed.rowcount or 0))
+    return Reclaimed(pending=rowcount(pending), failed=rowcount(failed))
 
 
 @dataclass(frozen=True)
@@ -440,7 +441,7 @@ async def renew(uow: UnitOfWork, ids: Iterable[int], *, now: datetime | None = N
             .execution_options(synchronize_session=False)
         )
         await uow.commit()
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 # ------------------------------------------------------------------ outcomes
@@ -516,7 +517,7 @@ async def mark_sent_many(
     async with uow:
         result = await uow.session.execute(mark_sent_statement(wanted, now or utcnow()))
         await uow.commit()
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 async def mark_failed(
@@ -579,7 +580,7 @@ async def release(uow: UnitOfWork, ids: Iterable[int], error: str) -> int:
             .execution_options(synchronize_session=False)
         )
         await uow.commit()
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 async def retry_failed(uow: UnitOfWork, *, event_id: int | None = None) -> int:
@@ -603,10 +604,10 @@ async def retry_failed(uow: UnitOfWork, *, event_id: int | None = None) -> int:
             )
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount:
+        if rowcount(result):
             await _announce(uow)
         await uow.commit()
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 # ------------------------------------------------------------------ reading
