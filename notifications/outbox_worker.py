@@ -9,13 +9,16 @@ The other instances only queue: PostgreSQL's NOTIFY (sent in the queuing transac
 reaches the leader at commit; on SQLite (one host) the leader polls every second.
 
 `drain` claims batches and hands the rows to `connections` lanes, each with its own SMTP
-connection, all spaced by one RateLimiter. A lane marks each row as soon as the server
-accepts it and waits for that mark before its next send (the marks of all lanes that
-finish meanwhile go in one statement), so at most one accepted-but-unmarked row per
-connection exists at any time: a SIGKILL repeats at most `connections` emails, with their
-own Message-IDs. A 4xx fails the row for later, a 5xx for good; a connection that fails
-twice in a row (or a refused login) stops the drain: the rows not sent go back untouched
-(their attempts given back) and the worker pauses with a growing backoff.
+connection, all spaced by one RateLimiter. A lane hands each row the server accepted to
+the marker and must see it marked before its next DATA, so at most one accepted-but-
+unmarked row per connection exists at any time: a SIGKILL repeats at most `connections`
+emails, with their own Message-IDs. The marker writes the marks of all lanes in one
+UPDATE when a lane needs its mark, when every connection has one waiting, or within
+MARK_WITHIN (see _Marker). Killed workers' rows are looked for at the first claim of a
+drain and once per lease renewal after it. A 4xx fails the row for later, a 5xx for
+good; a connection that fails twice in a row (or a refused login) stops the drain: the
+rows not sent go back untouched (their attempts given back) and the worker pauses with a
+growing backoff.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ The worker (notifications/outbox_worker.py):
    LOCKED), so two workers never claim the same row. Rows of a recipient who opted out
    meanwhile are failed instead of claimed. A live worker `renew`s the lease of the rows
    it still holds.
-2. sends each row and records the outcome at once: `mark_sent` (many rows in one
-   statement: the rows accepted while the previous statement ran), `mark_failed` (a 4xx:
-   back to pending with the backoff for its attempts, failed after MAX_ATTEMPTS; a 5xx:
+2. sends each row and records the outcome at once: `mark_sent_on` (many rows in one
+   statement, its SQL written once: the worker runs hundreds a second), `mark_failed` (a
+   4xx: back to pending with the backoff for its attempts, failed after MAX_ATTEMPTS; a 5xx:
    `permanent`, failed now, with the server's code and reason), or `release` (the
    connection failed: the row goes back to pending without spending its attempt).
 
