@@ -29,6 +29,7 @@ from crm.access import Actor, can_see_owner, require_role, visible_owner
 from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import Company, Deal, Manager, Sale
 from crm.models.enums import ApprovalStatus, DealStage, Role
+from crm.services import deal_access
 from crm.uow import UnitOfWork
 
 DEFERRAL_MAX = 365
@@ -79,9 +80,8 @@ async def overdue_amount(uow: UnitOfWork, company_id: int, today: date) -> Decim
 
 
 async def _deal(uow: UnitOfWork, actor: Actor, deal_id: int) -> Deal:
-    from crm.services import deals  # deals calls this module when a deal is won
-
-    return await deals.load_for_move(uow, actor, deal_id, DealStage.LEAD)
+    """The visible deal, locked (its lines are not needed)."""
+    return await deal_access.load(uow, actor, deal_id, lock=True, lines=False)
 
 
 async def set_terms(uow: UnitOfWork, actor: Actor, deal_id: int, deferral_days: int | None) -> Deal:
