@@ -1,5 +1,5 @@
 """What every `chatcrm` command shares: one-line failures, the database handle, migrations
-first, the acting member of staff. bot/cli.py and the command modules beside it import it.
+first, the acting member of staff. Every command module of this package imports it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from crm.settings import Settings
 from crm.storage import Database
 
 T = TypeVar("T")
+
+TELEGRAM_API = "https://api.telegram.org"
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
