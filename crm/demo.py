@@ -282,7 +282,12 @@ async def _insert_plain(session: AsyncSession, model: type, rows: Sequence[dict[
 
 
 def _search_row(
-    kind: SearchKind, entity_id: int, owner_id: int, title: str, parts: list, phones: list = ()
+    kind: SearchKind,
+    entity_id: int,
+    owner_id: int,
+    title: str,
+    parts: Sequence[str | None],
+    phones: Sequence[str | None] = (),
 ) -> dict[str, Any]:
     return {
         "kind": kind.value,
@@ -350,7 +355,7 @@ async def _organisation(session: AsyncSession, now: datetime) -> list[_Staff]:
 async def _products(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
     result = await session.execute(select(Product.name, Product.id))
     existing: dict[str, int] = {name: product_id for name, product_id in result}
-    missing = [
+    missing: list[dict[str, Any]] = [
         {
             "name": name,
             "unit_price": Decimal(price),

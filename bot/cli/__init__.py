@@ -8,8 +8,6 @@ lists them.
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from bot.cli import (
@@ -57,4 +55,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import NoReturn, TypeVar
 
 import typer
@@ -20,6 +21,13 @@ from crm.storage import Database
 T = TypeVar("T")
 
 TELEGRAM_API = "https://api.telegram.org"
+
+
+class Language(StrEnum):
+    """The languages of the bot's catalogues, as `--lang` takes them."""
+
+    EN = "en"
+    RU = "ru"
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

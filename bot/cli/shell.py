@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.common import Language
 from bot.cli.common import fail as _fail
 from bot.cli.common import upgrade as _upgrade
 from crm.settings import Settings, load_settings_or_exit
@@ -15,7 +16,7 @@ from crm.storage import Database
 SHELL_USER_ID = 1
 
 
-async def _shell(settings: Settings, tg_id: int | None, language: str) -> None:
+async def _shell(settings: Settings, tg_id: int | None, language: Language | None) -> None:
     from aiogram.types import User
 
     from bot.shell import HELP, Shell
@@ -38,8 +39,11 @@ async def _shell(settings: Settings, tg_id: int | None, language: str) -> None:
                 if not 1 <= choice <= len(staff):
                     _fail("No such number.")
                 tg_id = staff[choice - 1][0]
-        user = User(id=tg_id, is_bot=False, first_name="Shell", language_code=language)
-        shell = Shell(settings, database, user, out=typer.echo)
+        code = (language or Language.EN).value  # a newcomer's /start stores it
+        user = User(id=tg_id, is_bot=False, first_name="Shell", language_code=code)
+        shell = Shell(
+            settings, database, user, out=typer.echo, language=language.value if language else None
+        )
         typer.echo(HELP)
         try:
             while True:
@@ -59,9 +63,18 @@ def shell(
     as_id: Annotated[
         int | None, typer.Option("--as", help="Telegram id of the member of staff to be.")
     ] = None,
-    lang: Annotated[str, typer.Option(help="Telegram language of that user: ru or en.")] = "en",
+    lang: Annotated[
+        Language | None,
+        typer.Option(
+            help="The language of this session, whatever the user's stored one (without it: "
+            "the stored one; English for a newcomer)."
+        ),
+    ] = None,
 ) -> None:
-    """Talk to the bot in the terminal, without Telegram: same handlers, same database."""
+    """Talk to the bot in the terminal, without Telegram: same handlers, same database.
+
+    `/file PATH` sends a file (`/file PATH /import` imports it); a document the bot sends
+    is saved in the working directory."""
     settings = load_settings_or_exit()
     _upgrade(settings)
     asyncio.run(_shell(settings, as_id, lang))

@@ -28,6 +28,7 @@ from crm.analytics import forgotten
 from crm.analytics.forecast import forecast_report
 from crm.analytics.movers import MoversReport, movers_report
 from crm.analytics.scope import Period, current_month, last_full_months, reach
+from crm.db import rowcount
 from crm.errors import InvalidInput
 from crm.models import Claim, Company, Deal, DealPipeline, DigestLog, Manager, Task, utcnow
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, Role, TaskStatus
@@ -230,4 +231,4 @@ async def claim_digest(uow: UnitOfWork, due: DueDigest, now: datetime | None = N
             .on_conflict_do_nothing(index_elements=["manager_id", "local_date"])
         )
         await uow.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))

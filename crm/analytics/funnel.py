@@ -4,7 +4,7 @@ A deal reached a stage if it is at that stage or a later one now, or a stage cha
 ever took it there or later — so a deal moved from lead straight to proposal counts as
 having passed qualified, and a lost deal counts up to the furthest stage it reached
 before being lost. That furthest stage is kept on the deal (`deals.reached_rank`, raised
-by every move in crm/services/deals.py, backfilled from `deal_stage_changes` by
+by every move in crm/services/deals/stages.py, backfilled from `deal_stage_changes` by
 migration 0011), and the deals per curator, day (month) of creation, furthest stage and
 lost or not are rolled up by triggers (crm/analytics/deal_rollups.py, migration 0014):
 the report sums a few thousand rollup rows and the deals of the hours at the edges.

@@ -29,7 +29,7 @@ from crm.access import Actor, can_see_owner, require_role, visible_owner
 from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import AuditEntry, Company, Deal, Manager, Sale, utcnow
 from crm.models.enums import ApprovalStatus, DealStage, Role
-from crm.services import team
+from crm.services import deal_access, team
 from crm.services.interactions import resolve_when
 from crm.uow import UnitOfWork
 from crm.when import to_local
@@ -82,9 +82,8 @@ async def overdue_amount(uow: UnitOfWork, company_id: int, today: date) -> Decim
 
 
 async def _deal(uow: UnitOfWork, actor: Actor, deal_id: int) -> Deal:
-    from crm.services import deals  # deals calls this module when a deal is won
-
-    return await deals.load_for_move(uow, actor, deal_id, DealStage.LEAD)
+    """The visible deal, locked (its lines are not needed)."""
+    return await deal_access.load(uow, actor, deal_id, lock=True, lines=False)
 
 
 async def set_terms(uow: UnitOfWork, actor: Actor, deal_id: int, deferral_days: int | None) -> Deal:
@@ -225,6 +224,8 @@ async def receivables(
             .where(*where)
         )
         for cid, cname, mid, mname, due, amount in rows:
+            if due is None:  # not tracked: the WHERE clause (due_on < today) left these out
+                continue
             at = bucket_of((today - due).days)
             value = Decimal(str(amount))
             clients.setdefault(cid, Debt(cid, cname)).buckets[at] += value

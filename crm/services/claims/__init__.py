@@ -56,6 +56,14 @@ from crm.services.claims.common import (
     EscalationDue,
     PlanTaskInput,
 )
+from crm.services.claims.edit import (
+    EDIT_FIELDS,
+    PRIORITY_ORDER,
+    allowed_priorities,
+    earned_level,
+    edit,
+    editable_fields,
+)
 from crm.services.claims.escalation import (
     claims_to_escalate,
     mark_escalated,
@@ -63,22 +71,26 @@ from crm.services.claims.escalation import (
     recipients,
 )
 from crm.services.claims.filing import add_attachment, file
-from crm.services.claims.loading import get, list_claims
+from crm.services.claims.guess import CAUSE_WORDS, guess_cause, guessed_cause
+from crm.services.claims.loading import get, list_claims, open_for_company
 from crm.services.claims.plan import complete_step, edit_plan
 from crm.services.claims.status import allowed_transitions, change_status
 
 __all__ = [
     "ATTACHMENT_KINDS",
+    "CAUSE_WORDS",
     "CLOSED_STATUSES",
     "DEFAULT_CAUSES",
     "DEFAULT_PLAN",
     "DEFAULT_SLA_DAYS",
+    "EDIT_FIELDS",
     "MAX_ATTACHMENTS",
     "MAX_ATTACHMENT_BYTES",
     "OPEN_STATUSES",
     "PAST_TOLERANCE",
     "PLAN_KIND",
     "PLAN_TITLE_MAX",
+    "PRIORITY_ORDER",
     "REOPEN_ROLES",
     "SLA_MAX_DAYS",
     "SLA_SETTING",
@@ -92,6 +104,7 @@ __all__ = [
     "PlanTaskInput",
     "add_attachment",
     "add_cause",
+    "allowed_priorities",
     "allowed_transitions",
     "change_status",
     "claims_to_escalate",
@@ -99,14 +112,20 @@ __all__ = [
     "clean",
     "clean_attachment",
     "complete_step",
+    "earned_level",
+    "edit",
     "edit_plan",
+    "editable_fields",
     "ensure_default_causes",
     "file",
     "get",
+    "guess_cause",
+    "guessed_cause",
     "list_causes",
     "list_claims",
     "mark_escalated",
     "notify_targets_on_file",
+    "open_for_company",
     "recipients",
     "remove_cause",
     "rename_cause",

@@ -100,3 +100,18 @@ async def list_claims(
         )
         items = [ClaimRow(claim=c, company_name=cn, responsible_name=rn) for c, cn, rn in rows]
     return items, int(total or 0)
+
+
+async def open_for_company(
+    uow: UnitOfWork, actor: Actor, company_id: int, limit: int = 5
+) -> list[Claim]:
+    """The company's open claims this actor may see, the most urgent first; runs inside the
+    caller's read (the company card's)."""
+    rows = await uow.session.scalars(
+        select(Claim)
+        .join(Company, Company.id == Claim.company_id)
+        .where(Claim.company_id == company_id, Claim.status.in_(OPEN_STATUSES), _scope(actor))
+        .order_by(Claim.due_at, Claim.id)
+        .limit(max(min(limit, 100), 1))
+    )
+    return list(rows)
