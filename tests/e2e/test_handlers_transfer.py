@@ -185,7 +185,8 @@ async def test_sales_by_a_head_in_english_and_refused_to_a_manager(harness: Harn
     sales = b"Date,Company,Amount,Number\n01.03.2026,Romashka,1000,A-1\n02.03.2026,Nobody,5,A-2\n"
     [ask] = await h.send(message_update(HELEN, "/import"))
     assert [b["text"] for b in ask.buttons[0]] == ["🏢 Companies", "👤 Contacts", "💰 Sales"]
-    [report] = await h.send(message_update(HELEN, document=document(h, "s", "s.csv", sales)))
+    # a loaded machine may show the progress first: the outcome is the last word
+    *_, report = await h.send(message_update(HELEN, document=document(h, "s", "s.csv", sales)))
     assert report.text.splitlines()[:4] == [
         "<b>Import of sales</b> — rows read: 2",
         "✅ Added: 1",
