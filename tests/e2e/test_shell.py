@@ -228,9 +228,11 @@ async def test_lang_wins_over_the_stored_language_for_the_session(sqlite_db: Dat
         try:
             await shell.say("hello")
             await shell.say("/reassign Nobody; Anna")  # a domain refusal: the error renderer
+            await shell.say("/remind 07.12.2099 10:00; call Romashka")  # a Monday
         finally:
             await shell.close()
         assert out[0].startswith(hint), (language, out)
+        assert "(Mon)" in out[2] if language == "en" else "(пн)" in out[2], out[2]
         assert "Nobody" in out[1]
         assert out[1].startswith("Manager:" if language == "en" else "Менеджер:"), out[1]
     async with sqlite_db.uow() as uow:  # the stored language is left as it was
