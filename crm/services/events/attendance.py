@@ -11,33 +11,8 @@ from crm.models import (
     utcnow,
 )
 from crm.models.enums import InviteeStatus
-from crm.services.events.answers import (
-    RsvpView,
-    invitation,
-    respond,
-    unsubscribe,
-)
-from crm.services.events.creating import create
-from crm.services.events.inputs import (
-    EventInput,
-    Segment,
-)
-from crm.services.events.invitations import (
-    SendResult,
-    send_invitations,
-)
-from crm.services.events.invitees import (
-    AddResult,
-    InviteeRow,
-    add_invitees,
-    list_invitees,
-)
 from crm.services.events.reading import (
-    EventView,
     _load,
-    get,
-    list_recent,
-    list_upcoming,
 )
 from crm.uow import UnitOfWork
 
@@ -65,25 +40,3 @@ async def mark_attendance(
         uow.apply(actor.id, invitee, status=target)
         await uow.commit()
     return invitee
-
-
-__all__ = [
-    "AddResult",
-    "EventInput",
-    "EventView",
-    "InviteeRow",
-    "RsvpView",
-    "Segment",
-    "SendResult",
-    "add_invitees",
-    "create",
-    "get",
-    "invitation",
-    "list_invitees",
-    "list_recent",
-    "list_upcoming",
-    "mark_attendance",
-    "respond",
-    "send_invitations",
-    "unsubscribe",
-]
