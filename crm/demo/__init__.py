@@ -19,9 +19,7 @@ generator.py (contacts, deals, sales, interactions and inquiries of a company), 
 
 from __future__ import annotations
 
-from crm.demo.fill import (
-    generate,
-)
+from crm.demo.fill import generate
 from crm.demo.organisation import (
     CENT,
     DEPARTMENTS,

@@ -30,15 +30,8 @@ from crm.demo.organisation import (
     TERRITORIES,
     TG_BASE,
 )
-from crm.demo.rows import (
-    _inn,
-    _insert,
-)
-from crm.models import (
-    Department,
-    Manager,
-    Product,
-)
+from crm.demo.rows import _inn, _insert
+from crm.models import Department, Manager, Product
 from crm.models.enums import CompanyStage, Role
 
 

@@ -13,17 +13,8 @@ from crm import search
 from crm.analytics import rollups
 from crm.demo.companies import _Company, _company_specs, _holdings, _organisation, _products
 from crm.demo.generator import _deal, _Generator, _inquiries, _interactions
-from crm.demo.organisation import (
-    CENT,
-    DEPARTMENTS,
-    DemoCounts,
-    DemoRefused,
-)
-from crm.demo.rows import (
-    _insert,
-    _insert_plain,
-    _search_row,
-)
+from crm.demo.organisation import CENT, DEPARTMENTS, DemoCounts, DemoRefused
+from crm.demo.rows import _insert, _insert_plain, _search_row
 from crm.models import (
     Company,
     Contact,

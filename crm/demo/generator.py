@@ -30,14 +30,7 @@ from crm.demo.organisation import (
     SOURCES,
     DemoCounts,
 )
-from crm.demo.rows import (
-    _at,
-    _female,
-    _line_total,
-    _month_start,
-    _phone,
-    _slug,
-)
+from crm.demo.rows import _at, _female, _line_total, _month_start, _phone, _slug
 from crm.models.enums import DEFAULT_PROBABILITY, CompanyStage, DealStage
 
 

@@ -13,9 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm import search
-from crm.demo.organisation import (
-    CENT,
-)
+from crm.demo.organisation import CENT
 from crm.models.enums import SearchKind
 
 

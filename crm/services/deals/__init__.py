@@ -33,10 +33,7 @@ from crm.services.deals.approvals import (
     pending_approvals,
     pending_page,
 )
-from crm.services.deals.common import (
-    follows_lines,
-    reindex,
-)
+from crm.services.deals.common import follows_lines, reindex
 from crm.services.deals.inputs import (
     BLOCKING_APPROVALS,
     NEXT_STEP_MAX,

@@ -11,22 +11,10 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from crm.access import Actor, can_see_owner, require_role, visible_owner
 from crm.errors import AccessDenied, Conflict
-from crm.models import (
-    AuditEntry,
-    Company,
-    Deal,
-    DealLine,
-    Manager,
-    Product,
-)
-from crm.models.enums import (
-    ApprovalStatus,
-    Role,
-)
+from crm.models import AuditEntry, Company, Deal, DealLine, Manager, Product
+from crm.models.enums import ApprovalStatus, Role
 from crm.money import cents
-from crm.services.deals.common import (
-    _follow_lines,
-)
+from crm.services.deals.common import _follow_lines
 from crm.uow import UnitOfWork
 
 

@@ -11,18 +11,8 @@ from sqlalchemy import select
 from crm import search
 from crm.access import Actor
 from crm.errors import ApprovalRequired, Conflict, InvalidInput
-from crm.models import (
-    Contact,
-    Deal,
-    DealLine,
-    Manager,
-    Product,
-)
-from crm.models.enums import (
-    ApprovalStatus,
-    DealStage,
-    SearchKind,
-)
+from crm.models import Contact, Deal, DealLine, Manager, Product
+from crm.models.enums import ApprovalStatus, DealStage, SearchKind
 from crm.uow import UnitOfWork
 
 

@@ -11,12 +11,8 @@ from typing import Protocol
 from crm import validation
 from crm.access import Actor
 from crm.errors import InvalidInput
-from crm.models import (
-    Deal,
-)
-from crm.models.enums import (
-    ApprovalStatus,
-)
+from crm.models import Deal
+from crm.models.enums import ApprovalStatus
 from crm.uow import UnitOfWork
 
 SOURCE_MAX = 50

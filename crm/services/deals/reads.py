@@ -9,14 +9,8 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 
 from crm.access import Actor
-from crm.models import (
-    Deal,
-    DealStageChange,
-)
-from crm.models.enums import (
-    OPEN_STAGES,
-    DealStage,
-)
+from crm.models import Deal, DealStageChange
+from crm.models.enums import OPEN_STAGES, DealStage
 from crm.money import cents
 from crm.services import companies, deal_access
 from crm.uow import UnitOfWork

@@ -12,12 +12,7 @@ from sqlalchemy import select
 from crm import validation
 from crm.access import Actor
 from crm.errors import AccessDenied, Conflict
-from crm.models import (
-    Deal,
-    DealStageChange,
-    Sale,
-    utcnow,
-)
+from crm.models import Deal, DealStageChange, Sale, utcnow
 from crm.models.enums import (
     DEFAULT_PROBABILITY,
     OPEN_STAGES,
@@ -28,12 +23,8 @@ from crm.models.enums import (
 )
 from crm.money import cents
 from crm.services import deal_access, payments
-from crm.services.deals.common import (
-    _lines_sum,
-)
-from crm.services.deals.inputs import (
-    BLOCKING_APPROVALS,
-)
+from crm.services.deals.common import _lines_sum
+from crm.services.deals.inputs import BLOCKING_APPROVALS
 from crm.uow import UnitOfWork
 
 

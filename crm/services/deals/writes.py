@@ -10,16 +10,8 @@ from sqlalchemy import select
 from crm import validation
 from crm.access import Actor
 from crm.errors import AccessDenied, ApprovalRequired, Conflict
-from crm.models import (
-    Deal,
-    DealLine,
-    DealStageChange,
-)
-from crm.models.enums import (
-    DEFAULT_PROBABILITY,
-    ApprovalStatus,
-    DealStage,
-)
+from crm.models import Deal, DealLine, DealStageChange
+from crm.models.enums import DEFAULT_PROBABILITY, ApprovalStatus, DealStage
 from crm.services import companies, deal_access
 from crm.services.deals.common import (
     _contact_of,

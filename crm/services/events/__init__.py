@@ -22,19 +22,9 @@ client's RSVP by token), attendance.py.
 
 from __future__ import annotations
 
-from crm.services.events.answers import (
-    RsvpView,
-    invitation,
-    respond,
-    unsubscribe,
-)
-from crm.services.events.attendance import (
-    mark_attendance,
-)
-from crm.services.events.creating import (
-    create,
-    plan_due,
-)
+from crm.services.events.answers import RsvpView, invitation, respond, unsubscribe
+from crm.services.events.attendance import mark_attendance
+from crm.services.events.creating import create, plan_due
 from crm.services.events.inputs import (
     ANSWERS,
     ATTENDANCE,
@@ -53,11 +43,7 @@ from crm.services.events.inputs import (
     clean,
     clean_segment,
 )
-from crm.services.events.invitations import (
-    SendResult,
-    dedupe_key,
-    send_invitations,
-)
+from crm.services.events.invitations import SendResult, dedupe_key, send_invitations
 from crm.services.events.invitees import (
     AddResult,
     InviteeRow,

@@ -8,17 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.models import (
-    Contact,
-    Event,
-    EventInvitee,
-    Manager,
-    utcnow,
-)
-from crm.services.events.inputs import (
-    ANSWERS,
-    ATTENDANCE,
-)
+from crm.models import Contact, Event, EventInvitee, Manager, utcnow
+from crm.services.events.inputs import ANSWERS, ATTENDANCE
 from crm.uow import UnitOfWork
 
 

@@ -6,14 +6,9 @@ from datetime import datetime
 
 from crm.access import Actor
 from crm.errors import AccessDenied, Conflict
-from crm.models import (
-    EventInvitee,
-    utcnow,
-)
+from crm.models import EventInvitee, utcnow
 from crm.models.enums import InviteeStatus
-from crm.services.events.reading import (
-    _load,
-)
+from crm.services.events.reading import _load
 from crm.uow import UnitOfWork
 
 

@@ -9,23 +9,11 @@ from datetime import datetime, timedelta
 from crm import when
 from crm.access import Actor
 from crm.errors import InvalidInput
-from crm.models import (
-    Event,
-    Task,
-    utcnow,
-)
+from crm.models import Event, Task, utcnow
 from crm.models.enums import PlaybookKind, TaskStatus
 from crm.services import playbooks
-from crm.services.events.inputs import (
-    DEFAULT_PLAN,
-    PLAN_KIND,
-    EventInput,
-    clean,
-)
-from crm.services.events.reading import (
-    EventView,
-    _view,
-)
+from crm.services.events.inputs import DEFAULT_PLAN, PLAN_KIND, EventInput, clean
+from crm.services.events.reading import EventView, _view
 from crm.uow import UnitOfWork
 
 

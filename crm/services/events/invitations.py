@@ -9,27 +9,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from crm.access import Actor
-from crm.models import (
-    Contact,
-    Event,
-    EventInvitee,
-    OutboundEmail,
-    Task,
-    utcnow,
-)
+from crm.models import Contact, Event, EventInvitee, OutboundEmail, Task, utcnow
 from crm.models.enums import TaskStatus
 from crm.services import company_settings, outbox
 from crm.services.company_settings import MailIdentity
-from crm.services.events.inputs import (
-    ATTENDANCE,
-    DEFAULT_PLAN,
-    PLAN_KIND,
-)
-from crm.services.events.reading import (
-    EMAIL_STATE,
-    _load,
-    _still_open,
-)
+from crm.services.events.inputs import ATTENDANCE, DEFAULT_PLAN, PLAN_KIND
+from crm.services.events.reading import EMAIL_STATE, _load, _still_open
 from crm.services.mail import Change, InvitationData, render_invitation
 from crm.services.tasks import mark_done
 from crm.uow import UnitOfWork

@@ -15,22 +15,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from crm import search
 from crm.access import Actor, can_see_owner, visible_owner
 from crm.errors import AccessDenied, InvalidInput
-from crm.models import (
-    Company,
-    Contact,
-    EventInvitee,
-    utcnow,
-)
+from crm.models import Company, Contact, EventInvitee, utcnow
 from crm.models.enums import InviteeStatus
-from crm.services.events.inputs import (
-    TOKEN_BYTES,
-    Segment,
-    clean_segment,
-)
-from crm.services.events.reading import (
-    _load,
-    _still_open,
-)
+from crm.services.events.inputs import TOKEN_BYTES, Segment, clean_segment
+from crm.services.events.reading import _load, _still_open
 from crm.uow import UnitOfWork
 
 

@@ -12,14 +12,7 @@ from crm.access import Actor, can_see_owner, visible_owner
 from crm.analytics.events import Outcome
 from crm.analytics.events import outcome as event_outcome
 from crm.errors import AccessDenied, Conflict
-from crm.models import (
-    Event,
-    EventInvitee,
-    Manager,
-    OutboundEmail,
-    Task,
-    utcnow,
-)
+from crm.models import Event, EventInvitee, Manager, OutboundEmail, Task, utcnow
 from crm.models.enums import EmailStatus, InviteeStatus
 from crm.uow import UnitOfWork
 

@@ -18,10 +18,7 @@ scheduler's claims), forgotten.py (tasks for forgotten clients).
 
 from __future__ import annotations
 
-from crm.services.tasks.access import (
-    get,
-    visible,
-)
+from crm.services.tasks.access import get, visible
 from crm.services.tasks.delivery import (
     Delivery,
     DeliveryStats,
@@ -34,9 +31,7 @@ from crm.services.tasks.delivery import (
     release_delivery,
     upcoming,
 )
-from crm.services.tasks.forgotten import (
-    create_forgotten_client_tasks,
-)
+from crm.services.tasks.forgotten import create_forgotten_client_tasks
 from crm.services.tasks.inputs import (
     AGENDA_LIMIT,
     KIND_FORGOTTEN,
@@ -49,14 +44,7 @@ from crm.services.tasks.inputs import (
     TaskInput,
     clean,
 )
-from crm.services.tasks.reads import (
-    Agenda,
-    InteractionLine,
-    TaskLine,
-    agenda,
-    get_line,
-    list_open,
-)
+from crm.services.tasks.reads import Agenda, InteractionLine, TaskLine, agenda, get_line, list_open
 from crm.services.tasks.writes import (
     cancel,
     complete,

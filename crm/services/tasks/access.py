@@ -5,26 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    exists,
-    or_,
-    select,
-    true,
-)
+from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import aliased
 
 from crm.access import Actor, can_see_owner, visible_owner
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.models import (
-    Claim,
-    Company,
-    Contact,
-    Deal,
-    Event,
-    Manager,
-    Task,
-)
+from crm.models import Claim, Company, Contact, Deal, Event, Manager, Task
 from crm.models.enums import Role, TaskStatus
 from crm.uow import UnitOfWork
 

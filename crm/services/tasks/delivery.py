@@ -7,32 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    and_,
-    case,
-    exists,
-    false,
-    func,
-    select,
-    true,
-    update,
-)
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, select, true, update
 
-from crm.models import (
-    Company,
-    Deal,
-    Event,
-    Manager,
-    Task,
-)
+from crm.models import Company, Deal, Event, Manager, Task
 from crm.models.enums import TaskStatus
-from crm.services.tasks.inputs import (
-    LATE_AFTER,
-)
-from crm.services.tasks.reads import (
-    _count,
-)
+from crm.services.tasks.inputs import LATE_AFTER
+from crm.services.tasks.reads import _count
 from crm.uow import UnitOfWork
 
 

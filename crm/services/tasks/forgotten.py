@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import (
-    exists,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-)
+from sqlalchemy import exists, func, insert, literal, or_, select
 
 from crm.errors import InvalidInput
-from crm.models import (
-    AuditEntry,
-    Company,
-    Manager,
-    Task,
-)
+from crm.models import AuditEntry, Company, Manager, Task
 from crm.models.enums import TaskStatus
-from crm.services.tasks.inputs import (
-    KIND_FORGOTTEN,
-)
+from crm.services.tasks.inputs import KIND_FORGOTTEN
 from crm.uow import UnitOfWork
 
 

@@ -6,32 +6,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    and_,
-    case,
-    func,
-    select,
-)
+from sqlalchemy import and_, case, func, select
 
 from crm import when
 from crm.access import Actor
 from crm.errors import AccessDenied
-from crm.models import (
-    Company,
-    Contact,
-    Deal,
-    Event,
-    Interaction,
-    Task,
-    utcnow,
-)
+from crm.models import Company, Contact, Deal, Event, Interaction, Task, utcnow
 from crm.models.enums import OPEN_STAGES, InteractionStatus, TaskStatus
-from crm.services.tasks.access import (
-    visible,
-)
-from crm.services.tasks.inputs import (
-    AGENDA_LIMIT,
-)
+from crm.services.tasks.access import visible
+from crm.services.tasks.inputs import AGENDA_LIMIT
 from crm.uow import UnitOfWork
 
 

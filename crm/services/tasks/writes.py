@@ -6,32 +6,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 
 from crm import validation, when
 from crm.access import Actor, require_role
 from crm.errors import InvalidInput
-from crm.models import (
-    Manager,
-    Task,
-    utcnow,
-)
+from crm.models import Manager, Task, utcnow
 from crm.models.enums import Role, TaskStatus
-from crm.services.tasks.access import (
-    _assignee,
-    _check_links,
-    _require_open,
-    get,
-)
-from crm.services.tasks.inputs import (
-    SNOOZE_MAX_MINUTES,
-    TITLE_MAX,
-    TaskInput,
-    _future,
-    clean,
-)
+from crm.services.tasks.access import _assignee, _check_links, _require_open, get
+from crm.services.tasks.inputs import SNOOZE_MAX_MINUTES, TITLE_MAX, TaskInput, _future, clean
 from crm.uow import UnitOfWork
 
 
