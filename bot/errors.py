@@ -224,6 +224,13 @@ CONFLICTS: dict[str, str] = {
         "close them before resolving the claim."
     ),
     "claim_closed": N_("This claim is already closed."),
+    "claim_closed_edit": N_(
+        "This claim is closed: its cause and priority stay as they were decided. "
+        "A head or a director can reopen it first."
+    ),
+    "priority_lower": N_(
+        "Only a head or a director may lower a claim's priority: it moves the due date later."
+    ),
     "task_not_open": N_("This task is already closed."),
     "duplicate": N_("This already exists."),
     "within_reach": N_("This client is within your reach: open it instead of asking for it."),

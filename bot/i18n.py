@@ -26,9 +26,15 @@ def create_i18n() -> I18n:
 
 
 class LocaleMiddleware(I18nMiddleware):
-    """The manager's saved language, else the Telegram client's: ru* -> ru, others -> en."""
+    """The manager's saved language, else the Telegram client's: ru* -> ru, others -> en.
+
+    A `session_language` in the update's data (`chatcrm shell --lang`) wins over both.
+    """
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        session = data.get("session_language")
+        if session in LANGUAGES:
+            return str(session)
         actor = data.get("actor")
         if actor is not None and actor.language in LANGUAGES:
             return str(actor.language)

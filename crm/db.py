@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -83,3 +83,12 @@ async def single_statement_connection(engine: AsyncEngine) -> AsyncConnection:
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an INSERT, UPDATE or DELETE touched.
+
+    `AsyncSession.execute` is typed as returning a plain `Result` whatever the statement;
+    for a DML statement without RETURNING it is a `CursorResult`, which has the count.
+    """
+    return cast(CursorResult[Any], result).rowcount

@@ -17,7 +17,7 @@ import collections
 import sqlite3
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
@@ -78,9 +78,10 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             await self._connection._execute(
                 _run, self._connection._conn, operation, parameters, False, self._cursor
             )
-            if self._cursor.description:
-                self._rows = collections.deque(self._cursor.rows)
-                self._cursor.rows = []
+            outcome = cast(_Outcome, self._cursor)  # what _make_new_cursor made
+            if outcome.description:
+                self._rows = collections.deque(outcome.rows)
+                outcome.rows = []
             return self
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> Any:

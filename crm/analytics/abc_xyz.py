@@ -205,18 +205,20 @@ def classify_abc(
     return out
 
 
-def sum_of_squares(dialect: str) -> ColumnElement[Any]:
+def sum_of_squares(dialect: str, column: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
     """Σ revenue_cents² over rollup rows, without overflow.
 
     PostgreSQL squares in NUMERIC (a BIGINT square stops with an error past 2⁶³, which a
     month of 30 million reaches). SQLite sums the squares as a float (`total`): its
     integer `sum` stops with an error past 2⁶³ too; the float is exact up to 2⁵³ (monthly
     purchases up to about 270,000.00 over a year) and off by a few parts in 10¹⁶ beyond,
-    which only matters on an exact tie with a threshold.
+    which only matters on an exact tie with a threshold. `column`: another expression of
+    revenue cents (a CASE that keeps one period's rows) instead of `revenue_cents`.
     """
+    value: Any = Months.revenue_cents if column is None else column
     if dialect == "sqlite":
-        return func.total(Months.revenue_cents * Months.revenue_cents)
-    return func.sum(cast(Months.revenue_cents, Numeric) * Months.revenue_cents)
+        return func.total(value * value)
+    return func.sum(cast(value, Numeric) * value)
 
 
 def xyz_stats(actor: Actor, period: Period, dialect: str) -> Subquery:

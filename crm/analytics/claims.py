@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, or_, select
@@ -70,7 +71,8 @@ class ClaimsReport:
     by_month: list[tuple[str, int]]  # ("2026-03", count), months with claims, in order
 
 
-def _hours(dialect: str, start: Any, end: Any) -> ColumnElement[float]:
+def _hours(dialect: str, start: Any, end: Any) -> ColumnElement[float | Decimal]:
+    """Hours between two times: a float on SQLite, a numeric (Decimal) on PostgreSQL."""
     if dialect == "sqlite":
         return (func.julianday(end) - func.julianday(start)) * 24.0
     return func.extract("epoch", end - start) / 3600.0
@@ -125,7 +127,7 @@ def _positions(n: int) -> set[int]:
 
 
 async def percentiles_window(
-    uow: UnitOfWork, scope: _Scope, hours: ColumnElement[float], n: int
+    uow: UnitOfWork, scope: _Scope, hours: ColumnElement[float | Decimal], n: int
 ) -> tuple[float | None, float | None]:
     """Median and p90 with a window query; works on SQLite and PostgreSQL alike.
 
@@ -148,7 +150,7 @@ async def percentiles_window(
 
 
 async def _percentiles_postgres(
-    uow: UnitOfWork, scope: _Scope, hours: ColumnElement[float]
+    uow: UnitOfWork, scope: _Scope, hours: ColumnElement[float | Decimal]
 ) -> tuple[float | None, float | None]:
     row = (
         await uow.session.execute(

@@ -26,8 +26,9 @@ from crm.analytics import forgotten
 from crm.analytics.forecast import forecast_report
 from crm.analytics.movers import MoversReport, movers_report
 from crm.analytics.scope import Period, current_month, last_full_months, reach
+from crm.db import rowcount
 from crm.errors import InvalidInput
-from crm.models import Claim, Company, Deal, DigestLog, Manager, Task, utcnow
+from crm.models import Claim, Company, Deal, DealPipeline, DigestLog, Manager, Task, utcnow
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, Role, TaskStatus
 from crm.money import cents
 from crm.services import company_settings
@@ -117,10 +118,10 @@ async def build_digest(
             select(func.count(Deal.id)).where(mine, Deal.created_at >= start, Deal.created_at < end)
         )
         by_stage = dict.fromkeys((s.value for s in OPEN_STAGES), 0)
-        for stage, count in await session.execute(
-            select(Deal.stage, func.count(Deal.id))
-            .where(mine, Deal.stage.in_(list(by_stage)))
-            .group_by(Deal.stage)
+        for stage, count in await session.execute(  # from the rollup kept by triggers
+            select(DealPipeline.stage, func.sum(DealPipeline.deals))
+            .where(reach(actor, DealPipeline.curator_id), DealPipeline.stage.in_(list(by_stage)))
+            .group_by(DealPipeline.stage)
         ):
             by_stage[stage] = int(count)
         overdue = await session.scalar(
@@ -222,4 +223,4 @@ async def claim_digest(uow: UnitOfWork, due: DueDigest, now: datetime | None = N
             .on_conflict_do_nothing(index_elements=["manager_id", "local_date"])
         )
         await uow.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))

@@ -4,9 +4,10 @@ A deal reached a stage if it is at that stage or a later one now, or a stage cha
 ever took it there or later — so a deal moved from lead straight to proposal counts as
 having passed qualified, and a lost deal counts up to the furthest stage it reached
 before being lost. That furthest stage is kept on the deal (`deals.reached_rank`, raised
-by every move in crm/services/deals.py, backfilled from `deal_stage_changes` by
-migration 0011), so the report is one GROUP BY over a covering index of the deals
-created in the period; only one row per stage comes back.
+by every move in crm/services/deals/stages.py, backfilled from `deal_stage_changes` by
+migration 0011), and the deals per curator, day (month) of creation, furthest stage and
+lost or not are rolled up by triggers (crm/analytics/deal_rollups.py, migration 0014):
+the report sums a few thousand rollup rows and the deals of the hours at the edges.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select
-
 from crm.access import Actor
-from crm.analytics.scope import reach
+from crm.analytics.deal_rollups import funnel_rows, furthest_rank, stage_rank
 from crm.errors import InvalidInput
-from crm.models import Deal, enums
-from crm.models.enums import DealStage
+from crm.models import enums
 from crm.uow import UnitOfWork
+
+__all__ = ["FUNNEL_STAGES", "Funnel", "FunnelStep", "funnel_report", "furthest_rank", "stage_rank"]
 
 FUNNEL_STAGES = tuple(stage.value for stage in enums.FUNNEL_STAGES)
 
@@ -47,21 +47,6 @@ class Funnel:
         return self.created == 0
 
 
-def stage_rank(column: Any) -> ColumnElement[int]:
-    """enums.funnel_rank in SQL: 0 lead … 4 won; lost (and anything unknown) 0."""
-    return case(
-        *((column == stage, literal(i)) for i, stage in enumerate(FUNNEL_STAGES) if i),
-        else_=literal(0),
-    )
-
-
-def furthest_rank() -> ColumnElement[int]:
-    """The furthest stage a deal reached: its `reached_rank`, or its current stage where
-    that is further (a deal written without its history, e.g. by an import)."""
-    current = stage_rank(Deal.stage)
-    return case((current > Deal.reached_rank, current), else_=Deal.reached_rank)
-
-
 def reached_counts(rows: Any) -> list[int]:
     """From (rank, deals) rows: deals that reached each stage (rank ≥ stage)."""
     at = [0] * len(FUNNEL_STAGES)
@@ -75,15 +60,8 @@ async def funnel_report(uow: UnitOfWork, actor: Actor, start: datetime, end: dat
         raise InvalidInput("period", "naive_datetime")
     if end <= start:
         raise InvalidInput("period", "empty")
-    where = (Deal.created_at >= start, Deal.created_at < end, reach(actor, Deal.curator_id))
-    is_lost = case((Deal.stage == DealStage.LOST.value, 1), else_=0)
-    rank = furthest_rank()
     async with uow.read_only():
-        rows = list(
-            await uow.session.execute(
-                select(rank, func.count(), func.sum(is_lost)).where(*where).group_by(rank)
-            )
-        )
+        rows = list(await uow.session.execute(funnel_rows(actor, start, end)))
     lost = sum(int(n or 0) for _rank, _count, n in rows)
     reached = reached_counts((rank, count) for rank, count, _lost in rows)
     steps = []

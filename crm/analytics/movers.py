@@ -2,9 +2,10 @@
 
 The previous period is the same number of whole months ending one month earlier: what
 the same report said a month ago ("A → B: Romashka, −32 %"). A grouped query over the
-monthly rollups per period gives each company in reach its value and its T and Q
+monthly rollups of both periods at once (they share all but a month at each end) gives
+each company in reach its stage and, per period, its value and its T and Q
 (crm/analytics/abc_xyz.py); the two ABC rankings and XYZ classes are then made here
-(`classify_abc`, `xyz_class`).
+(`classify_abc`, `xyz_class`), and the names read for the movers shown only.
 A client with sales in only one of the periods moves from or to no class (None). XYZ
 classes are compared for regular clients only: the others have their stage in both.
 The largest clients come first (by the larger of the two values).
@@ -12,11 +13,12 @@ The largest clients come first (by the larger of the two values).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 
 from crm.access import Actor
 from crm.analytics.abc_xyz import (
@@ -37,8 +39,6 @@ from crm.analytics.scope import Period
 from crm.errors import InvalidInput
 from crm.models import Company
 from crm.uow import UnitOfWork
-
-CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -102,50 +102,28 @@ async def movers_report(
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     previous = previous_period(period)
-    revenue = Months.revenue_cents
-    async with uow.read_only():
-        session = uow.session
-        squares = sum_of_squares(session.get_bind().dialect.name)
-        found: list[dict[int, tuple[int, int, int]]] = []  # company -> (value, T, Q)
-        for span in (previous, period):
-            found.append(
-                {
-                    cid: (int(v), int(t), int(q))
-                    for cid, v, t, q in await session.execute(
-                        months_in_reach(
-                            actor,
-                            span,
-                            Months.company_id,
-                            func.sum(row_value(metric)),
-                            func.sum(revenue),
-                            squares,
-                        ).group_by(Months.company_id)
-                    )
-                }
-            )
-        ids = sorted(found[0].keys() | found[1].keys())
-        companies: dict[int, tuple[str, str]] = {}
-        for start in range(0, len(ids), CHUNK):
-            companies.update(
-                (cid, (name, stage))
-                for cid, name, stage in await session.execute(
-                    select(Company.id, Company.name, Company.stage).where(
-                        Company.id.in_(ids[start : start + CHUNK])
-                    )
-                )
-            )
+    rows = await _both_periods(uow, actor, previous, period, metric)
+    found: list[dict[int, tuple[int, int, int]]] = [{}, {}]  # company -> (value, T, Q)
+    stages: dict[int, str] = {}
+    for cid, stage, *figures in rows:
+        stages[cid] = stage
+        for side in (0, 1):
+            n, v, t, q = figures[side * 4 : side * 4 + 4]
+            if n:  # some rollup row of that period: the company had sales in it
+                found[side][cid] = (int(v), int(t), int(q))
+    ids = sorted(found[0].keys() | found[1].keys())
     abc = [classify_abc({c: f[0] for c, f in side.items()}, abc_thresholds) for side in found]
     xyz = [{c: f[1:] for c, f in side.items()} for side in found]
     movers = []
     for cid in ids:
-        name, stage = companies[cid]
+        stage = stages[cid]
         v0, abc0 = abc[0].get(cid, (0, None))
         v1, abc1 = abc[1].get(cid, (0, None))
         x0 = xyz_class(stage, previous.months, *xyz[0].get(cid, (0, 0)), xyz_thresholds)
         x1 = xyz_class(stage, period.months, *xyz[1].get(cid, (0, 0)), xyz_thresholds)
         mover = Mover(
             company_id=cid,
-            name=name,
+            name="",
             abc_before=abc0,
             abc_after=abc1,
             xyz_before=x0 if x0 in XYZ_CLASSES else None,
@@ -156,4 +134,50 @@ async def movers_report(
         if mover.abc_changed or mover.xyz_changed:
             movers.append(mover)
     movers.sort(key=lambda m: (-max(m.before, m.after), m.company_id))
-    return MoversReport(period, previous, metric, len(movers), movers[:top])
+    shown = movers[:top]
+    if shown:
+        async with uow.read_only():
+            names = dict(
+                (
+                    await uow.session.execute(
+                        select(Company.id, Company.name).where(
+                            Company.id.in_([m.company_id for m in shown])
+                        )
+                    )
+                ).all()
+            )
+        shown = [replace(m, name=names[m.company_id]) for m in shown]
+    return MoversReport(period, previous, metric, len(movers), shown)
+
+
+async def _both_periods(
+    uow: UnitOfWork, actor: Actor, previous: Period, period: Period, metric: AbcMetric
+) -> list[Any]:
+    """One grouped pass over the rollup rows of both periods (they share all but one month
+    at each end): per company in reach with sales in either, its stage and, for the previous
+    period then this one, (rollup rows, value, T, Q)."""
+    revenue = Months.revenue_cents
+    value = row_value(metric)
+    async with uow.read_only():
+        dialect = uow.session.get_bind().dialect.name
+        figures = []
+        for span in (previous, period):
+            inside = and_(Months.month >= span.start, Months.month < span.end)
+            figures += [
+                func.count(case((inside, 1))),
+                func.coalesce(func.sum(case((inside, value), else_=0)), 0),
+                func.coalesce(func.sum(case((inside, revenue), else_=0)), 0),
+                sum_of_squares(dialect, case((inside, revenue), else_=0)),
+            ]
+        per_company = (
+            months_in_reach(actor, Period(previous.start, period.end), Months.company_id, *figures)
+            .group_by(Months.company_id)
+            .subquery()
+        )
+        return list(
+            await uow.session.execute(
+                select(per_company.c.company_id, Company.stage, *list(per_company.c)[1:]).join(
+                    Company, Company.id == per_company.c.company_id
+                )
+            )
+        )

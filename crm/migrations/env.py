@@ -42,7 +42,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    asyncio.run(_run_async(config.get_main_option("sqlalchemy.url")))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("sqlalchemy.url is not set (crm/migrate.py sets it)")
+    asyncio.run(_run_async(url))
 
 
 run_migrations_online()

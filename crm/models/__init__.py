@@ -8,7 +8,13 @@ from crm.models.deals import Deal, DealLine, DealStageChange
 from crm.models.duplicates import ClientRequest, MergeLog, NotDuplicate
 from crm.models.marketing import Event, EventInvitee, Inquiry, Sale
 from crm.models.people import Department, Invite, Manager
-from crm.models.rollups import CompanySalesMonth, ManagerSalesMonth
+from crm.models.rollups import (
+    CompanySalesMonth,
+    DealCreatedDay,
+    DealCreatedMonth,
+    DealPipeline,
+    ManagerSalesMonth,
+)
 from crm.models.system import (
     AppSetting,
     AuditEntry,
@@ -36,7 +42,10 @@ __all__ = [
     "CompanySalesMonth",
     "Contact",
     "Deal",
+    "DealCreatedDay",
+    "DealCreatedMonth",
     "DealLine",
+    "DealPipeline",
     "DealStageChange",
     "Department",
     "DigestLog",

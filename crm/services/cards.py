@@ -20,16 +20,15 @@ from crm.models import (
     Manager,
     utcnow,
 )
-from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, SearchKind
+from crm.models.enums import OPEN_STAGES, DealStage, SearchKind
 from crm.money import cents
-from crm.services import companies, contacts, deals, holdings, payments
+from crm.services import claims, companies, contacts, deals, holdings, payments
 from crm.services.business import replies
 from crm.services.holdings import Family
 from crm.uow import UnitOfWork
 from crm.when import to_local
 
 PREVIEW = 5
-OPEN_CLAIMS = (ClaimStatus.NEW.value, ClaimStatus.INVESTIGATING.value)
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class CompanyCard:
     open_deals_total: int
     open_deals_amount: Decimal
     last_interactions: list[Interaction]
-    open_claims: list[Claim]
+    open_claims: list[Claim]  # only those the reader may see
     overdue: Decimal  # unpaid past the due dates, in the reader's today
     family: Family  # the visible parent and subsidiaries
 
@@ -122,14 +121,7 @@ async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> Compan
                 select(Deal).where(*open_scope).order_by(Deal.created_at.desc()).limit(PREVIEW)
             )
         )
-        claims = list(
-            await uow.session.scalars(
-                select(Claim)
-                .where(Claim.company_id == company_id, Claim.status.in_(OPEN_CLAIMS))
-                .order_by(Claim.due_at)
-                .limit(PREVIEW)
-            )
-        )
+        open_claims = await claims.open_for_company(uow, actor, company_id, PREVIEW)
         return CompanyCard(
             company=company,
             curator_name=company.curator.name,
@@ -141,7 +133,7 @@ async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> Compan
             open_deals_total=int(deal_count),
             open_deals_amount=cents(Decimal(str(deal_sum))),
             last_interactions=await _last_interactions(uow, Interaction.company_id == company_id),
-            open_claims=claims,
+            open_claims=open_claims,
             overdue=await payments.overdue_amount(
                 uow, company_id, to_local(utcnow(), actor.timezone).date()
             ),

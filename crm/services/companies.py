@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypedDict
 
 from sqlalchemy import func, select
 
@@ -42,7 +43,24 @@ def _deferral(value: int | None) -> int | None:
     return value
 
 
-def clean(data: CompanyInput) -> dict[str, object]:
+class CompanyValues(TypedDict):
+    """The column values `clean` checked, ready for `Company(**values)`."""
+
+    name: str
+    name_key: str
+    match_key: str
+    industry: str | None
+    territory: str | None
+    inn: str | None
+    stage: str
+    credit_limit: Decimal | None
+    payment_deferral_days: int | None
+    tags: list[str]
+    notes: str | None
+    parent_id: int | None
+
+
+def clean(data: CompanyInput) -> CompanyValues:
     """Validated column values; raises InvalidInput before anything is written."""
     name = validation.text("name", data.name)
     return {
@@ -108,10 +126,10 @@ async def create(uow: UnitOfWork, actor: Actor, data: CompanyInput) -> Company:
     values = clean(data)
     async with uow:
         door.refuse_foreign(
-            await door.company_match(uow.session, actor, str(values["name"]), values["inn"])  # type: ignore[arg-type]
+            await door.company_match(uow.session, actor, values["name"], values["inn"])
         )
         if values["parent_id"] is not None:
-            await get(uow, actor, int(values["parent_id"]))  # type: ignore[arg-type]
+            await get(uow, actor, int(values["parent_id"]))
         company = Company(**values, curator_id=await _curator_for(uow, actor, data.curator_id))
         uow.session.add(company)
         await uow.flush()
@@ -140,8 +158,8 @@ async def update(uow: UnitOfWork, actor: Actor, company_id: int, **changes: obje
             for k, v in clean(current).items()
             if k in changes or k in ("name_key", "match_key")
         }
-        if values.get("parent_id") is not None:
-            await holdings.check_parent(uow, actor, company.id, int(values["parent_id"]))  # type: ignore[arg-type]
+        if "parent_id" in changes and current.parent_id is not None:
+            await holdings.check_parent(uow, actor, company.id, int(current.parent_id))
         changed = uow.apply(actor.id, company, **values)
         if changed:
             await reindex(uow, company)

@@ -118,6 +118,7 @@ async def holding_ids(uow: UnitOfWork, actor: Actor, company_ids: Iterable[int])
         for cid, pid in await uow.session.execute(
             select(Company.id, Company.parent_id).where(Company.parent_id.is_not(None))
         )
+        if pid is not None  # always, by the WHERE clause: the check narrows the type
     }
     visible = set(wanted)
     candidates = set(parents.values()) - visible

@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import and_, case, event, func, literal, null, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from crm.db import rowcount
 from crm.models import Contact, EventInvitee, OutboundEmail, utcnow
 from crm.models.enums import EmailStatus
 from crm.uow import UnitOfWork
@@ -212,7 +213,7 @@ async def queue(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     result = await uow.session.execute(stmt)
-    inserted = bool(result.rowcount)
+    inserted = bool(rowcount(result))
     if inserted:
         await _announce(uow)
     return inserted
@@ -266,7 +267,7 @@ async def reclaim_stuck(uow: UnitOfWork, now: datetime, lease: timedelta = LEASE
         .values(status=EmailStatus.PENDING.value, last_error=INTERRUPTED)
         .execution_options(synchronize_session=False)
     )
-    return Reclaimed(pending=int(pending.rowcount or 0), failed=int(failed.rowcount or 0))
+    return Reclaimed(pending=rowcount(pending), failed=rowcount(failed))
 
 
 @dataclass(frozen=True)
@@ -419,7 +420,7 @@ async def renew(uow: UnitOfWork, ids: Iterable[int], *, now: datetime | None = N
             .execution_options(synchronize_session=False)
         )
         await uow.commit()
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 # ------------------------------------------------------------------ outcomes
@@ -454,7 +455,7 @@ async def mark_sent_many(
     async with uow:
         result = await uow.session.execute(mark_sent_statement(wanted, now or utcnow()))
         await uow.commit()
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 async def mark_failed(
@@ -517,7 +518,7 @@ async def release(uow: UnitOfWork, ids: Iterable[int], error: str) -> int:
             .execution_options(synchronize_session=False)
         )
         await uow.commit()
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 async def retry_failed(uow: UnitOfWork, *, event_id: int | None = None) -> int:
@@ -541,10 +542,10 @@ async def retry_failed(uow: UnitOfWork, *, event_id: int | None = None) -> int:
             )
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount:
+        if rowcount(result):
             await _announce(uow)
         await uow.commit()
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 # ------------------------------------------------------------------ reading

@@ -220,6 +220,8 @@ async def receivables(
             .where(*where)
         )
         for cid, cname, mid, mname, due, amount in rows:
+            if due is None:  # not tracked: the WHERE clause (due_on < today) left these out
+                continue
             at = bucket_of((today - due).days)
             value = Decimal(str(amount))
             clients.setdefault(cid, Debt(cid, cname)).buckets[at] += value

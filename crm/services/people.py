@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm import timezones, validation
 from crm.access import Actor, require_role
+from crm.db import rowcount
 from crm.errors import AccessDenied, InvalidInput, InviteInvalid, NotRegistered
 from crm.models import Department, Invite, Manager, utcnow
 from crm.models.enums import Role
@@ -270,7 +271,7 @@ async def _register(
             .values(used_at=utcnow(), used_by_id=manager.id)
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(claimed) != 1:
             raise InviteInvalid("used")
         uow.audit(manager.id, invite, "use", {"used_by_id": [None, manager.id]})
         await uow.commit()
@@ -343,14 +344,13 @@ async def mark_reachable(uow: UnitOfWork, actor: Actor) -> bool:
     """The user wrote to the bot (/start), so they no longer block it: reminders go to them
     again. True if they had been marked `bot_blocked`; a conditional UPDATE, audited."""
     async with uow:
-        changed = (
-            await uow.session.execute(
-                update(Manager)
-                .where(Manager.id == actor.id, Manager.bot_blocked.is_(True))
-                .values(bot_blocked=False, bot_blocked_at=None)
-                .execution_options(synchronize_session=False)
-            )
-        ).rowcount == 1  # type: ignore[attr-defined]
+        result = await uow.session.execute(
+            update(Manager)
+            .where(Manager.id == actor.id, Manager.bot_blocked.is_(True))
+            .values(bot_blocked=False, bot_blocked_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        changed = rowcount(result) == 1
         if changed:
             uow.audit(actor.id, ("managers", actor.id), "update", {"bot_blocked": [True, False]})
         await uow.commit()

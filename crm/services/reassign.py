@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.sql import Update
 
 from crm.access import Actor, can_see_owner, require_staff_manager
+from crm.db import rowcount
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company, Contact, Deal, Interaction, Manager, SearchEntry, Task
 from crm.models.enums import OPEN_STAGES, SearchKind, TaskStatus
@@ -40,7 +41,7 @@ async def _manager(uow: UnitOfWork, actor: Actor, manager_id: int) -> Manager:
 
 async def _run(uow: UnitOfWork, stmt: Update) -> int:
     result = await uow.session.execute(stmt.execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 async def reassign_clients(

@@ -7,6 +7,8 @@ manager's chat with the bot, in the manager's language.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiogram import Bot, Router
 from aiogram.types import BusinessMessagesDeleted, Message
 from aiogram.utils.i18n import I18n
@@ -33,7 +35,9 @@ def incoming(message: Message, edited: bool = False) -> Incoming:
             name = getattr(item, "file_name", None)
             break
     chat = message.chat
-    at = (message.edit_date if edited else None) or message.date or utcnow()
+    # edit_date is a Unix time (aiogram keeps it an int); date is parsed to a datetime
+    edit_date = message.edit_date if edited else None
+    at = datetime.fromtimestamp(edit_date, UTC) if edit_date else message.date or utcnow()
     return Incoming(
         connection_id=message.business_connection_id or "",
         chat=Person(chat.id, chat.full_name or chat.username or str(chat.id), chat.username),

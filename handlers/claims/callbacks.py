@@ -23,7 +23,8 @@ class ClaimCb(CallbackData, prefix="cl"):
 
     action: open (a new message with the card) | show (the card in place) | st (a status
     without text) | ask (resolve/reject: asks for the text) | over (resolve despite open
-    plan tasks) | nocomp (resolve without compensation) | files | task (a plan task done)
+    plan tasks) | rejok (reject, confirmed over open plan tasks) | nocomp (resolve without
+    compensation) | files | task (a plan task done) | edit (✏ Edit: cause and priority)
     """
 
     action: str

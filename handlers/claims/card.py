@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -12,6 +12,7 @@ from crm.errors import AccessDenied
 from crm.models import utcnow
 from crm.models.enums import ClaimStatus
 from crm.services import claims, tasks
+from crm.services.cards import CompanyCard
 from crm.services.claims import ClaimView
 from crm.uow import UnitOfWork
 from handlers.cards.callbacks import CardCb
@@ -19,6 +20,7 @@ from handlers.claims.callbacks import BUTTON_TITLE, CARD_TEXT, PLAN_SHOWN, Claim
 from handlers.ui import PAGE, button, h, short, show, snippet
 from handlers.words import (
     N_,
+    PRIORITY_ICONS,
     TASK_MARKS,
     cause_name,
     claim_status,
@@ -99,6 +101,11 @@ def card_markup(actor: Actor, view: ClaimView) -> InlineKeyboardMarkup:
                     ClaimCb(action="task", claim_id=claim.id, value=str(task.id)),
                 )
             )
+    if claim.status in claims.OPEN_STATUSES:  # whoever sees an open claim may edit its plan
+        edits = [button(_("✏ Plan"), PlanCb(action="show", claim_id=claim.id))]
+        if claims.editable_fields(actor, claim):
+            edits.insert(0, button(_("✏ Edit"), ClaimCb(action="edit", claim_id=claim.id)))
+        kb.row(*edits)
     extra = []
     if view.attachments:
         extra.append(
@@ -107,11 +114,25 @@ def card_markup(actor: Actor, view: ClaimView) -> InlineKeyboardMarkup:
                 ClaimCb(action="files", claim_id=claim.id),
             )
         )
-    if claim.status in claims.OPEN_STATUSES:  # whoever sees an open claim may edit its plan
-        extra.append(button(_("✏ Plan"), PlanCb(action="show", claim_id=claim.id)))
     extra.append(button(_("🏢 Company"), CardCb(kind="co", id=claim.company_id)))
     kb.row(*extra)
     return kb.as_markup()
+
+
+def company_claim_rows(actor: Actor, card: CompanyCard) -> list[list[InlineKeyboardButton]]:
+    """A button for each open claim the company card lists (the service gave only those
+    the reader may see): it opens the claim's card in place."""
+    return [
+        [
+            button(
+                f"{PRIORITY_ICONS.get(claim.priority, '⚠')} "
+                + _("Claim #{id}").format(id=claim.id)
+                + f": {short(claim.text, BUTTON_TITLE)}",
+                ClaimCb(action="show", claim_id=claim.id),
+            )
+        ]
+        for claim in card.open_claims
+    ]
 
 
 async def show_card(

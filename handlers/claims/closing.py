@@ -91,9 +91,9 @@ async def ask_close(
 ) -> None:
     view = await claims.get(uow, actor, callback_data.claim_id)  # refuses another's claim
     target = callback_data.value
+    confirmed = callback_data.action == "rejok"  # Reject confirmed over open plan tasks
     if target not in claims.allowed_transitions(actor, view.claim.status) or target not in (
-        ClaimStatus.RESOLVED,
-        ClaimStatus.REJECTED,
+        (ClaimStatus.REJECTED,) if confirmed else (ClaimStatus.RESOLVED, ClaimStatus.REJECTED)
     ):
         raise Conflict("transition", from_status=view.claim.status, to_status=target)
     if target == ClaimStatus.RESOLVED and view.open_plan_tasks:
@@ -104,8 +104,34 @@ async def ask_close(
         )
         await callback.answer()
         return
+    if target == ClaimStatus.REJECTED and view.open_plan_tasks and not confirmed:
+        await show(
+            callback,
+            reject_tasks_text(view.claim.id, len(view.open_plan_tasks)),
+            reject_tasks_markup(view.claim.id),
+        )
+        await callback.answer()
+        return
     await ask_resolution(callback, state, view.claim.id, target, override=False)
     await callback.answer()
+
+
+def reject_tasks_text(claim_id: int, count: int) -> str:
+    return _("Rejecting claim #{id} cancels its open plan tasks ({count}). Reject it?").format(
+        id=claim_id, count=count
+    )
+
+
+def reject_tasks_markup(claim_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.row(
+        button(
+            _("🚫 Reject and cancel the tasks"),
+            ClaimCb(action="rejok", claim_id=claim_id, value=ClaimStatus.REJECTED),
+        )
+    )
+    kb.row(button(_("« Back"), ClaimCb(action="show", claim_id=claim_id)))
+    return kb.as_markup()
 
 
 async def resolve_anyway(
@@ -204,7 +230,7 @@ async def close_claim(
 def setup() -> Router:
     router = Router(name="claims.closing")
     router.callback_query.register(set_status, ClaimCb.filter(F.action == "st"))
-    router.callback_query.register(ask_close, ClaimCb.filter(F.action == "ask"))
+    router.callback_query.register(ask_close, ClaimCb.filter(F.action.in_({"ask", "rejok"})))
     router.callback_query.register(resolve_anyway, ClaimCb.filter(F.action == "over"))
     router.message.register(
         typed_resolution, ResolveForm.resolution, F.text, ~F.text.startswith("/")

@@ -1,9 +1,11 @@
 """/claim: filing a claim on one line or step by step.
 
 `/claim company; text` files it at once when the company is named exactly; a near name
-asks which company with buttons. `/claim` alone asks step by step: company, contact,
-cause, priority, text, then photos and documents until Done. High and critical claims
-are announced at once to the responsible manager and their head.
+asks which company with buttons. Its cause is the one the text's words point to
+(crm/services/claims/guess.py), else it asks with the cause buttons. `/claim` alone asks
+step by step: company, contact, cause, priority, text, then photos and documents until
+Done. High and critical claims are announced at once to the responsible manager and their
+head.
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ async def choose_company(
         data.update(company_id=company.id, company_name=company.name)
         if data.get("quick"):
             assert bot is not None and i18n is not None
-            await file_claim(message, uow, actor, state, bot, i18n, data, reminders)
+            await file_or_ask_cause(message, uow, actor, state, bot, i18n, data, reminders)
         else:
             await ask(message, uow, actor, state, data)
         return
@@ -203,7 +205,11 @@ async def ask(
     elif step == "cause":
         causes = await claims.list_causes(uow)
         data["causes"] = {c.code: cause_name(c.code, c.title) for c in causes}
-        text = _("What is the cause?")
+        text = (
+            _("I could not tell the cause from the text. What is it?")
+            if data.get("quick")
+            else _("What is the cause?")
+        )
         for code, label in data["causes"].items():
             kb.button(text=short(label, 40), callback_data=ClaimFormCb(action="cause", value=code))
         kb.adjust(2)
@@ -232,7 +238,8 @@ async def ask(
             )
         )
         kb.row(button(_("Done"), ClaimFormCb(action="done")))
-    kb.row(*FILING.nav_buttons(back=step != "company"))
+    quick_cause = bool(data.get("quick")) and step == "cause"  # the one question of /claim x; y
+    kb.row(*FILING.nav_buttons(back=step != "company" and not quick_cause))
     await FILING.save(state, data)
     head = "\n".join(draft_summary(data)) + "\n\n" if "company_id" in data else ""
     await show(target, head + text, kb.as_markup())
@@ -311,7 +318,7 @@ async def dialog_button(
     elif action == "company" and step == "company":
         data.update(company_id=int(value), company_name=take(data, value, "company"))
         if data.get("quick"):
-            await file_claim(callback, uow, actor, state, bot, i18n, data, reminders)
+            await file_or_ask_cause(callback, uow, actor, state, bot, i18n, data, reminders)
         else:
             await ask(callback, uow, actor, state, data)
     elif action == "page" and step == "contact":
@@ -328,7 +335,10 @@ async def dialog_button(
         if value not in causes:
             raise InvalidInput("cause", "unknown_value", allowed=list(causes))
         data.update(cause=value, cause_name=causes[value])
-        await ask(callback, uow, actor, state, data)
+        if data.get("quick"):  # the one-line /claim had only the cause to ask
+            await file_claim(callback, uow, actor, state, bot, i18n, data, reminders)
+        else:
+            await ask(callback, uow, actor, state, data)
     elif action == "prio" and step == "priority":
         data["priority"] = validation.choice("priority", value, ClaimPriority).value
         await ask(callback, uow, actor, state, data)
@@ -338,6 +348,26 @@ async def dialog_button(
         await stale(callback)
         return
     await callback.answer()
+
+
+async def file_or_ask_cause(
+    target: Message | CallbackQuery,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    bot: Bot,
+    i18n: I18n,
+    data: dict[str, Any],
+    reminders: ReminderRuntime | None,
+) -> None:
+    """The one-line /claim: the cause its words point to, else the cause buttons."""
+    cause = await claims.guessed_cause(uow, data["text"])
+    if cause is None:
+        data.update(contact=None, contact_name=None)  # the dialog's step is then the cause
+        await ask(target, uow, actor, state, data)
+        return
+    data["cause"] = cause
+    await file_claim(target, uow, actor, state, bot, i18n, data, reminders)
 
 
 async def file_claim(

@@ -30,7 +30,7 @@ def render_notice(actor: Actor, level: int, view: ClaimView) -> tuple[str, Inlin
         "responsible": h(view.responsible.name),
     }
     if level == FILED:
-        head = _("⚠ New claim #{id} from {company}, priority {priority}.")
+        head = _("⚠ New claim #{id} from {company}.")  # the priority has a line of its own
     elif level == 1:
         head = _("⏰ Claim #{id} from {company} is overdue: it was due {due}.")
     else:

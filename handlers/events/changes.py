@@ -38,6 +38,16 @@ from handlers.words import local_time, money
 FIELDS = ("title", "when", "place", "budget")
 
 
+def typed_change(field: str, text: str) -> EventChanges:
+    """The change of one field typed in the dialog: the title, the place or the budget
+    ("" removes the place or the budget); a time is read by `read_when` instead."""
+    return EventChanges(
+        title=text if field == "title" else None,
+        place=text if field == "place" else None,
+        budget=text if field == "budget" else None,
+    )
+
+
 class EventEditCb(CallbackData, prefix="eve"):
     """action: field (value: title | when | place | budget) | at (value: epoch seconds of
     a chosen time) | clear (remove the place or the budget) | back | cancel"""
@@ -215,7 +225,7 @@ async def typed_value(
         if starts_at is not None:
             await apply(message, uow, actor, state, settings, EventChanges(starts_at=starts_at))
         return
-    changes = EventChanges(**{str(field): text}) if field in FIELDS else EventChanges()
+    changes = typed_change(str(field), text) if field in FIELDS else EventChanges()
     await apply(message, uow, actor, state, settings, changes)
 
 
@@ -240,7 +250,7 @@ async def dialog_button(
         at = datetime.fromtimestamp(int(callback_data.value), UTC)
         await apply(callback, uow, actor, state, settings, EventChanges(starts_at=at))
     elif action == "clear" and step == "value" and data.get("field") in ("place", "budget"):
-        changes = EventChanges(**{str(data["field"]): ""})
+        changes = typed_change(str(data["field"]), "")
         await apply(callback, uow, actor, state, settings, changes)
     else:
         await stale(callback)

@@ -80,7 +80,7 @@ async def test_one_line_claim_with_an_exact_name_files_it_at_once(harness: Harne
     assert card.text.startswith(f"<b>Претензия №{claim.id}</b> — 🏢 Ромашка")
     assert "Статус: новая" in card.text
     assert "Приоритет: 🔵 обычный" in card.text
-    assert "Причина: Другое" in card.text
+    assert "Причина: Качество" in card.text  # guessed from «разбита»
     assert "Ответственный: Anna" in card.text
     assert "Половина поддонов разбита; мокрые" in card.text
     assert "☐ Связаться с клиентом" in card.text
@@ -92,7 +92,7 @@ async def test_one_line_claim_with_an_exact_name_files_it_at_once(harness: Harne
         w.company.id,
         w.anna.id,
         "normal",
-        "other",
+        "quality",
     )
     assert claim.text == "Половина поддонов разбита; мокрые"
     assert claim.due_at - claim.created_at == timedelta(days=7)
@@ -217,7 +217,7 @@ async def test_dialog_in_english_with_back_cancel_photos_and_notices(harness: Ha
     # filed it is not told again
     [notice] = h.stub.sent_to(ANNA.id)
     assert notice.text.startswith(
-        f"⚠ Новая претензия №{claim.id} от <b>Ромашка</b>, приоритет 🟠 высокий."
+        f"⚠ Новая претензия №{claim.id} от <b>Ромашка</b>.\nПриоритет: 🟠 высокий\n"
     )
     assert "Ответственный: Anna" in notice.text
     assert not any(s.text.startswith("⚠") for s in h.stub.sent_to(HELEN.id))
@@ -256,7 +256,11 @@ async def test_dialog_with_only_the_company_named_and_no_contacts(harness: Harne
     assert claim.due_at - claim.created_at == timedelta(days=1)
     # Anna filed it herself: only her head is told (in English)
     [notice] = h.stub.sent_to(HELEN.id)
-    assert notice.text.startswith(f"⚠ New claim #{claim.id} from <b>Ромашка</b>, priority 🔴")
+    # the priority is said once, on its own line
+    assert notice.text.startswith(
+        f"⚠ New claim #{claim.id} from <b>Ромашка</b>.\nPriority: 🔴 critical\n"
+    )
+    assert notice.text.count("critical") == 1
     assert [s.text for s in h.stub.sent_to(ANNA.id)].count(notice.text) == 0
 
 
@@ -375,15 +379,27 @@ async def test_manager_closes_the_plan_then_resolves_or_rejects(harness: Harness
 
     second = await file(h.db, w.anna, w.company.id)
     [card] = await h.send(replay(ANNA, ClaimCb(action="open", claim_id=second).pack()))
-    [ask] = await h.send(press(ANNA, card, "Отклонить"))
+    # Reject says first what it does to the open plan tasks
+    [confirm] = await h.send(press(ANNA, card, "Отклонить"))
+    assert confirm.text == (
+        f"Отклонение претензии №{second} отменит открытые задачи её плана (3). Отклонить?"
+    )
+    assert labels(confirm) == ["🚫 Отклонить и отменить задачи", "« Назад"]
+    assert await plan_states(h.db, second) == ["open"] * 3
+    [card] = await h.send(press(ANNA, confirm, "Назад"))
+    assert "Статус: новая" in card.text
+    [confirm] = await h.send(press(ANNA, card, "Отклонить"))
+    [ask] = await h.send(press(ANNA, confirm, "Отклонить и отменить"))
     assert ask.text == f"Претензия №{second}: напишите, почему претензия отклонена."
     [cancelled] = await h.send(press(ANNA, ask, "Отмена"))
     assert cancelled.text == "Отменено. Ничего не сохранено."
     assert (await read_claim(h.db, second)).status == "new"
-    [ask] = await h.send(press(ANNA, card, "Отклонить"))
+    [confirm] = await h.send(press(ANNA, card, "Отклонить"))
+    [ask] = await h.send(press(ANNA, confirm, "Отклонить и отменить"))
     [done] = await h.send(message_update(ANNA, "Повреждение при разгрузке клиентом"))
     assert "Статус: отклонена" in done.text
     assert (await read_claim(h.db, second)).status == "rejected"
+    assert await plan_states(h.db, second) == ["cancelled"] * 3
 
 
 async def test_replayed_callbacks_of_another_managers_claim_change_nothing(

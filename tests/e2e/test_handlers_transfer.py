@@ -263,7 +263,7 @@ async def test_export_shows_stages_and_statuses_in_words(harness: Harness) -> No
     deals = list(book["Сделки"].iter_rows(min_row=2, values_only=True))
     assert deals[0][3] == "лид"
     claims = list(book["Претензии"].iter_rows(min_row=2, values_only=True))
-    assert claims[0][3:6] == ("Другое", "обычный", "новая")
+    assert claims[0][3:6] == ("Качество", "обычный", "новая")  # «мятая»: guessed quality
     kinds = {row[4] for row in book["Задачи"].iter_rows(min_row=2, values_only=True)}
     assert kinds == {"подготовка мероприятия", "план по претензии"}
     statuses = {row[3] for row in book["Задачи"].iter_rows(min_row=2, values_only=True)}
@@ -274,7 +274,7 @@ async def test_export_shows_stages_and_statuses_in_words(harness: Harness) -> No
     rows = list(english["Companies"].iter_rows(min_row=2, values_only=True))
     assert rows[0][5] == "potential"
     claim = next(english["Claims"].iter_rows(min_row=2, values_only=True))
-    assert claim[3:6] == ("Other", "normal", "new")
+    assert claim[3:6] == ("Quality", "normal", "new")
 
 
 async def test_the_bot_explains_a_bomb(harness: Harness) -> None:

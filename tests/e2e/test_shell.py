@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from aiogram.types import User
+from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -211,3 +213,103 @@ async def test_a_quoted_number_is_sent_as_text_and_so_is_one_without_buttons(
         assert out[shown:] == [out[shown]] and out[shown].startswith("I did not understand.")
     finally:
         await shell.close()
+
+
+async def test_lang_wins_over_the_stored_language_for_the_session(sqlite_db: Database) -> None:
+    await deal_team(sqlite_db)  # Olga's stored language is Russian
+    for language, hint in (
+        (None, "Не понял."),
+        ("en", "I did not understand."),
+        ("ru", "Не понял."),
+    ):
+        out: list[str] = []
+        user = User(id=OLGA.id, is_bot=False, first_name="Olga", language_code="en")
+        shell = Shell(Settings(_env_file=None), sqlite_db, user, out.append, language)  # type: ignore[call-arg]
+        try:
+            await shell.say("hello")
+            await shell.say("/reassign Nobody; Anna")  # a domain refusal: the error renderer
+        finally:
+            await shell.close()
+        assert out[0].startswith(hint), (language, out)
+        assert "Nobody" in out[1]
+        assert out[1].startswith("Manager:" if language == "en" else "Менеджер:"), out[1]
+    async with sqlite_db.uow() as uow:  # the stored language is left as it was
+        olga = (await uow.session.scalars(select(Manager).where(Manager.tg_id == OLGA.id))).one()
+    assert olga.language == "ru"
+
+
+async def test_a_quote_sends_any_text_as_it_is(sqlite_db: Database) -> None:
+    w = await deal_team(sqlite_db)
+    deal = await pumps(sqlite_db, w)
+    out: list[str] = []
+    shell = shell_as(sqlite_db, ANNA, out)
+    try:
+        await discount_step(shell)
+        shown = len(out)
+        await shell.say("'7,5")  # a decimal comma: sent as 7,5, not "'7,5"
+        assert "1. Widget × 2 × 100.00 −7.5% = 185.00" in out[shown]
+        assert await lines(sqlite_db, deal) == [("not_needed", Decimal("7.50"))]
+        shown = len(out)
+        await shell.say("'/file")  # the quote sends even a shell word as text
+        assert out[shown] == "I do not know this command. /help lists what I can do."
+    finally:
+        await shell.close()
+
+
+async def test_file_sends_a_document_and_the_bots_documents_are_saved(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await deal_team(sqlite_db)
+    monkeypatch.chdir(tmp_path)
+    table = tmp_path / "new clients.csv"
+    table.write_text("Name;Industry\nVasilek LLC;Retail\nLutik;Food\n", encoding="utf-8")
+    out: list[str] = []
+    shell = shell_as(sqlite_db, ANNA, out)
+    try:
+        await shell.say("/file no-such.csv")
+        assert out == ["No such file: no-such.csv"]
+        await shell.say(f"/file {table} /import")  # a path with a space, then the caption
+        # the report (a long import edits its progress message into it)
+        assert "Import of companies — rows read: 2\n✅ Added: 2\n" in "\n".join(out)
+        await shell.say("/import")  # the dialog: the file comes as an answer, no caption
+        await shell.say("/file new clients.csv")  # relative to the working directory
+        assert "↩ Already there, skipped: 2" in out[-1]
+        shown = len(out)
+        await shell.say("/export")
+        assert out[shown].startswith("[file] What you can see in ChatCRM on ")
+        saved = out[shown + 1]
+        assert saved.startswith("(saved to ") and saved.endswith(".xlsx)")
+        path = Path(saved.removeprefix("(saved to ").removesuffix(")"))
+        assert path.parent == tmp_path
+        names = [row[1] for row in load_workbook(path)["Companies"].iter_rows(values_only=True)]
+        assert sorted(names[1:]) == ["Lutik", "Romashka", "Vasilek LLC"]
+        await shell.say("/export")  # a second export does not overwrite the first
+        again = Path(out[-1].removeprefix("(saved to ").removesuffix(")"))
+        assert again != path and again.stem == path.stem + "-1"
+        assert path.exists()  # noqa: ASYNC240
+    finally:
+        await shell.close()
+    async with sqlite_db.uow() as uow:
+        assert sorted((await uow.session.scalars(select(Company.name))).all()) == [
+            "Lutik",
+            "Romashka",
+            "Vasilek LLC",
+        ]
+
+
+def test_shell_lang_option_wins_over_the_stored_language(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/shell.db")
+    get_settings.cache_clear()
+    try:
+        first = CliRunner().invoke(app, ["shell", "--lang", "ru"], input="/start\n")
+        english = CliRunner().invoke(app, ["shell", "--as", "1", "--lang", "en"], input="hi\n")
+        stored = CliRunner().invoke(app, ["shell", "--as", "1"], input="hi\n")
+        wrong = CliRunner().invoke(app, ["shell", "--as", "1", "--lang", "de"], input="hi\n")
+    finally:
+        get_settings.cache_clear()
+    assert "Ваша роль: директор." in first.output, first.output
+    assert "I did not understand." in english.output
+    assert "Не понял." in stored.output
+    assert wrong.exit_code == 2 and "'de' is not one of 'en', 'ru'" in wrong.output

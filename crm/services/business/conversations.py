@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 
 from crm import search
+from crm.db import rowcount
 from crm.models import (
     BusinessChat,
     BusinessMessage,
@@ -188,7 +189,7 @@ async def _append(uow: UnitOfWork, conversation_id: int, text: str) -> bool:
         .values(summary=Interaction.summary + "\n" + text)
         .execution_options(synchronize_session=False)
     )
-    if appended.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(appended) != 1:
         return False
     await uow.session.execute(
         update(SearchEntry)

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 
 from crm import when
 from crm.access import Actor, require_role, visible_owner
+from crm.db import rowcount
 from crm.errors import InvalidInput
 from crm.models import AppSetting, BusinessChat, Contact, Manager, utcnow
 from crm.models.enums import ChatStatus, Role
@@ -230,7 +231,7 @@ async def claim_due(uow: UnitOfWork, now: datetime | None = None) -> list[Due]:
                 .values(waiting_reminded_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            if rowcount(claimed) == 1:
                 waiting = Waiting(
                     chat.id,
                     chat.contact_id,

@@ -54,6 +54,15 @@ async def _match(
     return Match(kind, entity_id, reason, can_see_owner(actor, curator), curator.name, department)
 
 
+async def load(session: AsyncSession, kind: str, record_id: int) -> Company | Contact | None:
+    """The company (COMPANIES) or contact (CONTACTS) with this id; None if absent."""
+    if kind == COMPANIES:
+        return await session.get(Company, record_id)
+    if kind == CONTACTS:
+        return await session.get(Contact, record_id)
+    return None
+
+
 def _best(rows: Sequence[tuple[int, int]], actor: Actor) -> tuple[int, int]:
     """Of several matches, the actor's own first, then the oldest."""
     return min(rows, key=lambda r: (r[1] != actor.id, r[0]))
@@ -136,12 +145,12 @@ async def contact_match(
                 )
             ).all()
         if rows:
-            cid, curator_id = _best([tuple(r) for r in rows], actor)  # type: ignore[misc]
+            cid, curator_id = _best([(cid, cur) for cid, cur in rows], actor)
             return await _match(session, actor, CONTACTS, cid, curator_id, reason)
     if company_id is None:
         return None
     key = matching.person_key(name)
-    rows = (
+    names = (
         await session.execute(
             select(Contact.id, Contact.curator_id, Contact.name).where(
                 Contact.company_id == company_id
@@ -149,7 +158,7 @@ async def contact_match(
         )
     ).all()
     same = [
-        (cid, cur) for cid, cur, other in rows if matching.similar(key, matching.person_key(other))
+        (cid, cur) for cid, cur, other in names if matching.similar(key, matching.person_key(other))
     ]
     if not same:
         return None

@@ -37,6 +37,7 @@ from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import Base, Company, Contact, Manager, MergeLog, SearchEntry, utcnow
 from crm.models.enums import Role, SearchKind
 from crm.services import companies, contact_index
+from crm.services.duplicates import door
 from crm.services.duplicates.door import COMPANIES, CONTACTS
 from crm.uow import UnitOfWork, jsonable
 
@@ -132,7 +133,7 @@ def _typed(table: Table, values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def visible(uow: UnitOfWork, actor: Actor, kind: str, record_id: int) -> Company | Contact:
-    record = await uow.session.get(MODELS[kind], record_id)
+    record = await door.load(uow.session, kind, record_id)
     curator = await uow.session.get(Manager, record.curator_id) if record is not None else None
     if record is None or curator is None or not can_see_owner(actor, curator):
         raise AccessDenied(kind[:-1])
@@ -147,7 +148,7 @@ async def _reindex_contacts(uow: UnitOfWork, company: Company, ids: list[int]) -
             select(Contact).where(Contact.id.in_(ids)).execution_options(populate_existing=True)
         )
     )
-    table = SearchEntry.__table__
+    table = Base.metadata.tables[SearchEntry.__tablename__]
     kind = SearchKind.CONTACT.value
     indexed = set(
         await session.scalars(
@@ -233,7 +234,7 @@ async def merge(
         if unknown:
             raise InvalidInput(sorted(unknown)[0], "unknown_field")
         session = uow.session
-        table: Table = MODELS[kind].__table__  # type: ignore[assignment]
+        table = Base.metadata.tables[MODELS[kind].__tablename__]
         log: dict[str, Any] = {
             "loser": _row(table, loser.as_dict()),
             "survivor": _row(table, survivor.as_dict()),
@@ -371,7 +372,7 @@ async def undo(uow: UnitOfWork, actor: Actor, log_id: int) -> MergeLog:
         restore = {k: v for k, v in before.items() if k not in ("id", "created_at", "updated_at")}
         uow.apply(actor.id, survivor, **restore)
         await session.flush()
-        loser = await session.get(MODELS[kind], entry.loser_id)
+        loser = await door.load(session, kind, entry.loser_id)
         assert loser is not None
         moved_contacts = [
             m[1] for m in entry.log["moved"] if m[0] == CONTACTS and m[2] == "company_id"
@@ -419,7 +420,7 @@ async def recent(uow: UnitOfWork, actor: Actor, limit: int = 10) -> list[MergeLo
         )
         found = []
         for entry in rows:
-            record = await uow.session.get(MODELS[entry.kind], entry.survivor_id)
+            record = await door.load(uow.session, entry.kind, entry.survivor_id)
             curator = await uow.session.get(Manager, record.curator_id) if record else None
             if curator is not None and can_see_owner(actor, curator):
                 found.append(entry)

@@ -15,10 +15,12 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.sql import Update
 
 from crm.access import Actor, can_see_owner, require_role
+from crm.db import rowcount
 from crm.errors import AccessDenied, Conflict
 from crm.models import ClientRequest, Company, Contact, Deal, Manager, SearchEntry, Task, utcnow
 from crm.models.enums import OPEN_STAGES, Role, SearchKind, TaskStatus
 from crm.services import team
+from crm.services.duplicates import door
 from crm.services.duplicates.door import COMPANIES, CONTACTS
 from crm.uow import UnitOfWork
 
@@ -41,8 +43,7 @@ class Decided:
 
 
 async def _client(uow: UnitOfWork, kind: str, entity_id: int) -> Company | Contact:
-    model = {COMPANIES: Company, CONTACTS: Contact}.get(kind)
-    record = await uow.session.get(model, entity_id) if model is not None else None
+    record = await door.load(uow.session, kind, entity_id)
     if record is None:
         raise AccessDenied("client")
     return record
@@ -82,7 +83,7 @@ async def ask(uow: UnitOfWork, actor: Actor, kind: str, entity_id: int) -> Asked
 
 async def _run(uow: UnitOfWork, stmt: Update) -> int:
     result = await uow.session.execute(stmt.execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 async def transfer(uow: UnitOfWork, actor: Actor, record: Company | Contact, to_id: int) -> None:

@@ -253,8 +253,7 @@ def company_row(cells: Sequence[Any], columns: dict[str, int]) -> dict[str, Any]
     parent = parent_ref(_cell(cells, columns, "parent"))
     if parent is not None and parent in (("name", values["name_key"]), ("inn", values["inn"])):
         raise InvalidInput("parent", "cycle")
-    values["parent_ref"] = parent
-    return values
+    return {**values, "parent_ref": parent}
 
 
 @lru_cache(maxsize=65536)

@@ -1,11 +1,12 @@
 """What every `chatcrm` command shares: one-line failures, the database handle, migrations
-first, the acting member of staff. bot/cli.py and the command modules beside it import it.
+first, the acting member of staff. Every command module of this package imports it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import NoReturn, TypeVar
 
 import typer
@@ -18,6 +19,15 @@ from crm.settings import Settings
 from crm.storage import Database
 
 T = TypeVar("T")
+
+TELEGRAM_API = "https://api.telegram.org"
+
+
+class Language(StrEnum):
+    """The languages of the bot's catalogues, as `--lang` takes them."""
+
+    EN = "en"
+    RU = "ru"
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -34,7 +34,7 @@ def duplicates(
     """List candidate duplicates (best evidence first), merge two records, or undo a merge.
 
     Conflicting fields keep the kept record's value; its empty fields take the other's."""
-    from bot.cli_common import acting, fail, upgrade, with_database
+    from bot.cli.common import acting, fail, upgrade, with_database
     from crm.services.duplicates import merge, scan
     from crm.settings import load_settings_or_exit
 
