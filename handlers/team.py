@@ -172,25 +172,28 @@ async def page_team(
 # --- /reassign ----------------------------------------------------------------------------
 
 
-def reassigned_text(from_name: str, to_name: str, moved: reassign.Reassigned) -> str:
+def counts_text(moved: reassign.Handover | reassign.Reassigned) -> str:
     return _(
-        "Done: the clients of {old} now belong to {new}.\n"
         "Companies: {companies}, contacts: {contacts}, open deals: {deals}, open tasks: {tasks}."
     ).format(
-        old=h(from_name),
-        new=h(to_name),
-        companies=moved.companies,
-        contacts=moved.contacts,
-        deals=moved.deals,
-        tasks=moved.tasks,
+        companies=moved.companies, contacts=moved.contacts, deals=moved.deals, tasks=moved.tasks
     )
+
+
+def reassigned_text(from_name: str, to_name: str, moved: reassign.Reassigned) -> str:
+    done = _("Done: the clients of {old} now belong to {new}.").format(
+        old=h(from_name), new=h(to_name)
+    )
+    return done + "\n" + counts_text(moved)
 
 
 async def choose_member(
     uow: UnitOfWork, actor: Actor, action: str, from_id: int = 0, offset: int = 0
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """A page of team members as buttons: whose clients (action "from"), or to whom ("to")."""
+    """A page of team members as buttons: whose clients (action "from"), or to whom ("to");
+    each with the number of companies they curate."""
     members, total = await team.overview(uow, actor, offset=offset, limit=PAGE)
+    clients = await reassign.clients_of(uow, actor, [member.id for member in members])
     kb = InlineKeyboardBuilder()
     for member in members:
         if member.id == from_id:
@@ -200,11 +203,10 @@ async def choose_member(
             if action == "from"
             else ReassignCb(action="confirm", from_id=from_id, to_id=member.id)
         )
-        kb.row(
-            InlineKeyboardButton(
-                text=f"{member.name} · {member.open_deals}", callback_data=data.pack()
-            )
+        label = _("{name} · companies: {count}").format(
+            name=member.name, count=clients.get(member.id, 0)
         )
+        kb.row(InlineKeyboardButton(text=label, callback_data=data.pack()))
     pager = pager_row(ReassignCb, offset, total, action=action, from_id=from_id)
     if pager:
         kb.row(*pager)
@@ -215,6 +217,22 @@ async def choose_member(
         old = await team.member(uow, actor, from_id)
         text = _("To whom do the clients of {name} go?").format(name=h(old.name))
     return text, kb.as_markup()
+
+
+async def confirmation(
+    uow: UnitOfWork, actor: Actor, from_id: int, to_id: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """ "Hand all clients of Anna to Boris?" with what would move, counted now."""
+    old = await team.member(uow, actor, from_id)
+    new = await team.member(uow, actor, to_id)
+    moving = await reassign.handover(uow, actor, old.id, new.id)
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("Hand over"), callback_data=ReassignCb(action="ok", from_id=old.id, to_id=new.id)
+    )
+    kb.button(text=_("Cancel"), callback_data=ReassignCb(action="cancel"))
+    text = _("Hand all clients of {old} to {new}?").format(old=h(old.name), new=h(new.name))
+    return text + "\n" + counts_text(moving), kb.as_markup()
 
 
 async def start_reassign(
@@ -235,8 +253,8 @@ async def start_reassign(
         return
     old = await team.resolve_member(uow, actor, parts[0])
     new = await team.resolve_member(uow, actor, parts[1])
-    moved = await reassign.reassign_clients(uow, actor, old.id, new.id)
-    await message.answer(reassigned_text(old.name, new.name, moved))
+    text, markup = await confirmation(uow, actor, old.id, new.id)
+    await message.answer(text, reply_markup=markup)
 
 
 async def reassign_button(
@@ -249,19 +267,8 @@ async def reassign_button(
         text, markup = await choose_member(uow, actor, data.action, data.from_id, data.offset)
         await show(callback, text, markup)
     elif data.action == "confirm":
-        old = await team.member(uow, actor, data.from_id)
-        new = await team.member(uow, actor, data.to_id)
-        kb = InlineKeyboardBuilder()
-        kb.button(
-            text=_("Hand over"),
-            callback_data=ReassignCb(action="ok", from_id=old.id, to_id=new.id),
-        )
-        kb.button(text=_("Cancel"), callback_data=ReassignCb(action="cancel"))
-        await show(
-            callback,
-            _("Hand all clients of {old} to {new}?").format(old=h(old.name), new=h(new.name)),
-            kb.as_markup(),
-        )
+        text, markup = await confirmation(uow, actor, data.from_id, data.to_id)
+        await show(callback, text, markup)
     elif data.action == "ok":
         moved = await reassign.reassign_clients(uow, actor, data.from_id, data.to_id)
         old = await team.member(uow, actor, data.from_id)

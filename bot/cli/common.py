@@ -5,7 +5,8 @@ first, the acting member of staff. Every command module of this package imports 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import NoReturn, TypeVar
 
@@ -28,6 +29,16 @@ class Language(StrEnum):
 
     EN = "en"
     RU = "ru"
+
+
+@contextmanager
+def speaking(language: Language) -> Iterator[None]:
+    """The bot's words (`_()`, handlers/words.py) in `language` inside the block."""
+    from bot.i18n import create_i18n
+
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale(language.value):
+        yield
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.cli.common import Language, speaking
 from bot.cli.common import acting as _acting
 from bot.cli.common import fail as _fail
 from bot.cli.common import upgrade as _upgrade
@@ -61,12 +62,21 @@ def import_file(
         ImportKind | None,
         typer.Option(help="What the file holds (recognised from its header if not given)."),
     ] = None,
+    lang: Annotated[
+        Language, typer.Option(help="The language of the report and the refusals.")
+    ] = Language.EN,
 ) -> None:
     """Import companies, contacts or sales as a member of staff; rejected rows are listed.
 
-    The file is streamed (no row limit) and written in one transaction: all or nothing."""
+    The file is streamed (no row limit) and written in one transaction: all or nothing.
+    The report and the reasons are the bot's words, in the language of --lang."""
+    from aiogram.utils.i18n import gettext as _
+
+    from bot.errors import describe
+    from bot.shell import plain
     from crm.errors import AccessDenied
     from crm.services import imports
+    from handlers.transfer.importing import file_refused, render_report
 
     settings = load_settings_or_exit()
     if not file.is_file():
@@ -85,34 +95,24 @@ def import_file(
             progress=bar.show if bar is not None else None,
         )
 
-    try:
-        report = _with_database(settings, run_import)
-    except InvalidInput as exc:
-        details = ", ".join(
-            f"{k} {v}" for k, v in exc.params.items() if k not in ("field", "reason")
-        )
-        _fail(
-            f"Refused, nothing imported: {exc.field} {exc.reason}"
-            + (f" ({details})" if details else "")
-        )
-    except AccessDenied:
-        _fail("Refused, nothing imported: only heads and directors import sales.")
-    except CRMError as exc:
-        _fail(f"Refused, nothing imported: {exc}")
-    finally:
-        if bar is not None:
-            bar.close()
-    typer.echo(
-        f"Imported {report.kind} from {file.name}: {report.rows} rows read, "
-        f"{report.created} added, {report.skipped_duplicates} already there (skipped), "
-        f"{len(report.rejected)} rejected."
-    )
-    if report.companies_created:
-        typer.echo(f"New companies for the contacts: {report.companies_created}.")
-    for item in report.rejected:
-        typer.echo(f"  row {item.row}: {item.field} {item.reason}")
-    if report.ignored_columns:
-        typer.echo(f"Columns not used: {', '.join(report.ignored_columns)}")
+    with speaking(lang):
+        try:
+            report = _with_database(settings, run_import)
+        except InvalidInput as exc:
+            if exc.field == "file":
+                params = {k: v for k, v in exc.params.items() if k not in ("field", "reason")}
+                reason = file_refused(exc.reason, **params)
+            else:
+                reason = describe(exc)
+            _fail(plain(reason) + "\n" + _("Nothing was imported."))
+        except AccessDenied:
+            _fail(_("Only heads and directors import sales.") + "\n" + _("Nothing was imported."))
+        except CRMError as exc:
+            _fail(plain(describe(exc)) + "\n" + _("Nothing was imported."))
+        finally:
+            if bar is not None:
+                bar.close()
+        typer.echo(plain(render_report(report, shown=None)))
 
 
 def export_file(
@@ -120,20 +120,36 @@ def export_file(
     as_id: Annotated[
         int, typer.Option("--as", help="Telegram id of the member of staff whose view to export.")
     ],
+    lang: Annotated[
+        Language,
+        typer.Option(help="The language of the sheets, the columns and the values."),
+    ] = Language.EN,
 ) -> None:
-    """Write an XLSX of everything a member of staff may see (the export is audited)."""
+    """Write an XLSX of everything a member of staff may see (the export is audited), in
+    the bot's words in the language of --lang."""
+    from aiogram.utils.i18n import gettext as _
+
     from crm.services import exports
+    from handlers.transfer.export import export_labels
 
     settings = load_settings_or_exit()
     _upgrade(settings)
 
     async def run_export(database: Database) -> Any:
-        return await exports.export_xlsx(database.uow(), await _acting(database, as_id))
+        actor = await _acting(database, as_id)
+        return await exports.export_xlsx(
+            database.uow(), actor, lambda text: _(text), export_labels()
+        )
 
-    result = _with_database(settings, run_export)
-    try:
-        file.write_bytes(result.content)
-    except OSError as exc:
-        _fail(f"Cannot write {file}: {exc.strerror or exc}")
-    counts = ", ".join(f"{title.lower()} {count}" for title, count in result.counts.items())
-    typer.echo(f"Export written to {file} ({len(result.content) / 1e3:.0f} kB): {counts}.")
+    with speaking(lang):
+        result = _with_database(settings, run_export)
+        try:
+            file.write_bytes(result.content)
+        except OSError as exc:
+            _fail(f"Cannot write {file}: {exc.strerror or exc}")
+        counts = ", ".join(f"{_(title).lower()}: {count}" for title, count in result.counts.items())
+        typer.echo(
+            _("Export written to {file} ({size} kB) — {counts}.").format(
+                file=file, size=f"{len(result.content) / 1e3:.0f}", counts=counts
+            )
+        )

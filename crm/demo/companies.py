@@ -89,7 +89,7 @@ async def _organisation(session: AsyncSession, now: datetime) -> list[_Staff]:
 async def _products(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
     result = await session.execute(select(Product.name, Product.id))
     existing: dict[str, int] = {name: product_id for name, product_id in result}
-    missing = [
+    missing: list[dict[str, Any]] = [
         {
             "name": name,
             "unit_price": Decimal(price),

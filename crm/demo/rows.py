@@ -69,7 +69,12 @@ async def _insert_plain(session: AsyncSession, model: type, rows: Sequence[dict[
 
 
 def _search_row(
-    kind: SearchKind, entity_id: int, owner_id: int, title: str, parts: list, phones: list = ()
+    kind: SearchKind,
+    entity_id: int,
+    owner_id: int,
+    title: str,
+    parts: Sequence[str | None],
+    phones: Sequence[str | None] = (),
 ) -> dict[str, Any]:
     return {
         "kind": kind.value,

@@ -11,16 +11,35 @@ the company.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.sql import Update
 
-from crm.access import Actor, can_see_owner, require_staff_manager
+from crm.access import Actor, can_see_owner, require_staff_manager, visible_owner
 from crm.db import rowcount
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company, Contact, Deal, Interaction, Manager, SearchEntry, Task
 from crm.models.enums import OPEN_STAGES, SearchKind, TaskStatus
 from crm.uow import UnitOfWork
+
+# the column that names the owner, per table a handover moves
+_OWNER = {
+    "tasks": "assignee_id",
+    "deals": "curator_id",
+    "contacts": "curator_id",
+    "companies": "curator_id",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """What a handover would move (nothing is moved yet)."""
+
+    companies: int
+    contacts: int
+    deals: int
+    tasks: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,27 +63,18 @@ async def _run(uow: UnitOfWork, stmt: Update) -> int:
     return rowcount(result)
 
 
-async def reassign_clients(
-    uow: UnitOfWork, actor: Actor, from_manager_id: int, to_manager_id: int
-) -> Reassigned:
-    require_staff_manager(actor)
-    if from_manager_id == to_manager_id:
-        raise InvalidInput("to_manager_id", "same_manager")
-    async with uow:
-        await _manager(uow, actor, from_manager_id)
-        target = await _manager(uow, actor, to_manager_id)
-        if not target.active:
-            raise InvalidInput("to_manager_id", "inactive")
-        old, new = from_manager_id, to_manager_id
+def _moving(old: int, new: int) -> dict[str, tuple[Any, ColumnElement[bool]]]:
+    """What a handover from `old` to `new` moves: per table, its model and the rows' condition.
 
-        # Order matters: the subqueries name the old curator's companies, so companies move last.
-        their_companies = select(Company.id).where(Company.curator_id == old)
-        their_contacts = select(Contact.id).where(Contact.company_id.in_(their_companies))
-        their_deals = select(Deal.id).where(Deal.company_id.in_(their_companies))
-        tasks = await _run(
-            uow,
-            update(Task)
-            .where(
+    In the order the updates must run: the subqueries name the old curator's companies, so
+    companies move last."""
+    their_companies = select(Company.id).where(Company.curator_id == old)
+    their_contacts = select(Contact.id).where(Contact.company_id.in_(their_companies))
+    their_deals = select(Deal.id).where(Deal.company_id.in_(their_companies))
+    return {
+        "tasks": (
+            Task,
+            and_(
                 Task.assignee_id == old,
                 Task.status == TaskStatus.OPEN.value,
                 or_(
@@ -72,31 +82,79 @@ async def reassign_clients(
                     Task.contact_id.in_(their_contacts),
                     Task.deal_id.in_(their_deals),
                 ),
-            )
-            .values(assignee_id=new),
-        )
-        deals = await _run(
-            uow,
-            update(Deal)
-            .where(
+            ),
+        ),
+        "deals": (
+            Deal,
+            and_(
                 Deal.company_id.in_(their_companies),
                 Deal.stage.in_([s.value for s in OPEN_STAGES]),
                 Deal.curator_id != new,
-            )
-            .values(curator_id=new),
-        )
-        contacts = await _run(
-            uow,
-            update(Contact)
-            .where(
+            ),
+        ),
+        "contacts": (
+            Contact,
+            and_(
                 or_(Contact.curator_id == old, Contact.company_id.in_(their_companies)),
                 Contact.curator_id != new,
+            ),
+        ),
+        "companies": (Company, Company.curator_id == old),
+    }
+
+
+async def _check(uow: UnitOfWork, actor: Actor, from_manager_id: int, to_manager_id: int) -> None:
+    if from_manager_id == to_manager_id:
+        raise InvalidInput("to_manager_id", "same_manager")
+    await _manager(uow, actor, from_manager_id)
+    target = await _manager(uow, actor, to_manager_id)
+    if not target.active:
+        raise InvalidInput("to_manager_id", "inactive")
+
+
+async def handover(
+    uow: UnitOfWork, actor: Actor, from_manager_id: int, to_manager_id: int
+) -> Handover:
+    """What `reassign_clients` would move now, counted in SQL: the confirmation shows it."""
+    require_staff_manager(actor)
+    async with uow.read_only():
+        await _check(uow, actor, from_manager_id, to_manager_id)
+        counts = {
+            name: int(
+                await uow.session.scalar(select(func.count()).select_from(model).where(rows)) or 0
             )
-            .values(curator_id=new),
+            for name, (model, rows) in _moving(from_manager_id, to_manager_id).items()
+        }
+    return Handover(**counts)
+
+
+async def clients_of(uow: UnitOfWork, actor: Actor, manager_ids: list[int]) -> dict[int, int]:
+    """How many companies each of these members of staff curates (the /reassign picker)."""
+    require_staff_manager(actor)
+    if not manager_ids:
+        return {}
+    async with uow.read_only():
+        rows = await uow.session.execute(
+            select(Company.curator_id, func.count())
+            .where(Company.curator_id.in_(manager_ids), visible_owner(actor, Company.curator_id))
+            .group_by(Company.curator_id)
         )
-        companies = await _run(
-            uow, update(Company).where(Company.curator_id == old).values(curator_id=new)
-        )
+        return {int(manager_id): int(count) for manager_id, count in rows}
+
+
+async def reassign_clients(
+    uow: UnitOfWork, actor: Actor, from_manager_id: int, to_manager_id: int
+) -> Reassigned:
+    require_staff_manager(actor)
+    async with uow:
+        await _check(uow, actor, from_manager_id, to_manager_id)
+        old, new = from_manager_id, to_manager_id
+        done = {
+            name: await _run(uow, update(model).where(rows).values(**{_OWNER[name]: new}))
+            for name, (model, rows) in _moving(old, new).items()
+        }
+        tasks, deals = done["tasks"], done["deals"]
+        contacts, companies = done["contacts"], done["companies"]
 
         def moved(kind: SearchKind, ids: ColumnElement[bool]) -> ColumnElement[bool]:
             return and_(SearchEntry.kind == kind.value, ids)

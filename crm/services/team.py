@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import ColumnElement, case, func, select
 
-from crm import validation
+from crm import matching, validation
 from crm.access import Actor, require_staff_manager, visible_owner
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Deal, Department, Manager, Task, utcnow
@@ -112,9 +112,11 @@ async def member(uow: UnitOfWork, actor: Actor, manager_id: int) -> Manager:
 
 
 async def resolve_member(uow: UnitOfWork, actor: Actor, who: str) -> Manager:
-    """A member of the actor's team by @username or by name (any case; a unique prefix will do).
+    """A member of the actor's team by @username or by name (any case; a unique prefix will
+    do; a typo too, as /find tolerates one: `Emly Clark` is Emily Clark).
 
     Names are compared in Python: SQLite folds case for ASCII only, and a team is small.
+    The typo tolerance is crm.matching's, the one that tells two spellings of a person apart.
     """
     require_staff_manager(actor)
     wanted = validation.text("manager", who).casefold()
@@ -133,6 +135,9 @@ async def resolve_member(uow: UnitOfWork, actor: Actor, who: str) -> Manager:
                 ids = [r.id for r in rows if r.name.casefold().startswith(wanted)]
             if not ids:
                 ids = [r.id for r in rows if (r.username or "").casefold() == wanted]
+            if not ids:
+                key = matching.person_key(wanted)
+                ids = [r.id for r in rows if matching.similar(matching.person_key(r.name), key)]
         if not ids:
             raise InvalidInput("manager", "not_found", name=who)
         if len(ids) > 1:

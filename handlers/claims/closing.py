@@ -112,6 +112,9 @@ async def ask_close(
         )
         await callback.answer()
         return
+    if confirmed:  # the card comes back in place of the question, as it stays for a Reject
+        text, markup = render_card(actor, view)
+        await show(callback, text, markup)
     await ask_resolution(callback, state, view.claim.id, target, override=False)
     await callback.answer()
 

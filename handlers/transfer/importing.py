@@ -362,7 +362,8 @@ def row_reason(item: Rejected) -> str:
     return describe(InvalidInput(item.field, item.reason, **item.params))
 
 
-def render_report(report: ImportReport) -> str:
+def render_report(report: ImportReport, shown: int | None = REJECTED_SHOWN) -> str:
+    """The report of an import; at most `shown` rejected rows are listed (None: all)."""
     lines = [
         _("<b>Import of {kind}</b> — rows read: {rows}").format(
             kind=_(KIND_NAMES[report.kind]), rows=report.rows
@@ -374,12 +375,12 @@ def render_report(report: ImportReport) -> str:
         lines.append(_("🏢 New companies: {count}").format(count=report.companies_created))
     if report.rejected:
         lines.append(_("❌ Rejected: {count}").format(count=len(report.rejected)))
-        for item in report.rejected[:REJECTED_SHOWN]:
+        for item in report.rejected[:shown]:
             lines.append(
                 _("• row {row}: {reason}").format(row=item.row, reason=h(row_reason(item)))
             )
-        if len(report.rejected) > REJECTED_SHOWN:
-            lines.append(_("…and {count} more").format(count=len(report.rejected) - REJECTED_SHOWN))
+        if shown is not None and len(report.rejected) > shown:
+            lines.append(_("…and {count} more").format(count=len(report.rejected) - shown))
         lines.append(_("Correct these rows and import the file again: added rows are skipped."))
     if report.ignored_columns:
         lines.append(

@@ -66,14 +66,29 @@ def test_import_prints_the_report(crm_db: Path, tmp_path: Path) -> None:
     file.write_bytes("Название;ИНН\nРомашка;7701234560\nЛютик;123\n".encode("cp1251"))
     result = invoke("import", str(file), "--as", str(MANAGER))
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
-        "Imported companies from clients.csv: 2 rows read, 1 added, "
-        "0 already there (skipped), 1 rejected.",
-        "  row 3: inn invalid",
+    assert result.output.splitlines() == [  # the bot's report, every rejected row in words
+        "Import of companies — rows read: 2",
+        "✅ Added: 1",
+        "↩ Already there, skipped: 0",
+        "❌ Rejected: 1",
+        "• row 3: Tax id (INN): a tax id has 10 or 12 digits.",
+        "Correct these rows and import the file again: added rows are skipped.",
     ]
     assert query(crm_db, "SELECT name, inn FROM companies") == [("Ромашка", "7701234560")]
     again = invoke("import", str(file), "--as", str(MANAGER), "--kind", "companies")
-    assert "0 added, 1 already there" in again.output
+    assert "↩ Already there, skipped: 1" in again.output
+    russian = invoke("import", str(file), "--as", str(MANAGER), "--lang", "ru")
+    assert russian.output.splitlines()[0] == "Загрузка: компании — прочитано строк: 2"
+    assert "• строка 3: ИНН" in russian.output, russian.output
+
+
+def test_a_rejected_row_names_the_company_in_words(crm_db: Path, tmp_path: Path) -> None:
+    sales = tmp_path / "sales.csv"
+    sales.write_text("date;company;amount;number\n05.03.2026;Nobody Ltd;10;N1\n")
+    result = invoke("import", str(sales), "--as", str(HEAD))
+    assert result.exit_code == 0, result.output
+    assert "• row 2: Company: no such company among those you see." in result.output
+    assert "not_found" not in result.output
 
 
 def test_refused_files_exit_1(crm_db: Path, tmp_path: Path) -> None:
@@ -81,12 +96,21 @@ def test_refused_files_exit_1(crm_db: Path, tmp_path: Path) -> None:
     sales.write_text("date;company;amount\n01.03.2026;Romashka;10\n")
     result = invoke("import", str(sales), "--as", str(MANAGER))
     assert result.exit_code == 1
-    assert "only heads and directors import sales" in result.stderr
+    assert result.stderr.splitlines() == [
+        "Only heads and directors import sales.",
+        "Nothing was imported.",
+    ]
     bad = tmp_path / "bad.csv"
     bad.write_text("city;industry\nMoscow;Retail\n")
     result = invoke("import", str(bad), "--as", str(HEAD))
     assert result.exit_code == 1
-    assert result.stderr.strip() == "Refused, nothing imported: file bad_header"
+    assert result.stderr.startswith("I did not recognise the columns. The first row must name")
+    assert result.stderr.endswith("\nNothing was imported.\n")
+    assert "bad_header" not in result.stderr
+    result = invoke("import", str(bad), "--as", str(HEAD), "--lang", "ru")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Не удалось распознать столбцы"), result.stderr
+    assert result.stderr.endswith("\nНичего не загружено.\n")
     result = invoke("import", str(bad), "--as", "42")
     assert result.exit_code == 1
     assert "Nobody active is registered with Telegram id 42" in result.stderr
@@ -100,16 +124,32 @@ def test_export_writes_the_workbook(crm_db: Path, tmp_path: Path) -> None:
     file = tmp_path / "clients.csv"
     file.write_text("name\nRomashka\n")
     assert invoke("import", str(file), "--as", str(MANAGER)).exit_code == 0
+    people = tmp_path / "people.csv"
+    people.write_text("name;company\nIvan Petrov;Romashka\n")
+    assert invoke("import", str(people), "--as", str(MANAGER), "--kind", "contacts").exit_code == 0
+    with sqlite3.connect(crm_db) as conn:
+        conn.execute("UPDATE companies SET stage = 'one_time'")
+        conn.execute("UPDATE contacts SET decision_role = 'decision_maker'")
     target = tmp_path / "out.xlsx"
     result = invoke("export", str(target), "--as", str(HEAD))
     assert result.exit_code == 0, result.output
-    assert "companies 0" in result.output  # the head has no department: only their own
+    assert "companies: 0" in result.output  # the head has no department: only their own
     result = invoke("export", str(target), "--as", str(MANAGER))
     assert result.exit_code == 0, result.output
-    assert "companies 1, contacts 0" in result.output
+    assert result.output.startswith(f"Export written to {target} (")
+    assert "companies: 1, contacts: 1, deals: 0" in result.output
     workbook = load_workbook(io.BytesIO(target.read_bytes()))
     assert workbook["Companies"]["B2"].value == "Romashka"
-    assert query(crm_db, "SELECT count(*) FROM audit_log WHERE action = 'export'") == [(2,)]
+    assert workbook["Companies"]["F1"].value == "Stage"
+    assert workbook["Companies"]["F2"].value == "one-time"  # not one_time
+    assert workbook["Contacts"]["H2"].value == "decision maker"  # not decision_maker
+    result = invoke("export", str(target), "--as", str(MANAGER), "--lang", "ru")
+    assert result.exit_code == 0, result.output
+    assert "компании: 1, контакты: 1" in result.output
+    workbook = load_workbook(io.BytesIO(target.read_bytes()))
+    assert workbook["Компании"]["F2"].value == "разовый"
+    assert workbook["Контакты"]["H2"].value == "ЛПР"
+    assert query(crm_db, "SELECT count(*) FROM audit_log WHERE action = 'export'") == [(3,)]
 
 
 def test_sales_import_and_analytics_verify(crm_db: Path, tmp_path: Path) -> None:
@@ -120,7 +160,7 @@ def test_sales_import_and_analytics_verify(crm_db: Path, tmp_path: Path) -> None
     sales.write_text("date;company;amount;number\n05.03.2026;Romashka;1500,50;N1\n")
     result = invoke("import", str(sales), "--as", str(HEAD))
     assert result.exit_code == 0, result.output
-    assert "1 added" in result.output
+    assert "✅ Added: 1" in result.output
     assert query(crm_db, "SELECT month, revenue_cents, sales FROM sales_company_months") == [
         ("2026-03-01", 150050, 1)
     ]

@@ -389,13 +389,14 @@ async def test_manager_closes_the_plan_then_resolves_or_rejects(harness: Harness
     [card] = await h.send(press(ANNA, confirm, "Назад"))
     assert "Статус: новая" in card.text
     [confirm] = await h.send(press(ANNA, card, "Отклонить"))
-    [ask] = await h.send(press(ANNA, confirm, "Отклонить и отменить"))
+    [card, ask] = await h.send(press(ANNA, confirm, "Отклонить и отменить"))
+    assert card.text.startswith(f"<b>Претензия №{second}</b>")
     assert ask.text == f"Претензия №{second}: напишите, почему претензия отклонена."
     [cancelled] = await h.send(press(ANNA, ask, "Отмена"))
     assert cancelled.text == "Отменено. Ничего не сохранено."
     assert (await read_claim(h.db, second)).status == "new"
     [confirm] = await h.send(press(ANNA, card, "Отклонить"))
-    [ask] = await h.send(press(ANNA, confirm, "Отклонить и отменить"))
+    [_card, _ask] = await h.send(press(ANNA, confirm, "Отклонить и отменить"))
     [done] = await h.send(message_update(ANNA, "Повреждение при разгрузке клиентом"))
     assert "Статус: отклонена" in done.text
     assert (await read_claim(h.db, second)).status == "rejected"
@@ -414,6 +415,8 @@ async def test_replayed_callbacks_of_another_managers_claim_change_nothing(
         ClaimCb(action="st", claim_id=claim_id, value="investigating"),
         ClaimCb(action="st", claim_id=claim_id, value="rejected"),
         ClaimCb(action="ask", claim_id=claim_id, value="rejected"),
+        ClaimCb(action="rejok", claim_id=claim_id, value="rejected"),
+        ClaimCb(action="edit", claim_id=claim_id),
         ClaimCb(action="open", claim_id=claim_id),
         ClaimCb(action="files", claim_id=claim_id),
         ClaimCb(action="task", claim_id=claim_id, value="1"),

@@ -193,7 +193,13 @@ async def test_reassign_on_one_line(harness: Harness) -> None:
         assert reply.text.startswith(answer), (text, reply.text)
     assert await clients_of(h.db, ids["Anna"]) == ["Lutik", "Romashka"]
 
-    [done] = await h.send(message_update(HEAD, "/reassign @anna_k; bor"))
+    [sure] = await h.send(message_update(HEAD, "/reassign @anna_k; bor"))
+    assert sure.text == (  # what moves is counted before anything moves
+        "Hand all clients of Anna to Boris?\n"
+        "Companies: 2, contacts: 0, open deals: 1, open tasks: 0."
+    )
+    assert await clients_of(h.db, ids["Anna"]) == ["Lutik", "Romashka"]
+    [done] = await h.send(press(HEAD, sure, "Hand over"))
     assert done.text == (
         "Done: the clients of Anna now belong to Boris.\n"
         "Companies: 2, contacts: 0, open deals: 1, open tasks: 0."
@@ -219,12 +225,19 @@ async def test_reassign_with_buttons_and_replays(harness: Harness) -> None:
     [who] = await h.send(message_update(HEAD, "/reassign"))
     assert who.text == "Whose clients do you hand over?"
     names = [b["text"] for row in who.buttons for b in row]
-    assert names == ["Anna · 0", "Boris · 0", "Olga · 0", "Cancel"]
+    assert names == ["Anna · companies: 1", "Boris · companies: 0", "Olga · companies: 0", "Cancel"]
     [to] = await h.send(press(HEAD, who, "Anna"))
     assert to.text == "To whom do the clients of Anna go?"
-    assert [b["text"] for row in to.buttons for b in row] == ["Boris · 0", "Olga · 0", "Cancel"]
+    assert [b["text"] for row in to.buttons for b in row] == [
+        "Boris · companies: 0",
+        "Olga · companies: 0",
+        "Cancel",
+    ]
     [sure] = await h.send(press(HEAD, to, "Boris"))
-    assert sure.text == "Hand all clients of Anna to Boris?"
+    assert sure.text == (
+        "Hand all clients of Anna to Boris?\n"
+        "Companies: 1, contacts: 0, open deals: 0, open tasks: 0."
+    )
     [bye] = await h.send(press(HEAD, sure, "Cancel"))
     assert bye.text == "Cancelled. Nothing was saved."
     assert await clients_of(h.db, ids["Anna"]) == ["Romashka"]
@@ -238,3 +251,34 @@ async def test_reassign_with_buttons_and_replays(harness: Harness) -> None:
     await h.send(callback_update(other_head, back))
     assert alert(h) == "Not found, or you have no access to it."
     assert await clients_of(h.db, ids["Boris"]) == ["Romashka"]
+
+
+async def test_reassign_tolerates_a_typo_and_speaks_russian(harness: Harness) -> None:
+    h = harness
+    ids = await team(h.db)
+    async with h.db.uow() as uow:
+        boris = await uow.session.get(Manager, ids["Boris"])
+        assert boris is not None
+        boris.name = "Boris Emilianov"
+        await uow.commit()
+        anna = Actor.of(await uow.session.get(Manager, ids["Anna"]))  # type: ignore[arg-type]
+    await companies.create(h.db.uow(), anna, CompanyInput(name="Romashka"))
+    # a letter missing from each name, as /find forgives
+    [sure] = await h.send(message_update(HEAD, "/reassign Ana; Boris Emlianov"))
+    assert sure.text == (
+        "Hand all clients of Anna to Boris Emilianov?\n"
+        "Companies: 1, contacts: 0, open deals: 0, open tasks: 0."
+    )
+    assert await clients_of(h.db, ids["Anna"]) == ["Romashka"]
+    ru = TgUser(8290, "Dasha", language_code="en")  # her stored language is Russian
+    await factories.staff(h.db, Role.DIRECTOR, None, "Dasha", language="ru", tg_id=ru.id)
+    [who] = await h.send(message_update(ru, "/reassign"))
+    assert [b["text"] for row in who.buttons for b in row][:2] == [
+        "Anna · компаний: 1",
+        "Boris Emilianov · компаний: 0",
+    ]
+    [sure] = await h.send(message_update(ru, "/reassign Anna; Boris"))
+    assert sure.text == (
+        "Передать всех клиентов Anna куратору Boris Emilianov?\n"
+        "Компаний: 1, контактов: 0, открытых сделок: 0, открытых задач: 0."
+    )

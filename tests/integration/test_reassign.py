@@ -72,6 +72,17 @@ async def test_reassign_moves_everything_in_one_go(db: Database) -> None:
 
     with pytest.raises(AccessDenied):
         await _company(db, boris, romashka.id)
+    assert await reassign.clients_of(db.uow(), head, [anna.id, boris.id, clara.id]) == {
+        anna.id: 2,
+        clara.id: 1,
+    }
+    before = await _owners(db)
+    # the confirmation's counts: what would move, nothing moved yet
+    moving = await reassign.handover(db.uow(), head, anna.id, boris.id)
+    assert moving == reassign.Handover(companies=2, contacts=2, deals=1, tasks=3)
+    assert await _owners(db) == before
+    with pytest.raises(AccessDenied):
+        await reassign.handover(db.uow(), anna, anna.id, boris.id)
     result = await reassign.reassign_clients(db.uow(), head, anna.id, boris.id)
     assert result == reassign.Reassigned(companies=2, contacts=2, deals=1, tasks=3, search_rows=3)
 

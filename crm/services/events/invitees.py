@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from crm import search
 from crm.access import Actor, can_see_owner, visible_owner
+from crm.db import rowcount
 from crm.errors import AccessDenied, InvalidInput
 from crm.models import Company, Contact, EventInvitee, utcnow
 from crm.models.enums import InviteeStatus
@@ -75,8 +76,8 @@ def _tokens_table(dialect: str, count: int) -> Any:
         fn = func.json_array_elements_text(cast(literal(tokens, Text()), postgresql.JSON))
         table = fn.table_valued("value", with_ordinality="rn").render_derived(name="tokens")
         return select(table.c.rn.label("rn"), table.c.value.label("token")).subquery("tokens")
-    fn = func.json_each(tokens).table_valued("key", "value")
-    return select((fn.c.key + 1).label("rn"), fn.c.value.label("token")).subquery("tokens")
+    each = func.json_each(tokens).table_valued("key", "value")
+    return select((each.c.key + 1).label("rn"), each.c.value.label("token")).subquery("tokens")
 
 
 async def add_invitees(
@@ -145,7 +146,7 @@ async def add_invitees(
                 .on_conflict_do_nothing()
             )
             result = await uow.session.execute(stmt)
-            added = max(int(result.rowcount or 0), 0)
+            added = max(rowcount(result), 0)
         if added:
             uow.audit(
                 actor.id,

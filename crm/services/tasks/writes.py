@@ -49,9 +49,12 @@ async def remind(
     title: str,
     *,
     now: datetime | None = None,
-    **links: int | None,
+    company_id: int | None = None,
+    contact_id: int | None = None,
+    deal_id: int | None = None,
 ) -> Task:
-    """`/remind when; text`: `when` in natural language in the actor's timezone.
+    """`/remind when; text`: `when` in natural language in the actor's timezone, linked to
+    the company, contact or deal given.
 
     Raises InvalidInput("when", "unparsed" | "past" | "ambiguous") to be asked back;
     an ambiguous one carries `params["options"]` (aware UTC) to offer as buttons.
@@ -59,7 +62,10 @@ async def remind(
     now = now or utcnow()
     validation.text("title", title, max_len=TITLE_MAX)
     due_at = when.parse_when(when_text, actor.timezone, now)
-    return await create(uow, actor, TaskInput(title=title, due_at=due_at, **links), now=now)
+    data = TaskInput(
+        title=title, due_at=due_at, company_id=company_id, contact_id=contact_id, deal_id=deal_id
+    )
+    return await create(uow, actor, data, now=now)
 
 
 async def reschedule(
