@@ -59,12 +59,17 @@ def visible_owner(
 
 
 def can_see_owner(actor: Actor, owner: Manager) -> bool:
-    if actor.role is Role.DIRECTOR or owner.id == actor.id:
+    return can_see(actor, owner.id, owner.department_id)
+
+
+def can_see(actor: Actor, owner_id: int, owner_department_id: int | None) -> bool:
+    """can_see_owner for an owner read as two columns (no Manager loaded)."""
+    if actor.role is Role.DIRECTOR or owner_id == actor.id:
         return True
     return (
         actor.role is Role.HEAD
         and actor.department_id is not None
-        and owner.department_id == actor.department_id
+        and owner_department_id == actor.department_id
     )
 
 

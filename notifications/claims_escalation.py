@@ -15,12 +15,15 @@ from crm.services import claims
 from crm.uow import UnitOfWork
 
 FILED = 0  # the level of a notice about a new urgent claim
+RAISED = 3  # the level of a notice about a claim whose priority was raised to urgent
 
 
 @dataclass(frozen=True)
 class ClaimNotice:
     claim_id: int
-    level: int  # 0 filed (high/critical), 1 SLA breached (heads), 2 as long again (directors)
+    # 0 filed (high/critical), 1 SLA breached (heads), 2 as long again (directors),
+    # 3 (RAISED) its priority raised to high/critical after filing
+    level: int
     manager_ids: list[int]
 
 
@@ -40,3 +43,8 @@ async def due_escalations(uow: UnitOfWork, now: datetime) -> list[ClaimNotice]:
 async def on_filed(uow: UnitOfWork, claim: Claim) -> ClaimNotice | None:
     targets = await claims.notify_targets_on_file(uow, claim)
     return ClaimNotice(claim.id, FILED, targets) if targets else None
+
+
+async def on_raised(uow: UnitOfWork, claim: Claim, before: str) -> ClaimNotice | None:
+    targets = await claims.notify_targets_on_raise(uow, claim, before)
+    return ClaimNotice(claim.id, RAISED, targets) if targets else None

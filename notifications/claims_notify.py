@@ -110,6 +110,25 @@ async def notify_filed(
     return await send_notice(uow, bot, i18n, notice, render, sender=sender, skip=filed_by)
 
 
+async def notify_raised(
+    uow: UnitOfWork,
+    bot: Bot,
+    i18n: I18n,
+    claim: Claim,
+    before: str,
+    render: NoticeRenderer,
+    *,
+    sender: TelegramSender | None = None,
+    raised_by: int | None = None,
+) -> list[int]:
+    """A claim raised from low or normal to high or critical: told as if it had been filed
+    so (not to whoever raised it)."""
+    notice = await claims_escalation.on_raised(uow, claim, before)
+    if notice is None:
+        return []
+    return await send_notice(uow, bot, i18n, notice, render, sender=sender, skip=raised_by)
+
+
 async def escalate(
     db: Database,
     bot: Bot,

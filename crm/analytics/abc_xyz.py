@@ -411,18 +411,28 @@ async def abc_xyz_matrix(
     async with uow.read_only():
         dialect = uow.session.get_bind().dialect.name
         revenue = Months.revenue_cents
+        # grouped first, then joined: one company lookup per company, not per rollup row
+        per_company = (
+            months_in_reach(
+                actor,
+                period,
+                Months.company_id.label("company_id"),
+                _value(metric).label("v"),
+                func.sum(revenue).label("t"),
+                sum_of_squares(dialect).label("q"),
+            )
+            .group_by(Months.company_id)
+            .subquery()
+        )
         rows = list(
             await uow.session.execute(
-                months_in_reach(
-                    actor,
-                    period,
-                    Months.company_id,
+                select(
+                    per_company.c.company_id,
                     Company.stage,
-                    _value(metric),
-                    func.sum(revenue),
-                    sum_of_squares(dialect),
-                    companies=True,
-                ).group_by(Months.company_id, Company.stage)
+                    per_company.c.v,
+                    per_company.c.t,
+                    per_company.c.q,
+                ).join(Company, Company.id == per_company.c.company_id)
             )
         )
     classes = classify_abc({r[0]: int(r[2]) for r in rows}, abc_thresholds)

@@ -56,14 +56,21 @@ async def inquiries_report(
     if end <= start:
         raise InvalidInput("period", "empty")
     n = func.count(Inquiry.id)
+    # the period's inquiries from the covering index ix_inquiries_report; the deal of each
+    # one that has a deal looked up by its key (a deal deleted sets deal_id to NULL). As a
+    # join, PostgreSQL hashed all the deals (200,000 at a million sales) for 12,000 inquiries.
+    won = (
+        select(Deal.id)
+        .where(Deal.id == Inquiry.deal_id, Deal.stage == DealStage.WON.value)
+        .exists()
+    )
     query = (
         select(
             Inquiry.source,
             n,
-            func.count(Deal.id),
-            func.coalesce(func.sum(case((Deal.stage == DealStage.WON.value, 1), else_=0)), 0),
+            func.count(Inquiry.deal_id),
+            func.coalesce(func.sum(case((Inquiry.deal_id.is_(None), 0), (won, 1), else_=0)), 0),
         )
-        .outerjoin(Deal, Deal.id == Inquiry.deal_id)
         .where(Inquiry.received_at >= start, Inquiry.received_at < end)
         .group_by(Inquiry.source)
         .order_by(n.desc(), Inquiry.source)

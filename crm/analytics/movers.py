@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 
 from crm.access import Actor
 from crm.analytics.abc_xyz import (
@@ -105,34 +105,32 @@ async def movers_report(
     rows = await _both_periods(uow, actor, previous, period, metric)
     found: list[dict[int, tuple[int, int, int]]] = [{}, {}]  # company -> (value, T, Q)
     stages: dict[int, str] = {}
-    for cid, stage, *figures in rows:
+    for cid, stage, part, n, v, t, q in rows:
         stages[cid] = stage
         for side in (0, 1):
-            n, v, t, q = figures[side * 4 : side * 4 + 4]
-            if n:  # some rollup row of that period: the company had sales in it
-                found[side][cid] = (int(v), int(t), int(q))
+            if n and part in (side, side + 1):  # the previous period: parts 0, 1; this: 1, 2
+                v0, t0, q0 = found[side].get(cid, (0, 0, 0))
+                found[side][cid] = (v0 + int(v), t0 + int(t), q0 + int(q))
     ids = sorted(found[0].keys() | found[1].keys())
     abc = [classify_abc({c: f[0] for c, f in side.items()}, abc_thresholds) for side in found]
     xyz = [{c: f[1:] for c, f in side.items()} for side in found]
+    months = (previous.months, period.months)
     movers = []
-    for cid in ids:
+    for cid in ids:  # a few thousand: only the movers become objects
         stage = stages[cid]
         v0, abc0 = abc[0].get(cid, (0, None))
         v1, abc1 = abc[1].get(cid, (0, None))
-        x0 = xyz_class(stage, previous.months, *xyz[0].get(cid, (0, 0)), xyz_thresholds)
-        x1 = xyz_class(stage, period.months, *xyz[1].get(cid, (0, 0)), xyz_thresholds)
-        mover = Mover(
-            company_id=cid,
-            name="",
-            abc_before=abc0,
-            abc_after=abc1,
-            xyz_before=x0 if x0 in XYZ_CLASSES else None,
-            xyz_after=x1 if x1 in XYZ_CLASSES else None,
-            before=amount(metric, v0),
-            after=amount(metric, v1),
+        x0, x1 = (
+            cls if cls in XYZ_CLASSES else None
+            for cls in (
+                xyz_class(stage, months[side], *xyz[side].get(cid, (0, 0)), xyz_thresholds)
+                for side in (0, 1)
+            )
         )
-        if mover.abc_changed or mover.xyz_changed:
-            movers.append(mover)
+        if abc0 != abc1 or x0 != x1:
+            movers.append(
+                Mover(cid, "", abc0, abc1, x0, x1, amount(metric, v0), amount(metric, v1))
+            )
     movers.sort(key=lambda m: (-max(m.before, m.after), m.company_id))
     shown = movers[:top]
     if shown:
@@ -153,31 +151,40 @@ async def movers_report(
 async def _both_periods(
     uow: UnitOfWork, actor: Actor, previous: Period, period: Period, metric: AbcMetric
 ) -> list[Any]:
-    """One grouped pass over the rollup rows of both periods (they share all but one month
-    at each end): per company in reach with sales in either, its stage and, for the previous
-    period then this one, (rollup rows, value, T, Q)."""
+    """One grouped pass over the rollup rows of both periods, which share all but a month
+    at each end: per company in reach and part (0: the previous period only, 1: both,
+    2: this period only), its stage, rollup rows, value, T and Q. One CASE per row; the
+    parts are added up here."""
     revenue = Months.revenue_cents
-    value = row_value(metric)
+    part = case((Months.month < period.start, 0), (Months.month >= previous.end, 2), else_=1).label(
+        "part"
+    )
     async with uow.read_only():
         dialect = uow.session.get_bind().dialect.name
-        figures = []
-        for span in (previous, period):
-            inside = and_(Months.month >= span.start, Months.month < span.end)
-            figures += [
-                func.count(case((inside, 1))),
-                func.coalesce(func.sum(case((inside, value), else_=0)), 0),
-                func.coalesce(func.sum(case((inside, revenue), else_=0)), 0),
-                sum_of_squares(dialect, case((inside, revenue), else_=0)),
-            ]
-        per_company = (
-            months_in_reach(actor, Period(previous.start, period.end), Months.company_id, *figures)
-            .group_by(Months.company_id)
+        per_part = (
+            months_in_reach(
+                actor,
+                Period(previous.start, period.end),
+                Months.company_id.label("company_id"),
+                part,
+                func.count().label("n"),
+                func.sum(row_value(metric)).label("v"),
+                func.sum(revenue).label("t"),
+                sum_of_squares(dialect).label("q"),
+            )
+            .group_by(Months.company_id, part)
             .subquery()
         )
         return list(
             await uow.session.execute(
-                select(per_company.c.company_id, Company.stage, *list(per_company.c)[1:]).join(
-                    Company, Company.id == per_company.c.company_id
-                )
+                select(
+                    per_part.c.company_id,
+                    Company.stage,
+                    per_part.c.part,
+                    per_part.c.n,
+                    per_part.c.v,
+                    per_part.c.t,
+                    per_part.c.q,
+                ).join(Company, Company.id == per_part.c.company_id)
             )
         )

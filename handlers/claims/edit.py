@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from crm.access import Actor
@@ -24,9 +25,12 @@ from crm.services import claims
 from crm.uow import UnitOfWork
 from handlers.claims.callbacks import ClaimCb
 from handlers.claims.card import render_card
+from handlers.claims.notice import render_notice
 from handlers.dialog import Wizard, stale
 from handlers.ui import button, h, markup, short, show
 from handlers.words import cause_name, local_time, priority_badge
+from notifications.claims_notify import notify_raised
+from notifications.reminders import ReminderRuntime
 
 
 class ClaimEditForm(StatesGroup):
@@ -119,6 +123,9 @@ async def pressed(
     uow: UnitOfWork,
     actor: Actor,
     state: FSMContext,
+    bot: Bot,
+    i18n: I18n,
+    reminders: ReminderRuntime | None = None,
 ) -> None:
     action, value = callback_data.action, callback_data.value
     data = await EDITING.pressed(callback, action, state)
@@ -141,12 +148,24 @@ async def pressed(
             view = await claims.edit(uow, actor, claim_id, cause=value)
             note = _("Cause: {cause}").format(cause=cause_name(view.claim.cause, view.cause_title))
         else:
+            before = (await claims.get(uow, actor, claim_id)).claim.priority
             view = await claims.edit(uow, actor, claim_id, priority=value)
             note = _("Priority: {priority}").format(priority=priority_badge(view.claim.priority))
         await state.clear()
         text, keyboard = render_card(actor, view)
         await show(callback, text, keyboard)
         await callback.answer(note)
+        if action == "prio":  # raised to urgent: the responsible manager and their head hear
+            await notify_raised(
+                uow,
+                bot,
+                i18n,
+                view.claim,
+                before,
+                render_notice,
+                sender=reminders.sender if reminders is not None else None,
+                raised_by=actor.id,
+            )
         return
     else:
         await stale(callback)

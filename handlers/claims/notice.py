@@ -14,13 +14,14 @@ from crm.services.claims import ClaimView
 from handlers.claims.callbacks import ClaimCb
 from handlers.ui import button, h, markup, snippet
 from handlers.words import local_time, priority_badge
-from notifications.claims_escalation import FILED
+from notifications.claims_escalation import FILED, RAISED
 
 SNIPPET = 300
 
 
 def render_notice(actor: Actor, level: int, view: ClaimView) -> tuple[str, InlineKeyboardMarkup]:
-    """The notice of `level` (filed, overdue, still overdue) in `actor`'s timezone."""
+    """The notice of `level` (filed, raised to urgent, overdue, still overdue) in `actor`'s
+    timezone."""
     claim = view.claim
     params = {
         "id": claim.id,
@@ -31,6 +32,8 @@ def render_notice(actor: Actor, level: int, view: ClaimView) -> tuple[str, Inlin
     }
     if level == FILED:
         head = _("⚠ New claim #{id} from {company}.")  # the priority has a line of its own
+    elif level == RAISED:
+        head = _("⚠ Claim #{id} from {company} is now urgent.")
     elif level == 1:
         head = _("⏰ Claim #{id} from {company} is overdue: it was due {due}.")
     else:

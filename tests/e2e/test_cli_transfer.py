@@ -165,7 +165,10 @@ def test_sales_import_and_analytics_verify(crm_db: Path, tmp_path: Path) -> None
         ("2026-03-01", 150050, 1)
     ]
     result = invoke("analytics", "verify")
-    assert (result.exit_code, result.output) == (0, "The sales rollups match the sales.\n")
+    assert (result.exit_code, result.output) == (
+        0,
+        "The sales rollups match the sales.\nThe deal rollups match the deals.\n",
+    )
 
     with sqlite3.connect(crm_db) as conn:
         conn.execute("UPDATE sales_company_months SET revenue_cents = 1")
@@ -175,4 +178,29 @@ def test_sales_import_and_analytics_verify(crm_db: Path, tmp_path: Path) -> None
     assert "1 rollup rows differ from the sales" in result.stderr
     result = invoke("analytics", "verify", "--repair")
     assert result.exit_code == 0 and "Repaired" in result.output
+    assert invoke("analytics", "verify").exit_code == 0
+
+
+def test_analytics_verify_finds_and_repairs_a_deal_rollup(crm_db: Path, tmp_path: Path) -> None:
+    companies = tmp_path / "clients.csv"
+    companies.write_text("name\nRomashka\n")
+    assert invoke("import", str(companies), "--as", str(HEAD)).exit_code == 0
+    with sqlite3.connect(crm_db) as conn:
+        conn.execute(
+            "INSERT INTO deals (company_id, curator_id, title, stage, reached_rank, amount,"
+            " probability, expected_close, terms_approval, created_at, updated_at)"
+            " SELECT id, curator_id, 'Big', 'proposal', 2, 100.50,"
+            " 50, '2026-04-09', 'not_needed',"
+            " '2026-03-02 10:00:00', '2026-03-02 10:00:00' FROM companies"
+        )
+    assert invoke("analytics", "verify").exit_code == 0  # the triggers counted it
+    with sqlite3.connect(crm_db) as conn:
+        conn.execute("UPDATE deal_pipeline SET amount_cents = 1")
+    result = invoke("analytics", "verify")
+    assert result.exit_code == 1
+    assert "deal_pipeline (" in result.output
+    assert "stored (1, 1, 502500); the deals say (1, 10050, 502500)" in result.output
+    assert "1 deal rollup rows differ from the deals" in result.stderr
+    result = invoke("analytics", "verify", "--repair")
+    assert result.exit_code == 0 and "Repaired: 1 rollup rows" in result.output
     assert invoke("analytics", "verify").exit_code == 0

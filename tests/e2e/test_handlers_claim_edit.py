@@ -62,6 +62,13 @@ async def test_a_manager_changes_the_cause_and_raises_the_priority(harness: Harn
     claim = await read_claim(h.db, claim_id)
     assert claim.priority == "critical"
     assert claim.due_at - claim.created_at == timedelta(days=1)  # from the filing
+    # now urgent: her head hears of it as of an urgent claim filed, in English; not Anna
+    [notice] = h.stub.sent_to(HELEN.id)
+    assert notice.text.startswith(
+        f"⚠ Claim #{claim_id} from <b>Ромашка</b> is now urgent.\nPriority: 🔴 critical\n"
+    )
+    assert labels(notice) == ["Open the claim"]
+    assert not any("срочн" in s.text for s in h.stub.sent_to(ANNA.id))
 
     # a crafted press to lower it is refused with the reason, nothing written
     [what] = await h.send(press(ANNA, card, "✏ Изменить"))
@@ -92,6 +99,7 @@ async def test_a_head_lowers_the_priority_and_a_closed_claim_is_not_edited(
     assert labels(prio) == ["⚪ low", "🔵 normal", "🔴 critical", "« Back", "Cancel"]
     [card] = await h.send(press(HELEN, prio, "low"))
     assert "Priority: ⚪ low" in card.text
+    assert h.stub.sent_to(ANNA.id) == []  # lowered: nobody is told
     claim = await read_claim(h.db, claim_id)
     assert claim.due_at - claim.created_at == timedelta(days=14)
 

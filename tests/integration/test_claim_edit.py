@@ -158,3 +158,15 @@ async def test_company_card_lists_only_the_open_claims_the_reader_sees(db: Datab
     assert [c.id for c in head_card.open_claims] == [mine, other]
     async with db.uow() as uow:
         assert await claims.open_for_company(uow, w.boris, w.company.id) == []
+
+
+async def test_raised_to_urgent_is_told_as_if_filed_so(db: Database) -> None:
+    w = await two_departments(db)
+    claim_id = (await file(db, w.anna, w.company.id, priority="low")).claim.id
+    normal = await claims.edit(db.uow(), w.anna, claim_id, priority="normal")
+    assert await claims.notify_targets_on_raise(db.uow(), normal.claim, "low") == []
+    high = await claims.edit(db.uow(), w.anna, claim_id, priority="high")
+    targets = await claims.notify_targets_on_raise(db.uow(), high.claim, "normal")
+    assert targets == [w.anna.id, w.head.id]
+    critical = await claims.edit(db.uow(), w.anna, claim_id, priority="critical")
+    assert await claims.notify_targets_on_raise(db.uow(), critical.claim, "high") == []

@@ -372,6 +372,50 @@ async def test_a_company_merge_moves_every_linked_row_and_undo_puts_it_back(
         await merge.undo(db.uow(), w.director, merged.log_id)
 
 
+async def _deal_row(db: Database, deal_id: int) -> str | None:
+    async with db.uow() as uow:
+        return await uow.session.scalar(
+            select(SearchEntry.text).where(
+                SearchEntry.kind == "deal", SearchEntry.entity_id == deal_id
+            )
+        )
+
+
+async def test_a_merge_moves_pending_requests_and_deal_search_rows_and_undo_moves_them_back(
+    db: Database,
+) -> None:
+    w = await two_departments(db)
+    romashka, twin = await _twin_companies(db, w)
+    carl = await factories.staff(db, department_id=w.dept_id, name="Carl")
+    deal = await deals.open(db.uow(), w.boris, DealInput(twin.id, "Pumps", "1000"))
+    pending = await requests.ask(db.uow(), carl, "companies", twin.id)
+    declined = await requests.ask(db.uow(), w.anna, "companies", twin.id)
+    await requests.decide(db.uow(), w.other_head, declined.request.id, False)
+    assert "ромашка" in str(await _deal_row(db, deal.id))
+
+    merged = await merge.merge(db.uow(), w.director, "companies", romashka.id, twin.id)
+    async with db.uow() as uow:
+        moved = await uow.session.get(ClientRequest, pending.request.id)
+        kept = await uow.session.get(ClientRequest, declined.request.id)
+        assert moved is not None and (moved.entity_id, moved.curator_id) == (romashka.id, w.anna.id)
+        assert kept is not None and (kept.entity_id, kept.curator_id) == (twin.id, w.boris.id)
+    row = str(await _deal_row(db, deal.id))
+    assert "romashka" in row and "ромашка" not in row
+    # the survivor's curator's head now decides it
+    with pytest.raises(AccessDenied):
+        await requests.decide(db.uow(), w.other_head, pending.request.id, False)
+
+    await merge.undo(db.uow(), w.director, merged.log_id)
+    async with db.uow() as uow:
+        back = await uow.session.get(ClientRequest, pending.request.id)
+        assert back is not None and (back.entity_id, back.curator_id, back.status) == (
+            twin.id,
+            w.boris.id,
+            "pending",
+        )
+    assert "ромашка" in str(await _deal_row(db, deal.id))
+
+
 async def test_a_contact_merge_drops_the_twin_invitation_and_undo_restores_it(
     db: Database,
 ) -> None:

@@ -63,6 +63,7 @@ from crm.services.claims.edit import (
     earned_level,
     edit,
     editable_fields,
+    notify_targets_on_raise,
 )
 from crm.services.claims.escalation import (
     claims_to_escalate,
@@ -125,6 +126,7 @@ __all__ = [
     "list_claims",
     "mark_escalated",
     "notify_targets_on_file",
+    "notify_targets_on_raise",
     "open_for_company",
     "recipients",
     "remove_cause",

@@ -25,7 +25,8 @@ from crm.errors import Conflict, InvalidInput
 from crm.models import Claim, ClaimCause, utcnow
 from crm.models.enums import ClaimPriority
 from crm.services.claims.causes import _read_sla, ensure_default_causes
-from crm.services.claims.common import CLOSED_STATUSES, REOPEN_ROLES, ClaimView
+from crm.services.claims.common import CLOSED_STATUSES, REOPEN_ROLES, URGENT, ClaimView
+from crm.services.claims.escalation import notify_targets_on_file
 from crm.services.claims.loading import _load, _view
 from crm.uow import UnitOfWork
 
@@ -104,3 +105,11 @@ async def edit(
         view = await _view(uow, claim)
         await uow.commit()
     return view
+
+
+async def notify_targets_on_raise(uow: UnitOfWork, claim: Claim, before: str) -> list[int]:
+    """Who hears at once that a claim became urgent (raised from low or normal to high or
+    critical): whoever would have heard had it been filed so; nobody otherwise."""
+    if before in URGENT or claim.priority not in URGENT:
+        return []
+    return await notify_targets_on_file(uow, claim)

@@ -23,7 +23,6 @@ from sqlalchemy import (
     DateTime,
     Numeric,
     Table,
-    bindparam,
     delete,
     insert,
     select,
@@ -34,10 +33,9 @@ from crm import search
 from crm.access import Actor, can_see_owner, require_role
 from crm.analytics.rollups import recompute_companies
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.models import Base, Company, Contact, Manager, MergeLog, SearchEntry, utcnow
+from crm.models import Base, ClientRequest, Company, Contact, Manager, MergeLog, utcnow
 from crm.models.enums import Role, SearchKind
-from crm.services import companies, contact_index
-from crm.services.duplicates import door
+from crm.services.duplicates import door, reindex, requests
 from crm.services.duplicates.door import COMPANIES, CONTACTS
 from crm.uow import UnitOfWork, jsonable
 
@@ -140,78 +138,6 @@ async def visible(uow: UnitOfWork, actor: Actor, kind: str, record_id: int) -> C
     return record
 
 
-async def _reindex_contacts(uow: UnitOfWork, company: Company, ids: list[int]) -> None:
-    """The search rows of many contacts of one company at once (a merge moves hundreds)."""
-    session = uow.session
-    rows = list(
-        await session.scalars(
-            select(Contact).where(Contact.id.in_(ids)).execution_options(populate_existing=True)
-        )
-    )
-    table = Base.metadata.tables[SearchEntry.__tablename__]
-    kind = SearchKind.CONTACT.value
-    indexed = set(
-        await session.scalars(
-            select(SearchEntry.entity_id).where(
-                SearchEntry.kind == kind, SearchEntry.entity_id.in_(ids)
-            )
-        )
-    )
-    values = [
-        {
-            "eid": c.id,
-            "owner": c.curator_id,
-            "title": contact_index.title(c, company),
-            "body": search.document(
-                [c.name, c.position, c.email, c.tg_username, company.name], [c.phone]
-            ),
-        }
-        for c in rows
-    ]
-    old = [v for v in values if v["eid"] in indexed]
-    new = [v for v in values if v["eid"] not in indexed]
-    if old:
-        await session.execute(
-            update(table)
-            .where(table.c.kind == kind, table.c.entity_id == bindparam("eid"))
-            .values(owner_id=bindparam("owner"), title=bindparam("title"), text=bindparam("body")),
-            old,
-        )
-    if new:
-        await session.execute(
-            insert(table),
-            [
-                {
-                    "kind": kind,
-                    "entity_id": v["eid"],
-                    "owner_id": v["owner"],
-                    "title": v["title"],
-                    "text": v["body"],
-                }
-                for v in new
-            ],
-        )
-    await search.add_terms(session, [str(v["body"]) for v in values])
-
-
-async def _reindex(
-    uow: UnitOfWork, record: Company | Contact, contact_ids: list[int] | None = None
-) -> None:
-    """Refresh a record's search row; a company's, and those of some of its contacts (their
-    rows carry the company's name). None: all of them."""
-    if isinstance(record, Company):
-        await companies.reindex(uow, record)
-        if contact_ids is None:
-            contact_ids = list(
-                await uow.session.scalars(select(Contact.id).where(Contact.company_id == record.id))
-            )
-        for start in range(0, len(contact_ids), 500):
-            await _reindex_contacts(uow, record, contact_ids[start : start + 500])
-    else:
-        company = await uow.session.get(Company, record.company_id) if record.company_id else None
-        await contact_index.reindex(uow, record, company)
-
-
 async def merge(
     uow: UnitOfWork,
     actor: Actor,
@@ -251,6 +177,7 @@ async def merge(
             values["tags"] = list(dict.fromkeys([*survivor.tags, *loser.tags]))
         for ref_table, column in _references(kind):
             await _relink(session, ref_table, column, survivor, loser, log)
+        await _relink_requests(session, kind, survivor, loser, log)
         await session.execute(delete(table).where(table.c.id == loser.id))
         session.expunge(loser)
         uow.apply(actor.id, survivor, **values)
@@ -261,7 +188,7 @@ async def merge(
         await search.unindex(session, SEARCH_KINDS[kind], loser.id)
         await session.flush()
         moved_contacts = [m[1] for m in log["moved"] if m[0] == CONTACTS and m[2] == "company_id"]
-        await _reindex(uow, survivor, moved_contacts)
+        await reindex.record(uow, survivor, moved_contacts)
         if kind == COMPANIES:
             await recompute_companies(session, [survivor.id, loser.id])
         entry = MergeLog(
@@ -278,6 +205,43 @@ async def merge(
         uow.audit(actor.id, (kind, loser.id), "merge", {"into": [loser.id, survivor.id]})
         await uow.commit()
     return Merged(entry.id, survivor_id, len(log["moved"]), len(log["dropped"]))
+
+
+async def _relink_requests(
+    session: Any,
+    kind: str,
+    survivor: Company | Contact,
+    loser: Company | Contact,
+    log: dict[str, Any],
+) -> None:
+    """Pending "Ask for this client" requests follow the client to the survivor (they name
+    it by kind and id, not by a foreign key) and are addressed to its curator now; decided
+    ones keep the record they were about. Logged, so undo moves them back."""
+    table: Table = ClientRequest.__table__  # type: ignore[assignment]
+    rows = (
+        await session.execute(
+            select(table.c.id, table.c.curator_id).where(
+                table.c.kind == kind,
+                table.c.entity_id == loser.id,
+                table.c.status == requests.PENDING,
+            )
+        )
+    ).all()
+    if not rows:
+        return
+    ids = [r.id for r in rows]
+    log["moved"] += [[table.name, i, "entity_id", loser.id] for i in ids]
+    log["moved"] += [
+        [table.name, r.id, "curator_id", r.curator_id]
+        for r in rows
+        if r.curator_id != survivor.curator_id
+    ]
+    await session.execute(
+        update(table)
+        .where(table.c.id.in_(ids))
+        .values(entity_id=survivor.id, curator_id=survivor.curator_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def _relink(
@@ -377,8 +341,8 @@ async def undo(uow: UnitOfWork, actor: Actor, log_id: int) -> MergeLog:
         moved_contacts = [
             m[1] for m in entry.log["moved"] if m[0] == CONTACTS and m[2] == "company_id"
         ]
-        await _reindex(uow, survivor, [] if kind == COMPANIES else None)
-        await _reindex(uow, loser, moved_contacts if kind == COMPANIES else None)
+        await reindex.record(uow, survivor, [] if kind == COMPANIES else None)
+        await reindex.record(uow, loser, moved_contacts if kind == COMPANIES else None)
         if kind == COMPANIES:
             await recompute_companies(session, [survivor.id, loser.id])
         uow.apply(actor.id, entry, undone_at=utcnow())

@@ -1,11 +1,12 @@
 """/duplicates: candidate pairs of companies and of contacts, ranked by evidence.
 
-The records in the actor's reach are read once and grouped in memory by each kind of
-evidence; only records sharing a group are compared, so the scan grows with the number
-of records, not its square. Names are compared by crm/matching.py keys: a key and its
-one-letter deletions meet when two names are one typo apart (symmetric deletion).
-Groups larger than CROWD (a common phone of a switchboard, a short name) are no
-evidence and are skipped. Pairs marked "not a duplicate" are never proposed.
+Only records sharing some evidence are compared, so the scan grows with the number of
+records, not its square. The database groups what it can: records sharing an INN, a
+phone, an email or an email domain come back as groups, the rest of the table never
+leaves it. Names are compared by crm/matching.py keys: a key and its one-letter deletions
+meet when two names are one typo apart (blocks.py, symmetric deletion). Groups larger
+than CROWD (a common phone of a switchboard, a short name) are no evidence and are
+skipped. Pairs marked "not a duplicate" are never proposed.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, distinct, func, select
 
 from crm import matching
 from crm.access import Actor, require_role, visible_owner
 from crm.models import Company, Contact, NotDuplicate
 from crm.models.enums import Role
+from crm.services.duplicates import blocks
 from crm.services.duplicates.door import COMPANIES, CONTACTS
 from crm.uow import UnitOfWork
 
@@ -41,23 +43,6 @@ class Pair:
         names = {"same_name", "similar_name"} & self.reasons
         best_name = max((WEIGHTS[n] for n in names), default=0)
         return best_name + sum(WEIGHTS[r] for r in self.reasons - names)
-
-
-@dataclass(frozen=True, slots=True)
-class CompanyRow:
-    id: int
-    name: str
-    inn: str | None
-    match_key: str
-
-
-@dataclass(frozen=True, slots=True)
-class ContactRow:
-    id: int
-    name: str
-    phone: str | None
-    email: str | None
-    company_id: int | None
 
 
 def _groups(
@@ -85,7 +70,7 @@ def _groups(
             pairs.setdefault((a, b), Pair(kind, a, b)).reasons.add(why)
 
 
-def _by(items: Iterable[tuple[object, int]]) -> list[list[int]]:
+def _by(items: Iterable[tuple[Any, int]]) -> list[list[int]]:
     found: defaultdict[object, list[int]] = defaultdict(list)
     for key, record_id in items:
         if key:
@@ -93,60 +78,85 @@ def _by(items: Iterable[tuple[object, int]]) -> list[list[int]]:
     return list(found.values())
 
 
-def _name_buckets(keys: dict[int, str]) -> list[list[int]]:
-    """Records whose keys meet on a key or a one-letter deletion of it (symmetric deletion).
-
-    The first letter is never left out: a name whose first letter differs is another name
-    (`matching.similar_names`). Only collisions get a list: most of the million variants
-    of 100,000 names meet nobody.
-    """
-    first: dict[str, int] = {}
-    shared: dict[str, list[int]] = {}
-    setdefault, fuzzy = first.setdefault, matching.FUZZY_MIN
-    for rid, key in keys.items():
-        variants = [key]
-        if len(key) >= fuzzy:
-            variants += [key[:i] + key[i + 1 :] for i in range(1, len(key))]
-        for variant in variants:
-            other = setdefault(variant, rid)
-            if other != rid:
-                bucket = shared.get(variant)
-                if bucket is None:
-                    shared[variant] = [other, rid]
-                elif bucket[-1] != rid:
-                    bucket.append(rid)
-    return list(shared.values())
+def _domain(dialect: str) -> ColumnElement[str]:
+    """A contact's email domain in SQL, as `matching.email_domain` reads it."""
+    if dialect == "postgresql":
+        return func.lower(func.substring(Contact.email, "@([^@]*)$"))
+    return func.lower(func.substr(Contact.email, func.instr(Contact.email, "@") + 1))
 
 
-def company_pairs(rows: Sequence[CompanyRow], people: Sequence[ContactRow] = ()) -> list[Pair]:
-    """Candidate pairs among companies: INN, name, and their contacts' phones and domains."""
+async def _shared(
+    uow: UnitOfWork,
+    key: SQLColumnExpression[Any],
+    owner: SQLColumnExpression[int | None],
+    *where: SQLColumnExpression[bool],
+    by_company: bool = False,
+) -> list[list[int]]:
+    """Groups of `owner` ids sharing a value of `key`: at least two owners, at most CROWD
+    rows, grouped by the database (`by_company`: contacts joined to their company)."""
+
+    def rows(*columns: SQLColumnExpression[Any]) -> Select[Any]:
+        stmt = select(*columns)
+        if by_company:
+            stmt = stmt.select_from(Contact).join(Company, Company.id == Contact.company_id)
+        return stmt.where(*where, key.is_not(None), key != "")
+
+    shared = rows(key).group_by(key).having(func.count() <= CROWD, func.count(distinct(owner)) >= 2)
+    return _by(await uow.session.execute(rows(key, owner).where(key.in_(shared))))
+
+
+async def company_pairs(uow: UnitOfWork, actor: Actor) -> list[Pair]:
+    """Candidate pairs among companies in reach: INN, name, and their contacts' phones and
+    email domains."""
+    scope = visible_owner(actor, Company.curator_id)
     pairs: dict[tuple[int, int], Pair] = {}
-    _groups(pairs, COMPANIES, _by((r.inn, r.id) for r in rows), "inn")
-    keys = {r.id: r.match_key for r in rows}
-    named = {r.id: r.name for r in rows}
-    _groups(pairs, COMPANIES, _name_buckets(keys), "", check=keys, names=named)
-    linked = [p for p in people if p.company_id is not None]
-    _groups(pairs, COMPANIES, _by((p.phone, p.company_id) for p in linked), "phone")  # type: ignore[misc]
-    domains = ((matching.email_domain(p.email), p.company_id) for p in linked)
-    _groups(pairs, COMPANIES, _by(domains), "domain")  # type: ignore[arg-type]
+    _groups(pairs, COMPANIES, await _shared(uow, Company.inn, Company.id, scope), "inn")
+    rows = (
+        await uow.session.execute(select(Company.id, Company.name, Company.match_key).where(scope))
+    ).all()
+    keys = {rid: key for rid, _name, key in rows}
+    named = {rid: name for rid, name, _key in rows}
+    del rows
+    buckets = blocks.name_groups(keys, CROWD)
+    _groups(pairs, COMPANIES, buckets, "", check=keys, names=named)
+    phones = await _shared(uow, Contact.phone, Contact.company_id, scope, by_company=True)
+    _groups(pairs, COMPANIES, phones, "phone")
+    domain = _domain(uow.session.get_bind().dialect.name)
+    free = domain.not_in(sorted(matching.FREE_MAIL))
+    mail = Contact.email.contains("@")
+    domains = await _shared(uow, domain, Contact.company_id, scope, free, mail, by_company=True)
+    _groups(pairs, COMPANIES, domains, "domain")
     return [p for p in pairs.values() if p.first_id != p.second_id]
 
 
-def contact_pairs(rows: Sequence[ContactRow]) -> list[Pair]:
-    """Candidate pairs among contacts: phone, email, and the name at the same company."""
+async def contact_pairs(uow: UnitOfWork, actor: Actor) -> list[Pair]:
+    """Candidate pairs among contacts in reach: phone, email, and the name at the same
+    company (the people of companies with two or more only are read)."""
+    scope = visible_owner(actor, Contact.curator_id)
     pairs: dict[tuple[int, int], Pair] = {}
-    _groups(pairs, CONTACTS, _by((r.phone, r.id) for r in rows), "phone")
-    _groups(pairs, CONTACTS, _by(((r.email or "").lower(), r.id) for r in rows), "email")
-    keys = {r.id: matching.person_key(r.name) for r in rows}
+    _groups(pairs, CONTACTS, await _shared(uow, Contact.phone, Contact.id, scope), "phone")
+    email = func.lower(Contact.email)
+    _groups(pairs, CONTACTS, await _shared(uow, email, Contact.id, scope), "email")
+    several = (
+        select(Contact.company_id)
+        .where(scope, Contact.company_id.is_not(None))
+        .group_by(Contact.company_id)
+        .having(func.count() >= 2)
+    )
+    rows = await uow.session.execute(
+        select(Contact.id, Contact.name, Contact.company_id).where(
+            scope, Contact.company_id.in_(several)
+        )
+    )
     by_company: defaultdict[int, dict[int, str]] = defaultdict(dict)
-    for r in rows:
-        if r.company_id is not None:
-            by_company[r.company_id][r.id] = keys[r.id]
+    for rid, name, company_id in rows:
+        if company_id is not None:
+            by_company[company_id][rid] = matching.person_key(name)
     for members in by_company.values():
-        if 1 < len(members) <= CROWD:  # a company's few people: compare them all
+        if len(members) <= CROWD:  # a company's few people: compare them all
             _groups(pairs, CONTACTS, [list(members)], "", check=members)
-        elif len(members) > CROWD:
-            _groups(pairs, CONTACTS, _name_buckets(members), "", check=members)
+        else:
+            _groups(pairs, CONTACTS, blocks.name_groups(members, CROWD), "", check=members)
     return list(pairs.values())
 
 
@@ -161,39 +171,15 @@ async def _marked(uow: UnitOfWork, kind: str) -> set[tuple[int, int]]:
     return {(a, b) for a, b in rows}
 
 
-async def load_companies(uow: UnitOfWork, actor: Actor) -> tuple[list[Any], list[Any]]:
-    """The companies in reach and their contacts, as rows shaped like CompanyRow/ContactRow."""
-    scope = visible_owner(actor, Company.curator_id)
-    rows = await uow.session.execute(
-        select(Company.id, Company.name, Company.inn, Company.match_key).where(scope)
-    )
-    companies = list(rows)
-    people = await uow.session.execute(
-        select(Contact.id, Contact.name, Contact.phone, Contact.email, Contact.company_id)
-        .join(Company, Company.id == Contact.company_id)
-        .where(scope)
-    )
-    return companies, list(people)
-
-
-async def load_contacts(uow: UnitOfWork, actor: Actor) -> list[Any]:
-    rows = await uow.session.execute(
-        select(Contact.id, Contact.name, Contact.phone, Contact.email, Contact.company_id).where(
-            visible_owner(actor, Contact.curator_id)
-        )
-    )
-    return list(rows)
-
-
 async def scan(uow: UnitOfWork, actor: Actor, kind: str) -> list[Pair]:
     """The candidate pairs of one kind in the actor's reach (a head: their department's;
     a director: everyone's), best evidence first, without those marked not duplicates."""
     require_role(actor, Role.HEAD, Role.DIRECTOR, entity="duplicates")
     async with uow.read_only():
         if kind == COMPANIES:
-            found = company_pairs(*(await load_companies(uow, actor)))
+            found = await company_pairs(uow, actor)
         else:
-            found = contact_pairs(await load_contacts(uow, actor))
+            found = await contact_pairs(uow, actor)
         marked = await _marked(uow, kind)
     return ranked(p for p in found if (p.first_id, p.second_id) not in marked)
 
