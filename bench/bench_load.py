@@ -1,15 +1,20 @@
 """Capacity end to end: how many updates a second real `chatcrm run` processes answer with
 p99 time-to-answer <= 100 ms, over HTTP, against a floor measured in the same run.
 
-    python -m bench.bench_load [--seconds 5] [--rates 10,25,50,100,150,200,250,300,400]
+    python -m bench.bench_load [--seconds 5]
+                               [--rates 10,25,50,60,70,80,90,100,125,150,200,250,300,400]
                                [--companies 3000] [--managers 600]
-                               [--configs echo,sqlite,postgres,two]
+                               [--configs echo,read1,read1pg,sqlite,postgres,two]
 
 The configurations, one after another in one run, each behind the same round-robin front
 (tests/fixtures/cluster.py Balancer, what nginx's upstream does) and fed by the same
 load generator through the Bot API stand-in (bench/load_stand_in.py) in webhook mode:
 
   echo      bench/echo_bot.py, a bare aiogram webhook bot: the floor of this HTTP path;
+  read1     the echo plus one read-only transaction per update through crm's Database
+            (`bench.echo_bot --read1`) on SQLite: the floor of any command that touches
+            the database, end to end;
+  read1pg   the same on PostgreSQL;
   sqlite    one `chatcrm run` on a SQLite file (dialogs in the database);
   postgres  one `chatcrm run` on PostgreSQL (dialogs in the database);
   two       two `chatcrm run` on PostgreSQL with dialogs and event isolation in Redis.
@@ -25,7 +30,12 @@ stand-in. The rate climbs step by step (`--seconds` each) until p99 passes 100 m
 fewer than 95 % of the offered updates are answered; the last step that held is the
 configuration's sustained rate. Printed per step: offered and answered updates/s, p50,
 p99 (all, and writes alone), the maximum, and the CPU the instances and the load
-generator (this process: offering, the front and the stand-in) used, in % of one core.
+generator (this process: offering, the front and the stand-in) and the services (every
+postgres and redis-server process of the machine, other users' included) used, in % of one
+core, and how busy the whole machine was (others' work included). At the end, the ceiling
+of the two-instance ratio from the CPU measured: the cores the instances can have (all,
+less what the generator and the services take per update) divided by their CPU per update,
+for two instances (each also at most one core) over one.
 After each configuration the work is checked in the database (every answered /log is an
 interaction, every answered /remind a task); a failed check fails the run (exit code 1).
 """
@@ -266,6 +276,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+SERVICES = ("postgres", "redis-server")
+
+
+def services_cpu() -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL and Redis process, by pid."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                comm = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if comm in SERVICES:
+                found[int(entry.name)] = cpu_seconds(int(entry.name))
+    return found
+
+
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has been busy (all cores)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Step:
     rate: float
@@ -276,11 +310,13 @@ class Step:
     answers: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     instances_cpu: float = 0.0  # % of one core
     generator_cpu: float = 0.0
+    services_cpu: float = 0.0  # postgres + redis-server, whoever they worked for
+    machine_cpu: float = 0.0  # all processes of the machine
 
-    def cpu_ms(self) -> tuple[float, float]:
-        """CPU ms per answered update: (the instances, the load generator)."""
+    def cpu_ms(self) -> tuple[float, float, float]:
+        """CPU ms per answered update: (the instances, the load generator, the services)."""
         per = 10 * self.seconds / max(1, self.answered)  # % of a core -> ms per update
-        return self.instances_cpu * per, self.generator_cpu * per
+        return self.instances_cpu * per, self.generator_cpu * per, self.services_cpu * per
 
     def all(self) -> list[float]:
         return [x for values in self.latencies.values() for x in values]
@@ -340,6 +376,8 @@ async def step(
             idle.put_nowait(person)
 
     cpu_before = [cpu_seconds(pid) for pid in pids]
+    services_before = services_cpu()
+    machine_before = machine_cpu()
     own_before = time.process_time()
     started = time.perf_counter()
     total = int(rate * seconds)
@@ -362,6 +400,13 @@ async def step(
         / result.seconds
     )
     result.generator_cpu = 100 * (time.process_time() - own_before) / result.seconds
+    services_after = services_cpu()
+    result.services_cpu = (
+        100
+        * sum(cpu - services_before.get(pid, 0.0) for pid, cpu in services_after.items())
+        / result.seconds
+    )
+    result.machine_cpu = 100 * (machine_cpu() - machine_before) / result.seconds
     return result
 
 
@@ -376,7 +421,9 @@ def print_step(s: Step) -> None:
         f" {s.answered / s.seconds:6.1f}/s  p50 {ms(statistics.median(values) if values else 0)}"
         f"  p99 {ms(p99(values))}  writes p99 {ms(p99(writes))}"
         f"  max {ms(max(values) if values else float('inf'))}  lost {s.lost}"
-        f"  cpu: instances {s.instances_cpu:4.0f} %, generator {s.generator_cpu:4.0f} %"
+        f"  cpu: instances {s.instances_cpu:4.0f} %, generator {s.generator_cpu:4.0f} %,"
+        f" pg+redis {s.services_cpu:4.0f} %, machine {s.machine_cpu:4.0f} %"
+        f" (load {os.getloadavg()[0]:.1f})"
         f"  {'ok' if s.held() else 'MISSED'}"
     )
     print(
@@ -399,14 +446,30 @@ class Result:
     steps: list[Step]
     checks_ok: bool = True
 
-    def cpu_ms(self) -> tuple[float, float]:
+    instances: int = 1
+
+    def cpu_ms(self) -> tuple[float, float, float]:
         """CPU ms per update over the steps that held (or the first step): what the
-        software costs, whatever else the machine was doing."""
+        software costs, whatever else the machine was doing: (the instances, the load
+        generator, PostgreSQL + Redis)."""
         steps = [s for s in self.steps if s.held()] or self.steps[:1]
-        pairs = [s.cpu_ms() for s in steps]
+        triples = [s.cpu_ms() for s in steps]
         return (
-            statistics.median(p[0] for p in pairs) if pairs else 0.0,
-            statistics.median(p[1] for p in pairs) if pairs else 0.0,
+            statistics.median(p[0] for p in triples) if triples else 0.0,
+            statistics.median(p[1] for p in triples) if triples else 0.0,
+            statistics.median(p[2] for p in triples) if triples else 0.0,
+        )
+
+    def ceiling(self) -> float:
+        """The updates/s the CPU allows: the cores left to the instances (all cores, less
+        what the generator and the services take per update) over the instances' CPU per
+        update, and each instance at most one core."""
+        instances, generator, services = self.cpu_ms()
+        if not instances:
+            return 0.0
+        cores = os.cpu_count() or 1
+        return min(
+            self.instances * 1000 / instances, cores * 1000 / (instances + generator + services)
         )
 
 
@@ -423,7 +486,11 @@ async def serving(
             PYTHONPATH=str(ROOT),
             TELEGRAM_RATE="1000",  # the bench measures the bot, not Telegram's limits
         )
-        argv = ("-m", "bench.echo_bot") if database_url is None else RUN
+        argv = {
+            "echo": ("-m", "bench.echo_bot"),
+            "read1": ("-m", "bench.echo_bot", "--read1"),
+            "read1pg": ("-m", "bench.echo_bot", "--read1"),
+        }.get(name, RUN)
         instances = [Instance(env, log_dir, f"{name}-{n}", argv) for n in range(count)]
         try:
             await asyncio.gather(*(i.start(120) for i in instances))
@@ -445,6 +512,8 @@ async def measure(
 ) -> Result:
     title = {
         "echo": "echo bot (the floor)",
+        "read1": "read1: echo + one read, SQLite",
+        "read1pg": "read1: echo + one read, PostgreSQL",
         "sqlite": "one instance, SQLite",
         "postgres": "one instance, PostgreSQL",
         "two": "two instances, PostgreSQL + Redis",
@@ -465,7 +534,7 @@ async def measure(
                 break
     held = [s for s in steps if s.held()]
     sustained = max((s.answered / s.seconds for s in held), default=0.0)
-    return Result(title, sustained, steps)
+    return Result(title, sustained, steps, instances=count)
 
 
 def expected_work(steps: list[Step]) -> tuple[int, int]:
@@ -517,7 +586,7 @@ async def main(args: argparse.Namespace) -> int:
             await quiet(sqlite)
             people = await people_of(sqlite)
             postgres: Database | None = None
-            if {"postgres", "two"} & set(args.configs):
+            if {"postgres", "two", "read1pg"} & set(args.configs):
                 postgres = await stack.enter_async_context(temp_database("postgres"))
                 await demo.generate(postgres, companies=args.companies, seed=1)
                 await enlarge(postgres, args.managers)
@@ -527,6 +596,12 @@ async def main(args: argparse.Namespace) -> int:
             for name in args.configs:
                 if name == "echo":
                     results[name] = await measure(name, None, 1, False, people, args, log_dir)
+                elif name == "read1":
+                    await sqlite.engine.dispose()
+                    results[name] = await measure(name, sqlite_url, 1, False, people, args, log_dir)
+                elif name == "read1pg":
+                    assert pg_url is not None
+                    results[name] = await measure(name, pg_url, 1, False, pg_people, args, log_dir)
                 elif name == "sqlite":
                     await sqlite.engine.dispose()
                     before = await work_done(sqlite)
@@ -551,17 +626,23 @@ def report(results: dict[str, Result]) -> int:
         print(f"  {result.name:<36} {result.sustained:7.1f}/s{ratio}")
     print("\n== CPU per update (median over the steps that held, else the first step)")
     for result in results.values():
-        instances, generator = result.cpu_ms()
+        instances, generator, services = result.cpu_ms()
         bound = f"~{1000 / instances:.0f}/s per free core" if instances else ""
         print(
             f"  {result.name:<36} {instances:6.1f} ms in the instances ({bound}),"
-            f" {generator:5.1f} ms in the load generator"
+            f" {generator:5.1f} ms in the load generator, {services:5.1f} ms in pg+redis;"
+            f" CPU ceiling on {os.cpu_count()} cores ~{result.ceiling():.0f}/s"
         )
     ok = all(r.checks_ok for r in results.values())
     one, two = results.get("postgres"), results.get("two")
     if one is not None and two is not None and one.sustained:
         scale = two.sustained / one.sustained
-        print(f"  two instances / one on PostgreSQL: {scale:.2f}x (target >= 1.7x)")
+        ceiling = two.ceiling() / one.ceiling() if one.ceiling() else 0.0
+        print(
+            f"  two instances / one on PostgreSQL: {scale:.2f}x measured (target >= 1.7x);"
+            f" ceiling from the CPU measured {ceiling:.2f}x"
+            f" ({two.ceiling():.0f}/s / {one.ceiling():.0f}/s)"
+        )
     single = max((results[n].sustained for n in ("sqlite", "postgres") if n in results), default=0)
     if single:
         print(f"  one instance: {single:.0f}/s (target >= 250/s)")
@@ -574,7 +655,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rates",
         type=lambda s: [float(x) for x in s.split(",")],
-        default=[10, 25, 50, 100, 150, 200, 250, 300, 400],
+        default=[10, 25, 50, 60, 70, 80, 90, 100, 125, 150, 200, 250, 300, 400],
         help="offered updates/s, step by step",
     )
     parser.add_argument("--companies", type=int, default=3000, help="demo data size")
@@ -588,8 +669,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--configs",
         type=lambda s: s.split(","),
-        default=["echo", "sqlite", "postgres", "two"],
-        help="which of echo,sqlite,postgres,two",
+        default=["echo", "read1", "read1pg", "sqlite", "postgres", "two"],
+        help="which of echo,read1,read1pg,sqlite,postgres,two",
     )
     parser.add_argument("--logs", help="keep the instances' logs in this folder")
     args = parser.parse_args(argv)
