@@ -48,7 +48,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("deal", N_("open a deal"), N_("company; title; amount")),
     Command("deals", N_("your open deals by stage")),
-    Command("approvals", N_("discounts waiting for your approval"), roles=LEADERS),
+    Command("approvals", N_("discounts and payment terms to approve"), roles=LEADERS),
     Command("remind", N_("set a reminder"), N_("when; text")),
     Command("today", N_("today's agenda")),
     Command("tasks", N_("your open tasks")),

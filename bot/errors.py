@@ -50,6 +50,7 @@ FIELDS: dict[str, str] = {
     "parent_id": N_("Parent company"),
     "parent": N_("Parent company"),
     "deferral_days": N_("Payment deferral"),
+    "paid_on": N_("Paid on"),
     "tags": N_("Tags"),
     "notes": N_("Notes"),
     "company": N_("Company"),
@@ -183,6 +184,10 @@ FIELD_REASONS: dict[tuple[str, str], str] = {
     ("when", "unparsed"): N_(
         "this could not be understood: write e.g. “tomorrow at 15:00”, “in 2 hours”, “25.12 10:00”."
     ),
+    ("paid_on", "unparsed"): N_(
+        "I could not read a date here: write it like 05.12, yesterday or 3 days ago."
+    ),
+    ("paid_on", "in_future"): N_("this day has not come yet."),
     ("when", "bad_clock"): N_(
         "there is no {time} on a clock: hours go from 0 to 23 and minutes from 0 to 59."
     ),
@@ -252,6 +257,10 @@ CONFLICTS: dict[str, str] = {
     ),
     "not_won": N_("This deal is not won: there is no payment to mark."),
     "already_paid": N_("This payment is already marked paid."),
+    "terms_decided": N_("These payment terms have already been decided."),
+    "own_terms": N_(
+        "You set these payment terms yourself: another head or a director decides on them."
+    ),
 }
 INVITE_REASONS: dict[str, str] = {
     "unknown": N_("This invite code is not valid. Ask for a new invite link."),

@@ -309,9 +309,10 @@ def local_time(actor: Actor, at: datetime | None, with_date: bool = True) -> str
 
 
 def moment(actor: Actor, at: datetime) -> str:
-    """A moment with its weekday, as a reminder names it: '13.03.2025 (Thu) 09:00'."""
+    """A moment with its weekday, as a reminder names it: '13.03.2025 (Thu) 09:00' (the
+    weekday in the language of the text around it: a `chatcrm shell --lang` session's)."""
     local = when.to_local(at, actor.timezone)
-    weekday = format_date(local.date(), "EEE", locale=actor.language)
+    weekday = format_date(local.date(), "EEE", locale=get_i18n().current_locale)
     return f"{local:%d.%m.%Y} ({weekday}) {local:%H:%M}"
 
 

@@ -78,6 +78,24 @@ def _months(period: Period) -> str:
     return f"{month_name(f'{period.start:%Y-%m}')} – {month_name(f'{last:%Y-%m}')}"
 
 
+def overdue_lines(d: Digest) -> list[str]:
+    """Overdue payments: count and sum, then the worst (longest overdue) first."""
+    owed = d.overdue_payments
+    if not owed.count:
+        return []
+    lines = [
+        _("Overdue payments: {n} for {amount}").format(n=owed.count, amount=money(owed.total))
+    ]
+    for item in owed.worst:
+        lines.append(
+            "• "
+            + _("{company}: {amount}, {days} days late").format(
+                company=escape(item.company_name), amount=money(item.amount), days=item.days
+            )
+        )
+    return lines
+
+
 def digest_text(d: Digest) -> str:
     """The digest in the current locale (HTML)."""
     funnel = " → ".join(f"{deal_stage(stage)} {n}" for stage, n in d.open_by_stage.items())
@@ -96,6 +114,7 @@ def digest_text(d: Digest) -> str:
         _("Claims past SLA: {n}").format(n=d.claims_past_sla),
         _("Forgotten clients ({days}+ days): {n}").format(days=d.forgotten_days, n=d.forgotten),
         *waiting,
+        *overdue_lines(d),
         _(
             "Forecast for {month}: {weighted} weighted, {historical} by history ({deals} deals)"
         ).format(

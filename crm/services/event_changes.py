@@ -25,16 +25,9 @@ from crm.errors import InvalidInput
 from crm.models import Contact, Event, EventInvitee, OutboundEmail, Task, utcnow
 from crm.models.enums import EmailStatus, TaskStatus
 from crm.services import company_settings
-from crm.services.events import (
-    PLACE_MAX,
-    TITLE_MAX,
-    EventView,
-    _load,
-    _Mailer,
-    _queue_event_email,
-    _still_open,
-    _view,
-)
+from crm.services.events import PLACE_MAX, TITLE_MAX, EventView
+from crm.services.events.invitations import _Mailer, _queue_event_email
+from crm.services.events.reading import _load, _still_open, _view
 from crm.services.mail import Change, event_span
 from crm.uow import UnitOfWork
 

@@ -12,7 +12,7 @@ from crm.access import Actor
 from crm.models import Contact, Event, Manager, OutboundEmail, utcnow
 from crm.models.enums import EmailStatus
 from crm.services import outbox
-from crm.services.events import _load
+from crm.services.events.reading import _load
 from crm.uow import UnitOfWork
 
 LISTED = 50

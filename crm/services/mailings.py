@@ -37,7 +37,8 @@ from crm.models import Company, Contact, Interaction, Mailing, Manager, Outbound
 from crm.models.enums import Direction, InteractionKind, InteractionStatus
 from crm.services import company_settings, outbox
 from crm.services.company_settings import MailIdentity
-from crm.services.events import Segment, _has_email, _segment_filter, clean_segment
+from crm.services.events import Segment, clean_segment
+from crm.services.events.invitees import _has_email, _segment_filter
 from crm.services.mail import environment, language_of, links
 from crm.uow import UnitOfWork
 

@@ -20,17 +20,19 @@ Rules decided here (the issue leaves them open):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from crm.access import Actor, can_see_owner, require_role, visible_owner
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.models import Company, Deal, Manager, Sale
+from crm.models import AuditEntry, Company, Deal, Manager, Sale, utcnow
 from crm.models.enums import ApprovalStatus, DealStage, Role
-from crm.services import deal_access
+from crm.services import deal_access, team
+from crm.services.interactions import resolve_when
 from crm.uow import UnitOfWork
+from crm.when import to_local
 
 DEFERRAL_MAX = 365
 BUCKETS = ((1, 30), (31, 60), (61, 90), (91, None))  # days overdue
@@ -129,7 +131,9 @@ async def decide_terms(uow: UnitOfWork, actor: Actor, deal_id: int, approve: boo
         if not can_see_owner(actor, curator):
             raise AccessDenied("deal")
         if deal.terms_approval != ApprovalStatus.PENDING.value:
-            raise Conflict("not_pending", approval=deal.terms_approval)
+            raise Conflict("terms_decided", approval=deal.terms_approval)
+        if await _requester_id(uow, deal.id) == actor.id:
+            raise Conflict("own_terms")  # decided by someone other than who set them
         status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
         uow.apply(actor.id, deal, terms_approval=status.value, terms_approved_by_id=actor.id)
         await uow.commit()
@@ -232,3 +236,269 @@ async def receivables(
         return sorted(debts.values(), key=lambda d: (-d.total, d.name, d.key))
 
     return Receivables(today, ranked(clients), ranked(managers), totals)
+
+
+# --- what the deal card offers, what a head decides, what is overdue ----------------------
+
+
+@dataclass(frozen=True)
+class PaymentActions:
+    """The payment buttons a deal card may offer this actor (the card's reader sees the deal)."""
+
+    terms: bool = False  # an open deal: set its deferral
+    paid: bool = False  # a won deal whose sale is unpaid: mark it paid
+
+
+def payment_actions(actor: Actor, deal: Deal, sale: Sale | None) -> PaymentActions:
+    """Terms on an open deal; Paid on a won deal whose sale is not paid yet. The services
+    refuse the same (a closed deal's terms, a sale paid twice) whatever a callback asks."""
+    stage = DealStage(deal.stage)
+    return PaymentActions(
+        terms=not stage.is_closed,
+        paid=stage is DealStage.WON and sale is not None and sale.paid_on is None,
+    )
+
+
+@dataclass(frozen=True)
+class TermsView:
+    """A deal's terms as the Terms dialog shows them, and why they wait for a head."""
+
+    deal_id: int
+    title: str
+    amount: Decimal
+    deferral: int  # in force: the deal's own, else the company's
+    own: bool  # the deal has a deferral of its own
+    allowed: int  # the company's deferral (its default and the most without a head)
+    credit_limit: Decimal | None
+    unpaid: Decimal  # the client's won-but-unpaid amount
+    approval: str
+    risks: list[str]  # "deferral", "credit": why the terms need (or needed) a head
+
+
+async def terms_view(uow: UnitOfWork, actor: Actor, deal_id: int) -> TermsView:
+    async with uow.read_only():
+        deal = await _deal(uow, actor, deal_id)
+        company = deal.company
+        unpaid = await unpaid_amount(uow, company.id)
+    deferral = deferral_of(deal, company)
+    return TermsView(
+        deal_id=deal.id,
+        title=deal.title,
+        amount=deal.amount,
+        deferral=deferral,
+        own=deal.deferral_days is not None,
+        allowed=company.payment_deferral_days or 0,
+        credit_limit=company.credit_limit,
+        unpaid=unpaid,
+        approval=deal.terms_approval,
+        risks=risks(
+            deferral, company.payment_deferral_days, unpaid, deal.amount, company.credit_limit
+        ),
+    )
+
+
+async def _requester_id(uow: UnitOfWork, deal_id: int) -> int | None:
+    """Who last set the deal's terms (its audit trail): who asked for a pending decision."""
+    rows = await uow.session.execute(
+        select(AuditEntry.actor_id, AuditEntry.changes)
+        .where(AuditEntry.entity == Deal.__tablename__, AuditEntry.entity_id == deal_id)
+        .order_by(AuditEntry.id.desc())
+        .limit(50)
+    )
+    for actor_id, changes in rows:
+        change = (changes or {}).get("terms_approval")
+        if "deferral_days" in (changes or {}) or (
+            change and change[-1] == ApprovalStatus.PENDING.value
+        ):
+            return actor_id  # type: ignore[no-any-return]
+    return None
+
+
+async def requester(uow: UnitOfWork, deal: Deal) -> Manager | None:
+    """Whom a decision on the deal's terms is told: who asked, else the deal's curator."""
+    async with uow.read_only():
+        asked = await _requester_id(uow, deal.id)
+        return await uow.session.get(Manager, asked if asked is not None else deal.curator_id)
+
+
+async def approvers_of(uow: UnitOfWork, deal_id: int) -> list[Manager]:
+    """Who decides the deal's pending terms: the same heads (or directors) as a discount."""
+    async with uow.read_only():
+        curator_id = await uow.session.scalar(select(Deal.curator_id).where(Deal.id == deal_id))
+    if curator_id is None:
+        return []
+    return await team.approvers(uow, curator_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTerms:
+    """One deal's terms waiting for a decision, with what the approver needs to decide."""
+
+    deal_id: int
+    deal_title: str
+    company_name: str
+    amount: Decimal
+    deferral: int
+    allowed: int
+    credit_limit: Decimal | None
+    unpaid: Decimal
+    curator: str
+
+    @property
+    def risks(self) -> list[str]:
+        return risks(self.deferral, self.allowed, self.unpaid, self.amount, self.credit_limit)
+
+
+def _pending_scope(actor: Actor) -> list[ColumnElement[bool]]:
+    return [
+        Deal.terms_approval == ApprovalStatus.PENDING.value,
+        visible_owner(actor, Deal.curator_id),
+        Deal.curator_id != actor.id,
+    ]
+
+
+async def pending_terms_count(uow: UnitOfWork, actor: Actor) -> int:
+    """How many deals' terms wait for this head (their department's) or director (all)."""
+    require_role(actor, Role.HEAD, Role.DIRECTOR, entity="deal")
+    async with uow.read_only():
+        total = await uow.session.scalar(
+            select(func.count()).select_from(Deal).where(*_pending_scope(actor))
+        )
+    return int(total or 0)
+
+
+async def pending_terms(
+    uow: UnitOfWork, actor: Actor, offset: int = 0, limit: int = 10, deal_id: int | None = None
+) -> list[PendingTerms]:
+    """A page of the terms this head or director decides (never on their own deal), oldest
+    deal first; the scope of `decide_terms` (`deal_id`: that deal's alone)."""
+    require_role(actor, Role.HEAD, Role.DIRECTOR, entity="deal")
+    scope = _pending_scope(actor)
+    if deal_id is not None:
+        scope.append(Deal.id == deal_id)
+    unpaid = (
+        select(func.coalesce(func.sum(Sale.amount), 0))
+        .where(Sale.company_id == Deal.company_id, Sale.paid_on.is_(None), Sale.due_on.is_not(None))
+        .correlate(Deal)
+        .scalar_subquery()
+    )
+    async with uow.read_only():
+        rows = await uow.session.execute(
+            select(
+                Deal.id,
+                Deal.title,
+                Company.name,
+                Deal.amount,
+                func.coalesce(Deal.deferral_days, Company.payment_deferral_days, 0),
+                func.coalesce(Company.payment_deferral_days, 0),
+                Company.credit_limit,
+                unpaid,
+                Manager.name,
+            )
+            .join(Company, Company.id == Deal.company_id)
+            .join(Manager, Manager.id == Deal.curator_id)
+            .where(*scope)
+            .order_by(Deal.id)
+            .offset(max(0, offset))
+            .limit(limit)
+        )
+        return [
+            PendingTerms(
+                deal_id=row[0],
+                deal_title=row[1],
+                company_name=row[2],
+                amount=Decimal(str(row[3])),
+                deferral=int(row[4]),
+                allowed=int(row[5]),
+                credit_limit=None if row[6] is None else Decimal(str(row[6])),
+                unpaid=Decimal(str(row[7] or 0)),
+                curator=row[8],
+            )
+            for row in rows
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class OverduePayment:
+    sale_id: int
+    deal_id: int | None
+    deal_title: str | None  # None: an imported sale
+    company_id: int
+    company_name: str
+    amount: Decimal
+    due_on: date
+    days: int  # days overdue (at least 1)
+
+
+@dataclass(frozen=True)
+class Overdue:
+    count: int
+    total: Decimal
+    worst: list[OverduePayment]  # the longest overdue first, then the largest
+
+
+async def overdue(
+    uow: UnitOfWork, whose: ColumnElement[bool], today: date, top: int = 5
+) -> Overdue:
+    """Overdue payments of the companies `whose` selects (a clause on `Company`): their count
+    and sum, and the `top` worst, read in SQL."""
+    where = (Sale.paid_on.is_(None), Sale.due_on < today, whose)
+    async with uow.read_only():
+        count, total = (
+            await uow.session.execute(
+                select(func.count(Sale.id), func.coalesce(func.sum(Sale.amount), 0))
+                .join(Company, Company.id == Sale.company_id)
+                .where(*where)
+            )
+        ).one()
+        rows = await uow.session.execute(
+            select(
+                Sale.id,
+                Sale.deal_id,
+                Deal.title,
+                Company.id,
+                Company.name,
+                Sale.amount,
+                Sale.due_on,
+            )
+            .join(Company, Company.id == Sale.company_id)
+            .outerjoin(Deal, Deal.id == Sale.deal_id)
+            .where(*where)
+            .order_by(Sale.due_on, Sale.amount.desc(), Sale.id)
+            .limit(top)
+        )
+        worst = []
+        for sid, deal_id, title, cid, cname, amount, due in rows:
+            assert due is not None  # the WHERE clause compared it
+            worst.append(
+                OverduePayment(
+                    sale_id=sid,
+                    deal_id=deal_id,
+                    deal_title=title,
+                    company_id=cid,
+                    company_name=cname,
+                    amount=Decimal(str(amount)),
+                    due_on=due,
+                    days=(today - due).days,
+                )
+            )
+    return Overdue(int(count or 0), Decimal(str(total or 0)).quantize(Decimal("0.01")), worst)
+
+
+async def curators_overdue(uow: UnitOfWork, actor: Actor, today: date, top: int = 5) -> Overdue:
+    """/today: the overdue payments of the companies the actor curates."""
+    return await overdue(uow, Company.curator_id == actor.id, today, top)
+
+
+def paid_day(text: str, tz: str, now: datetime | None = None) -> date:
+    """The day a typed "paid on" names (as /remind reads dates, the past included), in the
+    reader's timezone; InvalidInput("paid_on", ...) for no date or a day still to come."""
+    now = now or utcnow()
+    try:
+        at = resolve_when(text, tz, now)
+    except InvalidInput as err:
+        raise InvalidInput("paid_on", "unparsed") from err
+    day = to_local(at, tz).date()
+    if day > to_local(now, tz).date():
+        raise InvalidInput("paid_on", "in_future")
+    return day

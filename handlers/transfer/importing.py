@@ -92,6 +92,7 @@ ROW_REASONS: dict[tuple[str, str], str] = {
     ("quantity", "not_positive"): N_("must be more than zero."),
     ("company", "not_found"): N_("no such company among those you see."),
     ("date", "invalid"): N_("write the date as dd.mm.yyyy or yyyy-mm-dd."),
+    ("paid_on", "invalid"): N_("write the date as dd.mm.yyyy or yyyy-mm-dd."),
 }
 
 
@@ -373,6 +374,8 @@ def render_report(report: ImportReport, shown: int | None = REJECTED_SHOWN) -> s
     ]
     if report.companies_created:
         lines.append(_("🏢 New companies: {count}").format(count=report.companies_created))
+    if report.paid_marked:
+        lines.append(_("💰 Marked paid: {count}").format(count=report.paid_marked))
     if report.rejected:
         lines.append(_("❌ Rejected: {count}").format(count=len(report.rejected)))
         for item in report.rejected[:shown]:

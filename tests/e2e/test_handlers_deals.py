@@ -542,7 +542,7 @@ async def test_card_names_the_stage_and_russian_percentages_have_a_decimal_comma
     await h.send(press(ANNA, question, "Send for approval"))
     request = h.stub.sent_to(OLGA.id)[-1]
     assert "Anna просит скидку 12,5% на «Widget»" in request.text
-    [_, shown] = await h.send(message_update(OLGA, "/approvals"))
+    [shown] = await h.send(message_update(OLGA, "/approvals"))
     assert "Скидка: 12,5% (лимит: 10%)" in shown.text
     [decided] = await h.send(press(OLGA, shown, "Отклонить"))
     assert decided.text.startswith("Отклонено")

@@ -16,7 +16,7 @@ from crm.services.events import Segment
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [
-    ROOT / "crm/services/events.py",
+    *sorted((ROOT / "crm/services/events").glob("*.py")),
     *sorted((ROOT / "crm/services/imports").glob("*.py")),
     ROOT / "crm/services/exports.py",
     *sorted((ROOT / "handlers/events").glob("*.py")),
