@@ -30,8 +30,8 @@ stand-in. The rate climbs step by step (`--seconds` each) until p99 passes 100 m
 fewer than 95 % of the offered updates are answered; the last step that held is the
 configuration's sustained rate. Printed per step: offered and answered updates/s, p50,
 p99 (all, and writes alone), the maximum, and the CPU the instances and the load
-generator (this process: offering, the front and the stand-in) and the services (every
-postgres and redis-server process of the machine, other users' included) used, in % of one
+generator (this process: offering, the front and the stand-in) and the services (the
+PostgreSQL backends of the bench's database, and redis-server where used) used, in % of one
 core, and how busy the whole machine was (others' work included). At the end, the ceiling
 of the two-instance ratio from the CPU measured: the cores the instances can have (all,
 less what the generator and the services take per update) divided by their CPU per update,
@@ -276,19 +276,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-SERVICES = ("postgres", "redis-server")
-
-
-def services_cpu() -> dict[int, float]:
-    """CPU seconds so far of every PostgreSQL and Redis process, by pid."""
-    found = {}
+def services_cpu(database: str | None, redis: bool) -> dict[int, float]:
+    """CPU seconds so far, by pid, of the PostgreSQL backends serving `database` (their
+    process title names it) and, with `redis`, of redis-server (shared with the machine's
+    other users, a small share)."""
+    found: dict[int, float] = {}
+    if database is None and not redis:
+        return found
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 comm = (entry / "comm").read_text().strip()
+                title = (entry / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if comm in SERVICES:
+            ours = (comm == "postgres" and database is not None and f" {database} " in title) or (
+                redis and comm == "redis-server"
+            )
+            if ours:
                 found[int(entry.name)] = cpu_seconds(int(entry.name))
     return found
 
@@ -310,7 +315,7 @@ class Step:
     answers: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     instances_cpu: float = 0.0  # % of one core
     generator_cpu: float = 0.0
-    services_cpu: float = 0.0  # postgres + redis-server, whoever they worked for
+    services_cpu: float = 0.0  # the bench database's postgres backends + redis-server
     machine_cpu: float = 0.0  # all processes of the machine
 
     def cpu_ms(self) -> tuple[float, float, float]:
@@ -351,6 +356,7 @@ async def step(
     rate: float,
     seconds: float,
     pids: list[int],
+    services: tuple[str | None, bool] = (None, False),
 ) -> Step:
     result = Step(rate)
     idle: asyncio.Queue[Person] = asyncio.Queue()
@@ -376,7 +382,7 @@ async def step(
             idle.put_nowait(person)
 
     cpu_before = [cpu_seconds(pid) for pid in pids]
-    services_before = services_cpu()
+    services_before = services_cpu(*services)
     machine_before = machine_cpu()
     own_before = time.process_time()
     started = time.perf_counter()
@@ -400,7 +406,7 @@ async def step(
         / result.seconds
     )
     result.generator_cpu = 100 * (time.process_time() - own_before) / result.seconds
-    services_after = services_cpu()
+    services_after = services_cpu(*services)
     result.services_cpu = (
         100
         * sum(cpu - services_before.get(pid, 0.0) for pid, cpu in services_after.items())
@@ -522,12 +528,16 @@ async def measure(
     steps: list[Step] = []
     async with serving(name, database_url, count, redis, log_dir) as (stand_in, instances):
         pids = [i.process.pid for i in instances if i.process is not None]
+        pg_name = (
+            database_url.rsplit("/", 1)[1] if database_url and "postgres" in database_url else None
+        )
+        services = (pg_name, redis)
         cycle = kinds()
         # warm-up, not reported: the first use of each path (dateparser's languages, the
         # templates, the connection pool) costs up to seconds once
-        await step(stand_in, people, cycle, 10, 4, pids)
+        await step(stand_in, people, cycle, 10, 4, pids, services)
         for rate in args.rates:
-            s = await step(stand_in, people, cycle, rate, args.seconds, pids)
+            s = await step(stand_in, people, cycle, rate, args.seconds, pids, services)
             steps.append(s)
             print_step(s)
             if not s.held():
@@ -635,8 +645,8 @@ def report(results: dict[str, Result]) -> int:
         )
     ok = all(r.checks_ok for r in results.values())
     one, two = results.get("postgres"), results.get("two")
-    if one is not None and two is not None and one.sustained:
-        scale = two.sustained / one.sustained
+    if one is not None and two is not None:
+        scale = two.sustained / one.sustained if one.sustained else 0.0
         ceiling = two.ceiling() / one.ceiling() if one.ceiling() else 0.0
         print(
             f"  two instances / one on PostgreSQL: {scale:.2f}x measured (target >= 1.7x);"
