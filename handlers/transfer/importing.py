@@ -31,7 +31,6 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.errors import describe, field_name
 from crm.access import Actor
 from crm.errors import AccessDenied, InvalidInput
 from crm.services import imports
@@ -39,6 +38,7 @@ from crm.services.imports import ImportReport, Rejected
 from crm.uow import UnitOfWork
 from handlers.dialog import cancel as cancel_dialog
 from handlers.dialog import over
+from handlers.errors import describe, field_name
 from handlers.ui import button, h, show
 from handlers.words import N_
 

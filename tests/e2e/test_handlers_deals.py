@@ -399,6 +399,10 @@ async def test_card_buttons_walk_to_won_with_history(harness: Harness) -> None:
     assert (stored.stage, stored.probability) == ("won", 100)
     assert await count(h.db, Sale) == 1
     assert await count(h.db, DealStageChange) == 7
+    # Won on an older copy of the card: the domain offers no Won for a won deal
+    await h.send(callback_update(ANNA, DealCb(action="win", deal_id=deal.id).pack()))
+    assert last_alert(h) == "This button is from an earlier step."
+    assert await count(h.db, Sale) == 1
 
     [history] = await h.send(press(ANNA, card, "Stage history"))
     lines = history.text.splitlines()

@@ -1,5 +1,5 @@
 """Payment terms, their approval, the due date of a won deal's sale, "Paid" and the
-receivables (crm/services/payments.py) on SQLite and PostgreSQL."""
+receivables (crm/services/payments/) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The pure rules of payments: which payment buttons a deal card offers, and how a typed
-paid day is read (crm/services/payments.py)."""
+paid day is read (crm/services/payments/)."""
 
 from __future__ import annotations
 
