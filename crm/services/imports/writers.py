@@ -18,9 +18,9 @@ counted in the monthly rollups in the same transaction.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -130,7 +130,10 @@ async def _executemany_sqlite(uow: UnitOfWork, table: Any, rows: list[dict[str, 
             values = [row[key] for row in rows]
         except KeyError:
             return False
-        process = processors.get(key)
+        found = processors.get(key)
+        if found is not None and not callable(found):  # an expanding parameter: not ours
+            return False
+        process = cast(Callable[[Any], Any] | None, found)
         if process is not None:
             cache: dict[Any, Any] = {}
             converted = []
