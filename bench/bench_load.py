@@ -6,8 +6,9 @@ p99 time-to-answer <= 100 ms, over HTTP, against a floor measured in the same ru
                                [--configs echo,sqlite,postgres,two]
 
 The configurations, one after another in one run, each behind the same round-robin front
-(tests/fixtures/cluster.py Balancer, what nginx's upstream does) and fed by the same
-load generator through the Bot API stand-in (bench/load_stand_in.py) in webhook mode:
+(standins/cluster.py Balancer, what nginx's upstream does, shared with the tests) and fed
+by the same load generator (bench/load_world.py the updates, bench/load_steps.py the steps)
+through the Bot API stand-in (bench/load_stand_in.py) in webhook mode:
 
   echo      bench/echo_bot.py, a bare aiogram webhook bot: the floor of this HTTP path;
   sqlite    one `chatcrm run` on a SQLite file (dialogs in the database);
@@ -35,358 +36,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import os
-import random
 import statistics
 import sys
 import tempfile
-import time
-from collections import defaultdict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import time as dt_time
-from datetime import timedelta
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import func, select, update
-
-from bench.bench_dispatcher import Persona, next_move, personas
 from bench.databases import database as temp_database
 from bench.load_stand_in import StandIn
+from bench.load_steps import TARGET_P99, Step, print_step, step
+from bench.load_world import Person, enlarge, kinds, people_of, quiet, work_done
 from crm import demo
-from crm.models import (
-    Company,
-    Contact,
-    Deal,
-    Interaction,
-    Manager,
-    SearchEntry,
-    Task,
-    utcnow,
-)
-from crm.models.enums import Role, SearchKind
 from crm.storage import Database
-from handlers.cards.callbacks import COMPANY, CardCb
-from tests.fixtures.cluster import RUN, Balancer, Instance, instance_env
+from standins.cluster import RUN, Balancer, Instance, instance_env
 
 ROOT = Path(__file__).resolve().parent.parent
-MIX = (("find", 40), ("card", 20), ("move", 15), ("log", 15), ("remind", 10))
-WRITES = ("move", "log", "remind")
-TARGET_P99 = 0.100
-ANSWER_TIMEOUT = 10.0
-LOG_SUMMARY = "bench: discussed the offer"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-_ids = itertools.count(10_000_000)
-
-
-# --- what the managers send ------------------------------------------------------------------
-
-
-@dataclass
-class Person:
-    persona: Persona
-    names: dict[int, str]  # company id -> name
-    turn: int = 0
-
-
-def kinds(seed: int = 7) -> itertools.cycle[str]:
-    cycle = [kind for kind, share in MIX for _ in range(share)]
-    random.Random(seed).shuffle(cycle)
-    return itertools.cycle(cycle)
-
-
-def _user(p: Persona) -> dict[str, Any]:
-    return {"id": p.tg_id, "is_bot": False, "first_name": "Bench", "language_code": p.language}
-
-
-def _text(p: Persona, text: str) -> dict[str, Any]:
-    return {
-        "update_id": next(_ids),
-        "message": {
-            "message_id": next(_ids),
-            "date": int(time.time()),
-            "chat": {"id": p.tg_id, "type": "private", "first_name": "Bench"},
-            "from": _user(p),
-            "text": text,
-        },
-    }
-
-
-def _press(p: Persona, data: str) -> dict[str, Any]:
-    return {
-        "update_id": next(_ids),
-        "callback_query": {
-            "id": str(next(_ids)),
-            "from": _user(p),
-            "chat_instance": "bench",
-            "data": data,
-            "message": {
-                "message_id": 77,
-                "date": int(time.time()),
-                "chat": {"id": p.tg_id, "type": "private", "first_name": "Bench"},
-                "from": {"id": 1, "is_bot": True, "first_name": "ChatCRM"},
-                "text": "card",
-            },
-        },
-    }
-
-
-def update_for(kind: str, person: Person) -> dict[str, Any]:
-    p = person.persona
-    person.turn += 1
-    query, company_id = p.queries[person.turn % len(p.queries)]
-    name = person.names[company_id]
-    if kind == "find":
-        return _text(p, f"/find {query}")
-    if kind == "card":
-        return _press(p, CardCb(kind=COMPANY, id=company_id).pack())
-    if kind == "move":
-        return _press(p, next_move(p))
-    if kind == "log":
-        return _text(p, f"/log {name}; call; out; {LOG_SUMMARY}")
-    tomorrow = utcnow() + timedelta(days=1)
-    return _text(p, f"/remind {tomorrow:%d.%m.%Y} 10:00; bench call {name}")
-
-
-async def enlarge(db: Database, total: int) -> None:
-    """`total` managers instead of the demo's 12: each demo manager's companies and their
-    deals shared out among them and their new colleagues (same department and language)."""
-    async with db.uow() as uow:
-        demo_staff = list(
-            await uow.session.scalars(
-                select(Manager).where(Manager.role == Role.MANAGER.value).order_by(Manager.id)
-            )
-        )
-        teams: dict[int, list[int]] = {m.id: [m.id] for m in demo_staff}
-        for n in range(max(0, total - len(demo_staff))):
-            base = demo_staff[n % len(demo_staff)]
-            clone = Manager(
-                tg_id=5_000_000 + n,
-                name=f"{base.name} {n}",
-                role=base.role,
-                department_id=base.department_id,
-                language=base.language,
-                timezone=base.timezone,
-            )
-            uow.session.add(clone)
-            await uow.session.flush()
-            teams[base.id].append(clone.id)
-        for base_id, team in teams.items():
-            companies = list(
-                await uow.session.scalars(
-                    select(Company.id).where(Company.curator_id == base_id).order_by(Company.id)
-                )
-            )
-            for k, company_id in enumerate(companies):
-                curator = team[k % len(team)]
-                if curator == base_id:
-                    continue
-                await uow.session.execute(
-                    update(Company).where(Company.id == company_id).values(curator_id=curator)
-                )
-                await uow.session.execute(
-                    update(Deal).where(Deal.company_id == company_id).values(curator_id=curator)
-                )
-                await uow.session.execute(
-                    update(Contact)
-                    .where(Contact.company_id == company_id)
-                    .values(curator_id=curator)
-                )
-                for kind, ids in (  # search is scoped by the owner of each row
-                    (SearchKind.COMPANY, select(Company.id).where(Company.id == company_id)),
-                    (SearchKind.DEAL, select(Deal.id).where(Deal.company_id == company_id)),
-                    (
-                        SearchKind.CONTACT,
-                        select(Contact.id).where(Contact.company_id == company_id),
-                    ),
-                ):
-                    await uow.session.execute(
-                        update(SearchEntry)
-                        .where(SearchEntry.kind == kind.value, SearchEntry.entity_id.in_(ids))
-                        .values(owner_id=curator)
-                    )
-        await uow.commit()
-
-
-async def quiet(db: Database) -> None:
-    """Nothing scheduled falls due during the run: the demo's reminders count as sent and the
-    digests are due at 23:59. A reminder to a simulated manager would otherwise be taken for
-    the answer to their update, and thousands of them would measure the fan-out instead."""
-    async with db.uow() as uow:
-        await uow.session.execute(
-            update(Task).where(Task.reminded_at.is_(None)).values(reminded_at=utcnow())
-        )
-        await uow.session.execute(update(Manager).values(digest_time=dt_time(23, 59)))
-        await uow.commit()
-
-
-async def people_of(db: Database) -> list[Person]:
-    found = await personas(db)
-    async with db.uow().read_only() as uow:
-        ids = [company_id for p in found for _query, company_id in p.queries]
-        rows = await uow.session.execute(
-            select(Company.id, Company.name).where(Company.id.in_(ids))
-        )
-        names = {company_id: name for company_id, name in rows}
-        shared = set(  # /log by a name two companies have asks which one: not a write
-            await uow.session.scalars(
-                select(Company.name).group_by(Company.name).having(func.count() > 1)
-            )
-        )
-    people = []
-    for p in found:
-        p.queries = [(q, cid) for q, cid in p.queries if names[cid] not in shared]
-        if p.queries:
-            people.append(Person(p, {cid: names[cid] for _q, cid in p.queries}))
-    return people
-
-
-async def work_done(db: Database) -> tuple[int, int]:
-    """(interactions logged by the bench, reminders set by the bench)."""
-    async with db.uow().read_only() as uow:
-        logged = await uow.session.scalar(
-            select(func.count()).select_from(Interaction).where(Interaction.summary == LOG_SUMMARY)
-        )
-        reminded = await uow.session.scalar(
-            select(func.count()).select_from(Task).where(Task.title.like("bench call %"))
-        )
-    return int(logged or 0), int(reminded or 0)
-
-
-# --- one step of load --------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class Step:
-    rate: float
-    seconds: float = 0.0
-    offered: int = 0
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    lost: int = 0
-    answers: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    instances_cpu: float = 0.0  # % of one core
-    generator_cpu: float = 0.0
-
-    def cpu_ms(self) -> tuple[float, float]:
-        """CPU ms per answered update: (the instances, the load generator)."""
-        per = 10 * self.seconds / max(1, self.answered)  # % of a core -> ms per update
-        return self.instances_cpu * per, self.generator_cpu * per
-
-    def all(self) -> list[float]:
-        return [x for values in self.latencies.values() for x in values]
-
-    def writes(self) -> list[float]:
-        return [x for kind in WRITES for x in self.latencies.get(kind, [])]
-
-    @property
-    def answered(self) -> int:
-        return len(self.all())
-
-    def held(self) -> bool:
-        return (
-            self.answered >= 0.95 * self.offered
-            and self.lost == 0
-            and p99(self.all()) <= TARGET_P99
-        )
-
-
-def p99(values: list[float]) -> float:
-    if not values:
-        return float("inf")
-    if len(values) < 100:
-        return max(values)
-    return statistics.quantiles(values, n=100)[98]
-
-
-async def step(
-    stand_in: StandIn,
-    people: list[Person],
-    cycle: itertools.cycle[str],
-    rate: float,
-    seconds: float,
-    pids: list[int],
-) -> Step:
-    result = Step(rate)
-    idle: asyncio.Queue[Person] = asyncio.Queue()
-    for person in people:
-        idle.put_nowait(person)
-    loop = asyncio.get_running_loop()
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def offer(person: Person, kind: str, due: float) -> None:
-        waiter: asyncio.Future[float] = loop.create_future()
-        stand_in.waiting[person.persona.tg_id] = waiter
-        try:
-            status = await stand_in.deliver(update_for(kind, person))
-            if status != 200:
-                raise RuntimeError(f"webhook answered {status}")
-            answered = await asyncio.wait_for(waiter, ANSWER_TIMEOUT)
-            result.latencies[kind].append(answered - due)
-            result.answers[kind].append(stand_in.last_text.get(person.persona.tg_id, ""))
-        except (TimeoutError, RuntimeError, OSError):
-            result.lost += 1
-            stand_in.waiting.pop(person.persona.tg_id, None)
-        finally:
-            idle.put_nowait(person)
-
-    cpu_before = [cpu_seconds(pid) for pid in pids]
-    own_before = time.process_time()
-    started = time.perf_counter()
-    total = int(rate * seconds)
-    for n in range(total):
-        due = started + n / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        person = await idle.get()
-        task = asyncio.create_task(offer(person, next(cycle), due))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        result.offered += 1
-    if tasks:
-        await asyncio.gather(*tasks)
-    result.seconds = time.perf_counter() - started
-    result.instances_cpu = (
-        100
-        * sum(cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True))
-        / result.seconds
-    )
-    result.generator_cpu = 100 * (time.process_time() - own_before) / result.seconds
-    return result
-
-
-def ms(value: float) -> str:
-    return "—" if value == float("inf") else f"{value * 1000:6.1f}"
-
-
-def print_step(s: Step) -> None:
-    values, writes = s.all(), s.writes()
-    print(
-        f"  {s.rate:6.0f}/s offered {s.offered / s.seconds:6.1f}/s answered"
-        f" {s.answered / s.seconds:6.1f}/s  p50 {ms(statistics.median(values) if values else 0)}"
-        f"  p99 {ms(p99(values))}  writes p99 {ms(p99(writes))}"
-        f"  max {ms(max(values) if values else float('inf'))}  lost {s.lost}"
-        f"  cpu: instances {s.instances_cpu:4.0f} %, generator {s.generator_cpu:4.0f} %"
-        f"  {'ok' if s.held() else 'MISSED'}"
-    )
-    print(
-        "           by kind, p50/p99 ms: "
-        + ", ".join(
-            f"{kind} {ms(statistics.median(v)).strip()}/{ms(p99(v)).strip()}"
-            for kind, v in sorted(s.latencies.items())
-            if v
-        )
-    )
 
 
 # --- the configurations ----------------------------------------------------------------------
@@ -416,7 +83,7 @@ async def serving(
 ) -> AsyncIterator[tuple[StandIn, list[Instance]]]:
     async with StandIn() as stand_in, Balancer() as front:
         env = instance_env(
-            stand_in,  # type: ignore[arg-type]
+            stand_in,
             database_url or "sqlite+aiosqlite:///:memory:",
             REDIS_URL if redis else None,
             front.url + "/tg/hook",

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.fixtures.botapi_stub import TOKEN
+from standins.server import TOKEN, LocalServer, post_update
 
 BOT_USER = {
     "id": int(TOKEN.split(":")[0]),
@@ -32,50 +32,29 @@ BOT_USER = {
 }
 
 
-class StandIn:
+class StandIn(LocalServer):
     def __init__(self) -> None:
+        super().__init__()
         self.token = TOKEN
-        self.port = 0
         self.calls: Counter[str] = Counter()
         self.waiting: dict[int, asyncio.Future[float]] = {}
         self.last_text: dict[int, str] = {}  # the text that answered, by chat
         self.webhooks: list[tuple[str, str]] = []  # (url, secret) of each setWebhook
         self.webhook_set = asyncio.Event()
         self._ids: defaultdict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
-        self._runner: web.AppRunner | None = None
-        self._http: aiohttp.ClientSession | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> StandIn:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        connector = aiohttp.TCPConnector(limit=0)
-        self._http = aiohttp.ClientSession(
-            connector=connector, timeout=aiohttp.ClientTimeout(total=30)
-        )
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        if self._http is not None:
-            await self._http.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+    def client(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=30)
+        )
 
     async def deliver(self, update: dict[str, Any]) -> int:
         assert self._http is not None and self.webhooks
         url, secret = self.webhooks[-1]
-        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
-        async with self._http.post(url, json=update, headers=headers) as answer:
-            await answer.read()
-            return answer.status
+        return await post_update(self._http, url, secret, update)
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":

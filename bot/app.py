@@ -57,6 +57,7 @@ from crm.migrate import upgrade
 from crm.services import playbooks
 from crm.settings import Settings
 from crm.storage import Database
+from handlers.business.waiting import waiting_notice
 from handlers.cards.view import CardView
 from handlers.claims import render_notice
 from notifications import claims_notify, waiting_clients
@@ -100,8 +101,9 @@ def create_dispatcher(
     daily_digests.setup(dp)
     # the outbox worker: one sending process per database (its own election), woken by queuing
     email_outbox.setup(dp)
-    # the clients waiting for an answer in the managers' Telegram Business chats
-    waiting_clients.setup(dp)
+    # the clients waiting for an answer in the managers' Telegram Business chats (the
+    # reminders worded by handlers/business)
+    waiting_clients.setup(dp, waiting_notice)
 
     # order matters: counted and timed first; sends to the update's chat are answers
     # (bot/governor), who acts, then in which language, then the door for strangers

@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.governor import answering
 from crm.services import people
 from crm.storage import Database
+from handlers.errors import not_registered_text
 
 START = re.compile(r"^/start(@\w+)?(\s|$)")
 # the updates of a connected Telegram Business account's chats: whose they are is decided
@@ -100,12 +101,6 @@ def stranger_text() -> str:
         "This bot logs client chats for the staff of its company only, so it has not "
         "connected to your account and keeps nothing of it. You can remove it in "
         "Telegram Business → Chatbots."
-    )
-
-
-def not_registered_text() -> str:
-    return _(
-        "This bot is for staff only. Ask your manager for an invite link, then open it to start."
     )
 
 

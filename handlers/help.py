@@ -7,8 +7,8 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.commands import commands_for
 from crm.access import Actor
+from handlers.commands import commands_for
 
 
 def help_text(actor: Actor) -> str:

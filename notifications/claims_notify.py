@@ -15,15 +15,14 @@ election of its own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.governor import Lane
 from crm.access import Actor
@@ -35,7 +34,7 @@ from crm.storage import Database
 from crm.uow import UnitOfWork
 from notifications import claims_escalation
 from notifications.claims_escalation import ClaimNotice
-from notifications.leader import LeaderElector
+from notifications.periodic import Context, Periodic, periodic
 from notifications.telegram_sender import TelegramSender
 
 log = logging.getLogger(__name__)
@@ -157,77 +156,11 @@ async def escalate(
 # ------------------------------------------------------------------ running the job
 
 
-Job = Callable[[], Awaitable[Any]]
-
-
-class EscalationScheduler:
-    """The job on a scheduler of its own, for a bot without the reminders runtime."""
-
-    def __init__(self, db: Database, job: Job, seconds: float = ESCALATION_SECONDS) -> None:
-        self.job = job
-        self.seconds = seconds
-        self.scheduler: AsyncIOScheduler | None = None
-        self.elector = LeaderElector(db, on_elected=self._start, on_lost=self._stop)
-
-    async def _start(self) -> None:
-        if self.scheduler is not None:
-            return
-        self.scheduler = AsyncIOScheduler(timezone=UTC)
-        self.scheduler.start()
-        self.scheduler.add_job(
-            self.job,
-            "interval",
-            seconds=self.seconds,
-            next_run_time=datetime.now(UTC),
-            id=ESCALATION_JOB,
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,
-        )
-
-    async def _stop(self) -> None:
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        self.scheduler = None
-
-    async def start(self) -> None:
-        if await self.elector.try_acquire():
-            await self._start()
-        self.elector.start()
-
-    async def stop(self) -> None:
-        await self.elector.stop()
-        await self._stop()
-
-
-async def on_startup(
-    dispatcher: Dispatcher, bot: Bot, database: Database, i18n: I18n, claim_notice: NoticeRenderer
-) -> None:
-    runtime = dispatcher.workflow_data.get("reminders")
-    scheduler = getattr(runtime, "scheduler", None)
-
-    async def job() -> None:
-        sender = getattr(runtime, "sender", None)
-        await escalate(database, bot, i18n, claim_notice, sender=sender)
-
-    if scheduler is not None and hasattr(scheduler, "add_periodic"):
-        scheduler.add_periodic(ESCALATION_JOB, job, ESCALATION_SECONDS)
-        return
-    own = EscalationScheduler(database, job)
-    dispatcher.workflow_data["claims_escalation"] = own
-    await own.start()
-
-
-async def on_shutdown(dispatcher: Dispatcher) -> None:
-    own = dispatcher.workflow_data.pop("claims_escalation", None)
-    if isinstance(own, EscalationScheduler):
-        await own.stop()
-
-
-def setup(dp: Dispatcher, render: NoticeRenderer) -> None:
+def setup(dp: Dispatcher, render: NoticeRenderer) -> Periodic:
     """Run the escalation job while the bot runs (in the leader process only); its notices
     are worded by `render`."""
-    dp["claim_notice"] = render
-    dp.startup.register(on_startup)
-    dp.shutdown.register(on_shutdown)
+
+    async def job(run: Context) -> None:
+        await escalate(run.database, run.bot, run.i18n, render, sender=run.sender)
+
+    return periodic(dp, ESCALATION_JOB, job, ESCALATION_SECONDS)

@@ -34,7 +34,7 @@ from crm.analytics.scope import Period
 from crm.models import Manager, utcnow
 from crm.storage import Database
 from handlers.words import day, deal_stage, money, month_name
-from notifications.claims_notify import EscalationScheduler
+from notifications.periodic import Context, Periodic, periodic
 from notifications.telegram_sender import TelegramSender
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,24 @@ def _months(period: Period) -> str:
     return f"{month_name(f'{period.start:%Y-%m}')} – {month_name(f'{last:%Y-%m}')}"
 
 
+def overdue_lines(d: Digest) -> list[str]:
+    """Overdue payments: count and sum, then the worst (longest overdue) first."""
+    owed = d.overdue_payments
+    if not owed.count:
+        return []
+    lines = [
+        _("Overdue payments: {n} for {amount}").format(n=owed.count, amount=money(owed.total))
+    ]
+    for item in owed.worst:
+        lines.append(
+            "• "
+            + _("{company}: {amount}, {days} days late").format(
+                company=escape(item.company_name), amount=money(item.amount), days=item.days
+            )
+        )
+    return lines
+
+
 def digest_text(d: Digest) -> str:
     """The digest in the current locale (HTML)."""
     funnel = " → ".join(f"{deal_stage(stage)} {n}" for stage, n in d.open_by_stage.items())
@@ -96,6 +114,7 @@ def digest_text(d: Digest) -> str:
         _("Claims past SLA: {n}").format(n=d.claims_past_sla),
         _("Forgotten clients ({days}+ days): {n}").format(days=d.forgotten_days, n=d.forgotten),
         *waiting,
+        *overdue_lines(d),
         _(
             "Forecast for {month}: {weighted} weighted, {historical} by history ({deals} deals)"
         ).format(
@@ -188,28 +207,10 @@ async def send_due_digests(
 # ------------------------------------------------------------------ running the job
 
 
-async def on_startup(dispatcher: Dispatcher, bot: Bot, database: Database, i18n: I18n) -> None:
-    runtime = dispatcher.workflow_data.get("reminders")
-    scheduler = getattr(runtime, "scheduler", None)
-
-    async def job() -> None:
-        await send_due_digests(database, bot, i18n, sender=getattr(runtime, "sender", None))
-
-    if scheduler is not None and hasattr(scheduler, "add_periodic"):
-        scheduler.add_periodic(DIGEST_JOB, job, CHECK_SECONDS)
-        return
-    own = EscalationScheduler(database, job, seconds=CHECK_SECONDS)
-    dispatcher.workflow_data["digests"] = own
-    await own.start()
+async def digest_job(run: Context) -> None:
+    await send_due_digests(run.database, run.bot, run.i18n, sender=run.sender)
 
 
-async def on_shutdown(dispatcher: Dispatcher) -> None:
-    own = dispatcher.workflow_data.pop("digests", None)
-    if isinstance(own, EscalationScheduler):
-        await own.stop()
-
-
-def setup(dp: Dispatcher) -> None:
+def setup(dp: Dispatcher) -> Periodic:
     """Send the daily digests while the bot runs (in the leader process only)."""
-    dp.startup.register(on_startup)
-    dp.shutdown.register(on_shutdown)
+    return periodic(dp, DIGEST_JOB, digest_job, CHECK_SECONDS)

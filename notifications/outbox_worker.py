@@ -9,13 +9,16 @@ The other instances only queue: PostgreSQL's NOTIFY (sent in the queuing transac
 reaches the leader at commit; on SQLite (one host) the leader polls every second.
 
 `drain` claims batches and hands the rows to `connections` lanes, each with its own SMTP
-connection, all spaced by one RateLimiter. A lane marks each row as soon as the server
-accepts it and waits for that mark before its next send (the marks of all lanes that
-finish meanwhile go in one statement), so at most one accepted-but-unmarked row per
-connection exists at any time: a SIGKILL repeats at most `connections` emails, with their
-own Message-IDs. A 4xx fails the row for later, a 5xx for good; a connection that fails
-twice in a row (or a refused login) stops the drain: the rows not sent go back untouched
-(their attempts given back) and the worker pauses with a growing backoff.
+connection, all spaced by one RateLimiter. A lane hands each row the server accepted to
+the marker and must see it marked before its next DATA, so at most one accepted-but-
+unmarked row per connection exists at any time: a SIGKILL repeats at most `connections`
+emails, with their own Message-IDs. The marker writes the marks of all lanes in one
+UPDATE when a lane needs its mark, when every connection has one waiting, or within
+MARK_WITHIN (see _Marker). Killed workers' rows are looked for at the first claim of a
+drain and once per lease renewal after it. A 4xx fails the row for later, a 5xx for
+good; a connection that fails twice in a row (or a refused login) stops the drain: the
+rows not sent go back untouched (their attempts given back) and the worker pauses with a
+growing backoff.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ POLL_SQLITE = 1.0
 POLL_POSTGRES = 5.0
 PAUSE_MIN = 2.0
 PAUSE_MAX = 300.0
+MARK_WITHIN = 0.005  # seconds: the longest an accepted row waits for its mark to start
 
 Hook = Callable[[], Awaitable[Any]]
 
@@ -74,32 +78,59 @@ def default_batch(connections: int, rate: float | None) -> int:
 
 
 class _Marker:
-    """Marks accepted rows sent: whoever asks while a statement runs joins the next one.
-    Its own connection, where each UPDATE commits by itself: one round trip per mark."""
+    """Marks accepted rows sent, several rows per statement, on a connection of its own
+    where each UPDATE commits by itself.
 
-    def __init__(self, database: Database, now: datetime | None) -> None:
+    A lane must see its previous row marked before its next DATA (at most one accepted
+    and unmarked row per connection). So a statement runs when a lane `need`s a mark not
+    yet written, when every connection has one waiting, or MARK_WITHIN after the oldest
+    mark waiting was asked for (lanes slowed by SMTP_RATE); it takes every mark waiting,
+    and marks asked for while it runs wait for the next one. Marking at once instead
+    made a statement for every one or two emails, the worker's largest cost after SMTP
+    (bench/bench_outbox.py)."""
+
+    def __init__(self, database: Database, now: datetime | None, connections: int) -> None:
         self.database = database
         self.now = now
+        self.full = max(connections, 1)
         self.waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self.urgent = False
+        self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
         self.conn: AsyncConnection | None = None
 
     def mark(self, email_id: int) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiting.append((email_id, future))
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._flush())
+        if len(self.waiting) >= self.full:
+            self._start()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(MARK_WITHIN, self._due)
         return future
 
+    def _due(self) -> None:
+        self.timer = None
+        if self.waiting:
+            self.urgent = True
+            self._start()
+
+    def need(self, future: asyncio.Future[None]) -> None:
+        """A lane waits for this mark: write it now (with whatever else is waiting)."""
+        if not future.done():
+            self.urgent = True
+            self._start()
+
+    def _start(self) -> None:
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._flush())
+
     async def _flush(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting, []
+        while self.waiting and (self.urgent or len(self.waiting) >= self.full):
+            batch, self.waiting, self.urgent = self.waiting, [], False
             try:
                 if self.conn is None:
                     self.conn = await single_statement_connection(self.database.engine)
-                await self.conn.execute(
-                    outbox.mark_sent_statement([i for i, _f in batch], self.now or utcnow())
-                )
+                await outbox.mark_sent_on(self.conn, [i for i, _f in batch], self.now or utcnow())
             except Exception as exc:
                 for _i, future in batch:
                     if not future.done():
@@ -110,6 +141,12 @@ class _Marker:
                         future.set_result(None)
 
     async def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.waiting:  # a lane that stopped without waiting for its last mark
+            self.urgent = True
+            self._start()
         if self.task is not None:
             with contextlib.suppress(Exception):
                 await self.task
@@ -174,16 +211,25 @@ class OutboxWorker:
         held: set[int] = set()
         low = max(self.connections, self.batch // 2)
         claim_lock = asyncio.Lock()
-        state: dict[str, Any] = {"exhausted": False, "stop": None}
-        marker = _Marker(self.database, now)
+        state: dict[str, Any] = {"exhausted": False, "stop": None, "reclaim_at": 0.0}
+        marker = _Marker(self.database, now, self.connections)
 
         async def refill() -> None:
             async with claim_lock:
                 if state["exhausted"] or state["stop"] is not None or len(queue) > low:
                     return
+                # killed workers' rows: looked for at the first claim of a drain, then
+                # once per renewal period (so a stuck row waits at most 4/3 of a lease)
+                reclaim = time.monotonic() >= state["reclaim_at"]
                 items = await outbox.claim(
-                    self.database.uow(), limit=self.batch, now=now, lease=self.lease
+                    self.database.uow(),
+                    limit=self.batch,
+                    now=now,
+                    lease=self.lease,
+                    reclaim=reclaim,
                 )
+                if reclaim:
+                    state["reclaim_at"] = time.monotonic() + self._renew_every()
                 report.claimed += len(items)
                 report.failed += items.reclaimed.failed  # a killed worker's last attempt
                 if not items:
@@ -227,6 +273,7 @@ class OutboxWorker:
                 nonlocal previous
                 if previous is not None:
                     done, previous = previous, None
+                    marker.need(done)
                     await done
                     report.sent += 1
 
@@ -335,8 +382,11 @@ class OutboxWorker:
                     return None, failure
         return client, None  # not reached
 
+    def _renew_every(self) -> float:
+        return max(self.lease.total_seconds() / 3, 0.05)
+
     async def _renew(self, held: set[int], now: datetime | None) -> None:
-        every = max(self.lease.total_seconds() / 3, 0.05)
+        every = self._renew_every()
         while True:
             await asyncio.sleep(every)
             with contextlib.suppress(Exception):

@@ -10,23 +10,19 @@ TelegramSender (the fan-out lane of the bot's governor).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 
-from crm.access import Actor
 from crm.models import utcnow
-from crm.models.enums import Role
 from crm.services.business import waiting
 from crm.services.business.waiting import Due
 from crm.storage import Database
-from handlers.cards.callbacks import CONTACT, CardCb
-from handlers.ui import button, h, markup
-from handlers.words import local_time
-from notifications.claims_notify import EscalationScheduler
+from notifications.periodic import Context, Periodic, periodic
 from notifications.telegram_sender import TelegramSender
 
 log = logging.getLogger(__name__)
@@ -35,21 +31,17 @@ WAITING_JOB = "business:waiting"
 CHECK_SECONDS = 60.0
 
 
-def reminder_text(due: Due, now: datetime) -> str:
-    """ "Ivan wrote at 10:14 and is waiting" (the date too when it was not today)."""
-    reader = Actor(id=0, role=Role.MANAGER, department_id=None, timezone=due.timezone)
-    today = local_time(reader, now, with_date=True)[:10]
-    at = local_time(reader, due.waiting.since, with_date=True)
-    shown = at[11:] if at.startswith(today) else at
-    return _("⏳ {name} wrote at {at} and is waiting for your answer.").format(
-        name=f"<b>{h(due.waiting.name)}</b>", at=shown
-    )
+WaitingRenderer = Callable[[Due, datetime], tuple[str, InlineKeyboardMarkup]]
+"""(the wait, now) -> the reminder's text and buttons, in the current locale.
+handlers/business/waiting.py words it; bot/app.py hands it to `setup` (the dependency runs
+from the handlers to the notifications, never back)."""
 
 
 async def remind_waiting(
     db: Database,
     bot: Bot,
     i18n: I18n,
+    render: WaitingRenderer,
     *,
     sender: TelegramSender | None = None,
     now: datetime | None = None,
@@ -59,10 +51,7 @@ async def remind_waiting(
     sent = 0
     for due in await waiting.claim_due(db.uow(), now):
         with i18n.context(), i18n.use_locale(due.language):
-            text = reminder_text(due, now)
-            keyboard = markup(
-                [[button(_("👤 Open the card"), CardCb(kind=CONTACT, id=due.waiting.contact_id))]]
-            )
+            text, keyboard = render(due, now)
         if sender is not None:
             sent += (await sender.send(due.chat_id, text, reply_markup=keyboard)).ok
             continue
@@ -74,28 +63,11 @@ async def remind_waiting(
     return sent
 
 
-async def on_startup(dispatcher: Dispatcher, bot: Bot, database: Database, i18n: I18n) -> None:
-    runtime = dispatcher.workflow_data.get("reminders")
-    scheduler = getattr(runtime, "scheduler", None)
+def setup(dp: Dispatcher, render: WaitingRenderer) -> Periodic:
+    """Remind managers of their waiting clients while the bot runs (leader process only);
+    the reminders are worded by `render`."""
 
-    async def job() -> None:
-        await remind_waiting(database, bot, i18n, sender=getattr(runtime, "sender", None))
+    async def job(run: Context) -> None:
+        await remind_waiting(run.database, run.bot, run.i18n, render, sender=run.sender)
 
-    if scheduler is not None and hasattr(scheduler, "add_periodic"):
-        scheduler.add_periodic(WAITING_JOB, job, CHECK_SECONDS)
-        return
-    own = EscalationScheduler(database, job, seconds=CHECK_SECONDS)
-    dispatcher.workflow_data["waiting_clients"] = own
-    await own.start()
-
-
-async def on_shutdown(dispatcher: Dispatcher) -> None:
-    own = dispatcher.workflow_data.pop("waiting_clients", None)
-    if isinstance(own, EscalationScheduler):
-        await own.stop()
-
-
-def setup(dp: Dispatcher) -> None:
-    """Remind managers of their waiting clients while the bot runs (leader process only)."""
-    dp.startup.register(on_startup)
-    dp.shutdown.register(on_shutdown)
+    return periodic(dp, WAITING_JOB, job, CHECK_SECONDS)

@@ -5,6 +5,8 @@ their timezone and the state of things now, all within their reach.
 - the funnel in one line: open deals per stage now;
 - open tasks past due, open claims past their SLA, forgotten clients (the company
   setting, 30 days by default);
+- overdue payments of the clients in reach: count and sum, the worst (longest overdue)
+  first;
 - this month's forecast (weighted and by historical conversion) for deals expected to
   close in the current local month;
 - movers: the clients whose ABC (by revenue) or XYZ class changed between the last 12
@@ -14,7 +16,7 @@ their timezone and the state of things now, all within their reach.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -31,14 +33,16 @@ from crm.errors import InvalidInput
 from crm.models import Claim, Company, Deal, DealPipeline, DigestLog, Manager, Task, utcnow
 from crm.models.enums import OPEN_STAGES, ClaimStatus, DealStage, Role, TaskStatus
 from crm.money import cents
-from crm.services import company_settings
+from crm.services import company_settings, payments
 from crm.services.business import waiting
+from crm.services.payments import Overdue
 from crm.uow import UnitOfWork
 from crm.when import to_local
 
 CENT = Decimal("0.01")
 RECIPIENTS = (Role.HEAD, Role.DIRECTOR)  # "leadership gets a daily analytics digest"
 MOVERS_SHOWN = 5
+OVERDUE_SHOWN = 3
 
 
 def receives_digest(role: str | Role) -> bool:
@@ -77,6 +81,8 @@ class Digest:
     movers: MoversReport
     # clients of the Telegram Business chats waiting past the reply time (their reach)
     waiting_clients: int = 0
+    # unpaid sales past their due date of the clients in reach, the worst first
+    overdue_payments: Overdue = field(default_factory=lambda: Overdue(0, Decimal("0.00"), []))
 
     @property
     def open_deals(self) -> int:
@@ -138,6 +144,7 @@ async def build_digest(
     outlook = await forecast_report(uow, actor, closing_in=current_month(today))
     moved = await movers_report(uow, actor, last_full_months(today), top=MOVERS_SHOWN)
     waiting_clients = await waiting.waiting_for(uow, actor, moment, overdue_only=True)
+    owed = await payments.overdue(uow, reach(actor, Company.curator_id), today, OVERDUE_SHOWN)
     month_key = today.strftime("%Y-%m")
     month = outlook.month(month_key)
     return Digest(
@@ -156,6 +163,7 @@ async def build_digest(
         forecast_historical=month.historical if month else Decimal("0.00"),
         movers=moved,
         waiting_clients=len(waiting_clients),
+        overdue_payments=owed,
     )
 
 

@@ -105,12 +105,12 @@ async def movers_report(
     rows = await _both_periods(uow, actor, previous, period, metric)
     found: list[dict[int, tuple[int, int, int]]] = [{}, {}]  # company -> (value, T, Q)
     stages: dict[int, str] = {}
-    for cid, stage, part, n, v, t, q in rows:
+    for cid, stage, *figures in rows:
         stages[cid] = stage
         for side in (0, 1):
-            if n and part in (side, side + 1):  # the previous period: parts 0, 1; this: 1, 2
-                v0, t0, q0 = found[side].get(cid, (0, 0, 0))
-                found[side][cid] = (v0 + int(v), t0 + int(t), q0 + int(q))
+            n, v, t, q = figures[side * 4 : side * 4 + 4]
+            if n:  # some rollup row of that period: the company had sales in it
+                found[side][cid] = (int(v), int(t), int(q))
     ids = sorted(found[0].keys() | found[1].keys())
     abc = [classify_abc({c: f[0] for c, f in side.items()}, abc_thresholds) for side in found]
     xyz = [{c: f[1:] for c, f in side.items()} for side in found]
@@ -153,8 +153,9 @@ async def _both_periods(
 ) -> list[Any]:
     """One grouped pass over the rollup rows of both periods, which share all but a month
     at each end: per company in reach and part (0: the previous period only, 1: both,
-    2: this period only), its stage, rollup rows, value, T and Q. One CASE per row; the
-    parts are added up here."""
+    2: this period only), its rollup rows, value, T and Q, with one CASE per rollup row;
+    then per company its stage and (rows, value, T, Q) of the previous period (parts 0 and
+    1) and of this one (parts 1 and 2): one row per company comes back."""
     revenue = Months.revenue_cents
     part = case((Months.month < period.start, 0), (Months.month >= previous.end, 2), else_=1).label(
         "part"
@@ -175,16 +176,17 @@ async def _both_periods(
             .group_by(Months.company_id, part)
             .subquery()
         )
+        sides = []
+        for parts in ((0, 1), (1, 2)):  # the previous period; this one
+            mine = per_part.c.part.in_(parts)
+            sides += [
+                func.sum(case((mine, per_part.c[figure]), else_=0))
+                for figure in ("n", "v", "t", "q")
+            ]
         return list(
             await uow.session.execute(
-                select(
-                    per_part.c.company_id,
-                    Company.stage,
-                    per_part.c.part,
-                    per_part.c.n,
-                    per_part.c.v,
-                    per_part.c.t,
-                    per_part.c.q,
-                ).join(Company, Company.id == per_part.c.company_id)
+                select(per_part.c.company_id, Company.stage, *sides)
+                .join(Company, Company.id == per_part.c.company_id)
+                .group_by(per_part.c.company_id, Company.stage)
             )
         )

@@ -18,6 +18,7 @@ from crm.models import (
     DealStageChange,
     Interaction,
     Manager,
+    Sale,
     utcnow,
 )
 from crm.models.enums import OPEN_STAGES, DealStage, SearchKind
@@ -65,6 +66,7 @@ class DealCard:
     contact_name: str | None
     lines: list[DealLine]
     history: list[DealStageChange]
+    sale: Sale | None = None  # a won deal's sale (its due and paid dates)
 
 
 async def _name_of(uow: UnitOfWork, manager_id: int) -> str:
@@ -229,12 +231,16 @@ async def _deal_card(uow: UnitOfWork, actor: Actor, deal: Deal) -> DealCard:
         ).one()
         curator_name = curator_name or names[0] or ""
         contact_name = names[1]
+    sale = None
+    if deal.stage == DealStage.WON.value:
+        sale = await uow.session.scalar(select(Sale).where(Sale.deal_id == deal.id))
     return DealCard(
         deal=deal,
         curator_name=curator_name,
         contact_name=contact_name,
         lines=lines,
         history=history,
+        sale=sale,
     )
 
 

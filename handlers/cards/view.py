@@ -15,11 +15,12 @@ from aiogram.utils.i18n import gettext as _
 
 from crm.access import Actor
 from crm.errors import AccessDenied
-from crm.models import Interaction
-from crm.models.enums import ApprovalStatus
+from crm.models import Interaction, utcnow
+from crm.models.enums import ApprovalStatus, DealStage
 from crm.services import cards
 from crm.services.cards import CompanyCard, ContactCard, DealCard
 from crm.uow import UnitOfWork
+from crm.when import to_local
 from handlers.cards.callbacks import (
     COMPANY,
     CONTACT,
@@ -38,6 +39,7 @@ from handlers.words import (
     DIRECTIONS,
     INTERACTION_ICONS,
     INTERACTION_KINDS,
+    N_,
     approval_note,
     day,
     deal_stage,
@@ -49,6 +51,12 @@ from handlers.words import (
 
 Rows = list[list[InlineKeyboardButton]]
 Card = tuple[str, InlineKeyboardMarkup]
+TERMS_QUIET = (ApprovalStatus.NOT_NEEDED.value,)
+TERMS_NOTES: dict[str, str] = {
+    ApprovalStatus.PENDING.value: N_("⏳ awaiting approval"),
+    ApprovalStatus.REJECTED.value: N_("❗ rejected: set other terms"),
+    ApprovalStatus.APPROVED.value: N_("✅ approved"),
+}
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,32 @@ def _interactions(actor: Actor, items: list[Interaction]) -> list[str]:
     if not items:
         return [_("No interactions yet.")]
     return [_("<b>Last interactions</b>")] + [" • " + interaction_line(actor, i, 80) for i in items]
+
+
+def _payment_lines(actor: Actor, card: DealCard) -> list[str]:
+    """An open deal's terms when it has any (its own or its company's deferral, or a head's
+    decision), a won deal's due or paid day."""
+    d, sale = card.deal, card.sale
+    if sale is not None:
+        if sale.paid_on is not None:
+            return [_("Paid: {date}").format(date=day(sale.paid_on))]
+        if sale.due_on is None:
+            return []
+        due = _("Payment due: {date}").format(date=day(sale.due_on))
+        if sale.due_on < to_local(utcnow(), actor.timezone).date():
+            due += " " + _("⚠ overdue")
+        return [due]
+    if DealStage(d.stage).is_closed:
+        return []
+    company_days = d.company.payment_deferral_days or 0
+    if d.deferral_days is None and not company_days and d.terms_approval in TERMS_QUIET:
+        return []
+    days = company_days if d.deferral_days is None else d.deferral_days
+    text = _("Payment terms: {days} days").format(days=days)
+    if d.deferral_days is None:
+        text += " " + _("(the company's)")
+    note = TERMS_NOTES.get(d.terms_approval)
+    return [text + (" " + _(note) if note else "")]
 
 
 class CardView:
@@ -217,6 +251,7 @@ class CardView:
             ).format(amount=money(d.amount)),
             _("Probability: {value}%").format(value=d.probability),
         ]
+        lines += _payment_lines(actor, card)
         if d.expected_close:
             lines.append(_("Expected close: {date}").format(date=day(d.expected_close)))
         if d.source:
@@ -243,9 +278,10 @@ class CardView:
                 lines.append(f" • {local_time(actor, change.changed_at)} {arrow}")
         rows: Rows = [
             [
-                button(_("🏢 Company"), CardCb(kind=COMPANY, id=d.company_id)),
+                button(_("✍ Log interaction"), LogCb(kind=DEAL, id=d.id)),
                 button(_("🕘 History"), HistoryCb(kind=DEAL, id=d.id)),
             ],
+            [button(_("🏢 Company"), CardCb(kind=COMPANY, id=d.company_id))],
         ]
         rows += [row for add in self.rows.deal for row in add(actor, card)]
         return "\n".join(lines), markup(rows)

@@ -1,5 +1,6 @@
 """Deals: /deal (one line or a dialog), /deals, the deal card's buttons, its lines, and the
-approval of discounts above a manager's limit (/approvals for heads and directors).
+approval of discounts above a manager's limit and of risky payment terms (/approvals for
+heads and directors), the deal's payment terms and Paid.
 """
 
 from aiogram import Router
@@ -15,9 +16,11 @@ from handlers.deals import (
     listing,
     opening,
     pending,
+    terms,
+    terms_approvals,
 )
 
-CARD_ROWS = CardRows(deal=(card.deal_rows, lines.lines_row, edit.edit_row))
+CARD_ROWS = CardRows(deal=(card.deal_rows, lines.lines_row, terms.payment_rows, edit.edit_row))
 
 __all__ = ["CARD_ROWS", "setup"]
 
@@ -34,5 +37,7 @@ def setup() -> Router:
         adding.setup(),
         discount.setup(),
         pending.setup(),
+        terms.setup(),
+        terms_approvals.setup(),
     )
     return router

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
@@ -85,27 +85,28 @@ async def request_approvals(
     return reached
 
 
-async def decide(
-    callback: CallbackQuery,
-    callback_data: ApprovalCb,
-    uow: UnitOfWork,
-    actor: Actor,
-    bot: Bot,
-    i18n: I18n,
-) -> None:
-    decision = await deals.decide_discount(uow, actor, callback_data.line_id, callback_data.ok)
-    deal, line, curator = decision.deal, decision.line, decision.curator
+def verdict_of(decision: deals.DiscountDecision) -> str:
+    """What the head is shown once they decided, in their language."""
+    deal, line = decision.deal, decision.line
     if decision.approved:
         verdict = _("Approved: a discount of {discount}% on «{product}» in «{title}».")
     else:
         verdict = _("Rejected: the discount on «{product}» in «{title}» is cut to {discount}%.")
+    return verdict.format(
+        discount=number(line.discount_pct), product=h(line.product.name), title=h(deal.title)
+    )
+
+
+async def tell_curator(
+    bot: Bot, i18n: I18n, actor: Actor, decision: deals.DiscountDecision
+) -> None:
+    """The deal's curator hears the decision in their own language (a cut one: Accept N %)."""
+    deal, line, curator = decision.deal, decision.line, decision.curator
     params = {
         "discount": number(line.discount_pct),
         "product": h(line.product.name),
         "title": h(deal.title),
     }
-    await show(callback, verdict.format(**params))
-    await callback.answer()
     with i18n.use_locale(curator.language):
         if decision.approved:
             note = _("{head} approved your discount of {discount}% on «{product}» in «{title}».")
@@ -127,6 +128,21 @@ async def decide(
         )
 
 
+async def decide(
+    callback: CallbackQuery,
+    callback_data: ApprovalCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    """Approve / Reject under the request message: the message becomes the verdict."""
+    decision = await deals.decide_discount(uow, actor, callback_data.line_id, callback_data.ok)
+    await show(callback, verdict_of(decision))
+    await callback.answer()
+    await tell_curator(bot, i18n, actor, decision)
+
+
 async def accept_cut_discount(
     callback: CallbackQuery,
     callback_data: AcceptCb,
@@ -141,6 +157,6 @@ async def accept_cut_discount(
 
 def setup() -> Router:
     router = Router(name="deals.approvals")
-    router.callback_query.register(decide, ApprovalCb.filter())
+    router.callback_query.register(decide, ApprovalCb.filter(F.at < 0))
     router.callback_query.register(accept_cut_discount, AcceptCb.filter())
     return router

@@ -43,6 +43,7 @@ class DealFormCb(CallbackData, prefix="df"):
 class ApprovalCb(CallbackData, prefix="ap"):
     line_id: int
     ok: bool
+    at: int = -1  # pressed in /approvals: the offset of its page; -1: the request message
 
 
 class AcceptCb(CallbackData, prefix="da"):
@@ -77,3 +78,26 @@ class DealEditCb(CallbackData, prefix="dde"):
     action: str
     deal_id: int = 0  # menu: the deal (the dialog keeps it afterwards)
     value: str = ""  # field: its name; pick: a close date (ISO) or a contact id ("0": none)
+
+
+class TermsCb(CallbackData, prefix="dtm"):
+    """💳 Terms on the deal card: ask | set (days) | default (the company's) | back."""
+
+    action: str
+    deal_id: int
+    days: int = 0
+
+
+class PaidCb(CallbackData, prefix="dpd"):
+    """💰 Paid on a won deal's card: ask | today | back."""
+
+    action: str
+    deal_id: int
+
+
+class TermsDecisionCb(CallbackData, prefix="apt"):
+    """A head's Approve / Reject of a deal's payment terms."""
+
+    deal_id: int
+    ok: bool
+    at: int = -1  # pressed in /approvals: the offset of its page; -1: the request message

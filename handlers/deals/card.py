@@ -105,7 +105,7 @@ async def ask_won(
     """Won writes a sale: asked once before it is done ("Won for 456 850.00?")."""
     card = await cards.deal_card(uow, actor, callback_data.deal_id)  # refuses another's deal
     deal = card.deal
-    if DealStage(deal.stage).is_closed:
+    if not deals.allowed_moves(actor, deal).close:  # the domain decides: a closed deal
         await stale_button(callback)
         return
     kb = InlineKeyboardBuilder()

@@ -9,11 +9,11 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import field_name
 from crm.access import Actor
 from crm.services.duplicates import marks, merge, scan
 from crm.uow import UnitOfWork
 from handlers.duplicates.callbacks import KINDS, DupCb
+from handlers.errors import field_name
 from handlers.ui import button, h, markup, short, show
 from handlers.words import DUPLICATE_REASONS
 

@@ -22,7 +22,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import describe
 from crm.access import Actor
 from crm.errors import InvalidInput
 from crm.services import event_changes, events
@@ -30,6 +29,7 @@ from crm.services.event_changes import ChangeResult, EventChanges
 from crm.settings import Settings
 from crm.uow import UnitOfWork
 from handlers.dialog import Wizard, ask_when_again, read_when, stale
+from handlers.errors import describe
 from handlers.events.callbacks import EventCb
 from handlers.events.card import render_card, span
 from handlers.ui import button, h, markup, show

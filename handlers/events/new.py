@@ -13,7 +13,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import describe
 from crm import validation
 from crm.access import Actor
 from crm.errors import InvalidInput
@@ -21,6 +20,7 @@ from crm.services import events
 from crm.services.events import EventInput
 from crm.uow import UnitOfWork
 from handlers.dialog import Wizard, ask_when_again, read_when, stale
+from handlers.errors import describe
 from handlers.events.callbacks import EventCb, EventFormCb
 from handlers.events.card import render_card
 from handlers.ui import button, h, markup, show

@@ -22,6 +22,7 @@ from crm.uow import UnitOfWork
 from handlers.cards.callbacks import (
     COMPANY,
     CONTACT,
+    DEAL,
     KIND_OF_HIT,
     CardCb,
     cancel_button,
@@ -124,7 +125,7 @@ async def find_subjects(uow: UnitOfWork, actor: Actor, query: str) -> list[Hit]:
 
 
 async def subject_title(uow: UnitOfWork, actor: Actor, kind: str, subject_id: int) -> str:
-    """The name to show for a company or contact, read with the service's access check."""
+    """The name to show for a company, contact or deal, read with the service's access check."""
     if kind == COMPANY:
         return (await cards.company_card(uow, actor, subject_id)).company.name
     if kind == CONTACT:
@@ -132,7 +133,10 @@ async def subject_title(uow: UnitOfWork, actor: Actor, kind: str, subject_id: in
         return (
             f"{card.contact.name}, {card.company_name}" if card.company_name else card.contact.name
         )
-    raise AccessDenied(kind)  # a crafted kind (`logw:dl:1`): the same answer as a forged id
+    if kind == DEAL:
+        deal = (await cards.deal_card(uow, actor, subject_id)).deal
+        return f"{deal.title}, {deal.company.name}"
+    raise AccessDenied(kind)  # a crafted kind (`logw:xx:1`): the same answer as a forged id
 
 
 async def log_and_report(
@@ -164,6 +168,7 @@ async def log_and_report(
             summary=summary,
             company_id=subject_id if subject_kind == COMPANY else None,
             contact_id=subject_id if subject_kind == CONTACT else None,
+            deal_id=subject_id if subject_kind == DEAL else None,
             reminder_title=f"{what}: {short(summary, 200)}" if summary else what,
         ),
         at,

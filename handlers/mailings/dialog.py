@@ -15,7 +15,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.errors import describe
 from crm.access import Actor
 from crm.errors import InvalidInput
 from crm.models.enums import Role
@@ -26,6 +25,7 @@ from crm.settings import Settings
 from crm.uow import UnitOfWork
 from handlers import segments
 from handlers.dialog import Wizard, stale
+from handlers.errors import describe
 from handlers.ui import PAGE, button, h, markup, pager_row, short, show, snippet
 from handlers.words import CLIENT_GROUPS, label
 

@@ -1,5 +1,6 @@
 """/today: overdue and due tasks, planned interactions, deals past their expected close,
-clients waiting for an answer in Telegram Business chats (⏳ past the reply time).
+the overdue payments of the curator's clients (worst first), clients waiting for an answer
+in Telegram Business chats (⏳ past the reply time).
 
 Each planned interaction has buttons: ✅ Done, 🗓 Move (handlers/tasks/move.py) and the
 card of its company, contact or deal.
@@ -18,16 +19,17 @@ from aiogram.utils.i18n import gettext as _
 from crm.access import Actor
 from crm.errors import Conflict
 from crm.models import Interaction
-from crm.services import interactions, tasks
+from crm.services import interactions, payments, tasks
 from crm.services.business import waiting
 from crm.services.business.waiting import Waiting
+from crm.services.payments import Overdue
 from crm.services.tasks import Agenda, InteractionLine, TaskLine
 from crm.uow import UnitOfWork
 from handlers.cards.callbacks import COMPANY, CONTACT, DEAL, CardCb
 from handlers.cards.view import CardView
 from handlers.tasks.callbacks import PlannedCb, TaskCb
 from handlers.ui import button, h, markup, short, show
-from handlers.words import INTERACTION_ICONS, local_time, money
+from handlers.words import INTERACTION_ICONS, day, local_time, money
 
 TODAY_SHOWN = 8  # per section of /today; the totals say how many there are in all
 # --- /today ---------------------------------------------------------------------------------
@@ -69,10 +71,47 @@ def _more(shown: int, total: int) -> list[str]:
     return [_("… and {count} more").format(count=total - shown)] if total > shown else []
 
 
+def _payments_section(
+    actor: Actor, owed: Overdue, rows: list[list[InlineKeyboardButton]]
+) -> list[str]:
+    """The curator's overdue payments, worst first: a line and a card button each."""
+    lines = [
+        "",
+        _("<b>Overdue payments ({count}) for {amount}</b>").format(
+            count=owed.count, amount=money(owed.total)
+        ),
+    ]
+    for item in owed.worst[:TODAY_SHOWN]:
+        what = h(short(item.company_name, 40))
+        if item.deal_title:
+            what += f" — {h(short(item.deal_title, 40))}"
+        lines.append(
+            " • "
+            + _("{what}: {amount}, due {date} ({days} days late)").format(
+                what=what, amount=money(item.amount), date=day(item.due_on), days=item.days
+            )
+        )
+        if item.deal_id is not None and item.deal_title is not None:
+            target = button(f"💰 {short(item.deal_title, 50)}", CardCb(kind=DEAL, id=item.deal_id))
+        else:
+            target = button(
+                f"🏢 {short(item.company_name, 50)}", CardCb(kind=COMPANY, id=item.company_id)
+            )
+        rows.append([target])
+    return lines + _more(min(len(owed.worst), TODAY_SHOWN), owed.count)
+
+
 def render_today(
-    actor: Actor, agenda: Agenda, waiting_clients: Sequence[Waiting] = ()
+    actor: Actor,
+    agenda: Agenda,
+    waiting_clients: Sequence[Waiting] = (),
+    owed: Overdue | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    totals = {**agenda.totals, "waiting": len(waiting_clients)}
+    totals = {
+        **agenda.totals,
+        "waiting": len(waiting_clients),
+        "payments": owed.count if owed is not None else 0,
+    }
     lines = [_("<b>Today, {date}</b>").format(date=agenda.day.strftime("%d.%m.%Y"))]
     rows: list[list[InlineKeyboardButton]] = []
 
@@ -128,6 +167,8 @@ def render_today(
             )
             rows.append([button(f"💼 {short(deal.title, 50)}", CardCb(kind=DEAL, id=deal.id))])
         lines.extend(_more(len(shown_deals), totals["stale_deals"]))
+    if owed is not None and owed.count:
+        lines.extend(_payments_section(actor, owed, rows))
     if waiting_clients:
         shown_waiting = waiting_clients[:TODAY_SHOWN]
         lines.extend(
@@ -158,7 +199,8 @@ async def today_view(uow: UnitOfWork, actor: Actor) -> tuple[str, InlineKeyboard
     """/today as shown: the agenda, and the clients waiting for an answer in the Telegram
     Business chats of the managers the actor may see."""
     agenda = await tasks.agenda(uow, actor)
-    return render_today(actor, agenda, await waiting.waiting_for(uow, actor))
+    owed = await payments.curators_overdue(uow, actor, agenda.day, top=TODAY_SHOWN)
+    return render_today(actor, agenda, await waiting.waiting_for(uow, actor), owed)
 
 
 async def today(message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext) -> None:

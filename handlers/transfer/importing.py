@@ -31,7 +31,6 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.errors import describe, field_name
 from crm.access import Actor
 from crm.errors import AccessDenied, InvalidInput
 from crm.services import imports
@@ -39,6 +38,7 @@ from crm.services.imports import ImportReport, Rejected
 from crm.uow import UnitOfWork
 from handlers.dialog import cancel as cancel_dialog
 from handlers.dialog import over
+from handlers.errors import describe, field_name
 from handlers.ui import button, h, show
 from handlers.words import N_
 
@@ -92,6 +92,7 @@ ROW_REASONS: dict[tuple[str, str], str] = {
     ("quantity", "not_positive"): N_("must be more than zero."),
     ("company", "not_found"): N_("no such company among those you see."),
     ("date", "invalid"): N_("write the date as dd.mm.yyyy or yyyy-mm-dd."),
+    ("paid_on", "invalid"): N_("write the date as dd.mm.yyyy or yyyy-mm-dd."),
 }
 
 
@@ -373,6 +374,8 @@ def render_report(report: ImportReport, shown: int | None = REJECTED_SHOWN) -> s
     ]
     if report.companies_created:
         lines.append(_("🏢 New companies: {count}").format(count=report.companies_created))
+    if report.paid_marked:
+        lines.append(_("💰 Marked paid: {count}").format(count=report.paid_marked))
     if report.rejected:
         lines.append(_("❌ Rejected: {count}").format(count=len(report.rejected)))
         for item in report.rejected[:shown]:

@@ -22,6 +22,7 @@ from crm.services.contacts import ContactInput
 from crm.services.playbooks import PlaybookInput
 from crm.storage import Database
 from handlers.business.callbacks import WriteCb
+from handlers.business.waiting import waiting_notice
 from handlers.cards.callbacks import CONTACT, CardCb, HistoryCb
 from notifications.waiting_clients import remind_waiting
 from tests.fixtures.bilingual import ANNA, BORIS, EMILY, EVA, HELEN, team_with_client
@@ -362,7 +363,7 @@ MONDAY_1014 = datetime(2026, 12, 7, 7, 14, tzinfo=UTC)  # 10:14 in Moscow (Emily
 
 
 async def remind(h: Harness, now: datetime) -> int:
-    return await remind_waiting(h.db, h.bot, h.dp["i18n"], now=now)
+    return await remind_waiting(h.db, h.bot, h.dp["i18n"], waiting_notice, now=now)
 
 
 async def test_the_waiting_client_reminder_fires_once(harness: Harness) -> None:

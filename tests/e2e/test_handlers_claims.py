@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
+from aiogram import Dispatcher
 from sqlalchemy import select, update
 
 from bot.i18n import create_i18n
@@ -572,8 +573,9 @@ async def test_escalation_job_runs_in_the_leaders_reminder_scheduler(harness: Ha
     sender = TelegramSender(h.bot)
     scheduler = ReminderScheduler(h.db, sender, sweep_seconds=3600)
     h.dp["reminders"] = SimpleNamespace(sender=sender, scheduler=scheduler)
-    await claims_notify.on_startup(h.dp, h.bot, h.db, create_i18n(), render_notice)
-    assert "claims_escalation" not in h.dp.workflow_data  # no scheduler of its own
+    escalation = claims_notify.setup(Dispatcher(), render_notice)
+    await escalation.on_startup(h.dp, h.bot, h.db, create_i18n())
+    assert escalation.own is None  # no scheduler of its own
     try:
         await scheduler.start()  # as when this process is elected
         [notice] = await h.stub.wait_sent(HELEN.id)
@@ -597,14 +599,16 @@ async def test_escalation_job_without_the_reminders_runtime(harness: Harness) ->
     claim_id = await file(
         h.db, w.anna, w.company.id, priority="critical", now=datetime.now(UTC) - timedelta(days=3)
     )
-    await claims_notify.on_startup(h.dp, h.bot, h.db, create_i18n(), render_notice)
-    own = h.dp.workflow_data["claims_escalation"]
+    escalation = claims_notify.setup(Dispatcher(), render_notice)
+    await escalation.on_startup(h.dp, h.bot, h.db, create_i18n())
+    own = escalation.own
+    assert own is not None
     try:
         assert own.elector.is_leader
         await h.stub.wait_sent(DINA.id)
         assert h.stub.sent_to(DINA.id)[0].text.startswith(f"🚨 Претензия №{claim_id}")
         assert h.stub.sent_to(HELEN.id)[0].text.startswith(f"🚨 Claim #{claim_id}")  # 0 → 2
     finally:
-        await claims_notify.on_shutdown(h.dp)
-    assert "claims_escalation" not in h.dp.workflow_data
+        await escalation.on_shutdown()
+    assert escalation.own is None
     await asyncio.sleep(0)

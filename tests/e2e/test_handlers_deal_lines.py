@@ -375,70 +375,102 @@ async def test_approvals_for_a_head_in_russian(harness: Harness) -> None:
     h = harness
     w = await deal_team(h.db)
     [line_a, line_b] = await pending_deals(h, w, 2)
-    shown = await h.send(message_update(OLGA, "/approvals"))
-    assert [s.text.splitlines()[0] for s in shown] == [
-        "<b>Скидки, ждущие вашего решения: 2</b>",
-        "<b>Согласование скидки</b>",
-        "<b>Согласование скидки</b>",
-    ]
-    assert shown[1].text.splitlines()[1:] == [
+    [shown] = await h.send(message_update(OLGA, "/approvals"))
+    assert shown.text.splitlines() == [
+        "<b>Ждут вашего решения: 2</b>",
+        "",
+        "1. <b>Согласование скидки</b>",
         "Сделка: «Deal 0» (Romashka)",
         "Товар: Widget, 1 × 100,00, итого 80,00",
         "Скидка: 20% (лимит: 10%)",
         "Запросил(а): Anna",
+        "",
+        "2. <b>Согласование скидки</b>",
+        "Сделка: «Deal 1» (Romashka)",
+        "Товар: Widget, 1 × 100,00, итого 79,00",
+        "Скидка: 21% (лимит: 10%)",
+        "Запросил(а): Anna",
     ]
-    assert labels(shown[1]) == ["✅ Одобрить", "❌ Отклонить"]
-    assert ApprovalCb.unpack(shown[2].button("Одобрить")["callback_data"]).line_id == line_b
-    [decided] = await h.send(press(OLGA, shown[1], "Одобрить"))
+    assert labels(shown) == ["✅ 1 Одобрить", "❌ 1 Отклонить", "✅ 2 Одобрить", "❌ 2 Отклонить"]
+    assert ApprovalCb.unpack(shown.button("2 Одобрить")["callback_data"]).line_id == line_b
+    # deciding edits the same message: the verdict above what is left
+    [decided] = await h.send(press(OLGA, shown, "1 Одобрить"))
+    assert decided.method == "editMessageText"
     assert decided.text.startswith("Одобрено")
-    [decided] = await h.send(press(OLGA, shown[2], "Отклонить"))
+    assert "1. <b>Согласование скидки</b>\nСделка: «Deal 1» (Romashka)" in decided.text
+    [decided] = await h.send(press(OLGA, decided, "1 Отклонить"))
+    assert decided.text.splitlines()[0].startswith("Отклонено")
+    assert decided.text.endswith("Вашего решения ничего не ждёт: ни скидки, ни условия оплаты.")
+    assert labels(decided) == []
     async with h.db.uow() as uow:
         lines = {x.id: x for x in await uow.session.scalars(select(DealLine))}
     assert (lines[line_a].approval, lines[line_a].approved_by_id) == ("approved", w.olga.id)
     assert (lines[line_b].approval, lines[line_b].discount_pct) == ("rejected", Decimal("10.00"))
+    # Anna heard both decisions
+    told = [s.text for s in h.stub.sent_to(ANNA.id)[-2:]]
+    assert told[0].startswith("Olga approved your discount of 20%")
+    assert told[1].startswith("Olga rejected your discount")
     [none] = await h.send(message_update(OLGA, "/approvals"))
-    assert none.text == "Нет скидок, ждущих вашего решения."
+    assert none.text == "Вашего решения ничего не ждёт: ни скидки, ни условия оплаты."
 
 
-async def test_approvals_paged_for_a_director_and_refused_to_others(harness: Harness) -> None:
+async def test_approvals_paged_in_place_for_a_director_and_refused_to_others(
+    harness: Harness,
+) -> None:
     h = harness
     w = await deal_team(h.db)
     await factories.staff(h.db, Role.DIRECTOR, None, "Dima", tg_id=DIMA.id)
     ids = await pending_deals(h, w, 7)
-    shown = await h.send(message_update(DIMA, "/approvals"))
-    assert shown[0].text == "<b>Discounts waiting for your decision: 7</b>"
-    items = shown[1:-1]
-    assert [s.text.splitlines()[1] for s in items] == [
+    [shown] = await h.send(message_update(DIMA, "/approvals"))
+    lines = shown.text.splitlines()
+    assert lines[0] == "<b>Waiting for your decision: 7</b>"
+    assert [x for x in lines if x.startswith("Deal:")] == [
         f"Deal: «Deal {i}» (Romashka)" for i in range(5)
     ]
-    assert items[0].text.splitlines()[3:] == [
+    assert lines[3:8] == [
+        "Deal: «Deal 0» (Romashka)",
+        "Product: Widget, 1 × 100.00, total 80.00",
         "Discount: 20% (the limit of Anna is 10%)",
         "Asked by: Anna",
+        "",
     ]
-    assert shown[-1].text == "Shown 1–5 of 7."
-    assert labels(shown[-1]) == ["1/2", "»"]
-    more = await h.send(press(DIMA, shown[-1], "»"))
-    assert [s.text.splitlines()[1] for s in more[1:-1]] == [
+    assert lines[-1] == "Shown 1–5 of 7."
+    assert labels(shown)[-2:] == ["1/2", "»"]
+    # the pager edits the page in place: no new message
+    [more] = await h.send(press(DIMA, shown, "»"))
+    assert more.method == "editMessageText" and more.message_id == shown.message_id
+    assert [x for x in more.text.splitlines() if x.startswith("Deal:")] == [
         "Deal: «Deal 5» (Romashka)",
         "Deal: «Deal 6» (Romashka)",
     ]
-    assert more[-1].text == "Shown 6–7 of 7."
-    await h.send(press(DIMA, more[-2], "Approve"))
+    assert more.text.endswith("Shown 6–7 of 7.")
+    assert labels(more) == [
+        "✅ 1 Approve",
+        "❌ 1 Reject",
+        "✅ 2 Approve",
+        "❌ 2 Reject",
+        "«",
+        "2/2",
+    ]
+    [after] = await h.send(press(DIMA, more, "2 Approve"))
+    assert after.message_id == shown.message_id
+    assert after.text.startswith("Approved: a discount of 26% on «Widget» in «Deal 6».")
     async with h.db.uow() as uow:
         approved = await uow.session.scalar(select(DealLine.approval).where(DealLine.id == ids[6]))
     assert approved == "approved"
     # six are left: a last page of one reads right («Показаны 6–6 из 6» did not)
-    [*_, alone] = await h.send(press(DIMA, shown[-1], "»"))
-    assert alone.text == "Shown: number 6 of 6."
+    assert after.text.endswith("Shown: number 6 of 6.")
 
     # a head of another department sees none; a manager is told politely; nothing changes
     [petr] = await h.send(message_update(PETR, "/approvals"))
-    assert petr.text == "No discounts wait for your decision."
+    assert petr.text == "Nothing waits for your decision: no discounts, no payment terms."
     [anna] = await h.send(message_update(ANNA, "/approvals"))
-    assert anna.text == "Only heads and directors decide on discounts."
-    assert await h.send(callback_update(BORIS, ApprovalsPageCb(offset=5).pack())) != []
-    assert h.stub.sent_to(BORIS.id)[-1].text == "Only heads and directors decide on discounts."
+    assert anna.text == "Only heads and directors decide on discounts and payment terms."
+    await h.send(callback_update(BORIS, ApprovalsPageCb(offset=5).pack()))
+    assert last_alert(h) == "Only heads and directors decide on discounts and payment terms."
     await h.send(callback_update(BORIS, ApprovalCb(line_id=ids[0], ok=True).pack()))
+    assert last_alert(h) == REFUSAL
+    await h.send(callback_update(BORIS, ApprovalCb(line_id=ids[0], ok=True, at=0).pack()))
     assert last_alert(h) == REFUSAL
     async with h.db.uow() as uow:
         waiting = list(

@@ -399,6 +399,10 @@ async def test_card_buttons_walk_to_won_with_history(harness: Harness) -> None:
     assert (stored.stage, stored.probability) == ("won", 100)
     assert await count(h.db, Sale) == 1
     assert await count(h.db, DealStageChange) == 7
+    # Won on an older copy of the card: the domain offers no Won for a won deal
+    await h.send(callback_update(ANNA, DealCb(action="win", deal_id=deal.id).pack()))
+    assert last_alert(h) == "This button is from an earlier step."
+    assert await count(h.db, Sale) == 1
 
     [history] = await h.send(press(ANNA, card, "Stage history"))
     lines = history.text.splitlines()
@@ -542,7 +546,7 @@ async def test_card_names_the_stage_and_russian_percentages_have_a_decimal_comma
     await h.send(press(ANNA, question, "Send for approval"))
     request = h.stub.sent_to(OLGA.id)[-1]
     assert "Anna просит скидку 12,5% на «Widget»" in request.text
-    [_, shown] = await h.send(message_update(OLGA, "/approvals"))
+    [shown] = await h.send(message_update(OLGA, "/approvals"))
     assert "Скидка: 12,5% (лимит: 10%)" in shown.text
     [decided] = await h.send(press(OLGA, shown, "Отклонить"))
     assert decided.text.startswith("Отклонено")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from handlers.transfer import export as transfer
 from handlers.transfer import importing
 from handlers.transfer.importing import ImportCb
 from tests.fixtures import factories
-from tests.fixtures.bilingual import ANNA, EMILY, HELEN, team
+from tests.fixtures.bilingual import ANNA, DINA, EMILY, HELEN, team
 from tests.fixtures.bot_harness import Harness, labels, press
 from tests.fixtures.botapi_stub import TgUser, as_update, callback_update, message_update
 from tests.fixtures.import_files import bomb, inn, written
@@ -138,9 +138,7 @@ async def test_a_file_sent_without_import_is_offered_and_checked(harness: Harnes
     1234567890 (a wrong check digit) was imported; 12,500.00 was "not a number"."""
     h = harness
     await team(h.db)
-    companies_csv = (
-        b"Name,INN\nRomashka,7707083893\nFake Ltd,1234567890\nPerson Ltd,500100732259\n"
-    )
+    companies_csv = b"Name,INN\nRomashka,7707083893\nFake Ltd,1234567890\nPerson Ltd,500100732259\n"
     [offer] = await h.send(
         message_update(HELEN, document=document(h, "c1", "clients.csv", companies_csv))
     )
@@ -187,7 +185,8 @@ async def test_sales_by_a_head_in_english_and_refused_to_a_manager(harness: Harn
     sales = b"Date,Company,Amount,Number\n01.03.2026,Romashka,1000,A-1\n02.03.2026,Nobody,5,A-2\n"
     [ask] = await h.send(message_update(HELEN, "/import"))
     assert [b["text"] for b in ask.buttons[0]] == ["🏢 Companies", "👤 Contacts", "💰 Sales"]
-    [report] = await h.send(message_update(HELEN, document=document(h, "s", "s.csv", sales)))
+    # a loaded machine may show the progress first: the outcome is the last word
+    *_, report = await h.send(message_update(HELEN, document=document(h, "s", "s.csv", sales)))
     assert report.text.splitlines()[:4] == [
         "<b>Import of sales</b> — rows read: 2",
         "✅ Added: 1",
@@ -359,3 +358,53 @@ async def test_companies_import_and_export_carry_the_parent(harness: Harness) ->
     doc = document(h, "h2", "holdings-ru.csv", russian)
     *_progress, report = await h.send(message_update(ANNA, caption="/import", document=doc))
     assert "• строка 2: Головная компания: ничего такого не найдено." in report.text
+
+
+async def test_sales_with_a_paid_date_column_in_both_languages(harness: Harness) -> None:
+    """The paid-date column: new sales come paid, a bad date is refused with its row number,
+    and a file that names a sale imported before marks it paid (audited)."""
+    h = harness
+    await team(h.db)
+    await h.send(message_update(HELEN, "/company Romashka"))
+    sales = (
+        b"Date,Company,Amount,Invoice,Paid on\n"
+        b"01.03.2026,Romashka,1000,A-1,05.03.2026\n"
+        b"02.03.2026,Romashka,200,A-2,\n"
+        b"03.03.2026,Romashka,300,A-3,31.02.2026\n"
+    )
+    await h.send(message_update(HELEN, "/import"))
+    # a loaded machine may show the progress first: the outcome is the last word
+    *_, report = await h.send(message_update(HELEN, document=document(h, "p1", "paid1.csv", sales)))
+    assert report.text.splitlines()[:4] == [
+        "<b>Import of sales</b> — rows read: 3",
+        "✅ Added: 2",
+        "↩ Already there, skipped: 0",
+        "❌ Rejected: 1",
+    ]
+    assert "• row 4: Paid on: write the date as dd.mm.yyyy or yyyy-mm-dd." in report.text
+    async with h.db.uow() as uow:
+        paid = dict((await uow.session.execute(select(Sale.external_ref, Sale.paid_on))).all())
+    assert paid == {"A-1": date(2026, 3, 5), "A-2": None}
+
+    # the director's Russian file: A-2 paid since, A-4 new and unpaid
+    russian = (
+        "Дата;Компания;Сумма;Номер;Дата оплаты\n"
+        "02.03.2026;Romashka;200;A-2;10.03.2026\n"
+        "01.03.2026;Romashka;1000;A-1;07.03.2026\n"
+        "04.03.2026;Romashka;400;A-4;\n"
+    ).encode()
+    await h.send(message_update(DINA, "/import"))
+    *_, again = await h.send(message_update(DINA, document=document(h, "p2", "paid2.csv", russian)))
+    assert "✅ Добавлено: 1" in again.text
+    assert "💰 Отмечено оплаченными: 1" in again.text  # A-1 was paid already: kept
+    async with h.db.uow() as uow:
+        paid = dict((await uow.session.execute(select(Sale.external_ref, Sale.paid_on))).all())
+        marks = list(
+            await uow.session.scalars(
+                select(AuditEntry.changes).where(
+                    AuditEntry.entity == "sales", AuditEntry.action == "update"
+                )
+            )
+        )
+    assert paid == {"A-1": date(2026, 3, 5), "A-2": date(2026, 3, 10), "A-4": None}
+    assert marks == [{"paid_on": [None, "2026-03-10"]}]

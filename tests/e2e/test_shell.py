@@ -151,7 +151,7 @@ async def test_messages_to_others_are_marked_and_do_not_take_the_users_buttons(
     assert await lines(sqlite_db, deal) == [("pending", Decimal("25.00"))]
 
 
-async def test_buttons_are_numbered_across_every_message_of_the_answer(
+async def test_buttons_are_numbered_across_the_answer_and_an_edit_renumbers_them(
     sqlite_db: Database,
 ) -> None:
     w = await deal_team(sqlite_db)
@@ -162,26 +162,32 @@ async def test_buttons_are_numbered_across_every_message_of_the_answer(
     try:
         await shell.say("/approvals")
         assert [line for line in out if line.startswith("   [")] == [
-            "   [1] ✅ Одобрить   [2] ❌ Отклонить",
-            "   [3] ✅ Одобрить   [4] ❌ Отклонить",
+            "   [1] ✅ 1 Одобрить   [2] ❌ 1 Отклонить",
+            "   [3] ✅ 2 Одобрить   [4] ❌ 2 Отклонить",
         ]
-        messages = [message.message_id for _, _, message in shell.session.buttons]
-        assert messages[0] == messages[1] != messages[2] == messages[3]
+        messages = {message.message_id for _, _, message in shell.session.buttons}
+        assert len(messages) == 1  # /approvals is one page in one message
         shown = len(out)
-        await shell.say("3")  # the second request's Approve: its message is the one edited
-        assert out[shown:] == [
-            "> [✅ Одобрить]",
-            "(edited) Одобрено: скидка 21% на «Widget» в сделке «Deal B».",
+        await shell.say("3")  # the second request's Approve: the page is edited
+        assert out[shown] == "> [✅ 2 Одобрить]"
+        assert out[shown + 1].startswith(
+            "(edited) Одобрено: скидка 21% на «Widget» в сделке «Deal B».\n\n"
+        )
+        assert out[shown + 2 :][-2:] == [
             "→ to Anna (manager):",
             "  │ Olga approved your discount of 21% on «Widget» in «Deal B».",
         ]
-        assert shell.session.buttons == []  # the answer (the decision) has no buttons
-        await shell.say("/approvals")
+        # what is left is numbered again: Deal A's Approve / Reject
+        assert [label for label, _, _ in shell.session.buttons] == [
+            "✅ 1 Одобрить",
+            "❌ 1 Отклонить",
+        ]
         shown = len(out)
         await shell.say("2")  # Deal A's Reject
-        assert out[shown] == "> [❌ Отклонить]"
+        assert out[shown] == "> [❌ 1 Отклонить]"
         assert out[shown + 1].startswith("(edited) Отклонено: скидка на «Widget» в сделке «Deal A»")
-        assert out[shown + 2] == "→ to Anna (manager):"
+        assert "→ to Anna (manager):" in out[shown + 2 :]
+        assert shell.session.buttons == []  # nothing is left to decide
     finally:
         await shell.close()
     assert await lines(sqlite_db, first) == [("rejected", Decimal("10.00"))]

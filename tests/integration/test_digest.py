@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import pytest
 import time_machine
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
@@ -216,7 +216,9 @@ async def test_startup_hook_puts_the_job_in_the_leaders_scheduler(
         dispatcher = SimpleNamespace(
             workflow_data={"reminders": SimpleNamespace(scheduler=scheduler, sender=sender)}
         )
-        await digests.on_startup(dispatcher, bot, db, create_i18n())  # type: ignore[arg-type]
+        hooks = digests.setup(Dispatcher())
+        await hooks.on_startup(dispatcher, bot, db, create_i18n())  # type: ignore[arg-type]
+        assert hooks.own is None  # the job joined the leader's scheduler
         await scheduler.start()
         try:
             assert scheduler.scheduler is not None

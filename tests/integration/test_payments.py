@@ -1,5 +1,5 @@
 """Payment terms, their approval, the due date of a won deal's sale, "Paid" and the
-receivables (crm/services/payments.py) on SQLite and PostgreSQL."""
+receivables (crm/services/payments/) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from crm.access import visible_owner
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.models import AuditEntry, Deal, Sale, utcnow
+from crm.models import AuditEntry, Company, Deal, Sale, utcnow
 from crm.models.enums import Role
 from crm.services import companies, deals, payments
 from crm.services.companies import CompanyInput
@@ -169,3 +170,67 @@ async def test_receivables_by_client_and_manager_in_ageing_buckets(db: Database)
     one = await payments.receivables(db.uow(), everything, today, company_id=other.id)
     assert one.buckets == [Decimal(0), Decimal(50), Decimal(0), Decimal(0)]
     assert head and outsider
+
+
+async def test_who_set_the_terms_does_not_decide_them_and_the_pending_are_paged(
+    db: Database,
+) -> None:
+    anna, head, _outsider, client = await world(db)
+    director = await factories.staff(db, Role.DIRECTOR, name="Dina")
+    first = await deals.open(db.uow(), anna, DealInput(client.id, "First", amount=100))
+    second = await deals.open(db.uow(), anna, DealInput(client.id, "Second", amount=200))
+    await payments.set_terms(db.uow(), head, first.id, 45)  # the head set them himself
+    await payments.set_terms(db.uow(), anna, second.id, 90)
+    assert await payments.pending_terms_count(db.uow(), head) == 2
+    page = await payments.pending_terms(db.uow(), head, offset=1, limit=5)
+    assert [(p.deal_title, p.deferral, p.allowed, p.risks) for p in page] == [
+        ("Second", 90, 30, ["deferral"])
+    ]
+    with pytest.raises(Conflict) as own:
+        await payments.decide_terms(db.uow(), head, first.id, True)
+    assert own.value.reason == "own_terms"
+    decided = await payments.decide_terms(db.uow(), director, first.id, True)
+    assert decided.terms_approval == "approved"
+    asked = await payments.requester(db.uow(), second)
+    assert asked is not None and asked.id == anna.id
+    view = await payments.terms_view(db.uow(), anna, second.id)
+    assert (view.deferral, view.own, view.allowed, view.approval) == (90, True, 30, "pending")
+    with pytest.raises(AccessDenied):
+        await payments.pending_terms(db.uow(), anna)
+
+
+async def test_overdue_count_sum_and_the_worst_first(db: Database) -> None:
+    anna, _head, _outsider, client = await world(db)
+    boris = await factories.staff(db, name="Boris")
+    other = await companies.create(db.uow(), boris, CompanyInput(name="Lutik"))
+    today = date(2026, 12, 7)
+    async with db.uow() as uow:
+        for company, days_late, amount, paid in (
+            (client.id, 0, 999, None),  # due today: not overdue
+            (client.id, 5, 300, None),
+            (client.id, 60, 100, None),
+            (client.id, 5, 800, None),
+            (client.id, 100, 700, date(2026, 1, 1)),  # paid
+            (other.id, 45, 50, None),
+        ):
+            uow.session.add(
+                Sale(
+                    company_id=company,
+                    manager_id=anna.id,
+                    sold_on=today - timedelta(days=days_late + 10),
+                    due_on=today - timedelta(days=days_late),
+                    paid_on=paid,
+                    amount=Decimal(amount),
+                    source="import",
+                )
+            )
+        await uow.commit()
+    mine = await payments.curators_overdue(db.uow(), anna, today, top=2)
+    assert (mine.count, mine.total) == (3, Decimal("1200.00"))
+    assert [(w.amount, w.days) for w in mine.worst] == [(Decimal(100), 60), (Decimal(800), 5)]
+    director = await factories.staff(db, Role.DIRECTOR, name="Dina")
+    everyone = await payments.overdue(
+        db.uow(), visible_owner(director, Company.curator_id), today, top=5
+    )
+    assert (everyone.count, everyone.total) == (4, Decimal("1250.00"))
+    assert [w.company_name for w in everyone.worst][:2] == ["Romashka", "Lutik"]

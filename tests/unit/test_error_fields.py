@@ -1,5 +1,5 @@
 """Every field and reason the events, imports, exports and report services put into
-InvalidInput has words in bot/errors.py, shown in the user's language."""
+InvalidInput has words in handlers/errors.py, shown in the user's language."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import FIELD_REASONS, FIELDS, REASONS, describe
 from bot.i18n import create_i18n
 from crm.errors import InvalidInput
 from crm.services import events
 from crm.services.events import Segment
+from handlers.errors import FIELD_REASONS, FIELDS, REASONS, describe
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import COMMANDS
 from bot.i18n import create_i18n
 from crm.models.enums import Role
 from handlers import claim_settings, interactions, playbooks, reports, team
+from handlers.commands import COMMANDS
 
 USAGES = {c.name: c for c in COMMANDS}
 

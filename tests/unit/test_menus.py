@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import commands_for
 from bot.i18n import create_i18n
 from crm.models.enums import Role
+from handlers.commands import commands_for
 from handlers.settings import SettingsCb, main_menu, time_menu, timezone_menu
 
 

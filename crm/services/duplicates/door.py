@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, String, bindparam, func, literal, select, true, union_all
@@ -48,21 +49,26 @@ class Match:
     curator_id: int = 0
 
 
-async def _match(
-    session: AsyncSession, actor: Actor, kind: str, hits: Sequence[Hits]
-) -> list[tuple[Match, Any]]:
-    """The records some statements find, each with who serves it, in one round trip.
+def _joined(hits: Sequence[Hits]) -> Select[Any]:
+    """Some statements' candidates, each with who serves it, as one statement.
 
     Each statement selects (id, reason, curator_id, extra): `extra` is what the caller
     still has to judge (a name to compare) or None.
     """
     # each in its own subquery: SQLite takes no LIMIT inside a UNION's members
     found = union_all(*(select(h.subquery()) for h in hits)).subquery("hit")
-    rows = await session.execute(
+    return (
         select(found, Manager.name, Manager.department_id, Department.name)
         .join(Manager, Manager.id == found.c.curator_id)
         .outerjoin(Department, Department.id == Manager.department_id)
     )
+
+
+async def _match(
+    session: AsyncSession, actor: Actor, kind: str, query: Select[Any], params: dict[str, Any]
+) -> list[tuple[Match, Any]]:
+    """The candidates of a `_joined` query as matches, each with what is left to judge."""
+    rows = await session.execute(query, params)
     return [
         (
             Match(
@@ -90,25 +96,66 @@ def _best(matches: Sequence[Match], actor: Actor) -> Match | None:
     )
 
 
-def _by_key(session: AsyncSession, near: list[str]) -> Hits:
-    """Companies whose match key is one of `near` (some hundred spellings), by the index.
+def _by_key(dialect: str) -> Hits:
+    """Companies whose match key is one of the parameter `near` (some hundred spellings),
+    by the index.
 
     PostgreSQL gets them one key at a time through a LATERAL subquery: as an `= ANY` of
     hundreds of values (or ordered by id under a LIMIT), it planned a walk of the whole
     table, estimating many matches before an ANALYZE and some hundreds after it (120 ms
-    on 100,000 companies, against 1 ms by the index).
+    on 100,000 companies, against 1 ms by the index). SQLite takes them as one JSON
+    parameter, not an IN of hundreds of values rendered anew at every check.
     """
     columns = (Company.id, literal("name"), Company.curator_id, Company.name)
-    if session.get_bind().dialect.name == "postgresql":
-        unnest = func.unnest(bindparam("near", near, type_=ARRAY(String)))
+    if dialect == "postgresql":
+        unnest = func.unnest(bindparam("near", type_=ARRAY(String)))
         keys = unnest.table_valued("key").render_derived(name="near")
         one = (
             select(*columns).where(Company.match_key == keys.c.key).limit(CANDIDATES).lateral("one")
         )
         return select(one).select_from(keys).join(one, true()).limit(CANDIDATES)
-    # SQLite: one JSON parameter, not an IN of hundreds (built anew at every check)
-    keys = func.json_each(bindparam("near", json.dumps(near))).table_valued("value")
+    keys = func.json_each(bindparam("near", type_=String)).table_valued("value")
     return select(*columns).where(Company.match_key.in_(select(keys.c.value))).limit(CANDIDATES)
+
+
+@cache
+def _company_query(dialect: str, by_inn: bool, by_name: bool) -> Select[Any]:
+    """Built once per shape: building and keying a statement this size at every check
+    cost more than running it."""
+    hits: list[Hits] = []
+    if by_inn:
+        hits.append(
+            select(Company.id, literal("inn"), Company.curator_id, literal(None, String))
+            .where(Company.inn == bindparam("inn"))
+            .limit(CANDIDATES)
+        )
+    if by_name:
+        hits.append(_by_key(dialect))
+    return _joined(hits)
+
+
+@cache
+def _contact_query(by_phone: bool, by_email: bool, by_company: bool) -> Select[Any]:
+    hits: list[Hits] = []
+    if by_phone:
+        hits.append(
+            select(Contact.id, literal("phone"), Contact.curator_id, literal(None, String))
+            .where(Contact.phone == bindparam("phone"))
+            .limit(CANDIDATES)
+        )
+    if by_email:
+        hits.append(
+            select(Contact.id, literal("email"), Contact.curator_id, literal(None, String))
+            .where(func.lower(Contact.email) == bindparam("email"))  # ix_contacts_email_lower
+            .limit(CANDIDATES)
+        )
+    if by_company:
+        hits.append(
+            select(Contact.id, literal("name"), Contact.curator_id, Contact.name).where(
+                Contact.company_id == bindparam("company_id")
+            )
+        )
+    return _joined(hits)
 
 
 async def load(session: AsyncSession, kind: str, record_id: int) -> Company | Contact | None:
@@ -128,21 +175,18 @@ async def company_ids(session: AsyncSession, name: str, inn: str | None = None) 
 async def _companies(
     session: AsyncSession, actor: Actor | None, name: str, inn: str | None
 ) -> list[Match]:
-    hits: list[Hits] = []
-    if inn:
-        hits.append(
-            select(Company.id, literal("inn"), Company.curator_id, literal(None, String))
-            .where(Company.inn == inn)
-            .limit(CANDIDATES)
-        )
     key = matching.company_key(name)
-    if key:
-        hits.append(_by_key(session, sorted(matching.neighbours(key))))
-    if not hits:
+    if not inn and not key:
         return []
+    dialect = session.get_bind().dialect.name
+    params: dict[str, Any] = {"inn": inn}
+    if key:
+        near = sorted(matching.neighbours(key))
+        params["near"] = near if dialect == "postgresql" else json.dumps(near)
+    query = _company_query(dialect, bool(inn), bool(key))
     nobody = actor or Actor(0, Role.MANAGER, None)
     found: dict[int, Match] = {}
-    for match, other_name in await _match(session, nobody, COMPANIES, hits):
+    for match, other_name in await _match(session, nobody, COMPANIES, query, params):
         if match.reason == "inn":
             found[match.entity_id] = match
         elif matching.company_key(other_name) == key or matching.similar_names(name, other_name):
@@ -170,26 +214,11 @@ async def contact_match(
 
     `phone` and `email` are the cleaned values (crm/validation.py).
     """
-    hits: list[Hits] = []
-    if phone:
-        hits.append(
-            select(Contact.id, literal("phone"), Contact.curator_id, literal(None, String))
-            .where(Contact.phone == phone)
-            .limit(CANDIDATES)
-        )
-    if email:
-        hits.append(
-            select(Contact.id, literal("email"), Contact.curator_id, literal(None, String))
-            .where(func.lower(Contact.email) == email.lower())  # by ix_contacts_email_lower
-            .limit(CANDIDATES)
-        )
-    if company_id is not None:
-        hits.append(
-            select(Contact.id, literal("name"), Contact.curator_id, Contact.name).where(
-                Contact.company_id == company_id
-            )
-        )
-    found = await _match(session, actor, CONTACTS, hits) if hits else []
+    if not phone and not email and company_id is None:
+        return None
+    query = _contact_query(bool(phone), bool(email), company_id is not None)
+    params = {"phone": phone, "email": email.lower() if email else None, "company_id": company_id}
+    found = await _match(session, actor, CONTACTS, query, params)
     key = matching.person_key(name)
     matches = [
         m

@@ -71,6 +71,7 @@ class ImportReport:
     created: int = 0
     skipped_duplicates: int = 0
     companies_created: int = 0  # companies a contacts file named that did not exist yet
+    paid_marked: int = 0  # sales imported before that this file's paid dates marked paid
     rejected: list[Rejected] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     reader_memory: int = 0  # peak resident bytes of the worker that read the file
@@ -150,6 +151,7 @@ async def _import_path(
         report.created = writer.created
         report.skipped_duplicates = writer.skipped
         report.companies_created = writer.companies_created
+        report.paid_marked = getattr(writer, "paid", 0)
         report.rejected = sorted(rejected + writer.rejected, key=lambda r: r.row)
         await uow.commit()
     return report

@@ -55,6 +55,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "position": ("position", "должность", "job title"),
     "telegram": ("telegram", "телеграм", "telegram username", "tg"),
     "date": ("date", "дата", "дата продажи", "sold on", "sale date", "дата документа"),
+    "paid": (
+        "paid", "paid on", "date paid", "paid date", "payment date", "дата оплаты", "оплачено",
+        "оплата", "дата платежа",
+    ),
     "amount": ("amount", "сумма", "выручка", "revenue", "sum", "total", "итого"),
     "quantity": ("quantity", "количество", "кол во", "qty"),
     "cost": ("cost", "себестоимость"),
@@ -69,7 +73,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "companies": ("inn", "parent", "industry", "territory", "tags", "notes", "company_name"),
     "contacts": ("phone", "email", "position", "telegram", "notes", "company", "person"),
     "sales": (
-        "inn", "date", "amount", "quantity", "cost", "product", "ref", "company_name",
+        "inn", "paid", "date", "amount", "quantity", "cost", "product", "ref", "company_name",
     ),
 }  # fmt: skip
 NAME_FIELD = {"companies": "company_name", "contacts": "person", "sales": "company_name"}
@@ -334,6 +338,16 @@ def _ref(value: Any) -> str | None:
     return text
 
 
+def _paid_on(value: Any) -> date | None:
+    """The paid-date column: empty (not paid) or a date read as the sale's date is."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return parse_date(value)
+    except InvalidInput as exc:
+        raise InvalidInput("paid_on", exc.reason) from exc
+
+
 def sale_row(cells: Sequence[Any], columns: dict[str, int]) -> dict[str, Any]:
     key, inn = _buyer(
         _text(_cell(cells, columns, "company_name")), _text(_cell(cells, columns, "inn"))
@@ -351,6 +365,7 @@ def sale_row(cells: Sequence[Any], columns: dict[str, int]) -> dict[str, Any]:
         "cost": _number("cost", _cell(cells, columns, "cost")),
         "product": _text(_cell(cells, columns, "product")),
         "external_ref": ref,
+        "paid_on": _paid_on(_cell(cells, columns, "paid")) if "paid" in columns else None,
     }
     return values
 

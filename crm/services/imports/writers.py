@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crm import search
@@ -535,6 +535,7 @@ class SalesWriter(Writer):
         self.deltas = Deltas()
         self.first_id: int | None = None
         self.last_id: int | None = None
+        self.paid = 0  # sales imported before, marked paid by this file
 
     async def _lookups(self, values: list[dict[str, Any]]) -> None:
         keys = {v["key"] for v in values if v["key"]} - self.asked_keys
@@ -579,6 +580,7 @@ class SalesWriter(Writer):
                     "cost": v["cost"],
                     "source": "import",
                     "external_ref": ref,
+                    "paid_on": v.get("paid_on"),
                 }
             )
         refs = sorted({row["external_ref"] for row in accepted} - self.taken)
@@ -591,10 +593,13 @@ class SalesWriter(Writer):
         new: list[dict[str, Any]] = []
         seen: set[str] = set()
         now = utcnow()
+        paid_later: dict[str, tuple[int, date]] = {}
         for row in accepted:
             ref = row["external_ref"]
             if ref in self.taken or ref in seen:
                 self.skipped += 1
+                if row["paid_on"] is not None:  # a sale imported before, paid since
+                    paid_later[ref] = (row["company_id"], row["paid_on"])
                 continue
             seen.add(ref)
             row["created_at"] = now
@@ -603,6 +608,7 @@ class SalesWriter(Writer):
                 row["company_id"], row["manager_id"], row["sold_on"], row["amount"], row["cost"]
             )
         self.taken |= seen
+        await self._mark_paid(paid_later)
         if not new:
             return
         session = self.uow.session
@@ -613,6 +619,30 @@ class SalesWriter(Writer):
         except IntegrityError as exc:  # another import of the same documents at the same time
             raise Conflict("duplicate") from exc
         self.created += len(new)
+
+    async def _mark_paid(self, paid: dict[str, tuple[int, date]]) -> None:
+        """Sales imported (or won) before whose row now has a paid date: marked paid, each
+        audited, if still unpaid and of the company the row names."""
+        for chunk in _chunks(sorted(paid)):
+            rows = await self.uow.session.execute(
+                select(Sale.id, Sale.external_ref, Sale.company_id).where(
+                    Sale.external_ref.in_(chunk), Sale.paid_on.is_(None)
+                )
+            )
+            for sale_id, ref, company_id in rows.all():
+                expected, paid_on = paid[str(ref)]
+                if company_id != expected:
+                    continue
+                await self.uow.session.execute(
+                    update(Sale).where(Sale.id == sale_id).values(paid_on=paid_on)
+                )
+                self.uow.audit(
+                    self.actor.id,
+                    ("sales", sale_id),
+                    "update",
+                    {"paid_on": [None, paid_on.isoformat()]},
+                )
+                self.paid += 1
 
     async def finish(self) -> None:
         await self.deltas.apply(self.uow.session)
