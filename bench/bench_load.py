@@ -1,9 +1,10 @@
 """Capacity end to end: how many updates a second real `chatcrm run` processes answer with
 p99 time-to-answer <= 100 ms, over HTTP, against a floor measured in the same run.
 
-    python -m bench.bench_load [--seconds 5] [--rates 10,25,50,100,150,200,250,300,400]
+    python -m bench.bench_load [--seconds 5]
+                               [--rates 10,25,50,60,70,80,90,100,125,150,200,250,300,400]
                                [--companies 3000] [--managers 600]
-                               [--configs echo,sqlite,postgres,two]
+                               [--configs echo,read1,read1pg,sqlite,postgres,two]
 
 The configurations, one after another in one run, each behind the same round-robin front
 (standins/cluster.py Balancer, what nginx's upstream does, shared with the tests) and fed
@@ -11,6 +12,10 @@ by the same load generator (bench/load_world.py the updates, bench/load_steps.py
 through the Bot API stand-in (bench/load_stand_in.py) in webhook mode:
 
   echo      bench/echo_bot.py, a bare aiogram webhook bot: the floor of this HTTP path;
+  read1     the echo plus one read-only transaction per update through crm's Database
+            (`bench.echo_bot --read1`) on SQLite: the floor of any command that touches
+            the database, end to end;
+  read1pg   the same on PostgreSQL;
   sqlite    one `chatcrm run` on a SQLite file (dialogs in the database);
   postgres  one `chatcrm run` on PostgreSQL (dialogs in the database);
   two       two `chatcrm run` on PostgreSQL with dialogs and event isolation in Redis.
@@ -26,7 +31,12 @@ stand-in. The rate climbs step by step (`--seconds` each) until p99 passes 100 m
 fewer than 95 % of the offered updates are answered; the last step that held is the
 configuration's sustained rate. Printed per step: offered and answered updates/s, p50,
 p99 (all, and writes alone), the maximum, and the CPU the instances and the load
-generator (this process: offering, the front and the stand-in) used, in % of one core.
+generator (this process: offering, the front and the stand-in) and the services (the
+PostgreSQL backends of the bench's database, and redis-server where used) used, in % of one
+core, and how busy the whole machine was (others' work included). At the end, the ceiling
+of the two-instance ratio from the CPU measured: the cores the instances can have (all,
+less what the generator and the services take per update) divided by their CPU per update,
+for two instances (each also at most one core) over one.
 After each configuration the work is checked in the database (every answered /log is an
 interaction, every answered /remind a task); a failed check fails the run (exit code 1).
 """
@@ -66,14 +76,30 @@ class Result:
     steps: list[Step]
     checks_ok: bool = True
 
-    def cpu_ms(self) -> tuple[float, float]:
+    instances: int = 1
+
+    def cpu_ms(self) -> tuple[float, float, float]:
         """CPU ms per update over the steps that held (or the first step): what the
-        software costs, whatever else the machine was doing."""
+        software costs, whatever else the machine was doing: (the instances, the load
+        generator, PostgreSQL + Redis)."""
         steps = [s for s in self.steps if s.held()] or self.steps[:1]
-        pairs = [s.cpu_ms() for s in steps]
+        triples = [s.cpu_ms() for s in steps]
         return (
-            statistics.median(p[0] for p in pairs) if pairs else 0.0,
-            statistics.median(p[1] for p in pairs) if pairs else 0.0,
+            statistics.median(p[0] for p in triples) if triples else 0.0,
+            statistics.median(p[1] for p in triples) if triples else 0.0,
+            statistics.median(p[2] for p in triples) if triples else 0.0,
+        )
+
+    def ceiling(self) -> float:
+        """The updates/s the CPU allows: the cores left to the instances (all cores, less
+        what the generator and the services take per update) over the instances' CPU per
+        update, and each instance at most one core."""
+        instances, generator, services = self.cpu_ms()
+        if not instances:
+            return 0.0
+        cores = os.cpu_count() or 1
+        return min(
+            self.instances * 1000 / instances, cores * 1000 / (instances + generator + services)
         )
 
 
@@ -90,7 +116,11 @@ async def serving(
             PYTHONPATH=str(ROOT),
             TELEGRAM_RATE="1000",  # the bench measures the bot, not Telegram's limits
         )
-        argv = ("-m", "bench.echo_bot") if database_url is None else RUN
+        argv = {
+            "echo": ("-m", "bench.echo_bot"),
+            "read1": ("-m", "bench.echo_bot", "--read1"),
+            "read1pg": ("-m", "bench.echo_bot", "--read1"),
+        }.get(name, RUN)
         instances = [Instance(env, log_dir, f"{name}-{n}", argv) for n in range(count)]
         try:
             await asyncio.gather(*(i.start(120) for i in instances))
@@ -112,6 +142,8 @@ async def measure(
 ) -> Result:
     title = {
         "echo": "echo bot (the floor)",
+        "read1": "read1: echo + one read, SQLite",
+        "read1pg": "read1: echo + one read, PostgreSQL",
         "sqlite": "one instance, SQLite",
         "postgres": "one instance, PostgreSQL",
         "two": "two instances, PostgreSQL + Redis",
@@ -120,19 +152,23 @@ async def measure(
     steps: list[Step] = []
     async with serving(name, database_url, count, redis, log_dir) as (stand_in, instances):
         pids = [i.process.pid for i in instances if i.process is not None]
+        pg_name = None  # the bench database, named in its PostgreSQL backends' titles
+        if database_url is not None and database_url.startswith("postgresql"):
+            pg_name = database_url.rsplit("/", 1)[1]
+        services = (pg_name, redis)
         cycle = kinds()
         # warm-up, not reported: the first use of each path (dateparser's languages, the
         # templates, the connection pool) costs up to seconds once
-        await step(stand_in, people, cycle, 10, 4, pids)
+        await step(stand_in, people, cycle, 10, 4, pids, services)
         for rate in args.rates:
-            s = await step(stand_in, people, cycle, rate, args.seconds, pids)
+            s = await step(stand_in, people, cycle, rate, args.seconds, pids, services)
             steps.append(s)
             print_step(s)
             if not s.held():
                 break
     held = [s for s in steps if s.held()]
     sustained = max((s.answered / s.seconds for s in held), default=0.0)
-    return Result(title, sustained, steps)
+    return Result(title, sustained, steps, instances=count)
 
 
 def expected_work(steps: list[Step]) -> tuple[int, int]:
@@ -184,7 +220,7 @@ async def main(args: argparse.Namespace) -> int:
             await quiet(sqlite)
             people = await people_of(sqlite)
             postgres: Database | None = None
-            if {"postgres", "two"} & set(args.configs):
+            if {"postgres", "two", "read1pg"} & set(args.configs):
                 postgres = await stack.enter_async_context(temp_database("postgres"))
                 await demo.generate(postgres, companies=args.companies, seed=1)
                 await enlarge(postgres, args.managers)
@@ -194,6 +230,12 @@ async def main(args: argparse.Namespace) -> int:
             for name in args.configs:
                 if name == "echo":
                     results[name] = await measure(name, None, 1, False, people, args, log_dir)
+                elif name == "read1":
+                    await sqlite.engine.dispose()
+                    results[name] = await measure(name, sqlite_url, 1, False, people, args, log_dir)
+                elif name == "read1pg":
+                    assert pg_url is not None
+                    results[name] = await measure(name, pg_url, 1, False, pg_people, args, log_dir)
                 elif name == "sqlite":
                     await sqlite.engine.dispose()
                     before = await work_done(sqlite)
@@ -218,17 +260,23 @@ def report(results: dict[str, Result]) -> int:
         print(f"  {result.name:<36} {result.sustained:7.1f}/s{ratio}")
     print("\n== CPU per update (median over the steps that held, else the first step)")
     for result in results.values():
-        instances, generator = result.cpu_ms()
+        instances, generator, services = result.cpu_ms()
         bound = f"~{1000 / instances:.0f}/s per free core" if instances else ""
         print(
             f"  {result.name:<36} {instances:6.1f} ms in the instances ({bound}),"
-            f" {generator:5.1f} ms in the load generator"
+            f" {generator:5.1f} ms in the load generator, {services:5.1f} ms in pg+redis;"
+            f" CPU ceiling on {os.cpu_count()} cores ~{result.ceiling():.0f}/s"
         )
     ok = all(r.checks_ok for r in results.values())
     one, two = results.get("postgres"), results.get("two")
-    if one is not None and two is not None and one.sustained:
-        scale = two.sustained / one.sustained
-        print(f"  two instances / one on PostgreSQL: {scale:.2f}x (target >= 1.7x)")
+    if one is not None and two is not None:
+        scale = two.sustained / one.sustained if one.sustained else 0.0
+        ceiling = two.ceiling() / one.ceiling() if one.ceiling() else 0.0
+        print(
+            f"  two instances / one on PostgreSQL: {scale:.2f}x measured (target >= 1.7x);"
+            f" ceiling from the CPU measured {ceiling:.2f}x"
+            f" ({two.ceiling():.0f}/s / {one.ceiling():.0f}/s)"
+        )
     single = max((results[n].sustained for n in ("sqlite", "postgres") if n in results), default=0)
     if single:
         print(f"  one instance: {single:.0f}/s (target >= 250/s)")
@@ -241,7 +289,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rates",
         type=lambda s: [float(x) for x in s.split(",")],
-        default=[10, 25, 50, 100, 150, 200, 250, 300, 400],
+        default=[10, 25, 50, 60, 70, 80, 90, 100, 125, 150, 200, 250, 300, 400],
         help="offered updates/s, step by step",
     )
     parser.add_argument("--companies", type=int, default=3000, help="demo data size")
@@ -255,8 +303,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--configs",
         type=lambda s: s.split(","),
-        default=["echo", "sqlite", "postgres", "two"],
-        help="which of echo,sqlite,postgres,two",
+        default=["echo", "read1", "read1pg", "sqlite", "postgres", "two"],
+        help="which of echo,read1,read1pg,sqlite,postgres,two",
     )
     parser.add_argument("--logs", help="keep the instances' logs in this folder")
     args = parser.parse_args(argv)

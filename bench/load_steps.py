@@ -29,6 +29,35 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def services_cpu(database: str | None, redis: bool) -> dict[int, float]:
+    """CPU seconds so far, by pid, of the PostgreSQL backends serving `database` (their
+    process title names it) and, with `redis`, of redis-server (shared with the machine's
+    other users, a small share)."""
+    found: dict[int, float] = {}
+    if database is None and not redis:
+        return found
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                comm = (entry / "comm").read_text().strip()
+                title = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            ours = (comm == "postgres" and database is not None and f" {database} " in title) or (
+                redis and comm == "redis-server"
+            )
+            if ours:
+                found[int(entry.name)] = cpu_seconds(int(entry.name))
+    return found
+
+
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has been busy (all cores)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Step:
     rate: float
@@ -39,11 +68,13 @@ class Step:
     answers: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     instances_cpu: float = 0.0  # % of one core
     generator_cpu: float = 0.0
+    services_cpu: float = 0.0  # the bench database's postgres backends + redis-server
+    machine_cpu: float = 0.0  # all processes of the machine
 
-    def cpu_ms(self) -> tuple[float, float]:
-        """CPU ms per answered update: (the instances, the load generator)."""
+    def cpu_ms(self) -> tuple[float, float, float]:
+        """CPU ms per answered update: (the instances, the load generator, the services)."""
         per = 10 * self.seconds / max(1, self.answered)  # % of a core -> ms per update
-        return self.instances_cpu * per, self.generator_cpu * per
+        return self.instances_cpu * per, self.generator_cpu * per, self.services_cpu * per
 
     def all(self) -> list[float]:
         return [x for values in self.latencies.values() for x in values]
@@ -78,6 +109,7 @@ async def step(
     rate: float,
     seconds: float,
     pids: list[int],
+    services: tuple[str | None, bool] = (None, False),
 ) -> Step:
     result = Step(rate)
     idle: asyncio.Queue[Person] = asyncio.Queue()
@@ -103,6 +135,8 @@ async def step(
             idle.put_nowait(person)
 
     cpu_before = [cpu_seconds(pid) for pid in pids]
+    services_before = services_cpu(*services)
+    machine_before = machine_cpu()
     own_before = time.process_time()
     started = time.perf_counter()
     total = int(rate * seconds)
@@ -125,6 +159,13 @@ async def step(
         / result.seconds
     )
     result.generator_cpu = 100 * (time.process_time() - own_before) / result.seconds
+    services_after = services_cpu(*services)
+    result.services_cpu = (
+        100
+        * sum(cpu - services_before.get(pid, 0.0) for pid, cpu in services_after.items())
+        / result.seconds
+    )
+    result.machine_cpu = 100 * (machine_cpu() - machine_before) / result.seconds
     return result
 
 
@@ -139,7 +180,9 @@ def print_step(s: Step) -> None:
         f" {s.answered / s.seconds:6.1f}/s  p50 {ms(statistics.median(values) if values else 0)}"
         f"  p99 {ms(p99(values))}  writes p99 {ms(p99(writes))}"
         f"  max {ms(max(values) if values else float('inf'))}  lost {s.lost}"
-        f"  cpu: instances {s.instances_cpu:4.0f} %, generator {s.generator_cpu:4.0f} %"
+        f"  cpu: instances {s.instances_cpu:4.0f} %, generator {s.generator_cpu:4.0f} %,"
+        f" pg+redis {s.services_cpu:4.0f} %, machine {s.machine_cpu:4.0f} %"
+        f" (load {os.getloadavg()[0]:.1f})"
         f"  {'ok' if s.held() else 'MISSED'}"
     )
     print(
