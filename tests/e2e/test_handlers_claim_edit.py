@@ -165,6 +165,8 @@ async def test_company_card_opens_its_open_claims(harness: Harness) -> None:
         f"🔴 Претензия №{urgent}: Сломан станок",
         f"🔵 Претензия №{normal}: Разбиты поддоны",
     ]
+    # listed once, as the buttons that open them (not again in the card's text)
+    assert "Сломан станок" not in company.text and "Разбиты поддоны" not in company.text
     [card] = await h.send(press(ANNA, company, f"Претензия №{normal}"))
     assert card.method == "editMessageText"
     assert card.text.startswith(f"<b>Претензия №{normal}</b> — 🏢 Ромашка")
