@@ -168,6 +168,35 @@ async def test_a_head_rejects_terms_past_the_credit_limit_from_the_request(
     assert "Payment terms: 14 days ❗ rejected: set other terms" in card.text
 
 
+async def test_a_head_setting_terms_on_a_managers_deal_asks_a_director(harness: Harness) -> None:
+    """Olga, the only head of Anna's department, may not decide terms she set herself: the
+    request goes to the director, and the decision is told to Olga and to Anna, whose deal
+    waited for it."""
+    h = harness
+    w = await deal_team(h.db)
+    await factories.staff(h.db, Role.DIRECTOR, None, "Dima", tg_id=DIMA.id)
+    await terms_of_company(h.db, w.company, 30, None)
+    deal = await pumps(h, w)
+    [ask] = await h.send(press(OLGA, await card_of(h, OLGA, deal.id), "💳"))
+    [card, note] = await h.send(press(OLGA, ask, "60"))
+    assert "Отсрочка оплаты: 60 дн. ⏳ ждёт согласования" in card.text
+    assert await deal_row(h.db, deal.id) == (60, "pending")
+    assert note.text.splitlines()[-1] == "Отправлено на согласование: Dima."
+    request = h.stub.sent_to(DIMA.id)[-1]
+    assert request.text.splitlines()[:2] == [
+        "<b>Payment terms approval</b>",
+        "Deal: «Pumps» (Romashka), 4 000.00",
+    ]
+    assert not any("Payment terms approval" in s.text for s in h.stub.sent_to(OLGA.id))
+    [verdict] = await h.send(press(DIMA, request, "Approve"))
+    assert verdict.text == "Approved: the payment terms of «Pumps» (60 days)."
+    assert h.stub.sent_to(OLGA.id)[-1].text.startswith("Dima одобрил(а) условия оплаты")
+    assert h.stub.sent_to(ANNA.id)[-1].text == (
+        "Dima approved the payment terms of «Pumps»: 60 days. The deal can be won."
+    )
+    assert await deal_row(h.db, deal.id) == (60, "approved")
+
+
 async def test_paid_on_a_won_deal_today_or_on_a_typed_day(harness: Harness) -> None:
     h = harness
     w = await deal_team(h.db)
