@@ -15,6 +15,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.models import BusinessMessage, Interaction
+from crm.services import contacts
+from crm.services.contacts import ContactInput
 from crm.storage import Database
 from handlers.business.waiting import waiting_notice
 from notifications.waiting_clients import remind_waiting
@@ -29,7 +31,7 @@ from tests.e2e.test_handlers_business import (
     ivan_contact,
     write,
 )
-from tests.fixtures.bilingual import BORIS, EMILY, HELEN, team_with_client
+from tests.fixtures.bilingual import ANNA, BORIS, EMILY, HELEN, team_with_client
 from tests.fixtures.bot_harness import Harness, labels, press
 from tests.fixtures.botapi_stub import (
     TgUser,
@@ -228,3 +230,23 @@ async def test_reports_the_digest_and_export_show_it_to_the_manager_and_leaders_
         ]
         assert any("turbopumps" in c for c in cells) is seen, user.first_name
     assert await count(harness.db, Interaction) == 2
+
+
+async def test_the_reminder_and_a_strangers_refusal_speak_their_readers_language(
+    harness: Harness,
+) -> None:
+    team = await team_with_client(harness.db)
+    await contacts.create(
+        harness.db.uow(), team.anna, ContactInput(name="Иван Петров", tg_user_id=IVAN.id)
+    )
+    await connect(harness, ANNA, "bc-anna")
+    monday_1014 = MONDAY_1714 - timedelta(hours=7)
+    at = int(monday_1014.timestamp())
+    await write(harness, "Насосы есть?", connection_id="bc-anna", owner=ANNA, at=at)
+    assert await remind(harness, monday_1014 + timedelta(minutes=121)) == 1
+    reminder = harness.stub.sent_to(ANNA.id)[-1]
+    assert reminder.text == "⏳ <b>Иван Петров</b> написал(а) в 10:14 и ждёт вашего ответа."
+    assert labels(reminder) == ["👤 Открыть карточку"]
+    russian_stranger = TgUser(990_021, "Пётр", language_code="ru")
+    refused = await harness.send(business_connection_update(russian_stranger, "bc-ru"))
+    assert refused[0].text.startswith("Этот бот записывает чаты с клиентами только для сотрудников")
