@@ -11,7 +11,7 @@ startup hook builds (`bot.app.reminder_runtime`: leader election, APScheduler jo
 rebuilt from the tasks table, conditional claims, the TelegramSender as the fan-out
 lane of the bot's governor at TELEGRAM_RATE, `--rate` to set another) delivers them
 through aiogram over HTTP to a Bot API stand-in in a separate process, which ENFORCES
-Telegram's limits (tests/botapi_stub.TelegramLimits: `--limit` messages a second
+Telegram's limits (standins/limits.py TelegramLimits: `--limit` messages a second
 overall, 1 a second per chat after a burst, 20 a minute per group; beyond: 429 with
 `retry_after`, as Telegram).
 
@@ -68,7 +68,7 @@ from crm.models import Manager, Task
 from crm.models.enums import Role, TaskStatus
 from crm.settings import Settings
 from crm.storage import Database
-from tests.fixtures.botapi_stub import TelegramLimits, counted
+from standins.limits import TelegramLimits, counted
 
 TOKEN = "4242:AAHbenchTOKENforTheStandIn_0123456789ab"
 BATCH = 5_000
@@ -390,7 +390,9 @@ async def run(reminders: int, managers: int, limit: int, rate: float, users: int
             await typists
             await lagging
             await runtime.scheduler.drain()
-            cpu_share = (cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
+            cpu_used = cpu_seconds() - cpu_start
+            cpu_share = cpu_used / (time.monotonic() - wall_start)
+            handled = runtime.sender.stats.sent + len(typing.delays)
         finally:
             stop.set()
             await runtime.stop()
@@ -402,7 +404,8 @@ async def run(reminders: int, managers: int, limit: int, rate: float, users: int
         await db.dispose()
     server.terminate()
     print(
-        f"  this process used {cpu_share:.0%} of a core; its event loop woke late by "
+        f"  this process used {cpu_share:.0%} of a core, {cpu_used / max(1, handled) * 1000:.2f} "
+        f"ms of CPU per message (reminders and answers); its event loop woke late by "
         f"p50 {percentile(lag.lags, 0.5) * 1000:.0f} ms, "
         f"p99 {percentile(lag.lags, 0.99) * 1000:.0f} ms (a busy machine shows here); "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
