@@ -8,7 +8,8 @@ import pytest
 from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile
 
-from tests.fixtures.botapi_stub import BotAPIStub, TelegramLimits
+from standins.limits import TelegramLimits
+from tests.fixtures.botapi_stub import BotAPIStub
 
 
 async def test_messages_files_and_errors() -> None:

@@ -18,14 +18,9 @@ from crm.services import tasks
 from crm.services.tasks import TaskInput
 from crm.storage import Database
 from notifications.reminders import TaskAction
+from standins.limits import TelegramLimits
 from tests.fixtures import factories
-from tests.fixtures.botapi_stub import (
-    BotAPIStub,
-    TelegramLimits,
-    TgUser,
-    callback_update,
-    message_update,
-)
+from tests.fixtures.botapi_stub import BotAPIStub, TgUser, callback_update, message_update
 from tests.fixtures.running_bot import running_bot
 
 OLGA = TgUser(9301, "Olga", language_code="ru")  # director
