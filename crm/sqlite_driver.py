@@ -112,3 +112,12 @@ def dbapi() -> OneHopDBAPI:
 
     aiosqlite_module: ModuleType = aiosqlite
     return OneHopDBAPI(aiosqlite_module, sqlite3)
+
+
+async def execute(driver_connection: Any, operation: str, parameters: Sequence[Any]) -> int:
+    """One statement on an aiosqlite connection used by nothing else (no SQLAlchemy
+    around it: the outbox marks sent rows this way), in one hop; its rowcount."""
+    outcome = await driver_connection._execute(
+        _run, driver_connection._conn, operation, parameters, False, _Outcome()
+    )
+    return int(outcome.rowcount)

@@ -12,10 +12,10 @@ reaches the leader at commit; on SQLite (one host) the leader polls every second
 connection, all spaced by one RateLimiter. A lane hands each row the server accepted to
 the marker and must see it marked before its next DATA, so at most one accepted-but-
 unmarked row per connection exists at any time: a SIGKILL repeats at most `connections`
-emails, with their own Message-IDs. The marker writes the marks of all lanes in one
-UPDATE when a lane needs its mark, when every connection has one waiting, or within
-MARK_WITHIN (see _Marker). Killed workers' rows are looked for at the first claim of a
-drain and once per lease renewal after it. A 4xx fails the row for later, a 5xx for
+emails, with their own Message-IDs. The Marker (notifications/outbox_marker.py) writes
+at once when idle, and the marks asked for while it writes in its next UPDATE. Killed
+workers' rows are looked for at the first claim of a drain and once per lease renewal
+after it. A 4xx fails the row for later, a 5xx for
 good; a connection that fails twice in a row (or a refused login) stops the drain: the
 rows not sent go back untouched (their attempts given back) and the worker pauses with a
 growing backoff.
@@ -34,9 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiosmtplib
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm.db import single_statement_connection
 from crm.models import utcnow
 from crm.services import outbox
 from crm.services.outbox import Outgoing
@@ -44,6 +42,7 @@ from crm.settings import Settings
 from crm.storage import Database
 from notifications import smtp
 from notifications.email_message import build_message, sender_of
+from notifications.outbox_marker import Marker
 from notifications.smtp import Failure, RateLimiter, Verdict
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,6 @@ POLL_SQLITE = 1.0
 POLL_POSTGRES = 5.0
 PAUSE_MIN = 2.0
 PAUSE_MAX = 300.0
-MARK_WITHIN = 0.005  # seconds: the longest an accepted row waits for its mark to start
 
 Hook = Callable[[], Awaitable[Any]]
 
@@ -75,85 +73,6 @@ def default_batch(connections: int, rate: float | None) -> int:
     if rate:
         size = min(size, max(connections, int(rate * 5)))
     return size
-
-
-class _Marker:
-    """Marks accepted rows sent, several rows per statement, on a connection of its own
-    where each UPDATE commits by itself.
-
-    A lane must see its previous row marked before its next DATA (at most one accepted
-    and unmarked row per connection). So a statement runs when a lane `need`s a mark not
-    yet written, when every connection has one waiting, or MARK_WITHIN after the oldest
-    mark waiting was asked for (lanes slowed by SMTP_RATE); it takes every mark waiting,
-    and marks asked for while it runs wait for the next one. Marking at once instead
-    made a statement for every one or two emails, the worker's largest cost after SMTP
-    (bench/bench_outbox.py)."""
-
-    def __init__(self, database: Database, now: datetime | None, connections: int) -> None:
-        self.database = database
-        self.now = now
-        self.full = max(connections, 1)
-        self.waiting: list[tuple[int, asyncio.Future[None]]] = []
-        self.urgent = False
-        self.timer: asyncio.TimerHandle | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.conn: AsyncConnection | None = None
-
-    def mark(self, email_id: int) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiting.append((email_id, future))
-        if len(self.waiting) >= self.full:
-            self._start()
-        elif self.timer is None:
-            self.timer = asyncio.get_running_loop().call_later(MARK_WITHIN, self._due)
-        return future
-
-    def _due(self) -> None:
-        self.timer = None
-        if self.waiting:
-            self.urgent = True
-            self._start()
-
-    def need(self, future: asyncio.Future[None]) -> None:
-        """A lane waits for this mark: write it now (with whatever else is waiting)."""
-        if not future.done():
-            self.urgent = True
-            self._start()
-
-    def _start(self) -> None:
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._flush())
-
-    async def _flush(self) -> None:
-        while self.waiting and (self.urgent or len(self.waiting) >= self.full):
-            batch, self.waiting, self.urgent = self.waiting, [], False
-            try:
-                if self.conn is None:
-                    self.conn = await single_statement_connection(self.database.engine)
-                await outbox.mark_sent_on(self.conn, [i for i, _f in batch], self.now or utcnow())
-            except Exception as exc:
-                for _i, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-            else:
-                for _i, future in batch:
-                    if not future.done():
-                        future.set_result(None)
-
-    async def close(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.waiting:  # a lane that stopped without waiting for its last mark
-            self.urgent = True
-            self._start()
-        if self.task is not None:
-            with contextlib.suppress(Exception):
-                await self.task
-        if self.conn is not None:
-            with contextlib.suppress(Exception):
-                await self.conn.close()
-            self.conn = None
 
 
 class OutboxWorker:
@@ -212,7 +131,7 @@ class OutboxWorker:
         low = max(self.connections, self.batch // 2)
         claim_lock = asyncio.Lock()
         state: dict[str, Any] = {"exhausted": False, "stop": None, "reclaim_at": 0.0}
-        marker = _Marker(self.database, now, self.connections)
+        marker = Marker(self.database, now)
 
         async def refill() -> None:
             async with claim_lock:
@@ -273,7 +192,6 @@ class OutboxWorker:
                 nonlocal previous
                 if previous is not None:
                     done, previous = previous, None
-                    marker.need(done)
                     await done
                     report.sent += 1
 

@@ -16,11 +16,11 @@ The worker (notifications/outbox_worker.py):
    the batch's bodies (a table of their own: see OutboundEmail). Rows of a recipient who
    opted out meanwhile are failed instead of claimed. A live worker `renew`s the lease of
    the rows it still holds.
-2. sends each row and records the outcome (marking.py): `mark_sent_on` (many rows in one
-   statement, its SQL written once), `mark_failed` (a 4xx: back to pending with the
-   backoff for its attempts, failed after MAX_ATTEMPTS; a 5xx: `permanent`, failed now,
-   with the server's code and reason), or `release` (the connection failed: the row goes
-   back to pending without spending its attempt).
+2. sends each row and records the outcome (marking.py): `SentMarks` (many rows in one
+   statement, its SQL written once, on the driver itself), `mark_failed` (a 4xx: back to
+   pending with the backoff for its attempts, failed after MAX_ATTEMPTS; a 5xx:
+   `permanent`, failed now, with the server's code and reason), or `release` (the
+   connection failed: the row goes back to pending without spending its attempt).
 
 A crash between the server's acceptance and marking repeats at most the messages in
 flight, with the same Message-ID; every other path sends a row once. `health`
@@ -55,6 +55,7 @@ from crm.services.outbox.common import (
 )
 from crm.services.outbox.marking import (
     MARK_CHUNK,
+    SentMarks,
     mark_failed,
     mark_sent_on,
     mark_sent_statement,
@@ -80,6 +81,7 @@ __all__ = [
     "OutboundEmail",
     "Outgoing",
     "Reclaimed",
+    "SentMarks",
     "backoff",
     "claim",
     "health",

@@ -1,7 +1,8 @@
 """Outcomes: sent, failed (for now or for good), handed back, retried by the operator.
 
-The worker marks sent rows several at a time on a connection of its own (`mark_sent_on`,
-its SQL written once: hundreds of statements a second); the other outcomes are rare.
+The worker marks sent rows several at a time on a connection of its own (`SentMarks`:
+its SQL written once, run on the driver itself: hundreds of statements a second); the
+other outcomes are rare.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import case, literal, null, or_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crm.db import rowcount
+from crm import sqlite_driver
+from crm.db import rowcount, single_statement_connection
 from crm.models import OutboundEmail, utcnow
 from crm.models.enums import EmailStatus
 from crm.services.outbox.common import BACKOFF, ERROR_MAX, MAX_ATTEMPTS, OPTED_OUT, announce
@@ -90,6 +92,59 @@ async def mark_sent_on(conn: AsyncConnection, ids: list[int], now: datetime) -> 
         )
         done += int(result.rowcount or 0)
     return done
+
+
+class SentMarks:
+    """Marks rows sent on a connection of its own where each UPDATE commits by itself.
+
+    The worker runs one such UPDATE every email or few (a connection may hold only one
+    accepted row unmarked), so it skips SQLAlchemy's execution layer: the SQL is written
+    once per batch size (`_mark_sent_sql`) and handed to the driver (asyncpg, or the
+    aiosqlite thread in one hop), the time converted once per statement by the column's
+    own bind processor. Other drivers go through `mark_sent_on`."""
+
+    def __init__(self, conn: AsyncConnection, driver: Any) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+        self.driver = driver
+        self.process = OutboundEmail.__table__.c.sent_at.type.bind_processor(self.dialect)
+        name = (self.dialect.name, self.dialect.driver)
+        self.run: Callable[[str, list[Any]], Any] | None = None
+        if name == ("postgresql", "asyncpg") and self.dialect.paramstyle in _PLACEHOLDERS:
+            self.run = self._asyncpg
+        elif name == ("sqlite", "aiosqlite") and self.dialect.paramstyle in _PLACEHOLDERS:
+            self.run = self._aiosqlite
+
+    @classmethod
+    async def open(cls, engine: AsyncEngine) -> SentMarks:
+        conn = await single_statement_connection(engine)
+        try:
+            raw = await conn.get_raw_connection()
+            return cls(conn, raw.driver_connection)
+        except BaseException:
+            await conn.close()
+            raise
+
+    async def _asyncpg(self, sql: str, args: list[Any]) -> int:
+        status = await self.driver.execute(sql, *args)  # "UPDATE <n>"
+        return int(str(status).rpartition(" ")[2] or 0)
+
+    async def _aiosqlite(self, sql: str, args: list[Any]) -> int:
+        return await sqlite_driver.execute(self.driver, sql, args)
+
+    async def mark(self, ids: list[int], now: datetime) -> int:
+        if self.run is None:
+            return await mark_sent_on(self.conn, ids, now)
+        moment = self.process(now) if self.process is not None else now
+        done = 0
+        for start in range(0, len(ids), MARK_CHUNK):
+            chunk = ids[start : start + MARK_CHUNK]
+            sql = _mark_sent_sql(self.dialect.paramstyle, len(chunk))
+            done += await self.run(sql, [moment, *chunk])
+        return done
+
+    async def close(self) -> None:
+        await self.conn.close()
 
 
 async def mark_failed(
