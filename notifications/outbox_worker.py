@@ -13,7 +13,8 @@ connection, all spaced by one RateLimiter. A lane hands each row the server acce
 the marker and must see it marked before its next DATA, so at most one accepted-but-
 unmarked row per connection exists at any time: a SIGKILL repeats at most `connections`
 emails, with their own Message-IDs. The Marker (notifications/outbox_marker.py) writes
-at once when idle, and the marks asked for while it writes in its next UPDATE. Killed
+the marks of all lanes in one UPDATE when a lane needs its mark, when every connection
+has one waiting, or within MARK_WITHIN. Killed
 workers' rows are looked for at the first claim of a drain and once per lease renewal
 after it. A 4xx fails the row for later, a 5xx for
 good; a connection that fails twice in a row (or a refused login) stops the drain: the
@@ -131,7 +132,7 @@ class OutboxWorker:
         low = max(self.connections, self.batch // 2)
         claim_lock = asyncio.Lock()
         state: dict[str, Any] = {"exhausted": False, "stop": None, "reclaim_at": 0.0}
-        marker = Marker(self.database, now)
+        marker = Marker(self.database, now, self.connections)
 
         async def refill() -> None:
             async with claim_lock:
@@ -192,6 +193,7 @@ class OutboxWorker:
                 nonlocal previous
                 if previous is not None:
                     done, previous = previous, None
+                    marker.need(done)
                     await done
                     report.sent += 1
 
