@@ -112,3 +112,14 @@ async def test_migration_0016_moves_the_bodies_out_and_back(db: Database) -> Non
         await upgrade(db.engine, "head")
     assert [tuple(r) for r in back] == [(i, *bodies) for i, bodies in old.items()]
     assert "outbound_email_bodies" not in tables
+
+
+async def test_a_claim_takes_at_most_its_batch(db: Database) -> None:
+    """PostgreSQL took every due row when the batch was an IN (subquery … LIMIT … FOR
+    UPDATE SKIP LOCKED); the batch is a CTE now."""
+    async with db.uow() as uow:
+        for n in range(5):
+            await outbox.queue(uow, dedupe_key=f"k{n}", to_addr="a@b.c", subject="S", body_text="T")
+        await uow.commit()
+    sizes = [len(await outbox.claim(db.uow(), limit=2, now=NOW)) for _ in range(4)]
+    assert sizes == [2, 2, 1, 0]

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
-    Integer,
     Table,
     and_,
     bindparam,
@@ -89,34 +88,38 @@ async def reclaim_stuck(uow: UnitOfWork, now: datetime, lease: timedelta = LEASE
     return Reclaimed(pending=rowcount(pending), failed=rowcount(failed))
 
 
-_NOW = bindparam("now", type_=E.claimed_at.type)
-_CLAIM = (
-    update(EMAILS)
-    .where(
-        E.id.in_(
-            select(E.id)
-            .where(due(_NOW))
-            .order_by(E.created_at, E.id)
-            .limit(bindparam("limit", type_=Integer))
-            .with_for_update(skip_locked=True)  # PostgreSQL: concurrent workers take others
-            .scalar_subquery()
-        ),
-        E.status == PENDING,
-    )
-    .values(status=SENDING, attempts=E.attempts + 1, claimed_at=_NOW)
-    .returning(
-        E.id,
-        E.dedupe_key,
-        E.to_addr,
-        E.subject,
-        E.attempts,
-        E.message_id,
-        E.kind,
-        E.invitee_id,
-        E.unsubscribe_token,
-        E.sender_name,
-    )
+_RETURNED = (
+    OutboundEmail.id,
+    OutboundEmail.dedupe_key,
+    OutboundEmail.to_addr,
+    OutboundEmail.subject,
+    OutboundEmail.attempts,
+    OutboundEmail.message_id,
+    OutboundEmail.kind,
+    OutboundEmail.invitee_id,
+    OutboundEmail.unsubscribe_token,
+    OutboundEmail.sender_name,
 )
+
+
+def _claim_statement(limit: int, now: datetime) -> Any:
+    """The claim's UPDATE (built per batch: a few hundred emails each)."""
+    ids = (
+        select(OutboundEmail.id)
+        .where(due(now))
+        .order_by(OutboundEmail.created_at, OutboundEmail.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL: concurrent workers take others
+        .cte("claimed")
+    )
+    return (
+        update(OutboundEmail)
+        .where(OutboundEmail.id.in_(select(ids.c.id)), OutboundEmail.status == PENDING)
+        .values(status=SENDING, attempts=OutboundEmail.attempts + 1, claimed_at=now)
+        .returning(*_RETURNED)
+        .execution_options(synchronize_session=False)
+    )
+
 
 _OPTED_OUT_CONTACT = exists().where(Contact.id == E.contact_id, Contact.email_opt_out.is_(True))
 # rows queued without a contact: any contact of that address (ix_contacts_email_lower)
@@ -163,7 +166,7 @@ async def claim(
     async with uow:
         reclaimed = await reclaim_stuck(uow, moment, lease) if reclaim else Reclaimed()
         conn = await uow.session.connection()
-        rows = (await conn.execute(_CLAIM, {"now": moment, "limit": max(limit, 1)})).all()
+        rows = (await conn.execute(_claim_statement(max(limit, 1), moment))).all()
         details: dict[int, Any] = {}
         refused: list[int] = []
         if rows:
