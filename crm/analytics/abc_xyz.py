@@ -136,14 +136,14 @@ class AbcXyzMatrix:
         return sum(self.cells.values()) == 0
 
 
-def _check_thresholds(thresholds: tuple[int, int, int]) -> tuple[int, int]:
+def check_thresholds(thresholds: tuple[int, int, int]) -> tuple[int, int]:
     a, b, c = thresholds
     if min(a, b, c) < 0 or a + b + c != 100 or a == 0:
         raise InvalidInput("thresholds", "invalid")
     return a, a + b
 
 
-def _check_xyz_thresholds(thresholds: tuple[int, int]) -> tuple[int, int]:
+def check_xyz_thresholds(thresholds: tuple[int, int]) -> tuple[int, int]:
     x, y = thresholds
     if not 0 < x <= y:
         raise InvalidInput("thresholds", "invalid")
@@ -190,7 +190,7 @@ def classify_abc(
     values: dict[int, int], thresholds: tuple[int, int, int] = ABC_THRESHOLDS
 ) -> dict[int, tuple[int, str]]:
     """company -> (value, class), highest value first (ties: lower company id first)."""
-    a_edge, b_edge = _check_thresholds(thresholds)
+    a_edge, b_edge = check_thresholds(thresholds)
     total = sum(values.values())
     out: dict[int, tuple[int, str]] = {}
     before = 0
@@ -299,7 +299,7 @@ async def abc_report(
     companies with their names and, for each class, its first company with the class's
     count and sum: a dozen rows whatever the number of companies."""
     check_period(period)
-    edges = _check_thresholds(thresholds)
+    edges = check_thresholds(thresholds)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     values = (
@@ -405,7 +405,7 @@ async def xyz_report(
     (most stable first, then the largest) and, for each column, its first company with
     the column's count."""
     check_period(period)
-    thresholds = _check_xyz_thresholds(thresholds)
+    thresholds = check_xyz_thresholds(thresholds)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     n = period.months
@@ -476,8 +476,8 @@ async def abc_xyz_matrix(
     Grouped per company, then joined to the companies (one lookup per company, not per
     rollup row), ranked and classed in SQL: the cells' counts come back."""
     check_period(period)
-    edges = _check_thresholds(abc_thresholds)
-    xyz_thresholds = _check_xyz_thresholds(xyz_thresholds)
+    edges = check_thresholds(abc_thresholds)
+    xyz_thresholds = check_xyz_thresholds(xyz_thresholds)
     cells = {(a, x): 0 for a in ABC_CLASSES for x in XYZ_COLUMNS}
     async with uow.read_only():
         dialect = uow.session.get_bind().dialect.name

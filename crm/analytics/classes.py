@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, Subquery, case, func, literal
+from sqlalchemy import ColumnElement, SQLColumnExpression, Subquery, case, func
 
 from crm.models.enums import CompanyStage
 
@@ -98,10 +98,7 @@ def regular_xyz(
     thresholds: tuple[int, int],
 ) -> ColumnElement[Any]:
     """X, Y or Z of a regular client; NULL for the others (movers compare regular ones)."""
-    return case(
-        (stage == REGULAR, xyz_of(None, months, t, q, thresholds)),
-        else_=literal(None),
-    )
+    return case((stage == REGULAR, xyz_of(None, months, t, q, thresholds)))
 
 
 def xyz_rank(xyz: ColumnElement[Any]) -> ColumnElement[int]:
