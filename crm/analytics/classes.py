@@ -9,16 +9,16 @@ there, which crm/analytics/holdings.py still uses on sums it adds up itself):
   B below a + b %, else C; all C when the total is not positive.
 - XYZ: with T = Σ monthly revenue and Q = Σ its squares over N months, CV² =
   (N·Q − T²) / T², so CV ≤ t % ⇔ N·Q·10⁴ ≤ T²·(10⁴ + t²): compared with no division
-  and no square root. PostgreSQL compares exact NUMERICs. SQLite has Q as a float
-  (`sum_of_squares`) and turns an integer product past 2⁶³ into a float too: both sides
-  are then equal to about one part in 10¹⁶, which matters on an exact tie only.
+  and no square root, in double precision on both databases (Q is a float,
+  `sum_of_squares`, and T² of a large client passes 2⁶³): exact while the products stay
+  under 2⁵³, else to a few parts in 10¹⁶, which matters on an exact tie only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, Subquery, case, func
+from sqlalchemy import ColumnElement, Float, SQLColumnExpression, Subquery, case, cast, func
 
 from crm.models.enums import CompanyStage
 
@@ -77,8 +77,8 @@ def xyz_of(
     every row is taken for a regular client's."""
     x, y = thresholds
     total = func.coalesce(t, 0)
-    lhs = func.coalesce(q, 0) * (months * 10000)
-    square = total * total
+    lhs = func.coalesce(q, 0) * float(months * 10000)
+    square = cast(total, Float) * total
     classes: list[tuple[Any, Any]] = []
     if stage is not None:
         classes.append((stage != REGULAR, stage))
