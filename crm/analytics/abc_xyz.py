@@ -310,14 +310,19 @@ async def abc_report(
         .subquery("v")
     )
     r = select(
-        values.c.company_id, values.c.v, *classes.ranked(values, "v", "company_id")
+        values.c.company_id, values.c.v, *classes.ranked(values, "v", "company_id", rank=True)
     ).subquery("r")
     c = select(r, classes.abc_of(r.c.v, r.c.cum, r.c.total, edges).label("abc")).subquery("c")
+    whole_class: dict[str, Any] = {  # one window, one sort: the class's rows in rank order
+        "partition_by": c.c.abc,
+        "order_by": c.c.rank,
+        "rows": (None, None),
+    }
     per_class = select(
         c,
-        func.count().over(partition_by=c.c.abc).label("n"),
-        func.sum(c.c.v).over(partition_by=c.c.abc).label("class_v"),
-        func.row_number().over(partition_by=c.c.abc, order_by=c.c.rank).label("first"),
+        func.count().over(**whole_class).label("n"),
+        func.sum(c.c.v).over(**whole_class).label("class_v"),
+        func.row_number().over(**whole_class).label("first"),
     ).subquery("k")
     query = (
         select(per_class, Company.name)
@@ -412,8 +417,8 @@ async def xyz_report(
     counts = dict.fromkeys(XYZ_COLUMNS, 0)
     async with uow.read_only():
         stats = xyz_stats(actor, period, uow.session.get_bind().dialect.name)
+        xyz = classes.xyz_of(Company.stage, n, stats.c.t, stats.c.q, thresholds)
         t, q = func.coalesce(stats.c.t, 0), func.coalesce(stats.c.q, 0)
-        xyz = classes.xyz_of(Company.stage, n, t, q, thresholds)
         c = (
             select(
                 Company.id.label("company_id"),
@@ -427,11 +432,12 @@ async def xyz_report(
             .subquery("c")
         )
         order = (classes.xyz_rank(c.c.xyz), c.c.revenue.desc(), c.c.company_id)
+        column: dict[str, Any] = {"partition_by": c.c.xyz, "order_by": order, "rows": (None, None)}
         ranked = select(
             c,
-            func.count().over(partition_by=c.c.xyz).label("n"),
+            func.count().over(**column).label("n"),
             func.row_number().over(order_by=order).label("rank"),
-            func.row_number().over(partition_by=c.c.xyz, order_by=order).label("first"),
+            func.row_number().over(**column).label("first"),
         ).subquery("k")
         rows = list(
             await uow.session.execute(

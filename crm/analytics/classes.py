@@ -26,25 +26,24 @@ REGULAR = CompanyStage.REGULAR.value
 
 
 def ranked(
-    source: Subquery,
-    value: str,
-    key: str,
-    *,
-    partition: ColumnElement[Any] | None = None,
-    prefix: str = "",
+    source: Subquery, value: str, key: str, *, prefix: str = "", rank: bool = False
 ) -> list[ColumnElement[Any]]:
-    """Window columns over `source` ranked by `value` desc, `key` asc (within `partition`):
-    `{prefix}cum` (the running total including the row), `{prefix}total` and `{prefix}rank`
-    (1 for the highest)."""
+    """Window columns over `source` ranked by `value` desc, `key` asc: `{prefix}cum` (the
+    running total including the row), `{prefix}total` and, with `rank`, `{prefix}rank`
+    (1 for the highest). The running total and the rank share one window definition, so
+    SQLite sorts the rows once for both (it sorts once per distinct window).
+
+    Rows that stand for no sales in the period (a value of 0 in movers) may be ranked
+    with the others: whatever their place, they add nothing to anyone's running total."""
     v, k = source.c[value], source.c[key]
-    order = (v.desc(), k)
-    return [
-        func.sum(v)
-        .over(partition_by=partition, order_by=order, rows=(None, 0))
-        .label(f"{prefix}cum"),
-        func.sum(v).over(partition_by=partition).label(f"{prefix}total"),
-        func.row_number().over(partition_by=partition, order_by=order).label(f"{prefix}rank"),
+    running: dict[str, Any] = {"order_by": (v.desc(), k), "rows": (None, 0)}
+    columns: list[ColumnElement[Any]] = [
+        func.sum(v).over(**running).label(f"{prefix}cum"),
+        func.sum(v).over().label(f"{prefix}total"),
     ]
+    if rank:
+        columns.append(func.row_number().over(**running).label(f"{prefix}rank"))
+    return columns
 
 
 def abc_of(

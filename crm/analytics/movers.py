@@ -4,10 +4,10 @@ The previous period is the same number of whole months ending one month earlier:
 the same report said a month ago ("A → B: Romashka, −32 %"). A grouped query over the
 monthly rollups of both periods at once (they share all but a month at each end) gives
 each company in reach its stage and, per period, its value and its T and Q
-(crm/analytics/abc_xyz.py); the two ABC rankings (window sums partitioned by "had sales
-in that period") and XYZ classes are made in the same statement (crm/analytics/
-classes.py), which keeps the movers and returns the first `top` with their names and
-the count of all: a handful of rows whatever the number of companies.
+(crm/analytics/abc_xyz.py). The same statement ranks both periods (window sums; a
+company with no sales in a period has a value of 0 there, and no class), classes them
+(crm/analytics/classes.py), keeps the movers and returns the first `top` with their
+names and the count of all: a handful of rows whatever the number of companies.
 A client with sales in only one of the periods moves from or to no class (None). XYZ
 classes are compared for regular clients only: the others have their stage in both.
 The largest clients come first (by the larger of the two values).
@@ -109,8 +109,8 @@ async def movers_report(
         sides = _both_periods(actor, previous, period, metric, uow.session.get_bind().dialect.name)
         ranked = select(
             sides,
-            *classes.ranked(sides, "v0", "company_id", partition=sides.c.n0 > 0, prefix="p"),
-            *classes.ranked(sides, "v1", "company_id", partition=sides.c.n1 > 0, prefix="c"),
+            *classes.ranked(sides, "v0", "company_id", prefix="p"),
+            *classes.ranked(sides, "v1", "company_id", prefix="c"),
         ).subquery("r")
         r = ranked.c
         classed = select(
