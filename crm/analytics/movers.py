@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Subquery, case, func, or_, select
+from sqlalchemy import Subquery, and_, case, func, or_, select
 
 from crm.access import Actor
 from crm.analytics import classes
@@ -107,11 +108,16 @@ async def movers_report(
     previous = previous_period(period)
     async with uow.read_only():
         sides = _both_periods(actor, previous, period, metric, uow.session.get_bind().dialect.name)
-        ranked = select(
-            sides,
-            *classes.ranked(sides, "v0", "company_id", prefix="p"),
-            *classes.ranked(sides, "v1", "company_id", prefix="c"),
-        ).subquery("r")
+        ranked = (
+            select(
+                sides,
+                Company.stage,
+                *classes.ranked(sides, "v0", "company_id", prefix="p"),
+                *classes.ranked(sides, "v1", "company_id", prefix="c"),
+            )
+            .join(Company, Company.id == sides.c.company_id)
+            .subquery("r")
+        )
         r = ranked.c
         classed = select(
             r.company_id,
@@ -154,38 +160,33 @@ def _both_periods(
     actor: Actor, previous: Period, period: Period, metric: AbcMetric, dialect: str
 ) -> Subquery:
     """One grouped pass over the rollup rows of both periods, which share all but a month
-    at each end: per company in reach and part (0: the previous period only, 1: both,
-    2: this period only), its rollup rows, value, T and Q, with one CASE per rollup row;
-    then per company its stage and (rows, value, T, Q) of the previous period (parts 0 and
-    1: n0, v0, t0, q0) and of this one (parts 1 and 2: n1, v1, t1, q1)."""
-    revenue = Months.revenue_cents
-    part = case((Months.month < period.start, 0), (Months.month >= previous.end, 2), else_=1).label(
-        "part"
-    )
-    per_part = (
+    at each end: per company in reach, its rollup rows, value, T and Q of the previous
+    period (n0, v0, t0, q0) and of this one (n1, v1, t1, q1), each an aggregate with a
+    FILTER on the month (0 where the company sold nothing). Grouping by company and part
+    of the span first, then adding the parts up, took twice as long on both databases."""
+    figures: list[Any] = []
+    for side, (start, end) in enumerate(
+        ((previous.start, previous.end), (period.start, period.end))
+    ):
+        mine = and_(Months.month >= start, Months.month < end)
+        figures += [
+            func.count().filter(mine).label(f"n{side}"),
+            *(
+                func.coalesce(aggregate.filter(mine), 0).label(f"{name}{side}")
+                for name, aggregate in (
+                    ("v", func.sum(row_value(metric))),
+                    ("t", func.sum(Months.revenue_cents)),
+                    ("q", sum_of_squares(dialect)),
+                )
+            ),
+        ]
+    return (
         months_in_reach(
             actor,
             Period(previous.start, period.end),
             Months.company_id.label("company_id"),
-            part,
-            func.count().label("n"),
-            func.sum(row_value(metric)).label("v"),
-            func.sum(revenue).label("t"),
-            sum_of_squares(dialect).label("q"),
+            *figures,
         )
-        .group_by(Months.company_id, part)
-        .subquery("parts")
-    )
-    sides = []
-    for side, parts in enumerate(((0, 1), (1, 2))):  # the previous period; this one
-        mine = per_part.c.part.in_(parts)
-        sides += [
-            func.sum(case((mine, per_part.c[figure]), else_=0)).label(f"{figure}{side}")
-            for figure in ("n", "v", "t", "q")
-        ]
-    return (
-        select(per_part.c.company_id, Company.stage, *sides)
-        .join(Company, Company.id == per_part.c.company_id)
-        .group_by(per_part.c.company_id, Company.stage)
+        .group_by(Months.company_id)
         .subquery("sides")
     )
