@@ -3,7 +3,7 @@
 The file's header row names the columns (Russian or English, any case) and, unless the
 caller says which, the kind of data. A worker process reads and checks the rows
 (crm/services/imports/worker.py: encodings, XLSX bombs, a memory bound) and hands them
-over in batches; the batches are written as they come (crm/services/imports/writers.py)
+over in batches; the batches are written as they come (crm/services/imports/writers/)
 in ONE transaction, committed only when the whole file has been read: a file refused
 half-way (a bad encoding further down, a memory bound reached) writes nothing. A bad row
 is reported with its number as the user sees it in the file (the header is row 1), the

@@ -2,7 +2,7 @@
 checked and cleaned as the services check typed input. Pure functions (no database): the
 worker process that reads the file runs them, and hands over clean rows or the reason a
 row is rejected. Whether a company, product or document exists is the writer's question
-(crm/services/imports/writers.py).
+(crm/services/imports/writers/).
 """
 
 from __future__ import annotations
