@@ -56,7 +56,9 @@ class Writer:
         self.rejected: list[Rejected] = []
         self.words: set[str] = set()
 
-    async def write(self, rows: Rows) -> None:
+    async def write(self, rows: list[tuple[int, Any]]) -> None:
+        """Rows as the reader hands them over: (number, values); the values are a dict, or
+        for sales a tuple (cells.sale_wire)."""
         raise NotImplementedError
 
     async def finish(self) -> None:

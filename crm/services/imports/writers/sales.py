@@ -15,8 +15,8 @@ from sqlalchemy import func, select, update
 
 from crm.access import Actor
 from crm.models import Product, Sale, utcnow
-from crm.services.imports.cells import Rejected
-from crm.services.imports.writers.base import Rows, Writer
+from crm.services.imports.cells import SALE_WIRE, Rejected
+from crm.services.imports.writers.base import Writer
 from crm.services.imports.writers.lookups import (
     Found,
     companies_by_inn,
@@ -27,19 +27,24 @@ from crm.services.imports.writers.statements import chunks
 from crm.uow import UnitOfWork
 
 REF, PAID = COLUMNS.index("external_ref"), COLUMNS.index("paid_on")
+KEY, INN, SOLD_ON, AMOUNT, QUANTITY, COST, PRODUCT, REF_IN, PAID_IN = (
+    SALE_WIRE.index(name) for name in SALE_WIRE
+)
+Sale_ = tuple[Any, ...]  # a clean sale as the reader hands it over (SALE_WIRE)
+Sales = list[tuple[int, Sale_]]
 
 
-def _content_ref(company_id: int, values: dict[str, Any], occurrences: dict[str, int]) -> str:
+def _content_ref(company_id: int, values: Sale_, occurrences: dict[str, int]) -> str:
     """A document number for a row without one: the same row of the same file, the same number."""
     content = "|".join(
         str(v)
         for v in (
             company_id,
-            values["sold_on"].isoformat(),
-            values["amount"],
-            values["quantity"],
-            values["cost"],
-            (values["product"] or "").lower(),
+            values[SOLD_ON],
+            values[AMOUNT],
+            values[QUANTITY],
+            values[COST],
+            (values[PRODUCT] or "").lower(),
         )
     )
     occurrences[content] = occurrences.get(content, 0) + 1
@@ -61,18 +66,16 @@ class SalesWriter(Writer):
         self.last_id: int | None = None
         self.paid = 0  # sales imported before, marked paid by this file
 
-    async def _lookups(self, values: list[dict[str, Any]]) -> None:
-        keys = {v["key"] for v in values if v["key"]} - self.asked_keys
-        inns = {v["inn"] for v in values if v["inn"]} - self.asked_inns
+    async def _lookups(self, values: list[Sale_]) -> None:
+        keys = {v[KEY] for v in values if v[KEY]} - self.asked_keys
+        inns = {v[INN] for v in values if v[INN]} - self.asked_inns
         self.asked_keys |= keys
         self.asked_inns |= inns
         if keys:
             self.by_key.update(await visible_companies_by_key(self.uow, self.actor, keys))
         if inns:
             self.by_inn.update(await companies_by_inn(self.uow, self.actor, inns))
-        names = sorted(
-            {str(v["product"]).lower() for v in values if v["product"]} - set(self.products)
-        )
+        names = sorted({str(v[PRODUCT]).lower() for v in values if v[PRODUCT]} - set(self.products))
         self.products.update(dict.fromkeys(names))
         for chunk in chunks(names):
             rows = await self.uow.session.execute(
@@ -82,32 +85,33 @@ class SalesWriter(Writer):
             )
             self.products.update({n: pid for n, pid in rows})
 
-    async def write(self, rows: Rows) -> None:
+    async def write(self, rows: Sales) -> None:
         if self.table is None:
             self.table = sales_table(self.uow)
         await self._lookups([v for _, v in rows])
-        # (values in the order of sales_table.COLUMNS) per accepted row
+        # per accepted row, its values in the order of sales_table.COLUMNS (dates ISO text,
+        # amounts Decimal text, as the reader hands them over)
         accepted: list[tuple[Any, ...]] = []
         by_inn, by_key, products = self.by_inn, self.by_key, self.products
         for number, v in rows:
-            company = (by_inn.get(v["inn"]) if v["inn"] else None) or (
-                by_key.get(v["key"]) if v["key"] else None
+            company = (by_inn.get(v[INN]) if v[INN] else None) or (
+                by_key.get(v[KEY]) if v[KEY] else None
             )
             if company is None:
                 self.rejected.append(Rejected(number, "company", "not_found"))
                 continue
-            product = v["product"]
+            product = v[PRODUCT]
             accepted.append(
                 (
                     company[0],
-                    products.get(str(product).lower()) if product else None,
+                    products.get(product.lower()) if product else None,
                     company[1],
-                    v["sold_on"],
-                    v["quantity"],
-                    v["amount"],
-                    v["cost"],
-                    v["external_ref"] or _content_ref(company[0], v, self.occurrences),
-                    v.get("paid_on"),
+                    v[SOLD_ON],
+                    v[QUANTITY],
+                    v[AMOUNT],
+                    v[COST],
+                    v[REF_IN] or _content_ref(company[0], v, self.occurrences),
+                    v[PAID_IN],
                 )
             )
         # numbers stored already: by earlier imports, or by earlier batches of this file
@@ -120,7 +124,7 @@ class SalesWriter(Writer):
             if ref in taken or ref in seen:
                 self.skipped += 1
                 if row[PAID] is not None:  # a sale imported before, paid since
-                    paid_later[ref] = (row[0], row[PAID])
+                    paid_later[ref] = (row[0], date.fromisoformat(row[PAID]))
                 continue
             seen.add(ref)
             new.append(row)

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,7 +32,8 @@ from crm.models import Sale
 from crm.services.imports.writers.statements import SqliteInsert, chunks, write_plain
 from crm.uow import UnitOfWork
 
-# what a batch hands over per new sale, in this order
+# what a batch hands over per new sale, in this order: dates as ISO text, amounts as the
+# text of their Decimal (as the reader sends them, crm/services/imports/cells.py sale_wire)
 COLUMNS = (
     "company_id",
     "product_id",
@@ -45,6 +47,23 @@ COLUMNS = (
 )
 FIXED = ("deal_id", "source", "created_at")  # the same for every sale of an import
 CACHE_KIB = 128 * 1024
+
+
+def _typed(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:
+    """A new sale's values (COLUMNS) as SQLAlchemy's types take them."""
+    values = dict(zip(COLUMNS, row, strict=True))
+    cost, paid_on = values["cost"], values["paid_on"]
+    values.update(
+        sold_on=date.fromisoformat(values["sold_on"]),
+        quantity=Decimal(values["quantity"]),
+        amount=Decimal(values["amount"]),
+        cost=None if cost is None else Decimal(cost),
+        paid_on=None if paid_on is None else date.fromisoformat(paid_on),
+        deal_id=None,
+        source="import",
+        created_at=now,
+    )
+    return values
 
 
 class SalesTable:
@@ -74,15 +93,7 @@ class SalesTable:
     async def insert(self, rows: list[tuple[Any, ...]], now: datetime) -> None:
         """New sales, values in the order of COLUMNS."""
         await self._first_id()
-        records = [
-            {
-                **dict(zip(COLUMNS, row, strict=True)),
-                "deal_id": None,
-                "source": "import",
-                "created_at": now,
-            }
-            for row in rows
-        ]
+        records = [_typed(row, now) for row in rows]
         for r in records:
             self.deltas.add(r["company_id"], r["manager_id"], r["sold_on"], r["amount"], r["cost"])
         try:
@@ -106,7 +117,11 @@ class SqliteSalesTable(SalesTable):
     def __init__(self, uow: UnitOfWork) -> None:
         super().__init__(uow)
         dialect = uow.session.get_bind().dialect
-        self.statement = SqliteInsert(dialect, Sale.__table__, COLUMNS + FIXED)
+        # the dates come as the ISO text SQLite stores; the amounts are text that SQLAlchemy's
+        # conversion makes floats, as it does of Decimals
+        self.statement = SqliteInsert(
+            dialect, Sale.__table__, COLUMNS + FIXED, ready=("sold_on", "paid_on")
+        )
         self.driver: Any = None  # the aiosqlite connection of the transaction
         self.cache_before: int | None = None
 

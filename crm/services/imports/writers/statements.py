@@ -93,13 +93,16 @@ class SqliteInsert:
     import). `usable` is False when the statement needs more than the given values (a
     column default, an expanding parameter): the caller then inserts some other way."""
 
-    def __init__(self, dialect: Any, table: Any, keys: Sequence[str]) -> None:
+    def __init__(
+        self, dialect: Any, table: Any, keys: Sequence[str], ready: Sequence[str] = ()
+    ) -> None:
+        """`ready`: keys whose values come as the driver takes them (no conversion)."""
         compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
         self.sql = compiled.string
         order = list(compiled.positiontup or ())  # the table's order, not necessarily ours
         self.usable = sorted(order) == sorted(keys) and len(set(keys)) == len(keys)
         self.positions = [list(keys).index(key) for key in order] if self.usable else []
-        found = [compiled._bind_processors.get(key) for key in order]
+        found = [None if key in ready else compiled._bind_processors.get(key) for key in order]
         self.usable = self.usable and all(p is None or callable(p) for p in found)
         self.processors = [cast(Callable[[Any], Any] | None, p) for p in found]
 
