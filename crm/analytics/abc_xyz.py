@@ -6,8 +6,10 @@ rollup rows. Periods are whole calendar months. Money is summed in whole cents.
 
 ABC ranks the companies by a value over the period (revenue, margin = revenue − cost,
 or the number of sales), summed per company in SQL, in descending order (ties: lower
-company id first); the ranking of these few thousand sums and their running total is
-done here. A company is in A while the cumulative share *before* it is below
+company id first); the reports rank and class in SQL too (window sums,
+crm/analytics/classes.py) and read back only the rows they show, while `classify_abc`
+does the same in Python for the holdings (crm/analytics/holdings.py). A company is in
+A while the cumulative share *before* it is below
 the A threshold (80 % by default), so the company that crosses the line is still A;
 in B while it is below A + B (95 %); else C.
 
@@ -16,9 +18,10 @@ lost). A regular client is X, Y or Z by the coefficient of variation of its mont
 purchases over the N months of the period, months without purchases counting as zero.
 With T = Σ monthly sums and Q = Σ squares of the monthly sums (zero months add nothing
 to either), mean = T/N and population variance = Q/N − (T/N)², so
-CV² = (N·Q − T²) / T². SQL sums T and Q per company; the class is then decided here
-with whole numbers, comparing 10000·(N·Q − T²) with t²·T² (no rounding, no square
-root). X: CV ≤ 10 %, Y: ≤ 25 %, else Z; a regular client with no purchases in the
+CV² = (N·Q − T²) / T². SQL sums T and Q per company and the reports class in SQL
+(crm/analytics/classes.py: N·Q·10⁴ ≤ T²·(10⁴ + t²), no division, no square root, in
+double precision); `xyz_class` compares 10000·(N·Q − T²) with t²·T² in Python for the
+holdings. X: CV ≤ 10 %, Y: ≤ 25 %, else Z; a regular client with no purchases in the
 period is Z.
 """
 
@@ -165,7 +168,7 @@ def row_value(metric: AbcMetric) -> SQLColumnExpression[Any]:
     return Months.sales
 
 
-def _value(metric: AbcMetric) -> ColumnElement[Any]:
+def value_of(metric: AbcMetric) -> ColumnElement[Any]:
     return func.sum(row_value(metric))
 
 
@@ -184,28 +187,6 @@ def months_in_reach(
     return query.join(Company, Company.id == Months.company_id).where(
         reach(actor, Company.curator_id)
     )
-
-
-def classify_abc(
-    values: dict[int, int], thresholds: tuple[int, int, int] = ABC_THRESHOLDS
-) -> dict[int, tuple[int, str]]:
-    """company -> (value, class), highest value first (ties: lower company id first)."""
-    a_edge, b_edge = check_thresholds(thresholds)
-    total = sum(values.values())
-    out: dict[int, tuple[int, str]] = {}
-    before = 0
-    for cid, value in sorted(values.items(), key=lambda kv: (-kv[1], kv[0])):
-        if total <= 0:
-            cls = "C"
-        elif before * 100 < total * a_edge:
-            cls = "A"
-        elif before * 100 < total * b_edge:
-            cls = "B"
-        else:
-            cls = "C"
-        out[cid] = (value, cls)
-        before += value
-    return out
 
 
 def sum_of_squares(dialect: str, column: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
@@ -239,22 +220,6 @@ def xyz_stats(actor: Actor, period: Period, dialect: str) -> Subquery:
     )
 
 
-def xyz_class(stage: str, months: int, t: Any, q: Any, thresholds: tuple[int, int]) -> str:
-    """The XYZ column of a company from its stage and its T and Q over `months` months."""
-    if stage != CompanyStage.REGULAR.value:
-        return stage
-    total, squares = int(t or 0), int(q or 0)
-    if total <= 0:
-        return "Z"
-    x, y = thresholds
-    spread = months * squares - total * total  # N²·variance
-    if spread * 10000 <= total * total * x * x:
-        return "X"
-    if spread * 10000 <= total * total * y * y:
-        return "Y"
-    return "Z"
-
-
 def cv_of(months: int, t: int, q: int) -> float | None:
     return math.sqrt(max(months * q - t * t, 0)) / t if t > 0 else None
 
@@ -269,21 +234,6 @@ def money(cents: Any) -> Decimal:
 
 def amount(metric: AbcMetric, value: Any) -> Decimal:
     return Decimal(int(value or 0)) if metric is AbcMetric.COUNT else money(value)
-
-
-async def company_values(
-    uow: UnitOfWork, actor: Actor, period: Period, metric: AbcMetric
-) -> dict[int, int]:
-    """company -> the metric over the period (cents or sales), for the companies in reach
-    with sales; inside an open unit of work."""
-    return {
-        cid: int(value)
-        for cid, value in await uow.session.execute(
-            months_in_reach(actor, period, Months.company_id, _value(metric)).group_by(
-                Months.company_id
-            )
-        )
-    }
 
 
 async def abc_report(
@@ -304,7 +254,7 @@ async def abc_report(
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     values = (
         months_in_reach(
-            actor, period, Months.company_id.label("company_id"), _value(metric).label("v")
+            actor, period, Months.company_id.label("company_id"), value_of(metric).label("v")
         )
         .group_by(Months.company_id)
         .subquery("v")
@@ -357,43 +307,6 @@ async def abc_report(
             )
             for row in rows
             if row.rank <= top
-        ],
-    )
-
-
-def abc_of_classes(
-    period: Period,
-    metric: AbcMetric,
-    classes: dict[int, tuple[int, str]],
-    names: dict[int, str],
-    top: int,
-) -> AbcReport:
-    """The report of `classify_abc`'s ranking (highest first); `names` of the first `top`."""
-    per_class = {abc: [0, 0] for abc in ABC_CLASSES}
-    cumulative = 0
-    top_rows = []
-    for i, (cid, (value, abc)) in enumerate(classes.items()):
-        per_class[abc][0] += 1
-        per_class[abc][1] += value
-        cumulative += value
-        if i < top:
-            top_rows.append((cid, names[cid], value, cumulative, abc))
-    total = sum(v for _, v in per_class.values())
-
-    def share(value: Any) -> float:
-        return int(value) / total if total > 0 else 0.0
-
-    return AbcReport(
-        period=period,
-        metric=metric,
-        total=amount(metric, total),
-        companies=sum(n for n, _ in per_class.values()),
-        classes=[
-            AbcClass(abc, n, amount(metric, v), share(v)) for abc, (n, v) in per_class.items()
-        ],
-        top=[
-            AbcCompany(cid, name, amount(metric, value), share(value), share(cum), abc)
-            for cid, name, value, cum, abc in top_rows
         ],
     )
 
@@ -492,7 +405,7 @@ async def abc_xyz_matrix(
                 actor,
                 period,
                 Months.company_id.label("company_id"),
-                _value(metric).label("v"),
+                value_of(metric).label("v"),
                 func.sum(Months.revenue_cents).label("t"),
                 sum_of_squares(dialect).label("q"),
             )
