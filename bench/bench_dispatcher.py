@@ -732,6 +732,7 @@ async def run(kind: str, args: argparse.Namespace) -> bool:
             n = min(args.updates, 500)
             for name, make, case_dp in (
                 ("echo", echo_update, echo_dp),
+                ("read1", echo_update, one_read_dispatcher(db)),
                 ("help", help_update, dp),
                 ("find", find_update, dp),
                 ("move", move_update, dp),
