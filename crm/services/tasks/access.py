@@ -14,7 +14,6 @@ from crm.models import Claim, Company, Contact, Deal, Event, Manager, Task
 from crm.models.enums import Role, TaskStatus
 from crm.uow import UnitOfWork
 
-
 # Aliases keep the subqueries from correlating with a query that joins the same tables;
 # made once (a fresh alias costs about 1 ms of CPU in the first statement built on it).
 _COMPANY = aliased(Company, name="linked_company")
