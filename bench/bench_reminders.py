@@ -11,7 +11,7 @@ startup hook builds (`bot.app.reminder_runtime`: leader election, APScheduler jo
 rebuilt from the tasks table, conditional claims, the TelegramSender as the fan-out
 lane of the bot's governor at TELEGRAM_RATE, `--rate` to set another) delivers them
 through aiogram over HTTP to a Bot API stand-in in a separate process, which ENFORCES
-Telegram's limits (tests/botapi_stub.TelegramLimits: `--limit` messages a second
+Telegram's limits (standins/limits.py TelegramLimits: `--limit` messages a second
 overall, 1 a second per chat after a burst, 20 a minute per group; beyond: 429 with
 `retry_after`, as Telegram).
 
@@ -68,7 +68,7 @@ from crm.models import Manager, Task
 from crm.models.enums import Role, TaskStatus
 from crm.settings import Settings
 from crm.storage import Database
-from tests.fixtures.botapi_stub import TelegramLimits, counted
+from standins.limits import TelegramLimits, counted
 
 TOKEN = "4242:AAHbenchTOKENforTheStandIn_0123456789ab"
 BATCH = 5_000

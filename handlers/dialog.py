@@ -6,8 +6,12 @@ up again after a restart asks for exactly what is missing. Each dialog has a Cal
 class of its own (with an `action`) for its buttons; the Wizard answers what every dialog
 has in common: Back and Cancel, a button of a dialog that is over ("This dialog is over.
 Start again with /claim."), a button of an earlier step ("This button is from an earlier
-step."). A dialog of one question (a typed value after a button) needs no Wizard: it uses
-`cancel`, `over` and `stale` alone.
+step."). A press names what its dialog is about when its buttons carry an id (the deal of
+💳 Terms): `same` holds a press to the dialog it came from, so a button of an older dialog
+about something else is "over" and changes nothing. A dialog started from a card may go
+back to that card when cancelled (`home`). A dialog of one question is a Wizard of one
+step (`Wizard.one`); a question that is not a dialog (a value typed after a button, with
+no state) uses `cancel`, `over` and `stale` alone.
 
 aiogram's Scenes would do this too, but they are marked experimental, keep the history
 Back walks in a storage record of their own (one more key per chat in DatabaseStorage and
@@ -18,7 +22,7 @@ written once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -39,6 +43,7 @@ from handlers.ui import button, cancel_text, h, markup, short, show
 from handlers.words import moment
 
 Rows = list[list[InlineKeyboardButton]]
+Home = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
@@ -108,6 +113,21 @@ class Wizard:
             cancel_button=cancel_button,
         )
 
+    @classmethod
+    def one(cls, name: str, state: State, *, restart: str = "") -> Wizard:
+        """A dialog of one question (its buttons build their own Back / Cancel)."""
+
+        def no_nav(action: str) -> CallbackData:
+            raise NotImplementedError(f"the one-question dialog {name} has no {action} button")
+
+        return cls(
+            steps={name: state},
+            step_of=lambda data: name,
+            back_drops={},
+            nav=no_nav,
+            restart=restart,
+        )
+
     @property
     def states(self) -> frozenset[str | None]:
         return frozenset(state.state for state in self.steps.values())
@@ -138,18 +158,55 @@ class Wizard:
     def nav_markup(self, back: bool = True) -> InlineKeyboardMarkup:
         return markup([self.nav_buttons(back)])
 
+    async def current(
+        self, state: FSMContext, same: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The dialog's data while it goes on and holds `same` (the deal a button names);
+        None when it is over, or another one (of another deal) goes on."""
+        if not await self.active(state):
+            return None
+        data = await state.get_data()
+        if same and any(data.get(key) != value for key, value in same.items()):
+            return None
+        return data
+
+    async def leave(
+        self, state: FSMContext, same: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """Forget the dialog if it goes on (and holds `same`); the data it had, else None."""
+        data = await self.current(state, same)
+        if data is not None:
+            await state.clear()
+        return data
+
     async def pressed(
-        self, callback: CallbackQuery, action: str, state: FSMContext
+        self,
+        callback: CallbackQuery,
+        action: str,
+        state: FSMContext,
+        *,
+        same: Mapping[str, Any] | None = None,
+        home: Home | None = None,
     ) -> dict[str, Any] | None:
         """The dialog's data for a press of one of its buttons; None when the press is
-        answered here already (Cancel, or a button of a dialog that is over)."""
-        if action == "cancel":
+        answered here already (Cancel, or a button of a dialog that is over).
+
+        `same`: what the press names that the dialog's data must hold (else it is over).
+        `home(data)`: shows what the dialog was started from (its card), where Cancel
+        returns; without it Cancel says that nothing was saved."""
+        if action == "cancel" and home is None:
             await cancel(callback, state)
             return None
-        if not await self.active(state):
+        data = await self.current(state, same)
+        if data is None:
             await over(callback, self.restart)
             return None
-        return await state.get_data()
+        if action == "cancel" and home is not None:
+            await state.clear()
+            await home(data)
+            await callback.answer(cancel_text())
+            return None
+        return data
 
 
 def offer(data: dict[str, Any], hits: Sequence[Hit], pick: Callable[[str], CallbackData]) -> Rows:

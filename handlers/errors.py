@@ -103,14 +103,14 @@ FIELDS: dict[str, str] = {
     "offset_days": N_("Day of the step"),
     "sla_days": N_("SLA, days"),
     "code": N_("Code"),
-    # events (crm/services/events.py, handlers/events/)
+    # events (crm/services/events/, handlers/events/)
     "segment": N_("Segment"),
     "invitee": N_("Invitee"),
     "answer": N_("Answer"),
     "ends_at": N_("End time"),
     "topic": N_("Topic"),
     "task": N_("Task"),
-    # imports (crm/services/imports.py)
+    # imports (crm/services/imports/)
     "date": N_("Date"),
     "cost": N_("Cost"),
     "ref": N_("Document number"),

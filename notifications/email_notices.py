@@ -1,6 +1,6 @@
 """Telling a manager that invitations could not be delivered: once per event, in their
 language, with a button that lists the addresses and the servers' reasons
-(handlers/events.py answers it with crm.services.event_failures.failures)."""
+(handlers/events/failures.py answers it with crm.services.event_failures.failures)."""
 
 from __future__ import annotations
 

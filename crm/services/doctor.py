@@ -1,6 +1,6 @@
 """`chatcrm doctor`: records that disagree with the rules, reported and never changed.
 
-A deal with lines has their total after discounts as its amount (crm/services/deals.py),
+A deal with lines has their total after discounts as its amount (crm/services/deals/common.py),
 and the sale written when it was won took revenue and cost from the same lines. Deals
 written before that rule, or by hand, may disagree: an open deal's amount with its lines,
 a won deal's sale with its lines (or, without lines, with the deal's amount). The doctor

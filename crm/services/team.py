@@ -3,6 +3,7 @@ the departments and the staff as the operator (the command line) finds them."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -170,10 +171,20 @@ async def approvers(uow: UnitOfWork, curator_id: int) -> list[Manager]:
             )
         if heads:
             return heads
+    return await directors(uow, besides=(curator_id,))
+
+
+async def directors(uow: UnitOfWork, besides: Collection[int] = ()) -> list[Manager]:
+    """The active directors, but those `besides`, in the order they joined."""
+    async with uow.read_only():
         return list(
             await uow.session.scalars(
                 select(Manager)
-                .where(*active, Manager.role == Role.DIRECTOR.value)
+                .where(
+                    Manager.active.is_(True),
+                    Manager.role == Role.DIRECTOR.value,
+                    Manager.id.not_in(list(besides)),
+                )
                 .order_by(Manager.id)
             )
         )

@@ -181,11 +181,7 @@ class CardView:
             lines.append(_("No open deals."))
         lines.append("")
         lines += _interactions(actor, card.last_interactions)
-        if card.open_claims:
-            lines += ["", _("<b>Open claims</b>")]
-            for claim in card.open_claims:
-                due = _("due {date}").format(date=local_time(actor, claim.due_at))
-                lines.append(f" • {h(short(claim.text, 80))} ({due})")
+        # the open claims are listed once, as the buttons that open them (claims/card.py)
         rows: Rows = [
             [
                 button(_("✍ Log interaction"), LogCb(kind=COMPANY, id=c.id)),

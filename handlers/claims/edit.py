@@ -4,7 +4,8 @@ crm/services/claims/edit.py decides who may change what: the card offers ✏ Edi
 open claim only, the priority step only the priorities this user may set (a manager may
 raise it, a head or a director also lower it), and a crafted press is refused by the
 service all the same. The due date follows a new priority, counted from the claim's
-filing.
+filing. Cancel goes back to the claim's card, as it goes back to the deal's in the deal's
+✏ Edit.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from crm.errors import Conflict
 from crm.services import claims
 from crm.uow import UnitOfWork
 from handlers.claims.callbacks import ClaimCb
-from handlers.claims.card import render_card
+from handlers.claims.card import render_card, show_card
 from handlers.claims.notice import render_notice
 from handlers.dialog import Wizard, stale
 from handlers.ui import button, h, markup, short, show
@@ -128,7 +129,11 @@ async def pressed(
     reminders: ReminderRuntime | None = None,
 ) -> None:
     action, value = callback_data.action, callback_data.value
-    data = await EDITING.pressed(callback, action, state)
+
+    async def back_to_card(data: dict[str, Any]) -> None:  # Cancel: the claim's card again
+        await show_card(callback, uow, actor, int(data["claim_id"]))
+
+    data = await EDITING.pressed(callback, action, state, home=back_to_card)
     if data is None:
         return
     step = EDITING.step_of(data)

@@ -5,7 +5,7 @@ Which fields exist is decided by `crm.services.deal_edits.editable_fields` (none
 closed deal, no amount once the deal has lines); the write is `deals.update`, which checks
 the same rules again, so a crafted button changes nothing. A value that cannot be taken is
 answered politely (bot/errors.py, or the time question asked again) and the dialog stays
-where it was.
+where it was. Cancel goes back to the deal's card, nothing saved.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from crm.services.cards import DealCard
 from crm.uow import UnitOfWork
 from handlers.cards.view import CardView
 from handlers.deals.callbacks import DealEditCb
+from handlers.deals.card import show_deal
 from handlers.dialog import Wizard, ask_when_again, stale, take
 from handlers.ui import button, h, markup, short, show
 from handlers.words import N_, day, money
@@ -250,7 +251,11 @@ async def pressed(
     card_view: CardView,
 ) -> None:
     action, value = callback_data.action, callback_data.value
-    data = await DIALOG.pressed(callback, action, state)
+
+    async def back_to_card(data: dict[str, Any]) -> None:  # Cancel: the deal's card again
+        await show_deal(callback, card_view, uow, actor, int(data["deal_id"]))
+
+    data = await DIALOG.pressed(callback, action, state, home=back_to_card)
     if data is None:
         return
     step = DIALOG.step_of(data)

@@ -2,7 +2,9 @@
 head, as a discount above the limit does), and the day a won deal's sale was paid.
 
 The buttons are the ones `payments.payment_actions` offers; the services refuse the same
-whatever a callback asks.
+whatever a callback asks. Each is a Wizard of one question about one deal: a button of an
+older dialog (another deal's, or one that ended) is "over" and changes nothing, and Back
+goes to the deal's card, leaving the dialog only if it is that deal's.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from handlers.cards.view import CardView
 from handlers.deals.callbacks import PaidCb, TermsCb
 from handlers.deals.card import show_deal
 from handlers.deals.terms_approvals import request_terms_approval, risks_text
-from handlers.dialog import over
+from handlers.dialog import Wizard
 from handlers.ui import button, h, markup, show
 from handlers.words import day, money
 
@@ -45,6 +47,10 @@ class PaidForm(StatesGroup):
     day = State()  # data: deal_id
 
 
+TERMS = Wizard.one("days", TermsForm.days)
+PAID = Wizard.one("day", PaidForm.day)
+
+
 def payment_rows(actor: Actor, card: DealCard) -> list[list[InlineKeyboardButton]]:
     """💳 Terms on an open deal, 💰 Paid on a won deal whose sale is unpaid."""
     allowed = payments.payment_actions(actor, card.deal, card.sale)
@@ -56,9 +62,9 @@ def payment_rows(actor: Actor, card: DealCard) -> list[list[InlineKeyboardButton
     return [row] if row else []
 
 
-def _back(deal_id: int) -> InlineKeyboardButton:
-    """Back to the card: the question is dropped (handled here, the state cleared)."""
-    return button(_("« Back"), TermsCb(action="back", deal_id=deal_id))
+def _back(data: TermsCb | PaidCb) -> InlineKeyboardButton:
+    """Back to the card: the question is dropped."""
+    return button(_("« Back"), data)
 
 
 def days_text(days: int) -> str:
@@ -100,8 +106,7 @@ async def ask_terms(
 ) -> None:
     view = await payments.terms_view(uow, actor, callback_data.deal_id)  # refuses another's
     deal_id = view.deal_id
-    await state.set_state(TermsForm.days)
-    await state.set_data({"deal_id": deal_id})
+    await TERMS.save(state, {"deal_id": deal_id})
     quick = [
         button(days_text(days), TermsCb(action="set", deal_id=deal_id, days=days))
         for days in QUICK_DAYS
@@ -117,7 +122,7 @@ async def ask_terms(
                 )
             ]
         )
-    rows.append([_back(deal_id)])
+    rows.append([_back(TermsCb(action="back", deal_id=deal_id))])
     await show(callback, terms_question(view), markup(rows))
     await callback.answer()
 
@@ -166,11 +171,8 @@ async def pressed_terms(
     bot: Bot,
     i18n: I18n,
 ) -> None:
-    data = await state.get_data()
-    if await state.get_state() != TermsForm.days.state or data.get("deal_id") != (
-        callback_data.deal_id
-    ):
-        await over(callback)
+    same = {"deal_id": callback_data.deal_id}
+    if await TERMS.pressed(callback, callback_data.action, state, same=same) is None:
         return
     days = None if callback_data.action == "default" else callback_data.days
     await state.clear()
@@ -220,8 +222,7 @@ async def ask_paid(
     if not payments.payment_actions(actor, card.deal, card.sale).paid or card.sale is None:
         await callback.answer(_("This payment is already marked paid."), show_alert=True)
         return
-    await state.set_state(PaidForm.day)
-    await state.set_data({"deal_id": card.deal.id})
+    await PAID.save(state, {"deal_id": card.deal.id})
     text = _(
         "💰 When was «{title}» paid ({amount})? Press Today, or send the date: 05.12, "
         "yesterday, 3 days ago."
@@ -233,7 +234,7 @@ async def ask_paid(
                 PaidCb(action="today", deal_id=card.deal.id),
             )
         ],
-        [_back(card.deal.id)],
+        [_back(PaidCb(action="back", deal_id=card.deal.id))],
     ]
     await show(callback, text, markup(rows))
     await callback.answer()
@@ -247,11 +248,8 @@ async def paid_today(
     state: FSMContext,
     card_view: CardView,
 ) -> None:
-    data = await state.get_data()
-    if await state.get_state() != PaidForm.day.state or data.get("deal_id") != (
-        callback_data.deal_id
-    ):
-        await over(callback)
+    same = {"deal_id": callback_data.deal_id}
+    if await PAID.pressed(callback, callback_data.action, state, same=same) is None:
         return
     await state.clear()
     paid_on = to_local(utcnow(), actor.timezone).date()
@@ -273,14 +271,16 @@ async def typed_paid(
 
 async def back(
     callback: CallbackQuery,
-    callback_data: TermsCb,
+    callback_data: TermsCb | PaidCb,
     uow: UnitOfWork,
     actor: Actor,
     state: FSMContext,
     card_view: CardView,
 ) -> None:
-    if await state.get_state() in (TermsForm.days.state, PaidForm.day.state):
-        await state.clear()
+    """Back to the deal's card from either question about it (a Back of an older dialog
+    about another deal leaves the dialog that goes on as it is)."""
+    same = {"deal_id": callback_data.deal_id}
+    await TERMS.leave(state, same) or await PAID.leave(state, same)
     await show_deal(callback, card_view, uow, actor, callback_data.deal_id)
     await callback.answer()
 
@@ -293,5 +293,6 @@ def setup() -> Router:
     router.callback_query.register(back, TermsCb.filter(F.action == "back"))
     router.callback_query.register(ask_paid, PaidCb.filter(F.action == "ask"))
     router.callback_query.register(paid_today, PaidCb.filter(F.action == "today"))
+    router.callback_query.register(back, PaidCb.filter(F.action == "back"))
     router.message.register(typed_paid, PaidForm.day, F.text, ~F.text.startswith("/"))
     return router

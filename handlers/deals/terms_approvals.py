@@ -78,11 +78,10 @@ def terms_markup(deal_id: int) -> InlineKeyboardMarkup:
 async def request_terms_approval(
     bot: Bot, i18n: I18n, uow: UnitOfWork, actor: Actor, deal: Deal
 ) -> list[str]:
-    """Ask the heads (or the directors) in their own language; the names of those reached."""
+    """Ask those who decide (crm says who: never who asked), each in their own language;
+    the names of those reached."""
     reached = []
     for approver in await payments.approvers_of(uow, deal.id):
-        if approver.id == actor.id:
-            continue  # who asked does not decide
         mine = await payments.pending_terms(uow, Actor.of(approver), deal_id=deal.id)
         if not mine:
             continue
@@ -109,24 +108,25 @@ def verdict_text(deal: Deal, approved: bool) -> str:
 
 
 async def tell_requester(bot: Bot, i18n: I18n, uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
-    """The one who asked (else the curator) hears the decision in their own language."""
-    asked = await payments.requester(uow, deal)
-    if asked is None or asked.id == actor.id:
-        return
+    """Who asked, and the deal's curator, hear the decision, each in their own language."""
     days = payments.deferral_of(deal, deal.company)
-    with i18n.use_locale(asked.language):
-        if deal.terms_approval == ApprovalStatus.APPROVED.value:
-            note = _(
-                "{head} approved the payment terms of «{title}»: {days} days. The deal can be won."
+    for told in await payments.told_of_decision(uow, deal):
+        if told.id == actor.id:
+            continue
+        with i18n.use_locale(told.language):
+            if deal.terms_approval == ApprovalStatus.APPROVED.value:
+                note = _(
+                    "{head} approved the payment terms of «{title}»: {days} days. "
+                    "The deal can be won."
+                )
+            else:
+                note = _(
+                    "{head} rejected the payment terms of «{title}» ({days} days): set other "
+                    "terms on the deal card before winning it."
+                )
+            await send_quietly(
+                bot, told.tg_id, note.format(head=h(actor.name), title=h(deal.title), days=days)
             )
-        else:
-            note = _(
-                "{head} rejected the payment terms of «{title}» ({days} days): set other "
-                "terms on the deal card before winning it."
-            )
-        await send_quietly(
-            bot, asked.tg_id, note.format(head=h(actor.name), title=h(deal.title), days=days)
-        )
 
 
 async def decide(

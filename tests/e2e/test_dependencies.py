@@ -39,10 +39,17 @@ from tests.fixtures.running_bot import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NINA = TgUser(9401, "Nina", language_code="ru")
+TOM = TgUser(9402, "Tom", language_code="en")
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 UNAVAILABLE_RU = (
     "Пошаговые диалоги временно недоступны: попробуйте через минуту. "
     "Команды, где всё написано в одну строку, работают и сейчас."
+)
+
+
+UNAVAILABLE_EN = (
+    "Step-by-step dialogs are temporarily unavailable: try again in a minute. "
+    "Commands with everything on one line work now."
 )
 
 
@@ -67,10 +74,10 @@ async def redis_down(db: Database, stub: BotAPIStub, bot: Bot) -> AsyncIterator[
         await dp.storage.close()
 
 
-async def feed(dp: object, bot: Bot, stub: BotAPIStub, text: str) -> list[str]:
-    before = len(stub.sent_to(NINA.id))
-    await dp.feed_update(bot, as_update(message_update(NINA, text), bot))  # type: ignore[attr-defined]
-    return [s.text for s in stub.sent_to(NINA.id)[before:]]
+async def feed(dp: object, bot: Bot, stub: BotAPIStub, text: str, user: TgUser = NINA) -> list[str]:
+    before = len(stub.sent_to(user.id))
+    await dp.feed_update(bot, as_update(message_update(user, text), bot))  # type: ignore[attr-defined]
+    return [s.text for s in stub.sent_to(user.id)[before:]]
 
 
 async def test_redis_down_commands_work_dialogs_wait(
@@ -86,6 +93,9 @@ async def test_redis_down_commands_work_dialogs_wait(
     assert await feed(dp, bot, stub, "/company") == [UNAVAILABLE_RU]
     # a plain text may be the answer to a dialog's question: not guessed at
     assert await feed(dp, bot, stub, "Ромашка") == [UNAVAILABLE_RU]
+    # in each user's language
+    await factories.staff(db, Role.MANAGER, name="Tom", language="en", tg_id=TOM.id)
+    assert await feed(dp, bot, stub, "/company", TOM) == [UNAVAILABLE_EN]
     # everything on one line needs no dialog
     [added] = await feed(dp, bot, stub, "/company Ромашка; Retail; Moscow")
     assert added.startswith("Компания добавлена.")
@@ -208,6 +218,40 @@ async def test_database_down_at_start_is_waited_for(caplog: pytest.LogCaptureFix
     assert len(lines) >= 3
     assert lines[0].startswith("the database not reachable (attempt 1: ")
     assert all("pw" not in line and "\n" not in line for line in lines)
+
+
+async def test_the_bot_waits_for_the_database_before_anything_else(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`main` (what `chatcrm run` serves) with the database not up yet: one line per
+    attempt, no migration tried, not a call to the Bot API, and it does not exit."""
+    async with BotAPIStub(TOKEN) as stub:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            bot_token=SecretStr(TOKEN),
+            database_url=f"postgresql+asyncpg://crm:pw@127.0.0.1:{closed_port()}/crm",
+            telegram_api_url=stub.url,
+            http_port=free_port(),
+        )
+        caplog.set_level(logging.INFO)
+
+        def attempts() -> list[str]:
+            return [r.getMessage() for r in caplog.records if r.name == "chatcrm.startup"]
+
+        async with bot_main(settings) as task:
+            for _ in range(100):
+                if len(attempts()) >= 3 or task.done():
+                    break
+                await asyncio.sleep(0.1)
+            assert not task.done()
+        lines = attempts()
+        assert len(lines) >= 3
+        for n, line in enumerate(lines, start=1):
+            assert line.startswith(f"the database not reachable (attempt {n}: ")
+            assert "pw" not in line and "\n" not in line
+        assert stub.calls == []
+        assert not any(r.exc_info for r in caplog.records)
+        assert not any("alembic" in r.name for r in caplog.records)
 
 
 # ----------------------------------------------------------------------- configuration

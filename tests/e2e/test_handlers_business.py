@@ -332,6 +332,19 @@ async def test_business_shows_the_logged_chats_and_stops_one(harness: Harness) -
     await write(harness, "still there?")
     (talk,) = await conversations(harness.db)
     assert talk.summary == "Ivan Petrov: hi"
+    async with harness.db.uow() as uow:
+        chat = (await uow.session.scalars(select(BusinessChat))).one()
+        stops = list(
+            await uow.session.scalars(
+                select(AuditEntry.changes).where(
+                    AuditEntry.entity == "business_chats",
+                    AuditEntry.entity_id == chat.id,
+                    AuditEntry.action == "update",
+                )
+            )
+        )
+    assert chat.status == "stopped"
+    assert [c["status"] for c in stops] == [["linked", "stopped"]]
 
 
 async def test_another_manager_cannot_see_the_conversation(harness: Harness) -> None:

@@ -107,10 +107,18 @@ async def test_a_head_lowers_the_priority_and_a_closed_claim_is_not_edited(
     before = await written(h.db)
     await h.send(replay(BORIS, ClaimCb(action="edit", claim_id=claim_id).pack()))
     assert h.stub.alerts()[-1] == "Not found, or you have no access to it."
-    # Cancel forgets the dialog
+    # Cancel forgets the dialog and shows the claim's card again, from either step
     [what] = await h.send(press(HELEN, card, "✏ Edit"))
     [cancelled] = await h.send(press(HELEN, what, "Cancel"))
-    assert cancelled.text == "Cancelled. Nothing was saved."
+    assert cancelled.method == "editMessageText" and cancelled.message_id == what.message_id
+    assert cancelled.text == card.text and "✏ Edit" in labels(cancelled)
+    assert h.stub.alerts()[-1] == "Cancelled. Nothing was saved."
+    [what] = await h.send(press(HELEN, cancelled, "✏ Edit"))
+    [prio] = await h.send(press(HELEN, what, "Priority"))
+    [cancelled] = await h.send(press(HELEN, prio, "Cancel"))
+    assert cancelled.text == card.text
+    await h.send(press(HELEN, prio, "normal"))  # the dialog is over: nothing changes
+    assert h.stub.alerts()[-1] == "This dialog is over."
     assert await written(h.db) == before
 
     # a closed claim: no ✏ Edit, and a crafted one, or a dialog left open, is refused
@@ -165,6 +173,8 @@ async def test_company_card_opens_its_open_claims(harness: Harness) -> None:
         f"🔴 Претензия №{urgent}: Сломан станок",
         f"🔵 Претензия №{normal}: Разбиты поддоны",
     ]
+    # listed once, as the buttons that open them (not again in the card's text)
+    assert "Сломан станок" not in company.text and "Разбиты поддоны" not in company.text
     [card] = await h.send(press(ANNA, company, f"Претензия №{normal}"))
     assert card.method == "editMessageText"
     assert card.text.startswith(f"<b>Претензия №{normal}</b> — 🏢 Ромашка")

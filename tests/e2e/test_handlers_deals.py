@@ -661,6 +661,16 @@ async def test_edit_every_field_of_a_deal_from_its_card(harness: Harness) -> Non
     await h.send(press(ANNA, back, "Next step"))
     [saved] = await h.send(message_update(ANNA, "-"))
     assert "Next step" not in saved.text
+    # Cancel, from either step: the deal's card again, nothing saved (the audit below)
+    menu = await open_edit(h, ANNA, deal.id)
+    [card] = await h.send(press(ANNA, menu, "Cancel"))
+    assert card.message_id == menu.message_id and card.text.startswith("💼 <b>Big pumps</b>")
+    assert "✏ Edit" in labels(card) and h.stub.alerts()[-1] == "Cancelled. Nothing was saved."
+    [ask] = await h.send(press(ANNA, card, "✏ Edit"))
+    [ask] = await h.send(press(ANNA, ask, "Title"))
+    [card] = await h.send(press(ANNA, ask, "Cancel"))
+    assert card.text.startswith("💼 <b>Big pumps</b>")
+    await h.send(message_update(ANNA, "Not saved"))  # no longer an answer
 
     stored = await the_deal(h.db, deal.id)
     assert (stored.title, stored.amount, stored.expected_close, stored.contact_id) == (

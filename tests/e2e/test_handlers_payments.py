@@ -1,5 +1,6 @@
 """Payment terms and Paid on the deal card, terms in /approvals, overdue payments in /today
-and the digest, and Log interaction on the deal card, through the real dispatcher."""
+and the digest, Log interaction on the deal card, and the Terms and Paid questions as
+dialogs (a button of an older one, /cancel), through the real dispatcher."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from crm.storage import Database
 from crm.when import to_local
 from handlers.deals.callbacks import DealCb, PaidCb, TermsCb, TermsDecisionCb
 from tests.fixtures import factories
-from tests.fixtures.bot_harness import REFUSAL, Harness, labels, last_alert
+from tests.fixtures.bot_harness import REFUSAL, Harness, labels, last_alert, replay
 from tests.fixtures.botapi_stub import Sent, callback_update, message_update, press
 from tests.fixtures.deal_team import ANNA, BORIS, DIMA, OLGA, PETR, DealTeam, deal_team
 
@@ -167,6 +168,35 @@ async def test_a_head_rejects_terms_past_the_credit_limit_from_the_request(
     assert "Payment terms: 14 days ❗ rejected: set other terms" in card.text
 
 
+async def test_a_head_setting_terms_on_a_managers_deal_asks_a_director(harness: Harness) -> None:
+    """Olga, the only head of Anna's department, may not decide terms she set herself: the
+    request goes to the director, and the decision is told to Olga and to Anna, whose deal
+    waited for it."""
+    h = harness
+    w = await deal_team(h.db)
+    await factories.staff(h.db, Role.DIRECTOR, None, "Dima", tg_id=DIMA.id)
+    await terms_of_company(h.db, w.company, 30, None)
+    deal = await pumps(h, w)
+    [ask] = await h.send(press(OLGA, await card_of(h, OLGA, deal.id), "💳"))
+    [card, note] = await h.send(press(OLGA, ask, "60"))
+    assert "Отсрочка оплаты: 60 дн. ⏳ ждёт согласования" in card.text
+    assert await deal_row(h.db, deal.id) == (60, "pending")
+    assert note.text.splitlines()[-1] == "Отправлено на согласование: Dima."
+    request = h.stub.sent_to(DIMA.id)[-1]
+    assert request.text.splitlines()[:2] == [
+        "<b>Payment terms approval</b>",
+        "Deal: «Pumps» (Romashka), 4 000.00",
+    ]
+    assert not any("Payment terms approval" in s.text for s in h.stub.sent_to(OLGA.id))
+    [verdict] = await h.send(press(DIMA, request, "Approve"))
+    assert verdict.text == "Approved: the payment terms of «Pumps» (60 days)."
+    assert h.stub.sent_to(OLGA.id)[-1].text.startswith("Dima одобрил(а) условия оплаты")
+    assert h.stub.sent_to(ANNA.id)[-1].text == (
+        "Dima approved the payment terms of «Pumps»: 60 days. The deal can be won."
+    )
+    assert await deal_row(h.db, deal.id) == (60, "approved")
+
+
 async def test_paid_on_a_won_deal_today_or_on_a_typed_day(harness: Harness) -> None:
     h = harness
     w = await deal_team(h.db)
@@ -240,6 +270,65 @@ async def test_the_deal_card_logs_an_interaction(harness: Harness) -> None:
     await h.send(callback_update(BORIS, card.button("Log interaction")["callback_data"]))
     assert last_alert(h) == REFUSAL
     del summary
+
+
+OVER = "This dialog is over."
+
+
+async def test_a_button_of_an_older_terms_dialog_changes_nothing(harness: Harness) -> None:
+    h = harness
+    w = await deal_team(h.db)
+    await terms_of_company(h.db, w.company, 30, None)
+    first = await pumps(h, w)
+    second = await deals.open(h.db.uow(), w.anna, DealInput(w.company, "Valves", amount=500))
+    [old] = await h.send(press(ANNA, await card_of(h, ANNA, first.id), "Terms"))
+    [new] = await h.send(press(ANNA, await card_of(h, ANNA, second.id), "Terms"))
+    audits = len(await _audits(h.db))
+
+    # the first deal's question was left for the second's: its value writes nothing
+    await h.send(press(ANNA, old, "14 days"))
+    assert last_alert(h) == OVER
+    await h.send(replay(ANNA, TermsCb(action="default", deal_id=first.id).pack()))
+    assert last_alert(h) == OVER
+    # its Back shows the first deal's card and leaves the second deal's question open
+    [card] = await h.send(press(ANNA, old, "« Back"))
+    assert card.text.startswith("💼 <b>Pumps</b>")
+    assert len(await _audits(h.db)) == audits
+    shown = await h.send(message_update(ANNA, "14"))
+    assert shown[1].text == "✅ Payment terms of «Valves»: 14 days."
+    assert await deal_row(h.db, first.id) == (None, "not_needed")
+    assert await deal_row(h.db, second.id) == (14, "not_needed")
+    # answered, the second's question is over too: its buttons write nothing more
+    await h.send(press(ANNA, new, "60 days"))
+    assert last_alert(h) == OVER
+    assert await deal_row(h.db, second.id) == (14, "not_needed")
+
+
+async def test_cancel_ends_the_terms_and_the_paid_questions(harness: Harness) -> None:
+    h = harness
+    w = await deal_team(h.db)
+    await terms_of_company(h.db, w.company, 30, None)
+    deal = await pumps(h, w)
+    [ask] = await h.send(press(ANNA, await card_of(h, ANNA, deal.id), "Terms"))
+    await h.send(message_update(ANNA, "/cancel"))
+    shown = await h.send(message_update(ANNA, "14"))  # no longer an answer
+    assert not any("Payment terms" in sent.text for sent in shown)
+    await h.send(press(ANNA, ask, "14 days"))
+    assert last_alert(h) == OVER
+    assert await deal_row(h.db, deal.id) == (None, "not_needed")
+
+    await deals.move(h.db.uow(), w.anna, deal.id, "won")
+    [ask] = await h.send(press(ANNA, await card_of(h, ANNA, deal.id), "Paid"))
+    await h.send(message_update(ANNA, "/cancel"))
+    shown = await h.send(message_update(ANNA, "yesterday"))
+    assert not any("Paid on" in sent.text for sent in shown)
+    await h.send(press(ANNA, ask, "Today"))
+    assert last_alert(h) == OVER
+    async with h.db.uow() as uow:
+        assert await uow.session.scalar(select(Sale.paid_on)) is None
+    # Back after /cancel: the card, nothing written
+    [card] = await h.send(press(ANNA, ask, "« Back"))
+    assert card.text.startswith("💼 <b>Pumps</b>") and "💰 Paid" in labels(card)
 
 
 async def overdue_sales(db: Database, w: DealTeam) -> list[int]:

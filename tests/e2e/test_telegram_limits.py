@@ -18,14 +18,9 @@ from crm.services import tasks
 from crm.services.tasks import TaskInput
 from crm.storage import Database
 from notifications.reminders import TaskAction
+from standins.limits import TelegramLimits
 from tests.fixtures import factories
-from tests.fixtures.botapi_stub import (
-    BotAPIStub,
-    TelegramLimits,
-    TgUser,
-    callback_update,
-    message_update,
-)
+from tests.fixtures.botapi_stub import BotAPIStub, TgUser, callback_update, message_update
 from tests.fixtures.running_bot import running_bot
 
 OLGA = TgUser(9301, "Olga", language_code="ru")  # director
@@ -180,3 +175,86 @@ async def test_a_user_who_blocked_the_bot_is_recorded_once_and_skipped(db: Datab
             async with db.uow() as uow:
                 manager = await uow.session.get(Manager, anna.id)
                 assert manager is not None and not manager.bot_blocked
+
+
+async def test_the_issues_setup_every_answer_arrives_through_429_and_5xx(
+    sqlite_db: Database,
+) -> None:
+    """Issue 11's setup: three /remind a few seconds apart, then /today, whose answer got a
+    429 and was lost. Now Telegram's 429 is waited out and a 5xx retried: each answer
+    arrives once, in order."""
+    db = sqlite_db
+    await factories.staff(db, Role.DIRECTOR, name="Olga", language="ru", tg_id=OLGA.id)
+    async with BotAPIStub(limits=TelegramLimits()) as stub, running_bot(db, stub=stub):
+        for text in (
+            "/remind in 1 minute; Call Ivan",
+            "/remind через 3 минуты; Позвонить Ивану",
+            "/remind yesterday; impossible",
+        ):
+            stub.push_update(message_update(OLGA, text))
+            await asyncio.sleep(0.3)
+        await stub.wait_for(lambda: len(stub.delivered_to(OLGA.id)) >= 3, seconds=30)
+
+        # the answer to /today meets flood control: waited out, then delivered
+        stub.fail_next(1, retry_after=2, methods={"sendMessage"})
+        stub.push_update(message_update(OLGA, "/today"))
+        await stub.wait_for(lambda: len(stub.delivered_to(OLGA.id)) >= 4, seconds=30)
+        # then the Bot API has a bad moment (502 twice): retried with backoff
+        stub.fail_next(2, error_code=502, methods={"sendMessage"})
+        stub.push_update(message_update(OLGA, "/today"))
+        await stub.wait_for(lambda: len(stub.delivered_to(OLGA.id)) >= 5, seconds=30)
+        await asyncio.sleep(0.5)
+
+        answers = [s.text for s in stub.delivered_to(OLGA.id)]
+        assert len(answers) == 5  # each once, in the order asked
+        assert answers[0].startswith("⏰ Напоминание поставлено: <b>Call Ivan</b>\nКогда: ")
+        assert answers[1].startswith("⏰ Напоминание поставлено: <b>Позвонить Ивану</b>\n")
+        assert "уже прошло. Когда напомнить?" in answers[2]
+        for today in answers[3:]:
+            assert today.startswith("<b>Сегодня, ") and "<b>На сегодня (2)</b>" in today
+            assert "Call Ivan" in today and "Позвонить Ивану" in today
+        sends = [c for c in stub.calls if c.method == "sendMessage"]
+        assert [c.status for c in sends] == [200, 200, 200, 429, 200, 502, 502, 200]
+        assert sends[4].params["text"] == sends[3].params["text"] == answers[3]
+        assert sends[4].at - sends[3].at >= 2.0  # retry_after waited out
+        assert sends[7].at - sends[5].at >= 1.5  # 0.5 s, then 1 s
+        assert stub.rejected == 0  # paced within the limits otherwise
+
+
+async def test_a_personal_notice_goes_before_the_fanout(sqlite_db: Database) -> None:
+    """During a fan-out, a manager turns out to have blocked the bot: the director's notice
+    about it overtakes the reminders still queued (the notice lane before the fan-out's)."""
+    db = sqlite_db
+    await factories.staff(db, Role.DIRECTOR, name="Olga", language="en", tg_id=OLGA.id)
+    await fanout_staff(db, managers=60, each=4, due=datetime.now(UTC) - timedelta(minutes=1))
+    blocked = 20_000_030  # "Manager 30": the 31st of the first round
+    async with BotAPIStub(limits=TelegramLimits()) as stub:
+        stub.block(blocked)
+        async with running_bot(db, stub=stub):
+            reminders = lambda: [  # noqa: E731
+                c
+                for c in stub.calls
+                if c.ok and c.method == "sendMessage" and int(c.params["chat_id"]) >= 20_000_000
+            ]
+            [notice] = await stub.wait_sent(OLGA.id, seconds=60)
+            await stub.wait_for(lambda: len(reminders()) >= 236, seconds=60)
+            await asyncio.sleep(0.5)
+        async with db.uow() as uow:
+            manager = await uow.session.scalar(select(Manager).where(Manager.tg_id == blocked))
+            assert manager is not None and manager.bot_blocked_at is not None
+            marked_at = manager.bot_blocked_at.replace(tzinfo=UTC).timestamp()
+
+    assert notice.text.startswith("⛔ <b>Manager 30</b> has blocked the bot")
+    [refused] = [c for c in stub.calls if c.status == 403]
+    # the monotonic moment the block was recorded (the notice can go only after it)
+    marked = marked_at - (time.time() - time.monotonic())
+    told = next(c.at for c in stub.calls if c.ok and c.params.get("chat_id") == OLGA.id)
+    overtaken = [c for c in reminders() if marked < c.at < told]
+    after = [c for c in reminders() if c.at > told]
+    # ~59 chats had a reminder waiting for its turn when the notice came: in one queue,
+    # the notice would have waited for them all (two seconds at 30/s)
+    assert len(after) >= 100, "the fan-out was over before the notice: the test proves nothing"
+    assert len(overtaken) < 30, (len(overtaken), told - marked)
+    assert refused.at < told
+    assert len(reminders()) == 236 and len(stub.sent_to(blocked)) == 1  # the rest skipped
+    assert stub.rejected == 0

@@ -1,4 +1,4 @@
-"""Import of companies, contacts and sales from CSV and XLSX files (crm/services/imports.py)."""
+"""Import of companies, contacts and sales from CSV and XLSX files (crm/services/imports/)."""
 
 from __future__ import annotations
 

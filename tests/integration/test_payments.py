@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from crm.access import visible_owner
 from crm.errors import AccessDenied, Conflict, InvalidInput
-from crm.models import AuditEntry, Company, Deal, Sale, utcnow
+from crm.models import AuditEntry, Company, Deal, Manager, Sale, utcnow
 from crm.models.enums import Role
 from crm.services import companies, deals, payments
 from crm.services.companies import CompanyInput
@@ -197,6 +197,40 @@ async def test_who_set_the_terms_does_not_decide_them_and_the_pending_are_paged(
     assert (view.deferral, view.own, view.allowed, view.approval) == (90, True, 30, "pending")
     with pytest.raises(AccessDenied):
         await payments.pending_terms(db.uow(), anna)
+
+
+async def test_terms_are_asked_of_someone_who_may_decide_them(db: Database) -> None:
+    """Never of who set them: a head who set terms on a deal of their department has them
+    asked of another head of it, else of the directors; the curator hears the decision."""
+    anna, head, _outsider, client = await world(db)
+    director = await factories.staff(db, Role.DIRECTOR, name="Dina")
+    deal = await deals.open(db.uow(), anna, DealInput(client.id, "First", amount=100))
+
+    async def asked() -> list[int]:
+        return [m.id for m in await payments.approvers_of(db.uow(), deal.id)]
+
+    async def told() -> list[int]:
+        return [m.id for m in await payments.told_of_decision(db.uow(), deal)]
+
+    await payments.set_terms(db.uow(), anna, deal.id, 45)
+    assert (await asked(), await told()) == ([head.id], [anna.id])
+    await payments.set_terms(db.uow(), head, deal.id, 60)
+    assert (await asked(), await told()) == ([director.id], [head.id, anna.id])
+    hugo = await factories.staff(db, Role.HEAD, department_id=anna.department_id, name="Hugo")
+    assert await asked() == [hugo.id]
+    decided = await payments.decide_terms(db.uow(), hugo, deal.id, True)
+    assert decided.terms_approval == "approved"
+    # a director who set terms on a deal of a department without a head: another director
+    await payments.set_terms(db.uow(), director, deal.id, 90)
+    for who in (head, hugo):
+        async with db.uow() as uow:
+            manager = await uow.session.get(Manager, who.id)
+            assert manager is not None
+            manager.active = False
+            await uow.commit()
+    assert await asked() == []
+    dora = await factories.staff(db, Role.DIRECTOR, name="Dora")
+    assert await asked() == [dora.id]
 
 
 async def test_overdue_count_sum_and_the_worst_first(db: Database) -> None:

@@ -1,4 +1,4 @@
-"""The deal stage rules (crm/services/deals.py): which moves a card offers, who reopens a
+"""The deal stage rules (crm/services/deals/stages.py): which moves a card offers, who reopens a
 closed deal and to which stage."""
 
 from __future__ import annotations

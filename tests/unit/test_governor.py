@@ -150,6 +150,24 @@ async def test_network_errors_and_5xx_back_off_then_give_up_at_the_deadline() ->
     assert down.reachable is False
 
 
+async def test_429_is_waited_out_only_up_to_the_deadline() -> None:
+    governor = Governor(Limits.fast(deadline=2.5))
+    flood = FakeAPI(lambda m: TelegramRetryAfter(m, "Too Many Requests", 1))
+    started = time.monotonic()
+    with pytest.raises(TelegramRetryAfter):
+        await send(governor, flood, 1, "a")
+    # waited 1 s twice; a third wait would end past the deadline: given up at once
+    assert len(flood.calls) == 3 and time.monotonic() - started >= 2.0
+    assert governor.stats.retry_after == 3 and governor.stats.gave_up == 1
+
+    # a retry_after beyond the deadline is not waited at all
+    long = FakeAPI(lambda m: TelegramRetryAfter(m, "Too Many Requests", 60))
+    started = time.monotonic()
+    with pytest.raises(TelegramRetryAfter):
+        await send(Governor(Limits.fast(deadline=10.0)), long, 1, "a")
+    assert len(long.calls) == 1 and time.monotonic() - started < 5.0
+
+
 async def test_a_bad_request_is_not_retried() -> None:
     governor = Governor(Limits.fast())
     api = FakeAPI(lambda m: TelegramBadRequest(m, "Bad Request: chat not found"))

@@ -1,6 +1,7 @@
-"""The layers of ARCHITECTURE.md, read from the source: what each package may import, and no
+"""The layers of ARCHITECTURE.md, read from the source: what each package may import, no
 import loops between our modules (imports inside functions count too; imports only for
-the type checker, under `if TYPE_CHECKING:`, do not)."""
+the type checker, under `if TYPE_CHECKING:`, do not), and the tests, the benchmarks and
+the stand-ins they share kept apart from each other and from the product."""
 
 from __future__ import annotations
 
@@ -27,6 +28,19 @@ FORBIDDEN_ABOVE = {
     "handlers": ("bot",),
 }
 
+# what the tests and the benchmarks both run against lives in standins/, which imports
+# neither; the product imports none of the three
+KEPT_APART = {
+    "bench": ("tests",),
+    "standins": ("tests", "bench"),
+    **{package: ("tests", "bench", "standins") for package in PACKAGES},
+}
+
+
+def _name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
 
 def modules() -> dict[str, Path]:
     found = {}
@@ -34,9 +48,7 @@ def modules() -> dict[str, Path]:
         for path in (ROOT / package).rglob("*.py"):
             if "migrations" in path.parts:
                 continue
-            parts = path.relative_to(ROOT).with_suffix("").parts
-            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            found[name] = path
+            found[_name(path)] = path
     return found
 
 
@@ -124,3 +136,16 @@ def test_no_import_loops() -> None:
         if start not in state:
             visit(start, [start])
     assert [loop for loop in loops if loop not in KNOWN_LOOPS] == []
+
+
+def test_the_benchmarks_the_stand_ins_and_the_product_import_no_tests() -> None:
+    wrong = []
+    for package, forbidden in KEPT_APART.items():
+        for path in (ROOT / package).rglob("*.py"):
+            name = _name(path)
+            wrong += [
+                f"{name} imports {target}"
+                for target in imported(name, path)
+                if any(within(target, other) for other in forbidden)
+            ]
+    assert sorted(set(wrong)) == []

@@ -1,7 +1,7 @@
 """deal amounts follow their lines: open deals with lines take their lines' total
 
 From now on a deal with lines has their total after discounts as its amount
-(crm/services/deals.py). Open deals whose amount disagrees with their lines are brought
+(crm/services/deals/common.py). Open deals whose amount disagrees with their lines are brought
 into agreement here, each change audited (no actor: the migration did it). Won deals are
 left alone: their sale is history; `chatcrm doctor` lists those that disagree.
 The total of a line is computed as the model does (quantity x price x (100 - discount)

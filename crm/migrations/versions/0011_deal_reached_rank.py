@@ -3,7 +3,7 @@ indexes the funnel, the forecast and its stage conversion read instead of scanni
 deals and their stage history
 
 Backfilled here from each deal's current stage and its `deal_stage_changes`; from now on
-every stage move raises it (crm/services/deals.py apply_move).
+every stage move raises it (crm/services/deals/stages.py apply_move).
 
 Revision ID: 0011
 Revises: 0010

@@ -8,6 +8,8 @@ rule). Past it, the job claims the chat once (a conditional UPDATE of
 `waiting_reminded_at`) and the manager gets one reminder; the manager's answer clears the
 wait, and the next unanswered message starts another. /today lists the actor's waiting
 clients (a head's: their department's, a director's: everyone's), the digest counts them.
+A disconnected account's chats wait for nobody: the bot no longer sees the manager's
+answers there, so neither the job nor /today nor the digest counts them.
 
 Company settings (`app_settings`): `reply_sla` (minutes, default 120) and `working_hours`
 ("09:00-18:00" on Monday to Friday by default).
@@ -26,7 +28,7 @@ from crm import when
 from crm.access import Actor, require_role, visible_owner
 from crm.db import rowcount
 from crm.errors import InvalidInput
-from crm.models import AppSetting, BusinessChat, Contact, Manager, utcnow
+from crm.models import AppSetting, BusinessChat, BusinessConnection, Contact, Manager, utcnow
 from crm.models.enums import ChatStatus, Role
 from crm.uow import UnitOfWork
 
@@ -156,7 +158,9 @@ async def _waiting_rows(uow: UnitOfWork, *where: object):  # type: ignore[no-unt
             select(BusinessChat, Contact.name, Manager)
             .join(Contact, Contact.id == BusinessChat.contact_id)
             .join(Manager, Manager.id == BusinessChat.manager_id)
+            .join(BusinessConnection, BusinessConnection.manager_id == BusinessChat.manager_id)
             .where(
+                BusinessConnection.enabled.is_(True),
                 BusinessChat.status == ChatStatus.LINKED.value,
                 BusinessChat.waiting_since.is_not(None),
                 *where,  # type: ignore[arg-type]

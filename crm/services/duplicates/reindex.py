@@ -1,7 +1,7 @@
 """The search rows a merge or its undo changes, refreshed in the same transaction.
 
 A contact's row and a deal's row carry their company's name (crm/services/contact_index.py,
-crm/services/deals.py reindex): when a merge moves them to another company, or gives the
+crm/services/deals/common.py reindex): when a merge moves them to another company, or gives the
 survivor the loser's name, they are written again here, hundreds at once.
 """
 

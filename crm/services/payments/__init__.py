@@ -8,7 +8,10 @@ Rules decided here (the issue leaves them open):
   the client's unpaid won amount (sales with a due date and no paid date) plus this deal
   would pass the company's credit limit (no limit: no credit check). Setting such terms
   asks for the approval (the deal's `terms_approval` becomes pending), as a discount above
-  the limit does; the same heads decide it in /approvals, never on a deal of their own.
+  the limit does; the same heads decide it in /approvals, never on a deal of their own
+  nor on terms they set (a head who sets terms on their department's deal: another head
+  of it is asked, else the directors). The decision is told to who asked and to the
+  deal's curator.
   A deal whose terms wait or were rejected cannot be won; a deal that would pass the
   credit limit on winning without approved terms is refused with that reason.
 - A won deal's sale is due `sold_on + deferral`. "Paid" marks the sale of a won deal (or
@@ -52,6 +55,7 @@ from crm.services.payments.terms import (
     requester,
     set_terms,
     terms_view,
+    told_of_decision,
 )
 
 __all__ = [
@@ -84,5 +88,6 @@ __all__ = [
     "risks",
     "set_terms",
     "terms_view",
+    "told_of_decision",
     "unpaid_amount",
 ]

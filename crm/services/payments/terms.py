@@ -153,19 +153,38 @@ async def _requester_id(uow: UnitOfWork, deal_id: int) -> int | None:
 
 
 async def requester(uow: UnitOfWork, deal: Deal) -> Manager | None:
-    """Whom a decision on the deal's terms is told: who asked, else the deal's curator."""
+    """Who asked for the deal's terms (else the deal's curator)."""
     async with uow.read_only():
         asked = await _requester_id(uow, deal.id)
         return await uow.session.get(Manager, asked if asked is not None else deal.curator_id)
 
 
+async def told_of_decision(uow: UnitOfWork, deal: Deal) -> list[Manager]:
+    """Whom a decision on the deal's terms is told: who asked, and the deal's curator (who
+    cannot win the deal until it is decided) when someone else asked, a head say."""
+    async with uow.read_only():
+        asked = await _requester_id(uow, deal.id)
+        ids = list(dict.fromkeys(i for i in (asked, deal.curator_id) if i is not None))
+        people = {
+            m.id: m for m in await uow.session.scalars(select(Manager).where(Manager.id.in_(ids)))
+        }
+    return [people[i] for i in ids if i in people]
+
+
 async def approvers_of(uow: UnitOfWork, deal_id: int) -> list[Manager]:
-    """Who decides the deal's pending terms: the same heads (or directors) as a discount."""
+    """Who is asked to decide the deal's pending terms: the heads (or directors) who decide
+    a discount of its curator, but never who set the terms (`decide_terms` refuses them);
+    when that leaves nobody (the only head set terms on a deal of their department), the
+    directors, who decide any deal but their own."""
     async with uow.read_only():
         curator_id = await uow.session.scalar(select(Deal.curator_id).where(Deal.id == deal_id))
+        asked = await _requester_id(uow, deal_id)
     if curator_id is None:
         return []
-    return await team.approvers(uow, curator_id)
+    approvers = [m for m in await team.approvers(uow, curator_id) if m.id != asked]
+    if approvers:
+        return approvers
+    return await team.directors(uow, besides=[i for i in (curator_id, asked) if i is not None])
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, false, func, select, true, update
 
+from crm.db import rowcount
 from crm.models import Company, Deal, Event, Manager, Task
 from crm.models.enums import TaskStatus
 from crm.services.tasks.inputs import LATE_AFTER
@@ -115,7 +116,7 @@ async def mark_delivered(uow: UnitOfWork, task_id: int, at: datetime, late: bool
             .execution_options(synchronize_session=False)
         )
         await uow.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rowcount(result) == 1
 
 
 async def claim(uow: UnitOfWork, task_id: int, at: datetime) -> Delivery | None:
@@ -135,7 +136,7 @@ async def claim(uow: UnitOfWork, task_id: int, at: datetime) -> Delivery | None:
             )
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(result) != 1:
             return None
         row = (await uow.session.execute(_delivery_query().where(Task.id == task_id))).one()
         await uow.commit()
@@ -188,7 +189,7 @@ async def release_delivery(uow: UnitOfWork, task_id: int, claimed_at: datetime) 
             .execution_options(synchronize_session=False)
         )
         await uow.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rowcount(result) == 1
 
 
 async def upcoming(
