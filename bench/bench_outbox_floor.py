@@ -2,14 +2,15 @@
 
     python -m bench.bench_outbox_floor [--emails 10000]
 
-bench_outbox's (c) claims rows (pending → sending, 200 a statement, the bodies returned)
-and marks them sent (4 a statement: one accepted row per connection). Here the same
-statements run from plain sqlite3 in one thread (C, no asyncio, no SQLAlchemy, no SMTP),
-on the bench's invitation rows twice:
-  - as stored today: the bodies (text, HTML, .ics: about 12 KB) in the outbox row itself.
-    SQLite writes a whole record again whenever one of its columns changes size, so the
-    claim and the mark each rewrite every row's bodies (its overflow pages) into the WAL;
-  - the same rows with the bodies in a table of their own (what a migration would do).
+bench_outbox's (c) claims rows (pending → sending, 200 a statement, then one SELECT of
+the batch's bodies) and marks them sent (4 a statement: one accepted row per
+connection). Here the same statements run from plain sqlite3 in one thread (C, no
+asyncio, no SQLAlchemy, no SMTP), on the bench's invitation rows twice:
+  - as stored since migration 0016: the bodies (text, HTML, .ics: about 12 KB) in
+    outbound_email_bodies, read once by the claim; the outbox row itself is small;
+  - as stored before it (rebuilt here as a table of its own): the bodies in the outbox
+    row. SQLite writes a whole record again whenever the row changes, so the claim and
+    the mark each rewrote every row's bodies (its overflow pages) into the WAL.
 The first figure bounds (c) on SQLite whatever the worker does: the sends of all
 connections wait for these writes (one writer at a time, and a connection's next DATA
 waits for its last mark).
@@ -32,14 +33,16 @@ from crm.storage import Database
 NOW = "2026-03-02 09:00:00.000000"
 CLAIM = 200
 MARK = 4
-SLIM = (
-    "id, dedupe_key, to_addr, status, attempts, last_error, created_at, next_attempt_at,"
-    " claimed_at, sent_at, kind, event_id, invitee_id, contact_id, mailing_id, message_id,"
-    " error_code, sender_name, unsubscribe_token"
-)
 RETURNED = (
-    "id, dedupe_key, to_addr, attempts, message_id, kind, invitee_id, contact_id,"
+    "id, dedupe_key, to_addr, subject, attempts, message_id, kind, invitee_id,"
     " unsubscribe_token, sender_name"
+)
+BODIES = "body_text, body_html, ics"
+# the outbox row before 0016, its columns in their order then
+BEFORE_0016 = (
+    f"id, dedupe_key, to_addr, subject, {BODIES}, status, attempts, last_error, created_at,"
+    " next_attempt_at, claimed_at, sent_at, kind, event_id, invitee_id, contact_id, mailing_id,"
+    " message_id, error_code, sender_name, unsubscribe_token"
 )
 
 
@@ -50,19 +53,20 @@ async def prepare(path: Path, count: int) -> None:
     await db.dispose()
 
 
-def split_bodies(conn: sqlite3.Connection) -> None:
-    conn.execute(f"CREATE TABLE slim AS SELECT {SLIM} FROM outbound_emails")
-    conn.execute("CREATE INDEX ix_slim_status ON slim (status, next_attempt_at)")
+def rebuild_before_0016(conn: sqlite3.Connection) -> None:
+    """`fat`: the same rows with the bodies in the outbox row, as before migration 0016."""
     conn.execute(
-        "CREATE TABLE bodies AS SELECT id, subject, body_text, body_html, ics FROM outbound_emails"
+        f"CREATE TABLE fat AS SELECT {BEFORE_0016} FROM outbound_emails"
+        " JOIN outbound_email_bodies ON email_id = id"
     )
-    conn.execute("CREATE UNIQUE INDEX ix_bodies_id ON bodies (id)")
+    conn.execute("CREATE INDEX ix_fat_status ON fat (status, next_attempt_at)")
+    conn.execute("CREATE UNIQUE INDEX ix_fat_id ON fat (id)")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def claim_and_mark(conn: sqlite3.Connection, table: str) -> tuple[int, float, float]:
     """Every row claimed and marked; (rows, wall seconds, CPU seconds)."""
-    returned = RETURNED if table == "slim" else f"{RETURNED}, subject, body_text, body_html, ics"
+    returned = RETURNED if table == "outbound_emails" else f"{RETURNED}, {BODIES}"
     wall, cpu = time.perf_counter(), time.process_time()
     done = 0
     while True:
@@ -76,9 +80,12 @@ def claim_and_mark(conn: sqlite3.Connection, table: str) -> tuple[int, float, fl
             (NOW, NOW, CLAIM),
         ).fetchall()
         ids = [row[0] for row in rows]
-        if table == "slim" and ids:
+        if table == "outbound_emails" and ids:
             marks = ", ".join("?" * len(ids))
-            conn.execute(f"SELECT * FROM bodies WHERE id IN ({marks})", ids).fetchall()
+            conn.execute(
+                f"SELECT email_id, {BODIES} FROM outbound_email_bodies WHERE email_id IN ({marks})",
+                ids,
+            ).fetchall()
         conn.execute("COMMIT")
         if not ids:
             break
@@ -101,12 +108,12 @@ def main(count: int) -> None:
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # as crm/db.py sets it
-        split_bodies(conn)
+        rebuild_before_0016(conn)
         one, five, fifteen = os.getloadavg()
         print(f"emails: {count}; load average {one:.2f}, {five:.2f}, {fifteen:.2f}")
         for table, label in (
-            ("outbound_emails", "bodies in the outbox row (today)"),
-            ("slim", "bodies in a table of their own"),
+            ("outbound_emails", "bodies in a table of their own (since 0016)"),
+            ("fat", "bodies in the outbox row (before 0016)"),
         ):
             rows, wall, cpu = claim_and_mark(conn, table)
             print(

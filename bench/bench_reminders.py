@@ -390,7 +390,9 @@ async def run(reminders: int, managers: int, limit: int, rate: float, users: int
             await typists
             await lagging
             await runtime.scheduler.drain()
-            cpu_share = (cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
+            cpu_used = cpu_seconds() - cpu_start
+            cpu_share = cpu_used / (time.monotonic() - wall_start)
+            handled = runtime.sender.stats.sent + len(typing.delays)
         finally:
             stop.set()
             await runtime.stop()
@@ -402,7 +404,8 @@ async def run(reminders: int, managers: int, limit: int, rate: float, users: int
         await db.dispose()
     server.terminate()
     print(
-        f"  this process used {cpu_share:.0%} of a core; its event loop woke late by "
+        f"  this process used {cpu_share:.0%} of a core, {cpu_used / max(1, handled) * 1000:.2f} "
+        f"ms of CPU per message (reminders and answers); its event loop woke late by "
         f"p50 {percentile(lag.lags, 0.5) * 1000:.0f} ms, "
         f"p99 {percentile(lag.lags, 0.99) * 1000:.0f} ms (a busy machine shows here); "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"

@@ -111,6 +111,11 @@ class UnitOfWork:
             raise RuntimeError("unit of work used outside `async with`")
         return self._session
 
+    def sibling(self) -> UnitOfWork:
+        """Another unit of work on the same database (its own session and connection), for
+        a read that runs beside this one's transactions."""
+        return UnitOfWork(self._factory, self.actors, self._write_gate)
+
     def read_only(self) -> Self:
         """Enter for reading only: on SQLite the transaction does not take the write lock."""
         self._read_only = True

@@ -32,16 +32,19 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Numeric,
+    Float,
     Select,
     SQLColumnExpression,
     Subquery,
+    and_,
     cast,
     func,
+    or_,
     select,
 )
 
 from crm.access import Actor
+from crm.analytics import classes
 from crm.analytics.scope import Period, reach
 from crm.errors import InvalidInput
 from crm.models import Company, CompanySalesMonth
@@ -133,14 +136,14 @@ class AbcXyzMatrix:
         return sum(self.cells.values()) == 0
 
 
-def _check_thresholds(thresholds: tuple[int, int, int]) -> tuple[int, int]:
+def check_thresholds(thresholds: tuple[int, int, int]) -> tuple[int, int]:
     a, b, c = thresholds
     if min(a, b, c) < 0 or a + b + c != 100 or a == 0:
         raise InvalidInput("thresholds", "invalid")
     return a, a + b
 
 
-def _check_xyz_thresholds(thresholds: tuple[int, int]) -> tuple[int, int]:
+def check_xyz_thresholds(thresholds: tuple[int, int]) -> tuple[int, int]:
     x, y = thresholds
     if not 0 < x <= y:
         raise InvalidInput("thresholds", "invalid")
@@ -187,7 +190,7 @@ def classify_abc(
     values: dict[int, int], thresholds: tuple[int, int, int] = ABC_THRESHOLDS
 ) -> dict[int, tuple[int, str]]:
     """company -> (value, class), highest value first (ties: lower company id first)."""
-    a_edge, b_edge = _check_thresholds(thresholds)
+    a_edge, b_edge = check_thresholds(thresholds)
     total = sum(values.values())
     out: dict[int, tuple[int, str]] = {}
     before = 0
@@ -206,19 +209,19 @@ def classify_abc(
 
 
 def sum_of_squares(dialect: str, column: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
-    """Σ revenue_cents² over rollup rows, without overflow.
+    """Σ revenue_cents² over rollup rows, as a float (double precision) on both databases.
 
-    PostgreSQL squares in NUMERIC (a BIGINT square stops with an error past 2⁶³, which a
-    month of 30 million reaches). SQLite sums the squares as a float (`total`): its
-    integer `sum` stops with an error past 2⁶³ too; the float is exact up to 2⁵³ (monthly
+    Integer squares would stop with an error past 2⁶³ (a month of 30 million), and
+    PostgreSQL's NUMERIC, exact, made the reports that read Q two to three times slower
+    (movers 240 → 100 ms at a million sales). The float is exact up to 2⁵³ (monthly
     purchases up to about 270,000.00 over a year) and off by a few parts in 10¹⁶ beyond,
-    which only matters on an exact tie with a threshold. `column`: another expression of
-    revenue cents (a CASE that keeps one period's rows) instead of `revenue_cents`.
+    which only matters on an exact tie with a threshold (crm/analytics/classes.py).
+    `column`: another expression of revenue cents instead of `revenue_cents`.
     """
     value: Any = Months.revenue_cents if column is None else column
     if dialect == "sqlite":
         return func.total(value * value)
-    return func.sum(cast(value, Numeric) * value)
+    return func.sum(cast(value, Float) * value)
 
 
 def xyz_stats(actor: Actor, period: Period, dialect: str) -> Subquery:
@@ -292,21 +295,70 @@ async def abc_report(
     thresholds: tuple[int, int, int] = ABC_THRESHOLDS,
     top: int = 10,
 ) -> AbcReport:
+    """Ranked and classed in SQL (crm/analytics/classes.py): back come the first `top`
+    companies with their names and, for each class, its first company with the class's
+    count and sum: a dozen rows whatever the number of companies."""
     check_period(period)
-    _check_thresholds(thresholds)
+    edges = check_thresholds(thresholds)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
-    async with uow.read_only():
-        classes = classify_abc(await company_values(uow, actor, period, metric), thresholds)
-        shown = list(classes)[:top]
-        names = dict(
-            (
-                await uow.session.execute(
-                    select(Company.id, Company.name).where(Company.id.in_(shown))
-                )
-            ).all()
+    values = (
+        months_in_reach(
+            actor, period, Months.company_id.label("company_id"), _value(metric).label("v")
         )
-    return abc_of_classes(period, metric, classes, names, top)
+        .group_by(Months.company_id)
+        .subquery("v")
+    )
+    r = select(
+        values.c.company_id, values.c.v, *classes.ranked(values, "v", "company_id", rank=True)
+    ).subquery("r")
+    c = select(r, classes.abc_of(r.c.v, r.c.cum, r.c.total, edges).label("abc")).subquery("c")
+    whole_class: dict[str, Any] = {  # one window, one sort: the class's rows in rank order
+        "partition_by": c.c.abc,
+        "order_by": c.c.rank,
+        "rows": (None, None),
+    }
+    per_class = select(
+        c,
+        func.count().over(**whole_class).label("n"),
+        func.sum(c.c.v).over(**whole_class).label("class_v"),
+        func.row_number().over(**whole_class).label("first"),
+    ).subquery("k")
+    query = (
+        select(per_class, Company.name)
+        .join(Company, Company.id == per_class.c.company_id)
+        .where(or_(per_class.c.rank <= top, per_class.c.first == 1))
+        .order_by(per_class.c.rank)
+    )
+    async with uow.read_only():
+        rows = list(await uow.session.execute(query))
+    total = int(rows[0].total) if rows else 0
+
+    def share(value: Any) -> float:
+        return int(value) / total if total > 0 else 0.0
+
+    counts = {abc: (0, 0) for abc in ABC_CLASSES}
+    for row in rows:
+        counts[row.abc] = (int(row.n), int(row.class_v))
+    return AbcReport(
+        period=period,
+        metric=metric,
+        total=amount(metric, total),
+        companies=sum(n for n, _ in counts.values()),
+        classes=[AbcClass(abc, n, amount(metric, v), share(v)) for abc, (n, v) in counts.items()],
+        top=[
+            AbcCompany(
+                row.company_id,
+                row.name,
+                amount(metric, row.v),
+                share(row.v),
+                share(row.cum),
+                row.abc,
+            )
+            for row in rows
+            if row.rank <= top
+        ],
+    )
 
 
 def abc_of_classes(
@@ -354,44 +406,67 @@ async def xyz_report(
     thresholds: tuple[int, int] = XYZ_THRESHOLDS,
     top: int = 10,
 ) -> XyzReport:
+    """Classed in SQL (crm/analytics/classes.py): back come the first `top` regular clients
+    (most stable first, then the largest) and, for each column, its first company with
+    the column's count."""
     check_period(period)
-    thresholds = _check_xyz_thresholds(thresholds)
+    thresholds = check_xyz_thresholds(thresholds)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     n = period.months
     counts = dict.fromkeys(XYZ_COLUMNS, 0)
     async with uow.read_only():
-        dialect = uow.session.get_bind().dialect.name
-        for stage, count in await uow.session.execute(
-            select(Company.stage, func.count())
-            .where(reach(actor, Company.curator_id), Company.stage != CompanyStage.REGULAR.value)
-            .group_by(Company.stage)
-        ):
-            counts[stage] = counts.get(stage, 0) + int(count)
-        stats = xyz_stats(actor, period, dialect)
-        totals = {
-            cid: (int(t or 0), int(q or 0))
-            for cid, t, q in await uow.session.execute(
-                select(stats.c.company_id, stats.c.t, stats.c.q)
+        stats = xyz_stats(actor, period, uow.session.get_bind().dialect.name)
+        xyz = classes.xyz_of(Company.stage, n, stats.c.t, stats.c.q, thresholds)
+        t, q = func.coalesce(stats.c.t, 0), func.coalesce(stats.c.q, 0)
+        c = (
+            select(
+                Company.id.label("company_id"),
+                Company.name,
+                t.label("revenue"),
+                q.label("squares"),
+                xyz.label("xyz"),
             )
-        }
-        rows = await uow.session.execute(
-            select(Company.id, Company.name).where(
-                reach(actor, Company.curator_id), Company.stage == CompanyStage.REGULAR.value
+            .outerjoin(stats, stats.c.company_id == Company.id)
+            .where(reach(actor, Company.curator_id))
+            .subquery("c")
+        )
+        order = (classes.xyz_rank(c.c.xyz), c.c.revenue.desc(), c.c.company_id)
+        column: dict[str, Any] = {"partition_by": c.c.xyz, "order_by": order, "rows": (None, None)}
+        ranked = select(
+            c,
+            func.count().over(**column).label("n"),
+            func.row_number().over(order_by=order).label("rank"),
+            func.row_number().over(**column).label("first"),
+        ).subquery("k")
+        rows = list(
+            await uow.session.execute(
+                select(ranked)
+                .where(
+                    or_(
+                        and_(ranked.c.rank <= top, ranked.c.xyz.in_(XYZ_CLASSES)),
+                        ranked.c.first == 1,
+                    )
+                )
+                .order_by(ranked.c.rank)
             )
         )
-        regular = []
-        for cid, name in rows:
-            total, squares = totals.get(cid, (0, 0))
-            xyz = xyz_class(CompanyStage.REGULAR.value, n, total, squares, thresholds)
-            counts[xyz] += 1
+    regular = []
+    for row in rows:
+        counts[row.xyz] = int(row.n)
+        if row.rank <= top and row.xyz in XYZ_CLASSES:
+            total, squares = int(row.revenue), int(row.squares)
             regular.append(
                 XyzCompany(
-                    cid, name, money(total), mean_of(total, n), cv_of(n, total, squares), xyz
+                    row.company_id,
+                    row.name,
+                    money(total),
+                    mean_of(total, n),
+                    cv_of(n, total, squares),
+                    row.xyz,
                 )
             )
-    regular.sort(key=lambda c: (c.xyz, -c.total, c.company_id))
-    return XyzReport(period=period, months=n, counts=counts, regular=regular[:top])
+    return XyzReport(period=period, months=n, counts=counts, regular=regular)
 
 
 async def abc_xyz_matrix(
@@ -403,40 +478,38 @@ async def abc_xyz_matrix(
     abc_thresholds: tuple[int, int, int] = ABC_THRESHOLDS,
     xyz_thresholds: tuple[int, int] = XYZ_THRESHOLDS,
 ) -> AbcXyzMatrix:
-    """Companies per ABC×XYZ cell: those with sales in the period (they have an ABC class)."""
+    """Companies per ABC×XYZ cell: those with sales in the period (they have an ABC class).
+    Grouped per company, then joined to the companies (one lookup per company, not per
+    rollup row), ranked and classed in SQL: the cells' counts come back."""
     check_period(period)
-    _check_thresholds(abc_thresholds)
-    xyz_thresholds = _check_xyz_thresholds(xyz_thresholds)
+    edges = check_thresholds(abc_thresholds)
+    xyz_thresholds = check_xyz_thresholds(xyz_thresholds)
     cells = {(a, x): 0 for a in ABC_CLASSES for x in XYZ_COLUMNS}
     async with uow.read_only():
         dialect = uow.session.get_bind().dialect.name
-        revenue = Months.revenue_cents
-        # grouped first, then joined: one company lookup per company, not per rollup row
         per_company = (
             months_in_reach(
                 actor,
                 period,
                 Months.company_id.label("company_id"),
                 _value(metric).label("v"),
-                func.sum(revenue).label("t"),
+                func.sum(Months.revenue_cents).label("t"),
                 sum_of_squares(dialect).label("q"),
             )
             .group_by(Months.company_id)
-            .subquery()
+            .subquery("v")
         )
-        rows = list(
-            await uow.session.execute(
-                select(
-                    per_company.c.company_id,
-                    Company.stage,
-                    per_company.c.v,
-                    per_company.c.t,
-                    per_company.c.q,
-                ).join(Company, Company.id == per_company.c.company_id)
-            )
+        r = (
+            select(per_company, Company.stage, *classes.ranked(per_company, "v", "company_id"))
+            .join(Company, Company.id == per_company.c.company_id)
+            .subquery("r")
         )
-    classes = classify_abc({r[0]: int(r[2]) for r in rows}, abc_thresholds)
-    for cid, stage, _value_of, t, q in rows:
-        xyz = xyz_class(stage, period.months, t, q, xyz_thresholds)
-        cells[(classes[cid][1], xyz)] += 1
+        c = select(
+            classes.abc_of(r.c.v, r.c.cum, r.c.total, edges).label("abc"),
+            classes.xyz_of(r.c.stage, period.months, r.c.t, r.c.q, xyz_thresholds).label("xyz"),
+        ).subquery("c")
+        for abc, xyz, count in await uow.session.execute(
+            select(c.c.abc, c.c.xyz, func.count()).group_by(c.c.abc, c.c.xyz)
+        ):
+            cells[(abc, xyz)] = int(count)
     return AbcXyzMatrix(period=period, metric=metric, cells=cells)

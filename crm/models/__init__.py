@@ -22,6 +22,7 @@ from crm.models.system import (
     FSMRecord,
     Mailing,
     OutboundEmail,
+    OutboundEmailBody,
     SearchEntry,
     SearchTerm,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "MergeLog",
     "NotDuplicate",
     "OutboundEmail",
+    "OutboundEmailBody",
     "Playbook",
     "PlaybookStep",
     "Product",

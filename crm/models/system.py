@@ -6,7 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.models.base import Base, UTCDateTime, utcnow
 
@@ -33,6 +34,12 @@ class OutboundEmail(Base):
     to now + backoff after a failed attempt). `claimed_at`: when a worker last claimed the
     row (pending → sending); a row in "sending" claimed too long ago is put back.
     `sent_at`: when the row was sent (NULL until then).
+
+    The message's text, HTML and .ics (about 12 KB for an invitation) live in
+    `OutboundEmailBody`, a table of their own: a claim and a mark change this row, and
+    SQLite writes a whole record again on every update, overflow pages and all
+    (bench/bench_outbox_floor.py). `body_text`, `body_html` and `ics` read and write them
+    through `body` for code that holds an ORM object (the worker reads them by SQL).
     """
 
     __tablename__ = "outbound_emails"
@@ -46,9 +53,6 @@ class OutboundEmail(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     to_addr: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str | None] = mapped_column(Text)
-    ics: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -74,6 +78,32 @@ class OutboundEmail(Base):
     sender_name: Mapped[str | None] = mapped_column(String(200))
     # the unsubscribe link of an email that is not an invitation (a mailing)
     unsubscribe_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    body: Mapped[OutboundEmailBody | None] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
+    )
+    body_text: AssociationProxy[str] = association_proxy(
+        "body", "body_text", creator=lambda value: OutboundEmailBody(body_text=value)
+    )
+    body_html: AssociationProxy[str | None] = association_proxy(
+        "body", "body_html", creator=lambda value: OutboundEmailBody(body_text="", body_html=value)
+    )
+    ics: AssociationProxy[str | None] = association_proxy(
+        "body", "ics", creator=lambda value: OutboundEmailBody(body_text="", ics=value)
+    )
+
+
+class OutboundEmailBody(Base):
+    """What an outbox row sends: one row per email, written in the same transaction."""
+
+    __tablename__ = "outbound_email_bodies"
+
+    email_id: Mapped[int] = mapped_column(
+        ForeignKey("outbound_emails.id", ondelete="CASCADE"), primary_key=True
+    )
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    ics: Mapped[str | None] = mapped_column(Text)
 
 
 class Mailing(Base):

@@ -62,11 +62,6 @@ def payment_rows(actor: Actor, card: DealCard) -> list[list[InlineKeyboardButton
     return [row] if row else []
 
 
-def _back(data: TermsCb | PaidCb) -> InlineKeyboardButton:
-    """Back to the card: the question is dropped."""
-    return button(_("« Back"), data)
-
-
 def days_text(days: int) -> str:
     return _("{days} days").format(days=days)
 
@@ -122,7 +117,7 @@ async def ask_terms(
                 )
             ]
         )
-    rows.append([_back(TermsCb(action="back", deal_id=deal_id))])
+    rows.append([button(_("« Back"), TermsCb(action="back", deal_id=deal_id))])
     await show(callback, terms_question(view), markup(rows))
     await callback.answer()
 
@@ -234,7 +229,7 @@ async def ask_paid(
                 PaidCb(action="today", deal_id=card.deal.id),
             )
         ],
-        [_back(PaidCb(action="back", deal_id=card.deal.id))],
+        [button(_("« Back"), PaidCb(action="back", deal_id=card.deal.id))],
     ]
     await show(callback, text, markup(rows))
     await callback.answer()

@@ -28,9 +28,9 @@ def seed(path: Path) -> None:
     ]
     with sqlite3.connect(path) as conn:
         conn.executemany(
-            "INSERT INTO outbound_emails (dedupe_key, to_addr, subject, body_text, status,"
+            "INSERT INTO outbound_emails (dedupe_key, to_addr, subject, status,"
             " attempts, last_error, claimed_at, created_at, kind)"
-            " VALUES (?, ?, 's', 't', ?, ?, ?, ?, ?, 'test')",
+            " VALUES (?, ?, 's', ?, ?, ?, ?, ?, 'test')",
             [(k, f"{k}@example.com", s, n, e, c, OLD) for k, s, n, e, c in rows],
         )
 

@@ -188,6 +188,9 @@ async def test_bot_api_down_at_start_is_waited_for(
             line = record.getMessage()
             assert line.startswith(f"the Bot API not reachable (attempt {n}: TelegramNetworkError")
             assert "\n" not in line and record.exc_info is None and TOKEN not in line
+        # and nothing else: no traceback from aiogram or aiohttp
+        others = [r for r in caplog.records if r.name != "chatcrm.startup"]
+        assert [r.getMessage() for r in others if r.levelno >= logging.WARNING] == []
 
         async with BotAPIStub(TOKEN, port=port) as stub:  # Telegram is back
             await stub.wait_calls("getUpdates", seconds=10)

@@ -183,8 +183,10 @@ async def test_a_disconnect_stops_logging_edits_deletions_writing_and_reminders(
     assert await remind(harness, now) == 0
     today = await harness.send(message_update(EMILY, "/today"))
     assert "Clients waiting" not in today[0].text
-    # connected again: logging goes on from the next message
+    # connected again: the old wait is not reminded of (Emily may have answered meanwhile),
+    # and logging goes on from the next message
     await connect(harness)
+    assert await remind(harness, now) == 0
     await write(harness, "back again")
     assert (await conversations(harness.db))[-1].summary.endswith("Ivan Petrov: back again")
 

@@ -1,12 +1,16 @@
-"""The dialog engine (handlers/dialog.py): steps that follow from the answers, Back, and the
-one question asked again for a time that cannot be taken as written."""
+"""The dialog engine (handlers/dialog.py): steps that follow from the answers, Back, a press
+held to the dialog it names, and the one question asked again for a time that cannot be
+taken as written."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.i18n import create_i18n
 from crm.access import Actor
@@ -50,6 +54,24 @@ def test_back_forgets_the_answer_before_and_what_the_step_kept() -> None:
     assert WIZARD.back({"name": "Ivan", "phone": "+7"}) == {"name": "Ivan"}
     assert WIZARD.back({}) == {}  # the first step has nothing before it
     assert WIZARD.states == {Form.name.state, Form.phone.state, Form.confirm.state}
+
+
+class Question(StatesGroup):
+    days = State()
+
+
+async def test_a_press_is_held_to_the_dialog_it_names() -> None:
+    state = FSMContext(MemoryStorage(), StorageKey(bot_id=1, chat_id=5, user_id=5))
+    one = Wizard.one("days", Question.days)
+    assert await one.current(state) is None  # no dialog
+    await one.save(state, {"deal_id": 7})
+    assert await one.current(state, {"deal_id": 7}) == {"deal_id": 7}
+    assert await one.current(state, {"deal_id": 8}) is None  # a button of another deal's
+    assert await WIZARD.current(state) is None  # another dialog's
+    assert await one.leave(state, {"deal_id": 8}) is None
+    assert await state.get_state() == Question.days.state  # left as it was
+    assert await one.leave(state, {"deal_id": 7}) == {"deal_id": 7}
+    assert await state.get_state() is None
 
 
 def at(option: datetime) -> FormCb:

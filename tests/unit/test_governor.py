@@ -6,9 +6,11 @@ answers, and when each request left), so that time is what is measured.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +22,11 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.methods import AnswerCallbackQuery, GetMe, SendChatAction, SendMessage
+from pydantic import SecretStr
 
-from bot.governor import Governor, Lane, Limits, answering, lane, paced_chat
+from bot.app import create_bot
+from bot.governor import Governor, Lane, Limits, answering, governor_of, lane, paced_chat
+from crm.settings import Settings
 
 Script = Callable[[Any], Exception | None]
 
@@ -276,3 +281,38 @@ async def test_a_caller_that_gives_up_frees_its_chat() -> None:
     await asyncio.wait_for(send(governor, api, 1, "c"), 1.0)
     assert api.texts(1) == ["a", "c"]
     assert governor.waiting() == {"ANSWER": 0, "NOTICE": 0, "FANOUT": 0}
+
+
+async def test_the_bots_governor_runs_at_telegram_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_RATE", raising=False)
+    for rate, interval in ((None, 1 / 30), (100.0, 1 / 100)):
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            bot_token=SecretStr("123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),
+            **({"telegram_rate": rate} if rate else {}),
+        )
+        bot = create_bot(settings)
+        try:
+            governors = [m for m in bot.session.middleware if isinstance(m, Governor)]
+            assert governors == [governor_of(bot)]  # one, and every call passes it
+            assert governors[0].limits.interval == pytest.approx(interval)
+        finally:
+            await bot.session.close()
+
+
+def test_no_product_code_reaches_the_bot_api_around_the_governor() -> None:
+    """The bot's only Bot is `bot.app.create_bot`'s (the shell's talks to no network), and
+    the only raw Bot API requests are the CLI's getMe probes (`chatcrm status`, `invite`)."""
+    root = Path(__file__).resolve().parents[2]
+    bots, raw = set(), set()
+    for package in ("bot", "handlers", "notifications", "crm"):
+        for path in (root / package).rglob("*.py"):
+            source = path.read_text(encoding="utf-8")
+            name = path.relative_to(root).as_posix()
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Bot":
+                    bots.add(name)
+            if "/bot{" in source:
+                raw.add(name)
+    assert bots == {"bot/app.py", "bot/shell.py"}
+    assert raw == {"bot/health.py", "bot/cli/invite.py"}

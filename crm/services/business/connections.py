@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm.access import Actor
 from crm.errors import AccessDenied
@@ -90,11 +90,24 @@ async def record(uow: UnitOfWork, actor: Actor, info: ConnectionInfo) -> Change:
                     uow.audit(actor.id, row, "connect", {})
                 elif was_enabled and not info.enabled:
                     uow.audit(actor.id, row, "disconnect", {})
+                    await _forget_waits(uow, actor.id)
         await uow.commit()
     return Change(
         connected=info.enabled and not was_enabled,
         disconnected=was_enabled and not info.enabled,
         can_reply=info.can_reply,
+    )
+
+
+async def _forget_waits(uow: UnitOfWork, manager_id: int) -> None:
+    """Disconnected: the bot no longer sees the manager's answers, so no client of theirs
+    waits any more (nor is reminded of after a reconnect), and the next message logged
+    after a reconnect begins a new conversation."""
+    await uow.session.execute(
+        update(BusinessChat)
+        .where(BusinessChat.manager_id == manager_id)
+        .values(conversation_id=None, waiting_since=None, waiting_reminded_at=None)
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -1,0 +1,114 @@
+"""The outbox's bodies in a table of their own (migration 0016): queued with their row in
+one transaction, read back by the claim, carried over by the migration both ways."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import func, select
+
+from crm.migrate import downgrade, upgrade
+from crm.models import OutboundEmail, OutboundEmailBody
+from crm.models.base import UTCDateTime
+from crm.services import outbox
+from crm.storage import Database
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+async def test_queue_writes_the_row_and_its_body_in_the_callers_transaction(db: Database) -> None:
+    async with db.uow() as uow:
+        assert await outbox.queue(
+            uow, dedupe_key="k", to_addr="a@b.c", subject="S", body_text="T", ics="ICS"
+        )
+        # not committed: both go with the transaction
+    async with db.uow().read_only() as uow:
+        assert await uow.session.scalar(select(func.count(OutboundEmailBody.email_id))) == 0
+        assert await uow.session.scalar(select(func.count(OutboundEmail.id))) == 0
+    for body in ("T", "other"):  # the second is a duplicate: nothing written
+        async with db.uow() as uow:
+            await outbox.queue(
+                uow, dedupe_key="k", to_addr="a@b.c", subject="S", body_text=body, ics="ICS"
+            )
+            await uow.commit()
+    async with db.uow().read_only() as uow:
+        (row,) = (await uow.session.scalars(select(OutboundEmail))).all()
+        bodies = (await uow.session.scalars(select(OutboundEmailBody))).all()
+    assert [(b.email_id, b.body_text, b.body_html, b.ics) for b in bodies] == [
+        (row.id, "T", None, "ICS")
+    ]
+    assert (row.subject, row.body_text, row.ics) == ("S", "T", "ICS")
+    (claimed,) = await outbox.claim(db.uow(), limit=10, now=NOW)
+    assert (claimed.id, claimed.subject, claimed.body_text, claimed.body_html, claimed.ics) == (
+        row.id,
+        "S",
+        "T",
+        None,
+        "ICS",
+    )
+
+
+async def test_migration_0016_moves_the_bodies_out_and_back(db: Database) -> None:
+    table = sa.table(
+        "outbound_emails",
+        *(sa.column(c) for c in ("id", "dedupe_key", "to_addr", "subject", "status")),
+        *(sa.column(c) for c in ("body_text", "body_html", "ics", "attempts", "kind")),
+        sa.column("created_at", UTCDateTime()),
+    )
+    old = {1: ("text 1", "<p>1</p>", "ICS 1"), 2: ("text 2", None, None)}
+    await downgrade(db.engine, "0015")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                sa.insert(table),
+                [
+                    {
+                        "id": i,
+                        "dedupe_key": f"k{i}",
+                        "to_addr": "a@b.c",
+                        "subject": f"s{i}",
+                        "status": "pending",
+                        "body_text": text,
+                        "body_html": html,
+                        "ics": ics,
+                        "attempts": 0,
+                        "kind": "test",
+                        "created_at": NOW,
+                    }
+                    for i, (text, html, ics) in old.items()
+                ],
+            )
+    finally:
+        await upgrade(db.engine, "head")
+    async with db.engine.connect() as conn:
+        moved = (
+            await conn.exec_driver_sql(
+                "SELECT email_id, body_text, body_html, ics FROM outbound_email_bodies"
+                " ORDER BY email_id"
+            )
+        ).all()
+        columns = await conn.run_sync(
+            lambda sync: {c["name"] for c in sa.inspect(sync).get_columns("outbound_emails")}
+        )
+    assert [tuple(r) for r in moved] == [(i, *bodies) for i, bodies in old.items()]
+    assert not columns & {"body_text", "body_html", "ics"}
+    claimed = await outbox.claim(db.uow(), limit=10, now=NOW)
+    assert [(c.id, c.subject, c.body_text, c.body_html, c.ics) for c in claimed] == [
+        (i, f"s{i}", *bodies) for i, bodies in old.items()
+    ]
+    await downgrade(db.engine, "0015")
+    try:
+        async with db.engine.connect() as conn:
+            back = (
+                await conn.execute(
+                    sa.select(
+                        table.c.id, table.c.body_text, table.c.body_html, table.c.ics
+                    ).order_by(table.c.id)
+                )
+            ).all()
+            tables = await conn.run_sync(lambda sync: set(sa.inspect(sync).get_table_names()))
+    finally:
+        await upgrade(db.engine, "head")
+    assert [tuple(r) for r in back] == [(i, *bodies) for i, bodies in old.items()]
+    assert "outbound_email_bodies" not in tables
