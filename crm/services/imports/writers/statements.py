@@ -122,8 +122,11 @@ class SqliteInsert:
 
 
 def _converted(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
-    """process(value) for each value; dates and times (few distinct ones) converted once each."""
-    if not any(isinstance(v, _CACHED_TYPES) for v in values):
+    """process(value) for each value; a column of dates or times (few distinct values)
+    converted once per value (told by its first value; a cache only, so a mixed column
+    comes out the same either way)."""
+    first = next((v for v in values if v is not None), None)
+    if not isinstance(first, _CACHED_TYPES):
         return list(map(process, values))
     cache: dict[Any, Any] = {}
     converted = []
