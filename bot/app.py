@@ -37,6 +37,7 @@ from bot.fsm_resilience import DialogGuard, ResilientStorage
 from bot.fsm_storage import create_storage
 from bot.governor import Governor, Limits, governor_of, install_governor
 from bot.i18n import LocaleMiddleware, create_i18n
+from bot.inline_filters import inline_sync_filters
 from bot.metrics import Metrics, UpdateMetrics
 from bot.middlewares import (
     AnswerLaneMiddleware,
@@ -118,6 +119,8 @@ def create_dispatcher(
     dp.message.outer_middleware(CommandEndsDialog())
     setup_errors(dp)
     dp.include_routers(*routers())
+    # magic filters and dialog states checked in place, not each on a thread (its module)
+    inline_sync_filters(dp)
     return dp
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from crm.db import create_engine, create_session_factory
+from crm.staff_watch import StaffWatch
 from crm.uow import ActorCache, UnitOfWork
 
 
@@ -48,11 +49,18 @@ class Database:
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     actors: ActorCache = field(init=False)
     write_gate: WriteGate | None = field(init=False)
+    staff_watch: StaffWatch | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.sessions = create_session_factory(self.engine)
         self.actors = ActorCache()
         self.write_gate = WriteGate() if self.engine.dialect.name == "sqlite" else None
+        # several processes share PostgreSQL: each hears the others' changes to staff
+        self.staff_watch = (
+            StaffWatch(self.engine, self.actors)
+            if self.engine.dialect.name == "postgresql"
+            else None
+        )
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -66,4 +74,6 @@ class Database:
         return UnitOfWork(self.sessions, self.actors, self.write_gate)
 
     async def dispose(self) -> None:
+        if self.staff_watch is not None:
+            await self.staff_watch.stop()
         await self.engine.dispose()

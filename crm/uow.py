@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time as clock
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.access import Actor
@@ -33,12 +35,19 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+STAFF_CHANNEL = "chatcrm_staff"  # PostgreSQL NOTIFY channel: a change to staff committed
+
+
 class ActorCache:
     """Telegram id -> Actor, so that an update does not begin with a database round trip.
 
     Every change to a member of staff is audited (entity "managers"); a unit of work that
-    commits such an entry empties the cache of its process. Other processes of the same
-    database (several bot instances) see such a change when their entry expires: `ttl`.
+    commits such an entry empties the cache of its process. On PostgreSQL the same commit
+    NOTIFYs STAFF_CHANNEL, and every process of the database (several bot instances, the
+    CLI) empties its cache when it hears it (crm/staff_watch.py); a process that is not
+    listening (not yet connected, or its connection lost) keeps nothing (`listening`), so
+    it cannot act on a role a change took away. `ttl` still bounds what a change made
+    outside the services (SQL by hand) and another process on SQLite leave stale.
     """
 
     def __init__(self, ttl: float = 30.0, max_entries: int = 20_000) -> None:
@@ -46,8 +55,15 @@ class ActorCache:
         self.max_entries = max_entries
         self._entries: dict[int, tuple[float, Actor]] = {}
         self.generation = 0  # bumped by clear(): a lookup begun before it is not kept
+        self.listening = True  # False on PostgreSQL until the process hears STAFF_CHANNEL
+        self.notify = False  # PostgreSQL: a commit that changes staff NOTIFYs STAFF_CHANNEL
+        self.on_deaf: Callable[[], None] | None = None  # called by a lookup while not listening
 
     def get(self, tg_id: int) -> Actor | None:
+        if not self.listening:
+            if self.on_deaf is not None:
+                self.on_deaf()
+            return None
         entry = self._entries.get(tg_id)
         if entry is None:
             return None
@@ -57,7 +73,7 @@ class ActorCache:
         return entry[1]
 
     def put(self, tg_id: int, actor: Actor, generation: int) -> None:
-        if generation != self.generation:
+        if generation != self.generation or not self.listening:
             return
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
@@ -95,6 +111,11 @@ class UnitOfWork:
             raise RuntimeError("unit of work used outside `async with`")
         return self._session
 
+    def sibling(self) -> UnitOfWork:
+        """Another unit of work on the same database (its own session and connection), for
+        a read that runs beside this one's transactions."""
+        return UnitOfWork(self._factory, self.actors, self._write_gate)
+
     def read_only(self) -> Self:
         """Enter for reading only: on SQLite the transaction does not take the write lock."""
         self._read_only = True
@@ -130,6 +151,11 @@ class UnitOfWork:
                 self._write_gate.release()
 
     async def commit(self) -> None:
+        if self._staff_changed and self.actors.notify:
+            # delivered to every listening process when (and only if) this commits
+            await self.session.execute(
+                text("SELECT pg_notify(:channel, '')"), {"channel": STAFF_CHANNEL}
+            )
         await self.session.commit()
         if self._staff_changed:
             self._staff_changed = False

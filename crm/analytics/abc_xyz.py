@@ -6,8 +6,10 @@ rollup rows. Periods are whole calendar months. Money is summed in whole cents.
 
 ABC ranks the companies by a value over the period (revenue, margin = revenue − cost,
 or the number of sales), summed per company in SQL, in descending order (ties: lower
-company id first); the ranking of these few thousand sums and their running total is
-done here. A company is in A while the cumulative share *before* it is below
+company id first); the reports rank and class in SQL too (window sums,
+crm/analytics/classes.py) and read back only the rows they show, while `classify_abc`
+does the same in Python for the holdings (crm/analytics/holdings.py). A company is in
+A while the cumulative share *before* it is below
 the A threshold (80 % by default), so the company that crosses the line is still A;
 in B while it is below A + B (95 %); else C.
 
@@ -16,9 +18,10 @@ lost). A regular client is X, Y or Z by the coefficient of variation of its mont
 purchases over the N months of the period, months without purchases counting as zero.
 With T = Σ monthly sums and Q = Σ squares of the monthly sums (zero months add nothing
 to either), mean = T/N and population variance = Q/N − (T/N)², so
-CV² = (N·Q − T²) / T². SQL sums T and Q per company; the class is then decided here
-with whole numbers, comparing 10000·(N·Q − T²) with t²·T² (no rounding, no square
-root). X: CV ≤ 10 %, Y: ≤ 25 %, else Z; a regular client with no purchases in the
+CV² = (N·Q − T²) / T². SQL sums T and Q per company and the reports class in SQL
+(crm/analytics/classes.py: N·Q·10⁴ ≤ T²·(10⁴ + t²), no division, no square root, in
+double precision); `xyz_class` compares 10000·(N·Q − T²) with t²·T² in Python for the
+holdings. X: CV ≤ 10 %, Y: ≤ 25 %, else Z; a regular client with no purchases in the
 period is Z.
 """
 
@@ -32,16 +35,19 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Numeric,
+    Float,
     Select,
     SQLColumnExpression,
     Subquery,
+    and_,
     cast,
     func,
+    or_,
     select,
 )
 
 from crm.access import Actor
+from crm.analytics import classes
 from crm.analytics.scope import Period, reach
 from crm.errors import InvalidInput
 from crm.models import Company, CompanySalesMonth
@@ -133,14 +139,14 @@ class AbcXyzMatrix:
         return sum(self.cells.values()) == 0
 
 
-def _check_thresholds(thresholds: tuple[int, int, int]) -> tuple[int, int]:
+def check_thresholds(thresholds: tuple[int, int, int]) -> tuple[int, int]:
     a, b, c = thresholds
     if min(a, b, c) < 0 or a + b + c != 100 or a == 0:
         raise InvalidInput("thresholds", "invalid")
     return a, a + b
 
 
-def _check_xyz_thresholds(thresholds: tuple[int, int]) -> tuple[int, int]:
+def check_xyz_thresholds(thresholds: tuple[int, int]) -> tuple[int, int]:
     x, y = thresholds
     if not 0 < x <= y:
         raise InvalidInput("thresholds", "invalid")
@@ -162,7 +168,7 @@ def row_value(metric: AbcMetric) -> SQLColumnExpression[Any]:
     return Months.sales
 
 
-def _value(metric: AbcMetric) -> ColumnElement[Any]:
+def value_of(metric: AbcMetric) -> ColumnElement[Any]:
     return func.sum(row_value(metric))
 
 
@@ -183,42 +189,20 @@ def months_in_reach(
     )
 
 
-def classify_abc(
-    values: dict[int, int], thresholds: tuple[int, int, int] = ABC_THRESHOLDS
-) -> dict[int, tuple[int, str]]:
-    """company -> (value, class), highest value first (ties: lower company id first)."""
-    a_edge, b_edge = _check_thresholds(thresholds)
-    total = sum(values.values())
-    out: dict[int, tuple[int, str]] = {}
-    before = 0
-    for cid, value in sorted(values.items(), key=lambda kv: (-kv[1], kv[0])):
-        if total <= 0:
-            cls = "C"
-        elif before * 100 < total * a_edge:
-            cls = "A"
-        elif before * 100 < total * b_edge:
-            cls = "B"
-        else:
-            cls = "C"
-        out[cid] = (value, cls)
-        before += value
-    return out
-
-
 def sum_of_squares(dialect: str, column: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
-    """Σ revenue_cents² over rollup rows, without overflow.
+    """Σ revenue_cents² over rollup rows, as a float (double precision) on both databases.
 
-    PostgreSQL squares in NUMERIC (a BIGINT square stops with an error past 2⁶³, which a
-    month of 30 million reaches). SQLite sums the squares as a float (`total`): its
-    integer `sum` stops with an error past 2⁶³ too; the float is exact up to 2⁵³ (monthly
+    Integer squares would stop with an error past 2⁶³ (a month of 30 million), and
+    PostgreSQL's NUMERIC, exact, made the reports that read Q two to three times slower
+    (movers 240 → 100 ms at a million sales). The float is exact up to 2⁵³ (monthly
     purchases up to about 270,000.00 over a year) and off by a few parts in 10¹⁶ beyond,
-    which only matters on an exact tie with a threshold. `column`: another expression of
-    revenue cents (a CASE that keeps one period's rows) instead of `revenue_cents`.
+    which only matters on an exact tie with a threshold (crm/analytics/classes.py).
+    `column`: another expression of revenue cents instead of `revenue_cents`.
     """
     value: Any = Months.revenue_cents if column is None else column
     if dialect == "sqlite":
         return func.total(value * value)
-    return func.sum(cast(value, Numeric) * value)
+    return func.sum(cast(value, Float) * value)
 
 
 def xyz_stats(actor: Actor, period: Period, dialect: str) -> Subquery:
@@ -234,22 +218,6 @@ def xyz_stats(actor: Actor, period: Period, dialect: str) -> Subquery:
         .group_by(Months.company_id)
         .subquery()
     )
-
-
-def xyz_class(stage: str, months: int, t: Any, q: Any, thresholds: tuple[int, int]) -> str:
-    """The XYZ column of a company from its stage and its T and Q over `months` months."""
-    if stage != CompanyStage.REGULAR.value:
-        return stage
-    total, squares = int(t or 0), int(q or 0)
-    if total <= 0:
-        return "Z"
-    x, y = thresholds
-    spread = months * squares - total * total  # N²·variance
-    if spread * 10000 <= total * total * x * x:
-        return "X"
-    if spread * 10000 <= total * total * y * y:
-        return "Y"
-    return "Z"
 
 
 def cv_of(months: int, t: int, q: int) -> float | None:
@@ -268,21 +236,6 @@ def amount(metric: AbcMetric, value: Any) -> Decimal:
     return Decimal(int(value or 0)) if metric is AbcMetric.COUNT else money(value)
 
 
-async def company_values(
-    uow: UnitOfWork, actor: Actor, period: Period, metric: AbcMetric
-) -> dict[int, int]:
-    """company -> the metric over the period (cents or sales), for the companies in reach
-    with sales; inside an open unit of work."""
-    return {
-        cid: int(value)
-        for cid, value in await uow.session.execute(
-            months_in_reach(actor, period, Months.company_id, _value(metric)).group_by(
-                Months.company_id
-            )
-        )
-    }
-
-
 async def abc_report(
     uow: UnitOfWork,
     actor: Actor,
@@ -292,56 +245,68 @@ async def abc_report(
     thresholds: tuple[int, int, int] = ABC_THRESHOLDS,
     top: int = 10,
 ) -> AbcReport:
+    """Ranked and classed in SQL (crm/analytics/classes.py): back come the first `top`
+    companies with their names and, for each class, its first company with the class's
+    count and sum: a dozen rows whatever the number of companies."""
     check_period(period)
-    _check_thresholds(thresholds)
+    edges = check_thresholds(thresholds)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
-    async with uow.read_only():
-        classes = classify_abc(await company_values(uow, actor, period, metric), thresholds)
-        shown = list(classes)[:top]
-        names = dict(
-            (
-                await uow.session.execute(
-                    select(Company.id, Company.name).where(Company.id.in_(shown))
-                )
-            ).all()
+    values = (
+        months_in_reach(
+            actor, period, Months.company_id.label("company_id"), value_of(metric).label("v")
         )
-    return abc_of_classes(period, metric, classes, names, top)
-
-
-def abc_of_classes(
-    period: Period,
-    metric: AbcMetric,
-    classes: dict[int, tuple[int, str]],
-    names: dict[int, str],
-    top: int,
-) -> AbcReport:
-    """The report of `classify_abc`'s ranking (highest first); `names` of the first `top`."""
-    per_class = {abc: [0, 0] for abc in ABC_CLASSES}
-    cumulative = 0
-    top_rows = []
-    for i, (cid, (value, abc)) in enumerate(classes.items()):
-        per_class[abc][0] += 1
-        per_class[abc][1] += value
-        cumulative += value
-        if i < top:
-            top_rows.append((cid, names[cid], value, cumulative, abc))
-    total = sum(v for _, v in per_class.values())
+        .group_by(Months.company_id)
+        .subquery("v")
+    )
+    r = select(
+        values.c.company_id, values.c.v, *classes.ranked(values, "v", "company_id", rank=True)
+    ).subquery("r")
+    c = select(r, classes.abc_of(r.c.v, r.c.cum, r.c.total, edges).label("abc")).subquery("c")
+    whole_class: dict[str, Any] = {  # one window, one sort: the class's rows in rank order
+        "partition_by": c.c.abc,
+        "order_by": c.c.rank,
+        "rows": (None, None),
+    }
+    per_class = select(
+        c,
+        func.count().over(**whole_class).label("n"),
+        func.sum(c.c.v).over(**whole_class).label("class_v"),
+        func.row_number().over(**whole_class).label("first"),
+    ).subquery("k")
+    query = (
+        select(per_class, Company.name)
+        .join(Company, Company.id == per_class.c.company_id)
+        .where(or_(per_class.c.rank <= top, per_class.c.first == 1))
+        .order_by(per_class.c.rank)
+    )
+    async with uow.read_only():
+        rows = list(await uow.session.execute(query))
+    total = int(rows[0].total) if rows else 0
 
     def share(value: Any) -> float:
         return int(value) / total if total > 0 else 0.0
 
+    counts = {abc: (0, 0) for abc in ABC_CLASSES}
+    for row in rows:
+        counts[row.abc] = (int(row.n), int(row.class_v))
     return AbcReport(
         period=period,
         metric=metric,
         total=amount(metric, total),
-        companies=sum(n for n, _ in per_class.values()),
-        classes=[
-            AbcClass(abc, n, amount(metric, v), share(v)) for abc, (n, v) in per_class.items()
-        ],
+        companies=sum(n for n, _ in counts.values()),
+        classes=[AbcClass(abc, n, amount(metric, v), share(v)) for abc, (n, v) in counts.items()],
         top=[
-            AbcCompany(cid, name, amount(metric, value), share(value), share(cum), abc)
-            for cid, name, value, cum, abc in top_rows
+            AbcCompany(
+                row.company_id,
+                row.name,
+                amount(metric, row.v),
+                share(row.v),
+                share(row.cum),
+                row.abc,
+            )
+            for row in rows
+            if row.rank <= top
         ],
     )
 
@@ -354,44 +319,67 @@ async def xyz_report(
     thresholds: tuple[int, int] = XYZ_THRESHOLDS,
     top: int = 10,
 ) -> XyzReport:
+    """Classed in SQL (crm/analytics/classes.py): back come the first `top` regular clients
+    (most stable first, then the largest) and, for each column, its first company with
+    the column's count."""
     check_period(period)
-    thresholds = _check_xyz_thresholds(thresholds)
+    thresholds = check_xyz_thresholds(thresholds)
     if not 1 <= top <= 100:
         raise InvalidInput("top", "out_of_range", min=1, max=100)
     n = period.months
     counts = dict.fromkeys(XYZ_COLUMNS, 0)
     async with uow.read_only():
-        dialect = uow.session.get_bind().dialect.name
-        for stage, count in await uow.session.execute(
-            select(Company.stage, func.count())
-            .where(reach(actor, Company.curator_id), Company.stage != CompanyStage.REGULAR.value)
-            .group_by(Company.stage)
-        ):
-            counts[stage] = counts.get(stage, 0) + int(count)
-        stats = xyz_stats(actor, period, dialect)
-        totals = {
-            cid: (int(t or 0), int(q or 0))
-            for cid, t, q in await uow.session.execute(
-                select(stats.c.company_id, stats.c.t, stats.c.q)
+        stats = xyz_stats(actor, period, uow.session.get_bind().dialect.name)
+        xyz = classes.xyz_of(Company.stage, n, stats.c.t, stats.c.q, thresholds)
+        t, q = func.coalesce(stats.c.t, 0), func.coalesce(stats.c.q, 0)
+        c = (
+            select(
+                Company.id.label("company_id"),
+                Company.name,
+                t.label("revenue"),
+                q.label("squares"),
+                xyz.label("xyz"),
             )
-        }
-        rows = await uow.session.execute(
-            select(Company.id, Company.name).where(
-                reach(actor, Company.curator_id), Company.stage == CompanyStage.REGULAR.value
+            .outerjoin(stats, stats.c.company_id == Company.id)
+            .where(reach(actor, Company.curator_id))
+            .subquery("c")
+        )
+        order = (classes.xyz_rank(c.c.xyz), c.c.revenue.desc(), c.c.company_id)
+        column: dict[str, Any] = {"partition_by": c.c.xyz, "order_by": order, "rows": (None, None)}
+        ranked = select(
+            c,
+            func.count().over(**column).label("n"),
+            func.row_number().over(order_by=order).label("rank"),
+            func.row_number().over(**column).label("first"),
+        ).subquery("k")
+        rows = list(
+            await uow.session.execute(
+                select(ranked)
+                .where(
+                    or_(
+                        and_(ranked.c.rank <= top, ranked.c.xyz.in_(XYZ_CLASSES)),
+                        ranked.c.first == 1,
+                    )
+                )
+                .order_by(ranked.c.rank)
             )
         )
-        regular = []
-        for cid, name in rows:
-            total, squares = totals.get(cid, (0, 0))
-            xyz = xyz_class(CompanyStage.REGULAR.value, n, total, squares, thresholds)
-            counts[xyz] += 1
+    regular = []
+    for row in rows:
+        counts[row.xyz] = int(row.n)
+        if row.rank <= top and row.xyz in XYZ_CLASSES:
+            total, squares = int(row.revenue), int(row.squares)
             regular.append(
                 XyzCompany(
-                    cid, name, money(total), mean_of(total, n), cv_of(n, total, squares), xyz
+                    row.company_id,
+                    row.name,
+                    money(total),
+                    mean_of(total, n),
+                    cv_of(n, total, squares),
+                    row.xyz,
                 )
             )
-    regular.sort(key=lambda c: (c.xyz, -c.total, c.company_id))
-    return XyzReport(period=period, months=n, counts=counts, regular=regular[:top])
+    return XyzReport(period=period, months=n, counts=counts, regular=regular)
 
 
 async def abc_xyz_matrix(
@@ -403,40 +391,38 @@ async def abc_xyz_matrix(
     abc_thresholds: tuple[int, int, int] = ABC_THRESHOLDS,
     xyz_thresholds: tuple[int, int] = XYZ_THRESHOLDS,
 ) -> AbcXyzMatrix:
-    """Companies per ABC×XYZ cell: those with sales in the period (they have an ABC class)."""
+    """Companies per ABC×XYZ cell: those with sales in the period (they have an ABC class).
+    Grouped per company, then joined to the companies (one lookup per company, not per
+    rollup row), ranked and classed in SQL: the cells' counts come back."""
     check_period(period)
-    _check_thresholds(abc_thresholds)
-    xyz_thresholds = _check_xyz_thresholds(xyz_thresholds)
+    edges = check_thresholds(abc_thresholds)
+    xyz_thresholds = check_xyz_thresholds(xyz_thresholds)
     cells = {(a, x): 0 for a in ABC_CLASSES for x in XYZ_COLUMNS}
     async with uow.read_only():
         dialect = uow.session.get_bind().dialect.name
-        revenue = Months.revenue_cents
-        # grouped first, then joined: one company lookup per company, not per rollup row
         per_company = (
             months_in_reach(
                 actor,
                 period,
                 Months.company_id.label("company_id"),
-                _value(metric).label("v"),
-                func.sum(revenue).label("t"),
+                value_of(metric).label("v"),
+                func.sum(Months.revenue_cents).label("t"),
                 sum_of_squares(dialect).label("q"),
             )
             .group_by(Months.company_id)
-            .subquery()
+            .subquery("v")
         )
-        rows = list(
-            await uow.session.execute(
-                select(
-                    per_company.c.company_id,
-                    Company.stage,
-                    per_company.c.v,
-                    per_company.c.t,
-                    per_company.c.q,
-                ).join(Company, Company.id == per_company.c.company_id)
-            )
+        r = (
+            select(per_company, Company.stage, *classes.ranked(per_company, "v", "company_id"))
+            .join(Company, Company.id == per_company.c.company_id)
+            .subquery("r")
         )
-    classes = classify_abc({r[0]: int(r[2]) for r in rows}, abc_thresholds)
-    for cid, stage, _value_of, t, q in rows:
-        xyz = xyz_class(stage, period.months, t, q, xyz_thresholds)
-        cells[(classes[cid][1], xyz)] += 1
+        c = select(
+            classes.abc_of(r.c.v, r.c.cum, r.c.total, edges).label("abc"),
+            classes.xyz_of(r.c.stage, period.months, r.c.t, r.c.q, xyz_thresholds).label("xyz"),
+        ).subquery("c")
+        for abc, xyz, count in await uow.session.execute(
+            select(c.c.abc, c.c.xyz, func.count()).group_by(c.c.abc, c.c.xyz)
+        ):
+            cells[(abc, xyz)] = int(count)
     return AbcXyzMatrix(period=period, metric=metric, cells=cells)

@@ -16,6 +16,7 @@ their timezone and the state of things now, all within their reach.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -108,43 +109,54 @@ async def build_digest(
         claims_query = claims_query.join(Company, Company.id == Claim.company_id).where(
             or_(reach(actor, Claim.responsible_id), reach(actor, Company.curator_id))
         )
-    async with uow.read_only():
-        session = uow.session
-        won_deals, won_amount = (
-            await session.execute(
-                select(func.count(Deal.id), func.coalesce(func.sum(Deal.amount), 0)).where(
-                    mine,
-                    Deal.stage == DealStage.WON.value,
-                    Deal.closed_at >= start,
-                    Deal.closed_at < end,
+    # the movers, the heaviest part, are read beside the rest on a connection of their own
+    moving = asyncio.create_task(
+        movers_report(uow.sibling(), actor, last_full_months(today), top=MOVERS_SHOWN)
+    )
+    try:
+        async with uow.read_only():
+            session = uow.session
+            won_deals, won_amount = (
+                await session.execute(
+                    select(func.count(Deal.id), func.coalesce(func.sum(Deal.amount), 0)).where(
+                        mine,
+                        Deal.stage == DealStage.WON.value,
+                        Deal.closed_at >= start,
+                        Deal.closed_at < end,
+                    )
+                )
+            ).one()
+            new_deals = await session.scalar(
+                select(func.count(Deal.id)).where(
+                    mine, Deal.created_at >= start, Deal.created_at < end
                 )
             )
-        ).one()
-        new_deals = await session.scalar(
-            select(func.count(Deal.id)).where(mine, Deal.created_at >= start, Deal.created_at < end)
-        )
-        by_stage = dict.fromkeys((s.value for s in OPEN_STAGES), 0)
-        for stage, count in await session.execute(  # from the rollup kept by triggers
-            select(DealPipeline.stage, func.sum(DealPipeline.deals))
-            .where(reach(actor, DealPipeline.curator_id), DealPipeline.stage.in_(list(by_stage)))
-            .group_by(DealPipeline.stage)
-        ):
-            by_stage[stage] = int(count)
-        overdue = await session.scalar(
-            select(func.count(Task.id)).where(
-                Task.status == TaskStatus.OPEN.value,
-                Task.due_at < moment,
-                reach(actor, Task.assignee_id),
+            by_stage = dict.fromkeys((s.value for s in OPEN_STAGES), 0)
+            for stage, count in await session.execute(  # from the rollup kept by triggers
+                select(DealPipeline.stage, func.sum(DealPipeline.deals))
+                .where(
+                    reach(actor, DealPipeline.curator_id), DealPipeline.stage.in_(list(by_stage))
+                )
+                .group_by(DealPipeline.stage)
+            ):
+                by_stage[stage] = int(count)
+            overdue = await session.scalar(
+                select(func.count(Task.id)).where(
+                    Task.status == TaskStatus.OPEN.value,
+                    Task.due_at < moment,
+                    reach(actor, Task.assignee_id),
+                )
             )
-        )
-        past_sla = await session.scalar(claims_query)
-        if forgotten_days is None:
-            forgotten_days = await company_settings.read_forgotten_days(uow)
-    silent = await forgotten.forgotten_count(uow, actor, forgotten_days, now=moment)
-    outlook = await forecast_report(uow, actor, closing_in=current_month(today))
-    moved = await movers_report(uow, actor, last_full_months(today), top=MOVERS_SHOWN)
-    waiting_clients = await waiting.waiting_for(uow, actor, moment, overdue_only=True)
-    owed = await payments.overdue(uow, reach(actor, Company.curator_id), today, OVERDUE_SHOWN)
+            past_sla = await session.scalar(claims_query)
+            if forgotten_days is None:
+                forgotten_days = await company_settings.read_forgotten_days(uow)
+        silent = await forgotten.forgotten_count(uow, actor, forgotten_days, now=moment)
+        outlook = await forecast_report(uow, actor, closing_in=current_month(today))
+        waiting_clients = await waiting.waiting_for(uow, actor, moment, overdue_only=True)
+        owed = await payments.overdue(uow, reach(actor, Company.curator_id), today, OVERDUE_SHOWN)
+        moved = await moving
+    finally:
+        moving.cancel()  # nothing when it is done; stops it when the rest failed
     month_key = today.strftime("%Y-%m")
     month = outlook.month(month_key)
     return Digest(

@@ -16,7 +16,7 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from crm.access import Actor
-from crm.analytics import abc_xyz
+from crm.analytics import abc_xyz, ranking
 from crm.analytics.abc_xyz import (
     ABC_THRESHOLDS,
     XYZ_COLUMNS,
@@ -58,17 +58,17 @@ async def abc_by_holding(
 ) -> AbcReport:
     """`abc_xyz.abc_report` with holdings in place of companies (`company_id` = the holding)."""
     abc_xyz.check_period(period)
-    abc_xyz.classify_abc({}, thresholds)  # checks the thresholds
+    ranking.classify_abc({}, thresholds)  # checks the thresholds
     _check_top(top)
     async with uow.read_only():
-        values = await abc_xyz.company_values(uow, actor, period, metric)
+        values = await ranking.company_values(uow, actor, period, metric)
         groups = await holdings.holding_ids(uow, actor, values)
         sums: dict[int, int] = defaultdict(int)
         for cid, value in values.items():
             sums[groups[cid]] += value
-        classes = abc_xyz.classify_abc(dict(sums), thresholds)
+        classes = ranking.classify_abc(dict(sums), thresholds)
         names = await holdings.names(uow, list(classes)[:top])
-    return abc_xyz.abc_of_classes(period, metric, classes, names, top)
+    return ranking.abc_of_classes(period, metric, classes, names, top)
 
 
 async def xyz_by_holding(
@@ -113,7 +113,7 @@ async def xyz_by_holding(
         for group, ids in members.items():
             stage = min((stages[c] for c in ids), key=_engagement)
             t, q = totals[group]
-            xyz = abc_xyz.xyz_class(stage, n, t, q, thresholds)
+            xyz = ranking.xyz_class(stage, n, t, q, thresholds)
             counts[xyz] = counts.get(xyz, 0) + 1
             if stage == CompanyStage.REGULAR.value:
                 regular.append((group, t, q, xyz))

@@ -7,7 +7,8 @@ Per active manager or head in the actor's reach (a manager sees their own row):
 - commission: revenue × `commission_pct` / 100;
 - activity: interactions they logged as done in the period (local midnight bounds);
 - overdue: their open tasks due before `now`.
-Each figure is a grouped subquery joined to `managers`; one row per manager comes back.
+Revenue is a grouped subquery joined to `managers`, activity and overdue tasks are counted
+per manager by key; one row per manager comes back.
 """
 
 from __future__ import annotations
@@ -70,21 +71,27 @@ async def managers_report(
         .group_by(ManagerSalesMonth.manager_id)
         .subquery()
     )
+    # counted per manager by key: index-only range scans of ix_interactions_manager_status_at
+    # and ix_tasks_assignee_status_due. Grouped over the whole tables instead, PostgreSQL
+    # read all the interactions (200,000 at a million sales, 52 ms against 16 ms).
     activity = (
-        select(Interaction.manager_id.label("mid"), func.count(Interaction.id).label("v"))
+        select(func.count())
         .where(
+            Interaction.manager_id == Manager.id,
             Interaction.status == InteractionStatus.DONE.value,
             Interaction.occurred_at >= start,
             Interaction.occurred_at < end,
         )
-        .group_by(Interaction.manager_id)
-        .subquery()
+        .scalar_subquery()
     )
     overdue = (
-        select(Task.assignee_id.label("mid"), func.count(Task.id).label("v"))
-        .where(Task.status == TaskStatus.OPEN.value, Task.due_at < moment)
-        .group_by(Task.assignee_id)
-        .subquery()
+        select(func.count())
+        .where(
+            Task.assignee_id == Manager.id,
+            Task.status == TaskStatus.OPEN.value,
+            Task.due_at < moment,
+        )
+        .scalar_subquery()
     )
     won = func.coalesce(revenue.c.v, 0)
     query = (
@@ -94,12 +101,10 @@ async def managers_report(
             won,
             Manager.sales_plan,
             Manager.commission_pct,
-            func.coalesce(activity.c.v, 0),
-            func.coalesce(overdue.c.v, 0),
+            activity,
+            overdue,
         )
         .outerjoin(revenue, revenue.c.mid == Manager.id)
-        .outerjoin(activity, activity.c.mid == Manager.id)
-        .outerjoin(overdue, overdue.c.mid == Manager.id)
         .where(
             reach(actor, Manager.id),
             Manager.active.is_(True),

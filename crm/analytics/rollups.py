@@ -8,8 +8,10 @@ How they are kept:
   transaction, before the commit. Nobody has to remember to call anything.
 - Sales written by bulk statements (imports, demo data, a merge that moves the sales of
   one company to another with one UPDATE) bypass the ORM, so their writer calls one of:
-  `add_rows(session, rows)` after inserting rows, or `recompute_companies(session, ids)` /
-  `recompute_managers(session, ids)` after an UPDATE or DELETE of their sales
+  `add_rows(session, rows)` after inserting rows (or `add_range(session, first, last)`
+  for ids that are all its own, under SQLite's write lock: an import), or
+  `recompute_companies(session, ids)` / `recompute_managers(session, ids)` after an
+  UPDATE or DELETE of their sales
   ("sales of company A moved to B": `recompute_companies(session, [a, b])`).
 - A company deleted takes its sales and its rollups with it (ON DELETE CASCADE).
 
@@ -197,6 +199,23 @@ async def add_rows(session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> 
             row["company_id"], row.get("manager_id"), row["sold_on"], row["amount"], row.get("cost")
         )
     await deltas.apply(session)
+
+
+async def add_range(session: AsyncSession, first_id: int, last_id: int) -> None:
+    """Count the sales with ids first_id..last_id, inserted by one bulk writer that held the
+    write lock the whole time, so that they are all its own and none is counted yet (SQLite:
+    an import). One grouped statement per rollup table."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    for kind, (table, key) in TABLES.items():
+        query = _from_sales(dialect, kind, None).where(Sale.id.between(first_id, last_id))
+        insert = module.insert(table).from_select([key, "month", *FIGURES], query)
+        await session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[key, "month"],
+                set_={f: table.c[f] + insert.excluded[f] for f in FIGURES},
+            )
+        )
 
 
 def _month(dialect: str) -> ColumnElement[Any]:

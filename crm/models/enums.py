@@ -62,6 +62,8 @@ FUNNEL_STAGES = (*OPEN_STAGES, DealStage.WON)
 def funnel_rank(stage: str) -> int:
     """0 lead … 4 won; lost (and anything unknown) ranks as lead: it reaches nothing more."""
     return FUNNEL_STAGES.index(DealStage(stage)) if stage in FUNNEL_STAGES else 0
+
+
 DEFAULT_PROBABILITY = {
     DealStage.LEAD: 10,
     DealStage.QUALIFIED: 25,

@@ -95,35 +95,55 @@ async def _last_interactions(uow: UnitOfWork, *where: object) -> list[Interactio
 
 
 async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> CompanyCard:
+    """The card's figures are read in one statement, and a list they say is empty (no
+    subsidiaries, contacts, open deals or open claims) is not queried: a statement costs
+    the bot more CPU than the database (bench/bench_dispatcher.py, case card)."""
     async with uow.read_only():
         company = await companies.get(uow, actor, company_id)
-        relatives = await holdings.family(uow, actor, company)
-        contact_rows = list(
-            await uow.session.scalars(
-                select(Contact)
-                .where(Contact.company_id == company_id)
-                .order_by(Contact.name, Contact.id)
-                .limit(PREVIEW)
-            )
-        )
-        contacts_total = await uow.session.scalar(
-            select(func.count()).select_from(Contact).where(Contact.company_id == company_id)
-        )
         open_scope = (
             Deal.company_id == company_id,
             Deal.stage.in_([s.value for s in OPEN_STAGES]),
         )
-        deal_count, deal_sum = (
+        today = to_local(utcnow(), actor.timezone).date()
+        figures = (
             await uow.session.execute(
-                select(func.count(), func.coalesce(func.sum(Deal.amount), 0)).where(*open_scope)
+                select(
+                    holdings.subsidiaries_count(actor, company_id),
+                    select(func.count())
+                    .select_from(Contact)
+                    .where(Contact.company_id == company_id)
+                    .scalar_subquery(),
+                    select(func.count()).where(*open_scope).scalar_subquery(),
+                    select(func.coalesce(func.sum(Deal.amount), 0))
+                    .where(*open_scope)
+                    .scalar_subquery(),
+                    claims.open_count(actor, company_id),
+                    payments.overdue_query(company_id, today).scalar_subquery(),
+                )
             )
         ).one()
-        deal_rows = list(
-            await uow.session.scalars(
-                select(Deal).where(*open_scope).order_by(Deal.created_at.desc()).limit(PREVIEW)
+        subsidiaries, contacts_total, deal_count, deal_sum, claims_open, overdue = figures
+        relatives = await holdings.family(uow, actor, company, subsidiaries=int(subsidiaries))
+        contact_rows: list[Contact] = []
+        if contacts_total:
+            contact_rows = list(
+                await uow.session.scalars(
+                    select(Contact)
+                    .where(Contact.company_id == company_id)
+                    .order_by(Contact.name, Contact.id)
+                    .limit(PREVIEW)
+                )
             )
+        deal_rows: list[Deal] = []
+        if deal_count:
+            deal_rows = list(
+                await uow.session.scalars(
+                    select(Deal).where(*open_scope).order_by(Deal.created_at.desc()).limit(PREVIEW)
+                )
+            )
+        open_claims = (
+            await claims.open_for_company(uow, actor, company_id, PREVIEW) if claims_open else []
         )
-        open_claims = await claims.open_for_company(uow, actor, company_id, PREVIEW)
         return CompanyCard(
             company=company,
             curator_name=company.curator.name,
@@ -132,13 +152,11 @@ async def company_card(uow: UnitOfWork, actor: Actor, company_id: int) -> Compan
             contacts=contact_rows,
             contacts_total=int(contacts_total or 0),
             open_deals=deal_rows,
-            open_deals_total=int(deal_count),
-            open_deals_amount=cents(Decimal(str(deal_sum))),
+            open_deals_total=int(deal_count or 0),
+            open_deals_amount=cents(Decimal(str(deal_sum or 0))),
             last_interactions=await _last_interactions(uow, Interaction.company_id == company_id),
             open_claims=open_claims,
-            overdue=await payments.overdue_amount(
-                uow, company_id, to_local(utcnow(), actor.timezone).date()
-            ),
+            overdue=Decimal(str(overdue or 0)),
         )
 
 

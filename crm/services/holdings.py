@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 
 from crm.access import Actor, can_see_owner, visible_owner
 from crm.errors import AccessDenied, InvalidInput
@@ -85,8 +85,25 @@ async def check_parent(uow: UnitOfWork, actor: Actor, company_id: int, parent_id
         raise InvalidInput("parent_id", "cycle")
 
 
-async def family(uow: UnitOfWork, actor: Actor, company: Company) -> Family:
-    """The visible parent and subsidiaries of a company the actor sees (in an open uow)."""
+def _children(actor: Actor, company_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (Company.parent_id == company_id, visible_owner(actor, Company.curator_id))
+
+
+def subsidiaries_count(actor: Actor, company_id: int) -> ScalarSelect[int]:
+    """How many subsidiaries of the company the actor sees: a column for a query that
+    reads several figures at once (the company card's), for `family(..., subsidiaries=)`."""
+    return (
+        select(func.count()).select_from(Company).where(*_children(actor, company_id))
+    ).scalar_subquery()
+
+
+async def family(
+    uow: UnitOfWork, actor: Actor, company: Company, subsidiaries: int | None = None
+) -> Family:
+    """The visible parent and subsidiaries of a company the actor sees (in an open uow).
+
+    `subsidiaries`: their number if the caller has read it already (`subsidiaries_count`);
+    none to list is then no query."""
     parent = None
     if company.parent_id is not None:
         row = (
@@ -97,15 +114,19 @@ async def family(uow: UnitOfWork, actor: Actor, company: Company) -> Family:
             )
         ).first()
         parent = Related(*row) if row else None
-    scope = (Company.parent_id == company.id, visible_owner(actor, Company.curator_id))
-    total = await uow.session.scalar(select(func.count()).select_from(Company).where(*scope))
+    scope = _children(actor, company.id)
+    total = subsidiaries
+    if total is None:
+        total = await uow.session.scalar(select(func.count()).select_from(Company).where(*scope))
+    if not total:
+        return Family(parent, [], 0)
     rows = await uow.session.execute(
         select(Company.id, Company.name)
         .where(*scope)
         .order_by(Company.name, Company.id)
         .limit(PREVIEW)
     )
-    return Family(parent, [Related(*r) for r in rows], int(total or 0))
+    return Family(parent, [Related(*r) for r in rows], int(total))
 
 
 async def holding_ids(uow: UnitOfWork, actor: Actor, company_ids: Iterable[int]) -> dict[int, int]:

@@ -469,6 +469,18 @@ async def test_write_in_telegram_sends_through_the_business_connection_and_logs(
         "Ivan Petrov: Are the pumps in stock?",
         "Emily: Yes, 40 <of them>",
     ]
+    async with harness.db.uow() as uow:
+        audit = list(
+            await uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "send"))
+        )
+    assert [(e.entity, e.entity_id, e.actor_id, e.changes) for e in audit] == [
+        (
+            "interactions",
+            talk.id,
+            team.emily.id,
+            {"message_id": [None, sent.message_id], "channel": [None, "telegram"]},
+        )
+    ]
     # the business_message Telegram sends of it is not logged twice
     await write(harness, "Yes, 40 <of them>", sender=EMILY, message_id=sent.message_id)
     assert (await conversations(harness.db))[0].summary.count("Emily:") == 1

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from crm import when
 from crm.errors import InvalidInput
 from crm.when import parse_when
 
@@ -197,3 +198,60 @@ def test_unknown_timezone_and_naive_now_are_refused() -> None:
     assert err.value.field == "timezone"
     with pytest.raises(ValueError):
         parse_when("завтра", MSK, datetime(2025, 3, 5, 10, 30))
+
+
+PLAIN = [
+    "08.12.2025 10:00",
+    "8.12.25 в 11:00",
+    "25.12",
+    "25.12 18:30",
+    "05.03.2025 10:45",
+    "05.03.2025",
+    "завтра",
+    "завтра 10:00",
+    "завтра в 15:30",
+    "Завтра в 23:59",
+    "tomorrow",
+    "tomorrow at 9:30",
+    "tomorrow 18:00",
+    "17:45",
+    "09:15",
+    "в 10:00",
+    "at 22:10",
+    "2025-03-09 02:30",
+    "09.03.2025 02:30",
+    "02.11.2025 01:30",
+    "09.03 в 08:00",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN)
+@pytest.mark.parametrize(("tz", "now"), [(MSK, WED), (NY, NY_SPRING), (NY, NY_GAP), (NY, NY_FALL)])
+def test_common_forms_read_without_dateparser_as_dateparser_reads_them(
+    text: str, tz: str, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path (`_plain`) takes these, and gives what dateparser alone gives:
+    the same moment, or the same refusal with the same options."""
+
+    def outcome() -> object:
+        try:
+            return parse_when(text, tz, now)
+        except InvalidInput as err:
+            return (err.reason, err.params)
+
+    seen: list[object] = []
+    real = when._plain
+
+    def spy(s: str, local_now: datetime) -> object:
+        result = real(s, local_now)
+        seen.append(result)
+        return result
+
+    monkeypatch.setattr(when, "_plain", spy)
+    fast = outcome()
+    monkeypatch.setattr(when, "_plain", lambda s, local_now: None)
+    slow = outcome()
+    assert fast == slow
+    # the form was read by the fast path (only a refusal may come before reading)
+    assert all(r is not None for r in seen)
+    assert seen or isinstance(fast, tuple)

@@ -52,6 +52,7 @@ class Incoming:
     message_id: int
     at: datetime
     text: str
+    sent_by: int | None = None  # sent from the CRM by this member of staff (audited)
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,14 @@ async def _receive(uow: UnitOfWork, message: Incoming) -> Outcome:
         else:
             uow.session.add(row)
             await uow.flush()
+        if message.sent_by is not None and row.interaction_id is not None:
+            # who wrote to the client from the CRM, and in which conversation (not the text)
+            uow.audit(
+                message.sent_by,
+                ("interactions", row.interaction_id),
+                "send",
+                {"message_id": [None, message.message_id], "channel": [None, "telegram"]},
+            )
         await uow.commit()
     return Outcome(True, question)
 

@@ -108,7 +108,8 @@ async def sent(
     text: str,
     at: datetime | None = None,
 ) -> None:
-    """Log a message Telegram accepted as the manager's, in the chat's conversation."""
+    """Log a message Telegram accepted as the manager's, in the chat's conversation;
+    audited as sent by the actor (the entry names the conversation, not the text)."""
     outcome = await chats.receive(
         uow,
         Incoming(
@@ -118,6 +119,7 @@ async def sent(
             message_id=message_id,
             at=at or utcnow(),
             text=text,
+            sent_by=actor.id,
         ),
     )
     if not outcome.logged:  # disconnected in between: sent, but nothing to log it in

@@ -73,7 +73,7 @@ from crm.services.claims.escalation import (
 )
 from crm.services.claims.filing import add_attachment, file
 from crm.services.claims.guess import CAUSE_WORDS, guess_cause, guessed_cause
-from crm.services.claims.loading import get, list_claims, open_for_company
+from crm.services.claims.loading import get, list_claims, open_count, open_for_company
 from crm.services.claims.plan import complete_step, edit_plan
 from crm.services.claims.status import allowed_transitions, change_status
 
@@ -127,6 +127,7 @@ __all__ = [
     "mark_escalated",
     "notify_targets_on_file",
     "notify_targets_on_raise",
+    "open_count",
     "open_for_company",
     "recipients",
     "remove_cause",

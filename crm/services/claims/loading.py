@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, or_, select
 
 from crm import validation
 from crm.access import Actor, can_see_owner, visible_owner
@@ -100,6 +100,17 @@ async def list_claims(
         )
         items = [ClaimRow(claim=c, company_name=cn, responsible_name=rn) for c, cn, rn in rows]
     return items, int(total or 0)
+
+
+def open_count(actor: Actor, company_id: int) -> ScalarSelect[int]:
+    """How many of the company's open claims the actor sees: a column for a query that
+    reads several figures at once (the company card's)."""
+    return (
+        select(func.count())
+        .select_from(Claim)
+        .join(Company, Company.id == Claim.company_id)
+        .where(Claim.company_id == company_id, Claim.status.in_(OPEN_STATUSES), _scope(actor))
+    ).scalar_subquery()
 
 
 async def open_for_company(

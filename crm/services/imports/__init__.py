@@ -3,7 +3,7 @@
 The file's header row names the columns (Russian or English, any case) and, unless the
 caller says which, the kind of data. A worker process reads and checks the rows
 (crm/services/imports/worker.py: encodings, XLSX bombs, a memory bound) and hands them
-over in batches; the batches are written as they come (crm/services/imports/writers.py)
+over in batches; the batches are written as they come (crm/services/imports/writers/)
 in ONE transaction, committed only when the whole file has been read: a file refused
 half-way (a bad encoding further down, a memory bound reached) writes nothing. A bad row
 is reported with its number as the user sees it in the file (the header is row 1), the
@@ -17,6 +17,7 @@ facts of the whole company, so only heads and directors import them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections import Counter
@@ -36,7 +37,7 @@ from crm.services.imports.files import (
     XLSX_EXTENSIONS,
     Limits,
 )
-from crm.services.imports.writers import WRITERS
+from crm.services.imports.writers import WRITERS, Writer
 from crm.uow import UnitOfWork
 
 MAX_BYTES = BOT_LIMITS.max_bytes or 0
@@ -122,6 +123,7 @@ async def _import_path(
         raise InvalidInput("file", "unsupported_format")
     report: ImportReport | None = None
     rejected: list[Rejected] = []
+    writer: Writer | None = None
     async with uow:
         messages = worker.stream(path, name, kind, limits)
         try:
@@ -134,26 +136,30 @@ async def _import_path(
                     writer = WRITERS[kind](uow, actor, name)
                 elif message[0] == "batch":
                     _, rows, refused, count, fraction = message
-                    assert report is not None
+                    assert report is not None and writer is not None
                     rejected += refused
                     await writer.write(rows)
                     report.rows = count
                     if progress is not None:
                         await progress(count, fraction)
                 elif message[0] == "done":
-                    assert report is not None
+                    assert report is not None and writer is not None
                     report.reader_memory = message[2]
                     await writer.finish()
+            if report is None or writer is None:
+                raise InvalidInput("file", "empty")
+            report.created = writer.created
+            report.skipped_duplicates = writer.skipped
+            report.companies_created = writer.companies_created
+            report.paid_marked = getattr(writer, "paid", 0)
+            report.rejected = sorted(rejected + writer.rejected, key=lambda r: r.row)
+            await writer.close()  # before the connection goes back to the pool
+            await uow.commit()
         finally:
             await messages.aclose()
-        if report is None:
-            raise InvalidInput("file", "empty")
-        report.created = writer.created
-        report.skipped_duplicates = writer.skipped
-        report.companies_created = writer.companies_created
-        report.paid_marked = getattr(writer, "paid", 0)
-        report.rejected = sorted(rejected + writer.rejected, key=lambda r: r.row)
-        await uow.commit()
+            if writer is not None:  # refused half-way: put the connection back as it was
+                with contextlib.suppress(Exception):  # the refusal matters, not this
+                    await writer.close()
     return report
 
 

@@ -16,6 +16,19 @@ from crm.services.payments.rules import BUCKETS, bucket_of, locked_deal
 from crm.uow import UnitOfWork
 
 
+def _their_company() -> ColumnElement[bool]:
+    """The join of an unpaid sale past due to its company, for queries that find those
+    sales through ix_sales_unpaid_due (paid_on, due_on) first.
+
+    `company_id + 0` keeps the planner from walking every company's sales through
+    ix_sales_company_date instead: where payments are not tracked, SQLite's statistics
+    see paid_on NULL on every sale, judge the unpaid index useless and read all the sales
+    (2.2 s for the director's digest at a million sales), while the range due_on < today
+    skips the NULL due dates and reads only the sales actually overdue.
+    """
+    return Company.id == Sale.company_id + 0
+
+
 async def mark_paid(uow: UnitOfWork, actor: Actor, deal_id: int, paid_on: date) -> Sale:
     """The won deal's sale is paid on `paid_on` (audited); Conflict if it already is."""
     async with uow:
@@ -78,7 +91,7 @@ async def receivables(
                 Sale.due_on,
                 Sale.amount,
             )
-            .join(Company, Company.id == Sale.company_id)
+            .join(Company, _their_company())
             .outerjoin(Manager, Manager.id == Sale.manager_id)
             .where(*where)
         )
@@ -126,7 +139,7 @@ async def overdue(
         count, total = (
             await uow.session.execute(
                 select(func.count(Sale.id), func.coalesce(func.sum(Sale.amount), 0))
-                .join(Company, Company.id == Sale.company_id)
+                .join(Company, _their_company())
                 .where(*where)
             )
         ).one()
@@ -140,7 +153,7 @@ async def overdue(
                 Sale.amount,
                 Sale.due_on,
             )
-            .join(Company, Company.id == Sale.company_id)
+            .join(Company, _their_company())
             .outerjoin(Deal, Deal.id == Sale.deal_id)
             .where(*where)
             .order_by(Sale.due_on, Sale.amount.desc(), Sale.id)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from crm.access import Actor
 from crm.errors import InvalidInput
@@ -60,13 +60,17 @@ async def unpaid_amount(uow: UnitOfWork, company_id: int) -> Decimal:
     return Decimal(str(total or 0))
 
 
+def overdue_query(company_id: int, today: date) -> Select[Decimal]:
+    """The sum the company owes past its due dates (a query: `overdue_amount` runs it; the
+    company card reads it with its other figures at once)."""
+    return select(func.coalesce(func.sum(Sale.amount), 0)).where(
+        Sale.company_id == company_id, Sale.paid_on.is_(None), Sale.due_on < today
+    )
+
+
 async def overdue_amount(uow: UnitOfWork, company_id: int, today: date) -> Decimal:
     """What the company owes past its due dates (inside an open unit of work)."""
-    total = await uow.session.scalar(
-        select(func.coalesce(func.sum(Sale.amount), 0)).where(
-            Sale.company_id == company_id, Sale.paid_on.is_(None), Sale.due_on < today
-        )
-    )
+    total = await uow.session.scalar(overdue_query(company_id, today))
     return Decimal(str(total or 0))
 
 

@@ -14,14 +14,18 @@ from crm.models import Claim, Company, Contact, Deal, Event, Manager, Task
 from crm.models.enums import Role, TaskStatus
 from crm.uow import UnitOfWork
 
+# Aliases keep the subqueries from correlating with a query that joins the same tables;
+# made once (a fresh alias costs about 1 ms of CPU in the first statement built on it).
+_COMPANY = aliased(Company, name="linked_company")
+_CONTACT = aliased(Contact, name="linked_contact")
+_DEAL = aliased(Deal, name="linked_deal")
+_CLAIM = aliased(Claim, name="linked_claim")
+_EVENT = aliased(Event, name="linked_event")
+
 
 def _linked_visible(actor: Actor) -> list[ColumnElement[bool]]:
-    """Task is linked to a record the actor may see (one EXISTS per kind of link).
-
-    Aliases keep the subqueries from correlating with a query that joins the same tables.
-    """
-    company, contact, deal = aliased(Company), aliased(Contact), aliased(Deal)
-    claim, event = aliased(Claim), aliased(Event)
+    """Task is linked to a record the actor may see (one EXISTS per kind of link)."""
+    company, contact, deal, claim, event = _COMPANY, _CONTACT, _DEAL, _CLAIM, _EVENT
     return [
         exists().where(company.id == Task.company_id, visible_owner(actor, company.curator_id)),
         exists().where(contact.id == Task.contact_id, visible_owner(actor, contact.curator_id)),
