@@ -115,11 +115,10 @@ async def test_the_import_ids_in_the_audit_are_its_sales(db: Database) -> None:
     assert entry.changes["ids"] == [None, [low, high]] and high - low + 1 == 7_000
 
 
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # the page cache is SQLite's
 async def test_sqlite_page_cache_is_put_back_after_an_import_or_a_refusal(
     db: Database,
 ) -> None:
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("the page cache is SQLite's")
     director = await factories.staff(db, Role.DIRECTOR, name="Dora")
     await factories.raw_company(db, director, "Romashka")
     await factories.raw_company(db, director, "Tulip")

@@ -44,9 +44,10 @@ async def test_a_change_in_this_process_empties_its_cache(db: Database) -> None:
     assert await language_of(db) == "en"
 
 
+# several instances share PostgreSQL; SQLite has no NOTIFY (there the cache's ttl holds)
+@pytest.mark.postgres
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
 async def test_a_change_by_another_instance_reaches_this_one_at_once(db: Database) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("several instances share PostgreSQL; SQLite has no NOTIFY (the ttl holds)")
     anna = await factories.staff(db, language="ru", tg_id=ANNA)
     other = Database.from_url(db.engine.url.render_as_string(hide_password=False))
     try:
