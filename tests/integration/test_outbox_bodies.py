@@ -3,8 +3,11 @@ one transaction, read back by the claim, carried over by the migration both ways
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
@@ -12,6 +15,7 @@ from crm.migrate import downgrade, upgrade
 from crm.models import OutboundEmail, OutboundEmailBody
 from crm.models.base import UTCDateTime
 from crm.services import outbox
+from crm.services.outbox.marking import _mark_sent_sql
 from crm.storage import Database
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -123,3 +127,42 @@ async def test_a_claim_takes_at_most_its_batch(db: Database) -> None:
         await uow.commit()
     sizes = [len(await outbox.claim(db.uow(), limit=2, now=NOW)) for _ in range(4)]
     assert sizes == [2, 2, 1, 0]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+async def test_marks_find_their_rows_by_key_and_leave_the_pool_as_it_was(db: Database) -> None:
+    """With `status = 'sending'` written plainly, PostgreSQL read the mark's rows through
+    ix_outbound_emails_status_next_attempt: every row in flight for each mark. The marks'
+    connection commits without waiting for the WAL flush; the pool's other users do."""
+    async with db.uow() as uow:
+        for n in range(300):
+            await outbox.queue(uow, dedupe_key=f"k{n}", to_addr="a@b.c", subject="S", body_text="T")
+        await uow.commit()
+    claimed = await outbox.claim(db.uow(), limit=300, now=NOW)
+    ids = [c.id for c in claimed[:4]]
+    marks = await outbox.SentMarks.open(db.engine)
+    try:
+        pid = (await marks.conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar()
+        setting = await marks.conn.exec_driver_sql("SHOW synchronous_commit")
+        assert setting.scalar() == "off"
+        moment = marks.process(NOW) if marks.process is not None else NOW
+        plan = await marks.conn.exec_driver_sql(
+            "EXPLAIN " + _mark_sent_sql(marks.dialect.paramstyle, len(ids)), (moment, *ids)
+        )
+        lines = "\n".join(r[0] for r in plan)
+        assert "status_next_attempt" not in lines, lines
+        assert await marks.mark(ids, NOW) == 4
+        assert await marks.mark(ids, NOW) == 0  # sent already: not ours any more
+    finally:
+        await marks.close()
+    async with contextlib.AsyncExitStack() as stack:  # every pooled connection, at once
+        found = {}
+        for _ in range(db.engine.pool.size()):  # type: ignore[attr-defined]
+            conn = await stack.enter_async_context(db.engine.connect())
+            backend = (await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar()
+            found[backend] = (await conn.exec_driver_sql("SHOW synchronous_commit")).scalar()
+    assert found.get(pid) == "on", found
+    async with db.uow() as uow:
+        statuses = Counter(await uow.session.scalars(sa.select(OutboundEmail.status)))
+    assert statuses == {"sent": 4, "sending": 296}

@@ -37,11 +37,20 @@ def _next_attempt(now: datetime) -> Any:
     )
 
 
+def _still_sending() -> Any:
+    """`status = 'sending'` as a filter no index can serve, so that the marks find their
+    rows by key. Written plainly, PostgreSQL served it from
+    ix_outbound_emails_status_next_attempt (the outbox table is seldom analyzed while it
+    fills) and read every row in flight to mark four: with 10,000 rows claimed, 1.86 ms
+    of the server's CPU per mark instead of 0.22."""
+    return (OutboundEmail.status == EmailStatus.SENDING.value).is_(True)
+
+
 def mark_sent_statement(ids: list[int], now: datetime) -> Any:
     """The UPDATE that marks rows sent, for drivers `_mark_sent_sql` does not know."""
     return (
         update(OutboundEmail)
-        .where(OutboundEmail.id.in_(ids), OutboundEmail.status == EmailStatus.SENDING.value)
+        .where(OutboundEmail.id.in_(ids), _still_sending())
         .values(
             status=EmailStatus.SENT.value,
             sent_at=now,
@@ -71,7 +80,7 @@ def _mark_sent_sql(paramstyle: str, count: int) -> str:
     return (
         f"UPDATE {OutboundEmail.__tablename__} SET status = '{EmailStatus.SENT.value}', "
         f"sent_at = {mark(1)}, next_attempt_at = NULL, last_error = NULL, error_code = NULL "
-        f"WHERE id IN ({ids}) AND status = '{EmailStatus.SENDING.value}'"
+        f"WHERE id IN ({ids}) AND (status = '{EmailStatus.SENDING.value}') IS TRUE"
     )
 
 
@@ -101,7 +110,16 @@ class SentMarks:
     accepted row unmarked), so it skips SQLAlchemy's execution layer: the SQL is written
     once per batch size (`_mark_sent_sql`) and handed to the driver (asyncpg, or the
     aiosqlite thread in one hop), the time converted once per statement by the column's
-    own bind processor. Other drivers go through `mark_sent_on`."""
+    own bind processor. Other drivers go through `mark_sent_on`.
+
+    On PostgreSQL the connection runs with `synchronous_commit = off`. A lane waits for
+    its last mark before its next DATA, and with each mark waiting for its WAL flush the
+    outbox waited on the disk, not on the mail server. The server holds the mark once
+    the UPDATE returns, so a killed worker still repeats at most one email per
+    connection; only a crash of the database server's machine can lose the marks of its
+    last moments (at most 3 × wal_writer_delay, 0.6 s by default), and those rows are
+    sent again after the lease with their own Message-IDs: the promise SQLite's WAL with
+    synchronous=NORMAL gives for every commit."""
 
     def __init__(self, conn: AsyncConnection, driver: Any) -> None:
         self.conn = conn
@@ -119,6 +137,8 @@ class SentMarks:
     async def open(cls, engine: AsyncEngine) -> SentMarks:
         conn = await single_statement_connection(engine)
         try:
+            if conn.dialect.name == "postgresql":
+                await conn.exec_driver_sql("SET synchronous_commit = off")
             raw = await conn.get_raw_connection()
             return cls(conn, raw.driver_connection)
         except BaseException:
@@ -144,6 +164,12 @@ class SentMarks:
         return done
 
     async def close(self) -> None:
+        """Back to the pool as it came (a connection that cannot say so is dropped)."""
+        if self.dialect.name == "postgresql":
+            try:
+                await self.conn.exec_driver_sql("RESET synchronous_commit")
+            except Exception:
+                await self.conn.invalidate()
         await self.conn.close()
 
 
