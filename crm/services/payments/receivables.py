@@ -71,7 +71,7 @@ class Receivables:
 def _bucket_sums(days: ColumnElement[int]) -> list[ColumnElement[Any]]:
     """Per ageing column (BUCKETS, as `bucket_of` reads them): the cents overdue `days` late."""
     cents = money_cents(Sale.amount)
-    sums = []
+    sums: list[ColumnElement[Any]] = []
     for low, high in BUCKETS:
         within = days >= low if high is None else days.between(low, high)
         sums.append(func.sum(case((within, cents), else_=0)))
