@@ -273,6 +273,7 @@ def reports(db: Database, actor: Actor) -> dict[str, Callable[[], Awaitable[obje
         "forgotten": lambda: forgotten.forgotten_report(db.uow(), actor, 30, now=NOW),
         "digest": lambda: digest.build_digest(db.uow(), actor, now=NOW),
         "receivables": lambda: payments.receivables(db.uow(), actor, TODAY),
+        "receivables top 15": lambda: payments.receivables(db.uow(), actor, TODAY, top=15),
     }
 
 

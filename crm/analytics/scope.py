@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, Date, cast, func, type_coerce
 
 from crm.access import visible_owner
 from crm.errors import InvalidInput
@@ -23,7 +23,7 @@ from crm.when import zone_of
 __all__ = [
     "Period",
     "current_month",
-    "days_between",
+    "days_before",
     "from_cents",
     "last_full_months",
     "money_cents",
@@ -93,11 +93,11 @@ def month_key(dialect: str, column: Any) -> ColumnElement[str]:
     return func.to_char(column, "YYYY-MM")
 
 
-def days_between(dialect: str, earlier: Any, later: Any) -> ColumnElement[int]:
-    """Whole days from the DATE `earlier` to the DATE `later` (negative when it comes after)."""
-    if dialect == "sqlite":  # stored as 'YYYY-MM-DD': julian days of midnights differ by whole days
-        return cast(func.julianday(later) - func.julianday(earlier), Integer)
-    return type_coerce(later - earlier, Integer)  # date - date is an integer
+def days_before(dialect: str, day: Any, days: int) -> ColumnElement[date]:
+    """The DATE `days` days before the DATE `day` (a column or a bind)."""
+    if dialect == "sqlite":  # stored as 'YYYY-MM-DD', which date() returns too
+        return type_coerce(func.date(day, f"-{days} days"), Date)
+    return type_coerce(day - days, Date)  # date - integer is a date
 
 
 def money_cents(column: Any) -> ColumnElement[int]:

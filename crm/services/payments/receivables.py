@@ -8,10 +8,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, bindparam, case, func, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 
 from crm.access import Actor, visible_owner
-from crm.analytics.scope import days_between, from_cents, money_cents
+from crm.analytics.scope import days_before, from_cents, money_cents
 from crm.errors import Conflict
 from crm.models import Company, Deal, Manager, Sale
 from crm.services.payments.rules import BUCKETS, locked_deal
@@ -68,14 +80,40 @@ class Receivables:
         return sum(self.buckets, Decimal("0.00"))
 
 
-def _bucket_sums(days: ColumnElement[int]) -> list[ColumnElement[Any]]:
-    """Per ageing column (BUCKETS, as `bucket_of` reads them): the cents overdue `days` late."""
+CLIENTS, MANAGERS, TOTALS = 0, 1, 2  # the parts of the receivables statement
+
+
+def _overdue(dialect: str, today: ColumnElement[date], where: list[Any]) -> CTE:
+    """The overdue sales, one row each: client, manager and the cents in each ageing column
+    (BUCKETS, as `bucket_of` reads them: due between `high` and `low` days before today).
+    The bounds are constants of the statement: a sale costs comparisons of dates."""
     cents = money_cents(Sale.amount)
-    sums: list[ColumnElement[Any]] = []
-    for low, high in BUCKETS:
-        within = days >= low if high is None else days.between(low, high)
-        sums.append(func.sum(case((within, cents), else_=0)))
-    return sums
+    columns = []
+    for i, (low, high) in enumerate(BUCKETS):
+        within = Sale.due_on <= days_before(dialect, today, low)
+        if high is not None:
+            within = and_(within, Sale.due_on >= days_before(dialect, today, high))
+        columns.append(case((within, cents), else_=0).label(f"b{i}"))
+    return (
+        select(Sale.company_id, Company.name.label("company"), Sale.manager_id, *columns)
+        .join(Company, _their_company())
+        .where(*where)
+        .cte("overdue")
+    )
+
+
+def _ranked(overdue: CTE, kind: int, key: Any, name: Any) -> Select[Any]:
+    """One part: the debts grouped by `key`, numbered from the largest total (then name)."""
+    cents = [overdue.c[f"b{i}"] for i in range(len(BUCKETS))]
+    owed = func.sum(sum(cents[1:], cents[0]))
+    rank = func.row_number().over(order_by=(owed.desc(), func.coalesce(name, ""), key))
+    return select(
+        literal_column(str(kind)).label("kind"),
+        key.label("key"),
+        name.label("name"),
+        *(func.sum(c) for c in cents),
+        rank.label("rank"),
+    ).group_by(key, name)
 
 
 async def receivables(
@@ -89,9 +127,10 @@ async def receivables(
     and by the manager credited with the sale, in ageing buckets; the `top` largest debtors
     of each kind when given (the columns' totals count them all).
 
-    Summed, ranked and cut in SQL, two statements (SQLite has no GROUPING SETS): the
-    clients', which carries the totals of all clients as window sums over its groups, and
-    the managers'. Money is summed in whole cents, exact on SQLite too."""
+    One statement sums, ranks and cuts both: SQLite has no GROUPING SETS, so the overdue
+    sales are a CTE (read once: both databases materialise a CTE used more than once) and
+    the clients, the managers and the totals a UNION ALL over it. Money is summed in whole
+    cents, exact on SQLite too."""
     at = bindparam("today", today, Date)
     where = [
         Sale.paid_on.is_(None),
@@ -101,41 +140,33 @@ async def receivables(
     if company_id is not None:
         where.append(Sale.company_id == company_id)
     async with uow.read_only():
-        days = days_between(uow.session.get_bind().dialect.name, Sale.due_on, at)
-        sums = _bucket_sums(days)
-        owed = func.sum(money_cents(Sale.amount))
-        clients = (
+        o = _overdue(uow.session.get_bind().dialect.name, at, where)
+        nobody: ColumnElement[int] = literal_column("0")
+        parts = union_all(
+            _ranked(o, CLIENTS, o.c.company_id, o.c.company),
+            _ranked(o, MANAGERS, o.c.manager_id, Manager.name).outerjoin(
+                Manager, Manager.id == o.c.manager_id
+            ),
             select(
-                Sale.company_id,
-                Company.name,
-                *sums,
-                *(func.sum(column).over() for column in sums),
-            )
-            .join(Company, _their_company())
-            .where(*where)
-            .group_by(Sale.company_id, Company.name)
-            .order_by(owed.desc(), Company.name, Sale.company_id)
-            .limit(top)
-        )
-        managers = (
-            select(Sale.manager_id, Manager.name, *sums)
-            .join(Company, _their_company())
-            .outerjoin(Manager, Manager.id == Sale.manager_id)
-            .where(*where)
-            .group_by(Sale.manager_id, Manager.name)
-            .order_by(owed.desc(), func.coalesce(Manager.name, ""), Sale.manager_id)
-            .limit(top)
-        )
-        by_client = list(await uow.session.execute(clients))
-        by_manager = list(await uow.session.execute(managers))
-    width = len(BUCKETS)
-    totals = [from_cents(c) for c in by_client[0][2 + width :]] if by_client else []
-    return Receivables(
-        today,
-        [Debt(row[0], row[1], [from_cents(c) for c in row[2 : 2 + width]]) for row in by_client],
-        [Debt(row[0] or 0, row[1] or "", [from_cents(c) for c in row[2:]]) for row in by_manager],
-        totals or [from_cents(0)] * width,
-    )
+                literal_column(str(TOTALS)),
+                nobody,
+                literal_column("''"),
+                *(func.sum(o.c[f"b{i}"]) for i in range(len(BUCKETS))),
+                nobody,
+            ),
+        ).subquery("parts")
+        query = select(parts).order_by(parts.c.kind, parts.c.rank)
+        if top is not None:
+            query = query.where(parts.c.rank <= top)
+        rows = list(await uow.session.execute(query))
+    debts: dict[int, list[Debt]] = {CLIENTS: [], MANAGERS: []}
+    totals = [from_cents(0)] * len(BUCKETS)
+    for kind, key, name, *cents, _rank in rows:
+        if kind == TOTALS:
+            totals = [from_cents(c) for c in cents]
+        else:
+            debts[kind].append(Debt(key or 0, name or "", [from_cents(c) for c in cents]))
+    return Receivables(today, debts[CLIENTS], debts[MANAGERS], totals)
 
 
 @dataclass(frozen=True, slots=True)
