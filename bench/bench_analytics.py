@@ -3,7 +3,8 @@
     python -m bench.bench_analytics [--sales 1000000] [--db sqlite|postgres|both] [--runs 5]
 
 2,000 companies (mostly regular clients) and 20 managers in 4 departments; N sales over
-two years, N/5 deals with stage changes, N/5 interactions, N/20 inquiries and N/20 tasks
+two years (nine in ten with a payment due date, some of them overdue), N/5 deals with
+stage changes, N/5 interactions, N/20 inquiries and N/20 tasks
 are bulk-inserted (core INSERTs in batches of 5,000) into a temporary, migrated database,
 and the monthly rollups are built from the sales as the migration does. Each report is
 then timed as a director (everything), a head (a department) and a manager (their own)
@@ -51,6 +52,7 @@ from crm.analytics import (
 from crm.analytics.abc_xyz import AbcMetric
 from crm.analytics.scope import current_month, last_full_months
 from crm.models import Company, Deal, DealStageChange, Inquiry, Interaction, Sale, Task
+from crm.services import payments
 from crm.storage import Database
 
 TARGET_S = 0.100
@@ -60,6 +62,21 @@ TODAY = NOW.date()
 START = date(2024, 6, 1)
 STAGES = ["lead", "qualified", "proposal", "negotiation", "won", "lost"]
 SOURCES = ["web", "phone", "fair", "referral", "email"]
+
+
+def payment(rng: random.Random, sold_on: date) -> tuple[date | None, date | None]:
+    """When a sale is due and paid: a tenth is not tracked; the rest are due 0–60 days
+    after the sale, nearly all of the older ones paid (about a day late on average), a
+    third of those due in the last 90 days or later not yet: the overdue payments of the
+    digest and the receivables report."""
+    if rng.random() < 0.1:
+        return None, None
+    due_on = sold_on + timedelta(days=rng.choice((0, 14, 30, 60)))
+    recent = due_on > TODAY - timedelta(days=90)
+    if rng.random() < (0.33 if recent else 0.005):
+        return due_on, None
+    paid_on = min(due_on + timedelta(days=rng.randrange(-7, 10)), TODAY)
+    return due_on, max(paid_on, sold_on)
 
 
 async def populate(db: Database, sales: int, seed: int = 7) -> tuple[Actor, Actor, Actor]:
@@ -93,12 +110,16 @@ async def populate(db: Database, sales: int, seed: int = 7) -> tuple[Actor, Acto
     rows = []
     for i, company in enumerate(companies):
         amount = Decimal(rng.randrange(1_000, 200_000)) / 10
+        sold_on = START + timedelta(days=rng.randrange(days))
+        due_on, paid_on = payment(rng, sold_on)
         rows.append(
             {
                 "id": i + 1,
                 "company_id": company + 1,
                 "manager_id": curators[company],
-                "sold_on": START + timedelta(days=rng.randrange(days)),
+                "sold_on": sold_on,
+                "due_on": due_on,
+                "paid_on": paid_on,
                 "quantity": Decimal(1),
                 "amount": amount,
                 "cost": (amount * Decimal("0.7")).quantize(Decimal("0.01")),
@@ -251,6 +272,7 @@ def reports(db: Database, actor: Actor) -> dict[str, Callable[[], Awaitable[obje
         "inquiries": lambda: inquiries.inquiries_report(db.uow(), actor, month_start, month_end),
         "forgotten": lambda: forgotten.forgotten_report(db.uow(), actor, 30, now=NOW),
         "digest": lambda: digest.build_digest(db.uow(), actor, now=NOW),
+        "receivables": lambda: payments.receivables(db.uow(), actor, TODAY),
     }
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -43,10 +53,18 @@ class OutboundEmail(Base):
     """
 
     __tablename__ = "outbound_emails"
-    # the worker's due query: status = 'pending' AND (next_attempt_at IS NULL OR <= now)
+    # the worker's queue: pending rows in the order they were queued, so that a claim reads
+    # its batch and no more however long the backlog (the query names 'pending' literally)
     __table_args__ = (
         Index("ix_outbound_emails_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_outbound_emails_event_status", "event_id", "status"),
+        Index(
+            "ix_outbound_emails_pending_queue",
+            "created_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

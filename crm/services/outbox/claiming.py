@@ -30,7 +30,15 @@ from sqlalchemy import (
 from crm.db import rowcount
 from crm.models import Contact, EventInvitee, OutboundEmail, OutboundEmailBody, utcnow
 from crm.models.enums import EmailStatus
-from crm.services.outbox.common import INTERRUPTED, LEASE, MAX_ATTEMPTS, OPTED_OUT, Outgoing
+from crm.services.outbox.common import (
+    INTERRUPTED,
+    LEASE,
+    MAX_ATTEMPTS,
+    OPTED_OUT,
+    Outgoing,
+    named,
+    still,
+)
 from crm.uow import UnitOfWork
 
 EMAILS = cast(Table, OutboundEmail.__table__)
@@ -43,10 +51,10 @@ PENDING, SENDING, FAILED = (
 
 
 def due(now: Any) -> Any:
-    """Pending rows whose backoff has passed (never tried: due at once); the index
-    ix_outbound_emails_status_next_attempt serves it."""
+    """Pending rows whose backoff has passed (never tried: due at once); in the order
+    queued, ix_outbound_emails_pending_queue serves it."""
     return and_(
-        OutboundEmail.status == PENDING,
+        OutboundEmail.status == named(PENDING),
         or_(OutboundEmail.next_attempt_at.is_(None), OutboundEmail.next_attempt_at <= now),
     )
 
@@ -115,7 +123,7 @@ def _claim_statement(limit: int, now: datetime) -> Any:
     )
     return (
         update(OutboundEmail)
-        .where(OutboundEmail.id.in_(select(ids.c.id)), OutboundEmail.status == PENDING)
+        .where(OutboundEmail.id.in_(select(ids.c.id)), still(PENDING))
         .values(status=SENDING, attempts=OutboundEmail.attempts + 1, claimed_at=now)
         .returning(*_RETURNED)
         .execution_options(synchronize_session=False)
@@ -251,7 +259,7 @@ async def renew(uow: UnitOfWork, ids: Iterable[int], *, now: datetime | None = N
     async with uow:
         result = await uow.session.execute(
             update(OutboundEmail)
-            .where(OutboundEmail.id.in_(wanted), OutboundEmail.status == SENDING)
+            .where(OutboundEmail.id.in_(wanted), still(SENDING))
             .values(claimed_at=now or utcnow())
             .execution_options(synchronize_session=False)
         )

@@ -11,8 +11,9 @@ from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import ColumnElement, event, literal_column, text
 
+from crm.models import OutboundEmail
 from crm.uow import UnitOfWork
 
 MAX_ATTEMPTS = 5
@@ -31,6 +32,23 @@ NOTIFY_CHANNEL = "chatcrm_outbox"
 TOKEN_BYTES = 24
 
 KINDS = ("invitation", "update", "cancel", "mailing", "test")
+
+
+def still(status: str) -> ColumnElement[bool]:
+    """`status = <status>` for statements that find their rows by key: written as a filter
+    no index can serve. Written plainly, PostgreSQL served it from
+    ix_outbound_emails_status_next_attempt whenever the outbox table had not been analyzed
+    yet (it fills and drains faster than autovacuum looks) and read every row of that
+    status: a mark of 4 rows read all 10,000 in flight (1.86 ms of the server's CPU instead
+    of 0.22), a claim of 200 compared each of 10,000 pending rows with the batch (597 ms
+    instead of 9)."""
+    return (OutboundEmail.status == status).is_(True)
+
+
+def named(status: str) -> Any:
+    """The status as a literal in the SQL, for a query that a partial index on that status
+    serves (a bound parameter does not let SQLite or a generic PostgreSQL plan use it)."""
+    return literal_column(f"'{status}'")
 
 
 @dataclass(frozen=True, slots=True)
