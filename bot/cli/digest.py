@@ -28,23 +28,34 @@ async def _digest(database: Database, tg_id: int) -> str | None:
 
 
 async def _send_digests(settings: Settings, database: Database, tg_id: int | None) -> int:
-    """Send the digest now to one member of staff, or to every active head and director."""
-    from bot.app import create_bot
+    """Send the digest now to one member of staff, or to every active head and director.
+
+    The way the daily job sends them: a fan-out through a `TelegramSender`, so every
+    message goes in the governor's fan-out lane (not as personal notices), and a leader
+    who has blocked the bot is recorded as unreachable as the running bot would record
+    them. Nothing is claimed in `digest_log`: a digest sent by hand does not stand in for
+    the day's scheduled one.
+    """
+    from bot.app import create_bot, govern
     from bot.i18n import create_i18n
     from crm.analytics.digest import recipients
     from notifications.digests import render_for, send_digest
+    from notifications.telegram_sender import TelegramSender
 
     staff = await recipients(database.uow(), tg_id)
     if tg_id is not None and not staff:
         return -1
     i18n = create_i18n()
     bot = create_bot(settings)
+    govern(bot, settings, database, i18n)
+    sender = TelegramSender(bot)
     sent = 0
     try:
         for manager in staff:
             text, chart = await render_for(database, i18n, manager)
-            sent += await send_digest(bot, manager.tg_id, text, chart)
+            sent += await send_digest(bot, manager.tg_id, text, chart, sender=sender)
     finally:
+        await sender.close()
         await bot.session.close()
     return sent
 

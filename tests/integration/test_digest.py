@@ -20,7 +20,9 @@ from aiogram import Bot, Dispatcher
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
+import bot.app as bot_app
 from bot.cli import app
+from bot.governor import governor_of
 from bot.i18n import create_i18n
 from crm.analytics.digest import (
     DueDigest,
@@ -31,7 +33,7 @@ from crm.analytics.digest import (
 )
 from crm.models import DigestLog, Manager
 from crm.services import company_settings
-from crm.settings import get_settings
+from crm.settings import Settings, get_settings
 from crm.storage import Database
 from notifications import digests
 from notifications.reminders import ReminderScheduler
@@ -39,6 +41,7 @@ from tests.fixtures.bot_harness import Harness, fast_sender
 from tests.fixtures.botapi_stub import BotAPIStub, message_update
 from tests.fixtures.digest_day import ANNA, BORIS, DINA, HELEN, DigestDay, at, digest_day
 
+real_create_bot = bot_app.create_bot
 NOW = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)  # 09:00 in Moscow: "yesterday" is 9 March
 
 
@@ -267,6 +270,7 @@ class _Telegram(BaseHTTPRequestHandler):
     """A Bot API on a thread (the CLI runs its own event loop): records each method and chat."""
 
     calls: ClassVar[list[tuple[str, str]]] = []
+    blocked: ClassVar[set[str]] = set()  # chats whose user blocked the bot: 403
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -280,8 +284,12 @@ class _Telegram(BaseHTTPRequestHandler):
             "date": 0,
             "chat": {"id": int(chat_id or 0), "type": "private"},
         }
-        data = json.dumps({"ok": True, "result": message}).encode()
-        self.send_response(200)
+        status, answer = 200, {"ok": True, "result": message}
+        if chat_id in _Telegram.blocked:
+            status = 403
+            answer = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked"}
+        data = json.dumps(answer).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -311,12 +319,24 @@ def test_cli_sends_the_digests_now(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
         monkeypatch.setenv("BOT_TOKEN", "123:abc")
         monkeypatch.setenv("TELEGRAM_API_URL", f"http://127.0.0.1:{server.server_address[1]}")
+        bots: list[Bot] = []
+
+        def create_bot(settings: Settings) -> Bot:
+            bots.append(real_create_bot(settings))
+            return bots[-1]
+
+        monkeypatch.setattr(bot_app, "create_bot", create_bot)
         get_settings.cache_clear()
         result = runner.invoke(app, ["digest", "--send"])
         assert result.exit_code == 0, result.output
         assert "Digests sent: 2." in result.output
         texts = sorted(chat for method, chat in _Telegram.calls if method == "sendMessage")
         assert texts == sorted([str(DINA.id), str(HELEN.id)])  # leaders only, once each
+        # a fan-out like the daily job's: each leader's text and chart in the fan-out lane,
+        # so the answers and personal notices of a running bot overtake them
+        governor = governor_of(bots[0])
+        assert governor is not None
+        assert governor.stats.sent_by_lane == {"ANSWER": 0, "NOTICE": 0, "FANOUT": 4}
 
         _Telegram.calls.clear()
         get_settings.cache_clear()
@@ -325,10 +345,32 @@ def test_cli_sends_the_digests_now(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         assert [c for c in _Telegram.calls if c[0] == "sendMessage"] == [
             ("sendMessage", str(ANNA.id))
         ]
+
+        # a head who blocked the bot is recorded and their director told, as the bot would
+        _Telegram.calls.clear()
+        _Telegram.blocked = {str(HELEN.id)}
+        get_settings.cache_clear()
+        blocked = runner.invoke(app, ["digest", "--send", "--as", str(HELEN.id)])
+        assert blocked.exit_code == 0 and "Digests sent: 0." in blocked.output
+        assert ("sendMessage", str(DINA.id)) in _Telegram.calls
+        assert asyncio.run(_blocked(url)) == {HELEN.id}
     finally:
+        _Telegram.blocked = set()
         server.shutdown()
         server.server_close()
         get_settings.cache_clear()
+
+
+async def _blocked(url: str) -> set[int]:
+    db = Database.from_url(url)
+    try:
+        async with db.uow().read_only() as uow:
+            found = await uow.session.scalars(
+                select(Manager.tg_id).where(Manager.bot_blocked.is_(True))
+            )
+            return set(found)
+    finally:
+        await db.dispose()
 
 
 async def _arranged(url: str) -> None:
