@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, type_coerce
 
 from crm.access import visible_owner
 from crm.errors import InvalidInput
@@ -22,7 +23,10 @@ from crm.when import zone_of
 __all__ = [
     "Period",
     "current_month",
+    "days_between",
+    "from_cents",
     "last_full_months",
+    "money_cents",
     "month_key",
     "month_starts",
     "months_between",
@@ -87,3 +91,20 @@ def month_key(dialect: str, column: Any) -> ColumnElement[str]:
     if dialect == "sqlite":  # stored as 'YYYY-MM-DD'
         return func.substr(column, 1, 7)
     return func.to_char(column, "YYYY-MM")
+
+
+def days_between(dialect: str, earlier: Any, later: Any) -> ColumnElement[int]:
+    """Whole days from the DATE `earlier` to the DATE `later` (negative when it comes after)."""
+    if dialect == "sqlite":  # stored as 'YYYY-MM-DD': julian days of midnights differ by whole days
+        return cast(func.julianday(later) - func.julianday(earlier), Integer)
+    return type_coerce(later - earlier, Integer)  # date - date is an integer
+
+
+def money_cents(column: Any) -> ColumnElement[int]:
+    """A money column in whole cents: SQLite keeps NUMERIC as a float, so its SUM of amounts
+    can miss the cent; a SUM of these integers is exact on both databases."""
+    return cast(func.round(column * 100), BigInteger)
+
+
+def from_cents(cents: int | Decimal | None) -> Decimal:
+    return Decimal(int(cents or 0)).scaleb(-2)

@@ -13,6 +13,7 @@ from handlers.ui import short
 from handlers.words import day, money
 
 AGES = ("0–30", "31–60", "61–90", ">90")
+TOP = 15  # debtors of each kind shown
 
 
 def debts_table(first: str, debts: list[Debt]) -> str:
@@ -28,7 +29,7 @@ def debts_table(first: str, debts: list[Debt]) -> str:
 
 async def receivables_text(uow: UnitOfWork, actor: Actor, option: str) -> Rendered:
     today = local_today(actor)
-    r = await payments.receivables(uow, actor, today)
+    r = await payments.receivables(uow, actor, today, top=TOP)
     when = _("overdue on {date}").format(date=day(today))
     if not r.by_client:
         return Rendered(heading("receivables", "", when) + "\n" + _("No overdue payments."))
@@ -36,8 +37,8 @@ async def receivables_text(uow: UnitOfWork, actor: Actor, option: str) -> Render
         heading("receivables", "", when),
         _("Overdue: {amount}, days late in columns.").format(amount=money(r.total)),
         _("By client:"),
-        debts_table(_("Client"), r.by_client[:15]),
+        debts_table(_("Client"), r.by_client),
         _("By manager:"),
-        debts_table(_("Manager"), r.by_manager[:15]),
+        debts_table(_("Manager"), r.by_manager),
     ]
     return Rendered("\n".join(lines))

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from crm.access import Actor
 from crm.analytics import abc_xyz, forecast, forgotten, funnel, inquiries, managers
@@ -15,7 +15,7 @@ from crm.analytics.abc_xyz import AbcMetric
 from crm.analytics.scope import Period
 from crm.errors import InvalidInput
 from crm.migrate import downgrade, upgrade
-from crm.models import Deal, utcnow
+from crm.models import Company, Deal, Inquiry, utcnow
 from crm.services import deals
 from crm.services.deals import DealInput
 from crm.storage import Database
@@ -284,3 +284,57 @@ async def test_the_migration_backfills_the_furthest_stage_from_the_history(db: D
             ranks
         )
     assert await funnel.funnel_report(db.uow(), w.director, MARCH_START, APRIL_START) == before
+
+
+async def test_inquiries_report_reads_the_deals_in_a_constant_number_of_statements(
+    db: Database,
+) -> None:
+    w = await first_quarter(db)
+    statements: list[str] = []
+
+    def counted(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    async def report(actor: Actor) -> tuple[list[tuple[str, int, int, int]], int]:
+        statements.clear()
+        event.listen(db.engine.sync_engine, "before_cursor_execute", counted)
+        try:
+            r = await inquiries.inquiries_report(db.uow(), actor, MARCH_START, APRIL_START)
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", counted)
+        return [(s.source, s.inquiries, s.deals, s.won) for s in r.sources], len(statements)
+
+    _few, few_statements = await report(w.director)
+    async with db.uow() as uow:
+        company = await uow.session.scalar(select(Company.id).limit(1))
+        assert company is not None
+        for i in range(30):
+            deal = Deal(
+                company_id=company,
+                curator_id=w.anna.id,
+                title=f"Mail {i}",
+                stage="won" if i % 3 == 0 else "lead",
+                amount=Decimal(100),
+            )
+            uow.session.add(deal)
+            await uow.flush()
+            uow.session.add(
+                Inquiry(
+                    source="mail",
+                    manager_id=w.anna.id,
+                    deal_id=deal.id,
+                    received_at=datetime(2026, 3, 12, tzinfo=UTC),
+                )
+            )
+        await uow.commit()
+    many, many_statements = await report(w.director)
+    assert many == [
+        ("mail", 30, 30, 10),
+        ("web", 3, 2, 1),
+        ("fair", 1, 0, 0),
+        ("phone", 1, 1, 0),
+    ]
+    assert many_statements == few_statements <= 2
+    mine, mine_statements = await report(w.anna)
+    assert mine == [("mail", 30, 30, 10), ("web", 2, 2, 1)]
+    assert mine_statements <= 2

@@ -6,13 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Date, bindparam, case, func, select
 
 from crm.access import Actor, visible_owner
+from crm.analytics.scope import days_between, from_cents, money_cents
 from crm.errors import Conflict
 from crm.models import Company, Deal, Manager, Sale
-from crm.services.payments.rules import BUCKETS, bucket_of, locked_deal
+from crm.services.payments.rules import BUCKETS, locked_deal
 from crm.uow import UnitOfWork
 
 
@@ -57,57 +59,83 @@ class Debt:
 @dataclass(frozen=True)
 class Receivables:
     today: date
-    by_client: list[Debt]  # largest total first
-    by_manager: list[Debt]
-    buckets: list[Decimal]
+    by_client: list[Debt]  # largest total first (the top few when asked)
+    by_manager: list[Debt]  # likewise; key 0 and name "": sales credited to nobody
+    buckets: list[Decimal]  # every overdue payment of the reach, the top or not
 
     @property
     def total(self) -> Decimal:
         return sum(self.buckets, Decimal("0.00"))
 
 
+def _bucket_sums(days: ColumnElement[int]) -> list[ColumnElement[Any]]:
+    """Per ageing column (BUCKETS, as `bucket_of` reads them): the cents overdue `days` late."""
+    cents = money_cents(Sale.amount)
+    sums: list[ColumnElement[Any]] = []
+    for low, high in BUCKETS:
+        within = days >= low if high is None else days.between(low, high)
+        sums.append(func.sum(case((within, cents), else_=0)))
+    return sums
+
+
 async def receivables(
-    uow: UnitOfWork, actor: Actor, today: date, company_id: int | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    today: date,
+    company_id: int | None = None,
+    top: int | None = None,
 ) -> Receivables:
     """Overdue payments of the companies in the actor's reach (or one of them), by client
-    and by the manager credited with the sale, in ageing buckets."""
+    and by the manager credited with the sale, in ageing buckets; the `top` largest debtors
+    of each kind when given (the columns' totals count them all).
+
+    Summed, ranked and cut in SQL, two statements (SQLite has no GROUPING SETS): the
+    clients', which carries the totals of all clients as window sums over its groups, and
+    the managers'. Money is summed in whole cents, exact on SQLite too."""
+    at = bindparam("today", today, Date)
     where = [
         Sale.paid_on.is_(None),
-        Sale.due_on < today,
+        Sale.due_on < at,
         visible_owner(actor, Company.curator_id),
     ]
     if company_id is not None:
         where.append(Sale.company_id == company_id)
-    clients: dict[int, Debt] = {}
-    managers: dict[int, Debt] = {}
-    totals = [Decimal("0.00")] * len(BUCKETS)
     async with uow.read_only():
-        rows = await uow.session.execute(
+        days = days_between(uow.session.get_bind().dialect.name, Sale.due_on, at)
+        sums = _bucket_sums(days)
+        owed = func.sum(money_cents(Sale.amount))
+        clients = (
             select(
                 Sale.company_id,
                 Company.name,
-                Sale.manager_id,
-                Manager.name,
-                Sale.due_on,
-                Sale.amount,
+                *sums,
+                *(func.sum(column).over() for column in sums),
             )
+            .join(Company, _their_company())
+            .where(*where)
+            .group_by(Sale.company_id, Company.name)
+            .order_by(owed.desc(), Company.name, Sale.company_id)
+            .limit(top)
+        )
+        managers = (
+            select(Sale.manager_id, Manager.name, *sums)
             .join(Company, _their_company())
             .outerjoin(Manager, Manager.id == Sale.manager_id)
             .where(*where)
+            .group_by(Sale.manager_id, Manager.name)
+            .order_by(owed.desc(), func.coalesce(Manager.name, ""), Sale.manager_id)
+            .limit(top)
         )
-        for cid, cname, mid, mname, due, amount in rows:
-            if due is None:  # not tracked: the WHERE clause (due_on < today) left these out
-                continue
-            at = bucket_of((today - due).days)
-            value = Decimal(str(amount))
-            clients.setdefault(cid, Debt(cid, cname)).buckets[at] += value
-            managers.setdefault(mid or 0, Debt(mid or 0, mname or "")).buckets[at] += value
-            totals[at] += value
-
-    def ranked(debts: dict[int, Debt]) -> list[Debt]:
-        return sorted(debts.values(), key=lambda d: (-d.total, d.name, d.key))
-
-    return Receivables(today, ranked(clients), ranked(managers), totals)
+        by_client = list(await uow.session.execute(clients))
+        by_manager = list(await uow.session.execute(managers))
+    width = len(BUCKETS)
+    totals = [from_cents(c) for c in by_client[0][2 + width :]] if by_client else []
+    return Receivables(
+        today,
+        [Debt(row[0], row[1], [from_cents(c) for c in row[2 : 2 + width]]) for row in by_client],
+        [Debt(row[0] or 0, row[1] or "", [from_cents(c) for c in row[2:]]) for row in by_manager],
+        totals or [from_cents(0)] * width,
+    )
 
 
 @dataclass(frozen=True, slots=True)
