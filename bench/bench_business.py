@@ -8,7 +8,7 @@ One hour of a busy manager's account (the issue's figure: 2,000 messages an hour
 4 the manager's, one every 1.8 s of simulated time, so each chat's messages group into
 conversations by the 30-minute gap), fed as `business_message` updates through the real
 dispatcher (`bot.app.create_dispatcher`, database FSM storage) with Telegram stubbed in
-memory (bench/bench_dispatcher.py's MemorySession). In the same run, on the same database
+memory (bench/dispatcher/network.py's MemorySession). In the same run, on the same database
 (the demo data, `--companies`, plus the account's contacts):
 
   echo   bare aiogram answering a text: the floor;
@@ -47,18 +47,12 @@ from aiogram.enums import ParseMode
 from aiogram.types import Update
 from sqlalchemy import func, select
 
-from bench.bench_dispatcher import (
-    ECHO_UPDATES,
-    MemorySession,
-    Result,
-    SQLCounter,
-    drive,
-    echo_dispatcher,
-    one_read_dispatcher,
-    profile,
-    text_update,
-)
 from bench.databases import database as temp_database
+from bench.dispatcher.measuring import ECHO_UPDATES, Result, SQLCounter, drive
+from bench.dispatcher.mixes import text_update
+from bench.dispatcher.network import MemorySession
+from bench.dispatcher.profiling import profile
+from bench.dispatcher.world import echo_dispatcher, one_read_dispatcher
 from bench.load_steps import services_cpu
 from bot.app import create_dispatcher
 from bot.fsm_storage import DatabaseStorage
@@ -188,9 +182,7 @@ class CPU:
     def _now(self) -> tuple[float, dict[int, float]]:
         return time.process_time(), services_cpu(self.database, False)
 
-    async def drive(
-        self, name: str, dp: Any, bot: Bot, lanes: Sequence[Sequence[Update]]
-    ) -> float:
+    async def drive(self, name: str, dp: Any, bot: Bot, lanes: Sequence[Sequence[Update]]) -> float:
         own, backends = self._now()
         seconds = await drive(dp, bot, lanes)
         own_after, backends_after = self._now()

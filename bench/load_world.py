@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bench.bench_dispatcher import Persona, next_move, personas
+from bench.dispatcher.world import Persona, next_move, personas
 from crm.models import (
     Company,
     Contact,

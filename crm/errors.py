@@ -10,7 +10,13 @@ from typing import Any
 
 
 class CRMError(Exception):
+    """`final`: whether asking the user for the input again cannot help. A refusal of
+    the record's state or of access (a deal closed meanwhile, a record out of reach) stays
+    whatever is typed, so a dialog that asked for the input ends with it; bad input
+    (InvalidInput) is the one a user can correct by typing it again."""
+
     code = "error"
+    final = True
 
     def __init__(self, message: str = "", **params: Any) -> None:
         super().__init__(message or self.code)
@@ -35,6 +41,7 @@ class InvalidInput(CRMError):
     """Bad input for one named field; `reason` says what is wrong with it."""
 
     code = "invalid_input"
+    final = False
 
     def __init__(self, field: str, reason: str, **params: Any) -> None:
         super().__init__(f"{field}: {reason}", field=field, reason=reason, **params)

@@ -22,7 +22,8 @@ written once.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -36,7 +37,7 @@ from aiogram.utils.i18n import gettext as _
 
 from crm import when
 from crm.access import Actor
-from crm.errors import AccessDenied, InvalidInput
+from crm.errors import AccessDenied, CRMError, InvalidInput
 from crm.models import utcnow
 from crm.search import Hit
 from handlers.ui import button, cancel_text, h, markup, short, show
@@ -65,6 +66,20 @@ async def over(callback: CallbackQuery, restart: str = "") -> None:
 async def stale(callback: CallbackQuery) -> None:
     """A button of a step the dialog has already left."""
     await callback.answer(_("This button is from an earlier step."), show_alert=True)
+
+
+@asynccontextmanager
+async def ends_if_final(state: FSMContext) -> AsyncIterator[None]:
+    """The write of a typed answer: a refusal that typing again cannot change
+    (`CRMError.final`: the record closed meanwhile, out of reach) ends the dialog, where
+    bad input leaves the question open for another try. The refusal itself goes on to
+    bot/errors.py, which answers it politely either way."""
+    try:
+        yield
+    except CRMError as err:
+        if err.final:
+            await state.clear()
+        raise
 
 
 @dataclass(frozen=True)

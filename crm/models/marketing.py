@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.models.base import MONEY, QUANTITY, Base, UTCDateTime, utcnow
@@ -34,7 +34,17 @@ class Sale(Base):
     __tablename__ = "sales"
     __table_args__ = (
         Index("ix_sales_company_date", "company_id", "sold_on"),
-        Index("ix_sales_unpaid_due", "paid_on", "due_on"),
+        # the overdue payments (digest, /today, receivables): only the unpaid sales with a
+        # due date, in due order, with what the reports sum (read without the table)
+        Index(
+            "ix_sales_unpaid",
+            "due_on",
+            "company_id",
+            "manager_id",
+            "amount",
+            postgresql_where=text("paid_on IS NULL AND due_on IS NOT NULL"),
+            sqlite_where=text("paid_on IS NULL AND due_on IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

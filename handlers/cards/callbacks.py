@@ -59,6 +59,12 @@ class EditCb(CallbackData, prefix="edit"):
     field: str = ""  # "" shows the menu of fields
 
 
+class EditNavCb(CallbackData, prefix="edn"):
+    """Cancel in ✏ Edit of a company or contact card: back to the card, nothing saved."""
+
+    action: str  # cancel
+
+
 class StageCb(CallbackData, prefix="cstg"):
     company_id: int
     stage: str = ""  # "" shows the stages

@@ -1,4 +1,11 @@
-"""✏ Edit on a company or contact card: one field at a time, or the company's stage."""
+"""✏ Edit on a company or contact card: one field at a time, or the company's stage.
+
+A Wizard of two steps: the menu of fields (the stage's buttons are that step too), then
+the typed value. Its buttons carry the record they are about, so the menu works without
+the dialog's data; Cancel goes back to the record's card, nothing saved. `cancel` below
+is the Cancel of the client side's other dialogs (creating a company or a contact, /find),
+which have no card to go back to.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +26,12 @@ from handlers.cards.callbacks import (
     CONTACT,
     CancelCb,
     EditCb,
+    EditNavCb,
     ParentCb,
     StageCb,
-    cancel_button,
 )
 from handlers.cards.view import CardView, Rows
+from handlers.dialog import Wizard, ends_if_final, stale
 from handlers.ui import button, cancel_text, h, markup, show
 from handlers.words import COMPANY_STAGES, N_, label
 
@@ -47,7 +55,15 @@ CLEAR = "-"
 
 
 class EditForm(StatesGroup):
-    value = State()
+    field = State()  # data: kind, id
+    value = State()  # data: kind, id, field
+
+
+EDIT_DIALOG = Wizard.linear(
+    [("field", EditForm.field, ("field",)), ("value", EditForm.value, ())],
+    nav=EditNavCb,
+    cancel_button=lambda: button(_("✖ Cancel"), EditNavCb(action="cancel")),
+)
 
 
 def _fields(kind: str) -> dict[str, str]:
@@ -62,7 +78,11 @@ async def _current(uow: UnitOfWork, actor: Actor, kind: str, entity_id: int) -> 
 
 
 async def edit_menu(
-    callback: CallbackQuery, callback_data: EditCb, uow: UnitOfWork, actor: Actor
+    callback: CallbackQuery,
+    callback_data: EditCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
 ) -> None:
     kind, entity_id = callback_data.kind, callback_data.id
     if kind not in (COMPANY, CONTACT):
@@ -80,7 +100,8 @@ async def edit_menu(
                 button(_("Parent company"), ParentCb(action="start", company_id=entity_id)),
             ]
         )
-    rows.append([cancel_button()])
+    rows.append(EDIT_DIALOG.nav_buttons(back=False))
+    await EDIT_DIALOG.save(state, {"kind": kind, "id": entity_id})
     if isinstance(callback.message, Message):
         await callback.message.answer(
             _("What to change in {name}?").format(name=f"<b>{h(record.name)}</b>"),
@@ -103,14 +124,13 @@ async def edit_field(
         current = (await cards.contact_card(uow, actor, entity_id)).company_name
     else:
         current = getattr(await _current(uow, actor, kind, entity_id), field)
-    await state.set_state(EditForm.value)
-    await state.set_data({"kind": kind, "id": entity_id, "field": field})
+    await EDIT_DIALOG.save(state, {"kind": kind, "id": entity_id, "field": field})
     text = _("Send the new value of “{field}”.").format(field=_(_fields(kind)[field]))
     if current:
         text += "\n" + _("Now: {value}").format(value=h(current))
     if field != "name":
         text += "\n" + _("Send “-” to clear it.")
-    await show(callback, text, markup([[cancel_button()]]))
+    await show(callback, text, EDIT_DIALOG.nav_markup(back=False))
     await callback.answer()
 
 
@@ -125,24 +145,30 @@ async def typed_value(
     kind, entity_id, field = data["kind"], int(data["id"]), data["field"]
     text = (message.text or "").strip()
     value = None if text == CLEAR else text
-    if kind == COMPANY:
-        await companies.update(uow, actor, entity_id, **{field: value})
-    else:
-        await contacts.update(uow, actor, entity_id, **{field: value})
+    async with ends_if_final(state):  # a bad value: asked again; out of reach: it ends
+        if kind == COMPANY:
+            await companies.update(uow, actor, entity_id, **{field: value})
+        else:
+            await contacts.update(uow, actor, entity_id, **{field: value})
     await state.clear()
     card_text, keyboard = await card_view.open(uow, actor, kind, entity_id)
     await message.answer(_("Saved.") + "\n\n" + card_text, reply_markup=keyboard)
 
 
 async def stage_menu(
-    callback: CallbackQuery, callback_data: StageCb, uow: UnitOfWork, actor: Actor
+    callback: CallbackQuery,
+    callback_data: StageCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
 ) -> None:
     company = await _current(uow, actor, COMPANY, callback_data.company_id)
     rows: Rows = [
         [button(_(name), StageCb(company_id=company.id, stage=stage))]
         for stage, name in COMPANY_STAGES.items()
     ]
-    rows.append([cancel_button()])
+    rows.append(EDIT_DIALOG.nav_buttons(back=False))
+    await EDIT_DIALOG.save(state, {"kind": COMPANY, "id": company.id})
     await show(
         callback,
         _("Stage of {name}: now {stage}.").format(
@@ -158,12 +184,31 @@ async def set_stage(
     callback_data: StageCb,
     uow: UnitOfWork,
     actor: Actor,
+    state: FSMContext,
     card_view: CardView,
 ) -> None:
     await companies.update(uow, actor, callback_data.company_id, stage=callback_data.stage)
+    await EDIT_DIALOG.leave(state, {"kind": COMPANY, "id": callback_data.company_id})
     text, keyboard = await card_view.open(uow, actor, COMPANY, callback_data.company_id)
     await show(callback, _("Saved.") + "\n\n" + text, keyboard)
     await callback.answer()
+
+
+async def edit_button(
+    callback: CallbackQuery,
+    callback_data: EditNavCb,
+    uow: UnitOfWork,
+    actor: Actor,
+    state: FSMContext,
+    card_view: CardView,
+) -> None:
+    async def back_to_card(data: dict[str, Any]) -> None:  # Cancel: the record's card again
+        text, keyboard = await card_view.open(uow, actor, str(data["kind"]), int(data["id"]))
+        await show(callback, text, keyboard)
+
+    data = await EDIT_DIALOG.pressed(callback, callback_data.action, state, home=back_to_card)
+    if data is not None:
+        await stale(callback)  # the dialog has no other button of its own
 
 
 async def cancel(callback: CallbackQuery, state: FSMContext) -> None:
@@ -179,5 +224,6 @@ def setup() -> Router:
     router.message.register(typed_value, EditForm.value, F.text, ~F.text.startswith("/"))
     router.callback_query.register(stage_menu, StageCb.filter(F.stage == ""))
     router.callback_query.register(set_stage, StageCb.filter(F.stage != ""))
+    router.callback_query.register(edit_button, EditNavCb.filter())
     router.callback_query.register(cancel, CancelCb.filter())
     return router

@@ -3,7 +3,8 @@
 A Wizard of two steps: the user types a part of the parent's name (the query step), the
 bot offers the companies found among those the user sees (the pick step; typing again
 searches again). Whether the choice is allowed (visible, no loop) is decided by
-crm/services/holdings through `companies.update`.
+crm/services/holdings through `companies.update`. It is started from the company card's
+✏ Edit, and Cancel goes back to that card, nothing saved.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from crm.access import Actor
 from crm.models.enums import SearchKind
 from crm.services import cards, companies
 from crm.uow import UnitOfWork
-from handlers.cards.callbacks import COMPANY, ParentCb, cancel_button
+from handlers.cards.callbacks import COMPANY, ParentCb
 from handlers.cards.view import CardView, Rows
 from handlers.dialog import Wizard, offer, stale, take
 from handlers.ui import button, h, markup, show
@@ -40,7 +41,7 @@ PARENT_DIALOG = Wizard.linear(
         ("pick", ParentForm.pick, ()),
     ],
     nav=ParentCb,
-    cancel_button=cancel_button,
+    cancel_button=lambda: button(_("✖ Cancel"), ParentCb(action="cancel")),
 )
 
 
@@ -129,7 +130,12 @@ async def parent_button(
     card_view: CardView,
 ) -> None:
     action = callback_data.action
-    data = await PARENT_DIALOG.pressed(callback, action, state)
+
+    async def back_to_card(data: dict[str, Any]) -> None:  # Cancel: the company's card again
+        text, keyboard = await card_view.open(uow, actor, COMPANY, int(data["company_id"]))
+        await show(callback, text, keyboard)
+
+    data = await PARENT_DIALOG.pressed(callback, action, state, home=back_to_card)
     if data is None:
         return
     step = PARENT_DIALOG.step_of(data)

@@ -32,7 +32,7 @@ from handlers.cards.view import CardView
 from handlers.deals.callbacks import PaidCb, TermsCb
 from handlers.deals.card import show_deal
 from handlers.deals.terms_approvals import request_terms_approval, risks_text
-from handlers.dialog import Wizard
+from handlers.dialog import Wizard, ends_if_final
 from handlers.ui import button, h, markup, show
 from handlers.words import day, money
 
@@ -190,8 +190,8 @@ async def typed_terms(
     if not text.isdigit() or len(text) > 4:
         raise InvalidInput("deferral_days", "out_of_range", min=0, max=payments.DEFERRAL_MAX)
     deal_id = int((await state.get_data())["deal_id"])
-    # refused (over 365 days, a deal closed meanwhile): the question stays open
-    await _save_terms(message, uow, actor, card_view, bot, i18n, deal_id, int(text))
+    async with ends_if_final(state):  # over 365 days: asked again; a deal closed: it ends
+        await _save_terms(message, uow, actor, card_view, bot, i18n, deal_id, int(text))
     await state.clear()
 
 
@@ -257,9 +257,10 @@ async def typed_paid(
     message: Message, uow: UnitOfWork, actor: Actor, state: FSMContext, card_view: CardView
 ) -> None:
     deal_id = int((await state.get_data())["deal_id"])
-    paid_on = payments.paid_day(message.text or "", actor.timezone)  # a bad day: asked again
+    async with ends_if_final(state):  # a bad day: asked again; paid meanwhile: it ends
+        paid_on = payments.paid_day(message.text or "", actor.timezone)
+        sale = await payments.mark_paid(uow, actor, deal_id, paid_on)
     await state.clear()
-    sale = await payments.mark_paid(uow, actor, deal_id, paid_on)
     await message.answer(paid_text(paid_on, sale.amount))
     await show_deal(message, card_view, uow, actor, deal_id)
 

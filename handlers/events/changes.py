@@ -5,7 +5,8 @@ value; `crm.services.event_changes.change` writes it and mails an update (same U
 SEQUENCE + 1, what changed) to every invitee whose invitation has left. Cancel asks
 once more, then `event_changes.cancel` sends METHOD:CANCEL to the same people. Both
 buttons exist only while `event_changes.can_change` says so; the service refuses a
-crafted press on an event that has started or is cancelled.
+crafted press on an event that has started or is cancelled. Cancel in Edit goes back to
+the event's card, nothing saved.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from crm.uow import UnitOfWork
 from handlers.dialog import Wizard, ask_when_again, read_when, stale
 from handlers.errors import describe
 from handlers.events.callbacks import EventCb
-from handlers.events.card import render_card, span
+from handlers.events.card import render_card, show_card, span
 from handlers.ui import button, h, markup, show
 from handlers.words import local_time, money
 
@@ -238,7 +239,11 @@ async def dialog_button(
     settings: Settings,
 ) -> None:
     action = callback_data.action
-    data = await DIALOG.pressed(callback, action, state)
+
+    async def back_to_card(data: dict[str, Any]) -> None:  # Cancel: the event's card again
+        await show_card(callback, uow, actor, int(data["event_id"]))
+
+    data = await DIALOG.pressed(callback, action, state, home=back_to_card)
     if data is None:
         return
     step = DIALOG.step_of(data)

@@ -81,8 +81,9 @@ async def test_a_parent_is_picked_refused_in_a_loop_and_cleared(harness: Harness
     assert await parent_of(h.db, group.id) is None
     [back] = await h.send(press(EMILY, choices, "Back"))
     assert back.text.startswith("Parent company of <b>Northwind Group</b>: now none.")
-    [cancelled] = await h.send(press(EMILY, back, "Cancel"))
-    assert cancelled.text == "Cancelled. Nothing was saved."
+    [cancelled] = await h.send(press(EMILY, back, "Cancel"))  # back to the company's card
+    assert cancelled.text.startswith("🏢 <b>Northwind Group</b>\n")
+    assert h.stub.alerts()[-1] == "Cancelled. Nothing was saved."
     assert only_a_hint(await h.send(message_update(EMILY, "northwind")))
 
     card = await open_card(h, EMILY, "Northwind Retail")

@@ -331,6 +331,74 @@ async def test_cancel_ends_the_terms_and_the_paid_questions(harness: Harness) ->
     assert card.text.startswith("💼 <b>Pumps</b>") and "💰 Paid" in labels(card)
 
 
+async def _hand_over(db: Database, deal_id: int, company_id: int, to: int) -> None:
+    """The deal and its client go to another curator (out of the first one's reach)."""
+    async with db.uow() as uow:
+        deal = await uow.session.get(Deal, deal_id)
+        company = await uow.session.get(Company, company_id)
+        assert deal is not None and company is not None
+        deal.curator_id = company.curator_id = to
+        await uow.commit()
+
+
+async def test_typed_terms_refused_for_good_end_the_question(harness: Harness) -> None:
+    """999 days can be typed again, so the question stays open; a deal lost, or handed to
+    someone out of reach, between the question and the answer cannot take terms whatever
+    is typed: the refusal is said once and the question ends (issue 15)."""
+    h = harness
+    w = await deal_team(h.db)
+    await terms_of_company(h.db, w.company, 30, None)
+    deal = await pumps(h, w)
+    await h.send(press(ANNA, await card_of(h, ANNA, deal.id), "Terms"))
+    [answer] = await h.send(message_update(ANNA, "999"))
+    assert answer.text == "Payment deferral: this must be between 0 and 365."
+    [answer] = await h.send(message_update(ANNA, "999 days"))
+    assert answer.text == "Payment deferral: this must be between 0 and 365."
+    audits = len(await _audits(h.db))
+    await deals.move(h.db.uow(), w.anna, deal.id, "lost", "too dear")
+    [answer] = await h.send(message_update(ANNA, "14"))
+    assert answer.text == "This deal is already closed."
+    shown = await h.send(message_update(ANNA, "14"))  # the question is over: not an answer
+    assert not any("This deal is already closed." in sent.text for sent in shown)
+    assert not any("Payment terms" in sent.text for sent in shown)
+    assert await deal_row(h.db, deal.id) == (None, "not_needed")
+    assert len(await _audits(h.db)) == audits + 1  # the move to lost only
+
+    # in Russian, a deal handed to Boris's department while Olga's question was open
+    other = await pumps(h, w)
+    await h.send(press(OLGA, await card_of(h, OLGA, other.id), "💳"))
+    [answer] = await h.send(message_update(OLGA, "999"))
+    assert answer.text == "Отсрочка платежа: значение должно быть от 0 до 365."
+    await _hand_over(h.db, other.id, w.company, w.boris.id)
+    [answer] = await h.send(message_update(OLGA, "14"))
+    assert answer.text == "Не найдено, или у вас нет к этому доступа."
+    shown = await h.send(message_update(OLGA, "14"))
+    assert not any(sent.text == answer.text for sent in shown)
+    assert await deal_row(h.db, other.id) == (None, "not_needed")
+
+
+async def test_typed_paid_refused_for_good_ends_the_question(harness: Harness) -> None:
+    """A sale marked paid (by the head) while the manager's 💰 Paid question was open: the
+    typed day is refused once and the question ends; a day to come is asked again."""
+    h = harness
+    w = await deal_team(h.db)
+    deal = await pumps(h, w, 1000)
+    await deals.move(h.db.uow(), w.anna, deal.id, "won")
+    [ask] = await h.send(press(ANNA, await card_of(h, ANNA, deal.id), "Paid"))
+    [answer] = await h.send(message_update(ANNA, "tomorrow"))
+    assert answer.text == "Paid on: this day has not come yet."
+    [olga_ask] = await h.send(press(OLGA, await card_of(h, OLGA, deal.id), "Оплачено"))
+    await h.send(press(OLGA, olga_ask, "Сегодня"))
+    today = to_local(utcnow(), "Europe/Moscow").date()
+    [answer] = await h.send(message_update(ANNA, "yesterday"))
+    assert answer.text.startswith("This payment is already marked paid")
+    shown = await h.send(message_update(ANNA, "yesterday"))  # not an answer any more
+    assert not any("paid" in sent.text.lower() for sent in shown)
+    async with h.db.uow() as uow:
+        assert await uow.session.scalar(select(Sale.paid_on)) == today
+    del ask
+
+
 async def overdue_sales(db: Database, w: DealTeam) -> list[int]:
     """Anna's Romashka owes three payments: 900 due 40 days ago, 5000 due 10 days ago
     (through a won deal), 100 not due yet; and one paid long ago."""

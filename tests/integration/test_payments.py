@@ -3,6 +3,7 @@ receivables (crm/services/payments/) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from crm.services import companies, deals, payments
 from crm.services.companies import CompanyInput
 from crm.services.deals import DealInput
 from crm.storage import Database
+from crm.when import to_local
 from tests.fixtures import factories
 
 
@@ -66,6 +68,20 @@ async def test_a_won_deal_is_due_after_the_companys_deferral_and_is_marked_paid(
     with pytest.raises(Conflict) as not_won:
         await payments.mark_paid(db.uow(), anna, open_deal.id, date(2026, 12, 1))
     assert not_won.value.reason == "not_won"
+
+
+async def test_a_sale_is_dated_the_day_it_is_where_the_deal_was_won(db: Database) -> None:
+    """A deal won at 00:30 in Moscow is sold that day, not the UTC day before (its
+    payment showed as due yesterday, overdue at once). Between them the two zones are a
+    day off UTC at any hour, so dating by UTC fails here whenever it runs."""
+    anna, _head, _outsider, client = await world(db)
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14, UTC-11
+        seller = dataclasses.replace(anna, timezone=zone)
+        deal = await deals.open(db.uow(), seller, DealInput(client.id, zone, amount=10))
+        before = to_local(utcnow(), zone).date()
+        await deals.move(db.uow(), seller, deal.id, "won")
+        after = to_local(utcnow(), zone).date()
+        assert (await sale_of(db, deal.id)).sold_on in {before, after}, zone
 
 
 async def test_terms_beyond_the_deferral_wait_for_a_head(db: Database) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -14,9 +15,9 @@ from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.i18n import create_i18n
 from crm.access import Actor
-from crm.errors import InvalidInput
+from crm.errors import Conflict, InvalidInput
 from crm.models.enums import Role
-from handlers.dialog import Wizard, ask_when_again
+from handlers.dialog import Wizard, ask_when_again, ends_if_final
 from handlers.words import local_time
 
 
@@ -76,6 +77,20 @@ async def test_a_press_is_held_to_the_dialog_it_names() -> None:
 
 def at(option: datetime) -> FormCb:
     return FormCb(action="at", at=int(option.timestamp()))
+
+
+async def test_a_refusal_typing_cannot_change_ends_the_dialog_bad_input_does_not() -> None:
+    state = FSMContext(MemoryStorage(), StorageKey(bot_id=1, chat_id=5, user_id=5))
+    one = Wizard.one("days", Question.days)
+    await one.save(state, {"deal_id": 7})
+    with pytest.raises(InvalidInput):
+        async with ends_if_final(state):
+            raise InvalidInput("deferral_days", "out_of_range", min=0, max=365)
+    assert await one.current(state) == {"deal_id": 7}
+    with pytest.raises(Conflict):
+        async with ends_if_final(state):
+            raise Conflict("deal_closed", stage="lost")
+    assert await one.current(state) is None
 
 
 def test_a_time_is_asked_again_with_what_was_wrong() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from crm.access import Actor
-from crm.errors import InvalidInput
+from crm.errors import AccessDenied, Conflict, InvalidInput
 from crm.models import Deal, Sale
 from crm.models.enums import Role
 from crm.services import payments
@@ -34,3 +34,13 @@ def test_the_card_offers_terms_on_an_open_deal_and_paid_on_an_unpaid_won_one() -
     assert payments.payment_actions(actor, won, unpaid) == payments.PaymentActions(paid=True)
     assert payments.payment_actions(actor, won, paid) == payments.PaymentActions()
     assert payments.payment_actions(actor, Deal(stage="lost"), None) == payments.PaymentActions()
+
+
+def test_only_bad_input_is_worth_asking_again() -> None:
+    """A deferral out of range can be typed again; a closed deal or one out of reach
+    stays refused whatever is typed, so the question asking for it ends."""
+    assert not InvalidInput("deferral_days", "out_of_range", min=0, max=365).final
+    assert not InvalidInput("paid_on", "in_future").final
+    assert Conflict("deal_closed", stage="lost").final
+    assert Conflict("already_paid").final
+    assert AccessDenied("deal").final

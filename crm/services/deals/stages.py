@@ -26,6 +26,7 @@ from crm.services import deal_access, payments
 from crm.services.deals.common import _lines_sum
 from crm.services.deals.inputs import BLOCKING_APPROVALS
 from crm.uow import UnitOfWork
+from crm.when import to_local
 
 
 async def _win(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
@@ -51,7 +52,7 @@ async def _win(uow: UnitOfWork, actor: Actor, deal: Deal) -> None:
         company_id=company.id,
         deal_id=deal.id,
         manager_id=deal.curator_id,
-        sold_on=utcnow().date(),
+        sold_on=to_local(utcnow(), actor.timezone).date(),  # the day it is where it was won
         amount=_lines_sum(deal.lines) if deal.lines else deal.amount,
         cost=cost,
         source="deal",

@@ -32,7 +32,7 @@ from crm.uow import UnitOfWork
 
 def _their_company() -> ColumnElement[bool]:
     """The join of an unpaid sale past due to its company, for queries that find those
-    sales through ix_sales_unpaid_due (paid_on, due_on) first.
+    sales through ix_sales_unpaid (the unpaid sales with a due date, in due order) first.
 
     `company_id + 0` keeps the planner from walking every company's sales through
     ix_sales_company_date instead: where payments are not tracked, SQLite's statistics
@@ -197,7 +197,7 @@ async def overdue(
     async with uow.read_only():
         count, total = (
             await uow.session.execute(
-                select(func.count(Sale.id), func.coalesce(func.sum(Sale.amount), 0))
+                select(func.count(), func.coalesce(func.sum(Sale.amount), 0))
                 .join(Company, _their_company())
                 .where(*where)
             )
