@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm.background import stop_task
 from crm.storage import Database
 
 log = logging.getLogger(__name__)
@@ -184,9 +185,7 @@ class LeaderElector:
     async def stop(self) -> None:
         """Stop electing and give the lock up (callbacks: on_lost if leading)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
         was_leader = self._leader
         await self.release()

@@ -36,6 +36,7 @@ from typing import Any
 
 import aiosmtplib
 
+from crm.background import stop_task
 from crm.models import utcnow
 from crm.services import outbox
 from crm.services.outbox import Outgoing
@@ -247,9 +248,7 @@ class OutboxWorker:
                 with contextlib.suppress(Exception):
                     await task
             await marker.close()
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            await stop_task(renewer)
             stop: Failure | None = state["stop"]
             if stop is not None:
                 leftover = [i.id for i in queue if i.id in held]
@@ -367,9 +366,7 @@ class OutboxWorker:
     async def stop(self) -> None:
         outbox.unsubscribe(self.wake)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
         await self._unlisten()
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from bot.governor.lanes import ChatKey, Lane
 from bot.governor.limits import ChatPace, Limits, is_group
+from crm.background import stop_task
 
 
 @dataclass(eq=False)
@@ -98,9 +99,7 @@ class Turns:
 
     async def close(self) -> None:
         if self._pump is not None and not self._pump.done():
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+            await stop_task(self._pump)
         self._pump = None
 
     async def wait(self, chat: Chat, ticket: Ticket) -> None:
