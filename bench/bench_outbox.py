@@ -1,7 +1,7 @@
 """The outbox against a local SMTP server in a separate process.
 
     python -m bench.bench_outbox [--emails 10000] [--connections 4] [--db sqlite|postgres]
-                                 [--sink fast|aiosmtpd]
+                                 [--sink fast|aiosmtpd] [--rounds 3]
 
 The SMTP server runs in a separate process: bench/smtp_sink.py by default (aiosmtpd, in
 Python, is slower than any of the senders here and would measure itself).
@@ -10,8 +10,11 @@ In one run, the same invitation emails (HTML, text and .ics, built by the same c
   (a) a naive loop: one connection per email, one email after another;
   (b) the bare ceiling: `connections` pooled aiosmtplib connections, no database;
   (c) the outbox end to end: rows already queued → claimed, sent, marked sent;
-then the first email's latency after queuing (the worker idle, its poll 30 s: only the
-wake-up explains it) and the rate achieved under SMTP_RATE=50.
+(b) and (c) are measured `--rounds` times, alternately, and their medians compared: on
+this 2-core machine one run of either varies by ±10 % with the scheduler (the sink, the
+database server and this process share the cores), so one round's (c)/(b) ranged 0.73 to
+0.97 on the same code. Then the first email's latency after queuing (the worker idle, its
+poll 30 s: only the wake-up explains it) and the rate achieved under SMTP_RATE=50.
 Targets: (c) ≥ 80 % of (b) and ≥ 2.5× (a); first email ≤ 2 s; rate within 5 % of 50/s.
 
 All three build every message with notifications.email_message.build_message as they send
@@ -302,7 +305,14 @@ async def drop(name: str | None) -> None:
     await admin.close()
 
 
-async def main(count: int, connections: int, kind: str, rate_emails: int, sink_kind: str) -> int:
+def median_cost(costs: list[Cost]) -> Cost:
+    """The round of median wall time (its CPU figures with it)."""
+    return sorted(costs, key=lambda cost: cost.wall)[len(costs) // 2]
+
+
+async def main(
+    count: int, connections: int, kind: str, rate_emails: int, sink_kind: str, rounds: int
+) -> int:
     port = free_port()
     sink = start_sink(port, sink_kind)
     settings = Settings(
@@ -320,9 +330,12 @@ async def main(count: int, connections: int, kind: str, rate_emails: int, sink_k
             db, name = await database(kind, Path(tmp))
             try:
                 cost_a = await measured(sink, naive(settings, emails))
-                cost_b = await measured(sink, pooled(settings, emails, connections))
-                await queue_rows(db, emails, "e2e")
-                cost_c = await measured(sink, end_to_end(db, settings, emails))
+                rounds_b: list[Cost] = []
+                rounds_c: list[Cost] = []
+                for n in range(rounds):  # alternately, so that both see the same machine
+                    rounds_b.append(await measured(sink, pooled(settings, emails, connections)))
+                    await queue_rows(db, emails, f"e2e{n}")
+                    rounds_c.append(await measured(sink, end_to_end(db, settings, emails)))
                 first = await first_email(db, settings)
                 rate = await rated(db, settings, items(rate_emails))
             finally:
@@ -332,6 +345,8 @@ async def main(count: int, connections: int, kind: str, rate_emails: int, sink_k
         assert sink.stdin is not None
         sink.stdin.close()
         sink.wait(10)
+    cost_b = median_cost(rounds_b)
+    cost_c = median_cost(rounds_c)
     a, b, c = cost_a.wall, cost_b.wall, cost_c.wall
     ra, rb, rc = count / a, count / b, count / c
     one, five, fifteen = os.getloadavg()
@@ -343,6 +358,13 @@ async def main(count: int, connections: int, kind: str, rate_emails: int, sink_k
     print(f"    {cost_b.per_email(count)}")
     print(f"(c) the outbox, queued → accepted:      {rc:8.0f} emails/s  ({c:.2f} s)")
     print(f"    {cost_c.per_email(count)}")
+    if rounds > 1:
+        print(f"(b) and (c) above: the median of {rounds} rounds, run alternately:")
+        for n, (one_b, one_c) in enumerate(zip(rounds_b, rounds_c, strict=True), start=1):
+            print(
+                f"    round {n}: (b) {count / one_b.wall:6.0f}/s  (c) {count / one_c.wall:6.0f}/s"
+                f"  (c)/(b) {one_b.wall / one_c.wall:.3f}"
+            )
     checks = [
         ("(c) / (b)", rc / rb, "≥ 0.80", rc / rb >= 0.80),
         ("(c) / (a)", rc / ra, "≥ 2.5", rc / ra >= 2.5),
@@ -367,13 +389,21 @@ def cli() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--rate-emails", type=int, default=301)
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="(b) and (c) are measured this many times, alternately; the medians are compared",
+    )
+    parser.add_argument(
         "--sink",
         choices=tuple(SINKS),
         default="fast",
         help="the SMTP server process: bench/smtp_sink.py, or aiosmtpd (itself the ceiling)",
     )
     args = parser.parse_args()
-    code = asyncio.run(main(args.emails, args.connections, args.db, args.rate_emails, args.sink))
+    code = asyncio.run(
+        main(args.emails, args.connections, args.db, args.rate_emails, args.sink, args.rounds)
+    )
     raise SystemExit(code)
 
 
