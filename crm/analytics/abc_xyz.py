@@ -49,6 +49,7 @@ from sqlalchemy import (
 from crm.access import Actor
 from crm.analytics import classes
 from crm.analytics.scope import Period, reach
+from crm.analytics.scope import from_cents as money
 from crm.errors import InvalidInput
 from crm.models import Company, CompanySalesMonth
 from crm.models.enums import CompanyStage
@@ -226,10 +227,6 @@ def cv_of(months: int, t: int, q: int) -> float | None:
 
 def mean_of(cents: int, months: int) -> Decimal:
     return to_cents(Decimal(cents) / months / 100)
-
-
-def money(cents: Any) -> Decimal:
-    return to_cents(Decimal(int(cents or 0)) / 100)
 
 
 def amount(metric: AbcMetric, value: Any) -> Decimal:

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Date,
     Select,
@@ -35,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.access import Actor
-from crm.analytics.scope import reach
+from crm.analytics.scope import money_cents, reach
 from crm.models import Deal, DealCreatedDay, DealCreatedMonth, DealPipeline
 from crm.models.enums import FUNNEL_STAGES, DealStage
 from crm.models.rollups import NO_CLOSE_DATE
@@ -84,15 +83,15 @@ def _close_month(dialect: str) -> ColumnElement[Any]:
     return func.coalesce(month, literal(NO_CLOSE_DATE, Date))
 
 
-def _cents() -> ColumnElement[int]:
-    return cast(func.round(Deal.amount * 100), BigInteger)
-
-
 def expected(dialect: str, table: Table) -> Select[Any]:
     """The rows of one deal rollup table, worked out from the deals (its column order)."""
     if table is PIPELINE:
         keys = [Deal.curator_id, Deal.stage, Deal.reached_rank, _close_month(dialect)]
-        figures = [func.count(), func.sum(_cents()), func.sum(_cents() * Deal.probability)]
+        figures = [
+            func.count(),
+            func.sum(money_cents(Deal.amount)),
+            func.sum(money_cents(Deal.amount) * Deal.probability),
+        ]
     else:
         grain = "day" if table is DAYS else "month"
         keys = [_created(dialect, grain), Deal.curator_id, furthest_rank(), is_lost()]

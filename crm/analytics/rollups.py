@@ -28,11 +28,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Connection,
     Date,
-    SQLColumnExpression,
     Table,
     cast,
     delete,
@@ -46,6 +44,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, attributes
 
+from crm.analytics.scope import money_cents
 from crm.models import CompanySalesMonth, ManagerSalesMonth, Sale
 
 COMPANY_TABLE: Table = CompanySalesMonth.__table__  # type: ignore[assignment]
@@ -224,10 +223,6 @@ def _month(dialect: str) -> ColumnElement[Any]:
     return cast(func.date_trunc("month", Sale.sold_on), Date)
 
 
-def _cents(dialect: str, column: SQLColumnExpression[Any]) -> ColumnElement[int]:
-    return cast(func.round(column * 100), BigInteger)
-
-
 def _from_sales(dialect: str, kind: str, keys: Sequence[int] | None) -> Any:
     key = TABLES[kind][1]
     owner = getattr(Sale, key)
@@ -235,8 +230,8 @@ def _from_sales(dialect: str, kind: str, keys: Sequence[int] | None) -> Any:
     query = select(
         owner.label(key),
         month.label("month"),
-        func.sum(_cents(dialect, Sale.amount)).label("revenue_cents"),
-        func.sum(_cents(dialect, func.coalesce(Sale.cost, 0))).label("cost_cents"),
+        func.sum(money_cents(Sale.amount)).label("revenue_cents"),
+        func.sum(money_cents(func.coalesce(Sale.cost, 0))).label("cost_cents"),
         func.count().label("sales"),
     ).where(owner.is_not(None))
     if keys is not None:

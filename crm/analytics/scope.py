@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, ColumnElement, Date, cast, func, type_coerce
 
 from crm.access import visible_owner
 from crm.errors import InvalidInput
+from crm.money import cents as to_cents
 from crm.when import zone_of
 
 __all__ = [
@@ -106,5 +107,6 @@ def money_cents(column: Any) -> ColumnElement[int]:
     return cast(func.round(column * 100), BigInteger)
 
 
-def from_cents(cents: int | Decimal | None) -> Decimal:
-    return Decimal(int(cents or 0)).scaleb(-2)
+def from_cents(cents: Any) -> Decimal:
+    """Whole cents (as `money_cents` sums them) back to money."""
+    return to_cents(Decimal(int(cents or 0)) / 100)
